@@ -1,0 +1,47 @@
+/**
+ * Errors a user can act on. Every command maps them to a message and an exit code,
+ * so scripts can tell "you gave me bad input" from "something broke".
+ */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  badInput: 3,
+  notFound: 4,
+  unavailable: 5,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class LevitError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = ExitCode.failure,
+    /** What the user can do about it, printed under the message. */
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'LevitError';
+  }
+}
+
+/** A file that cannot be read as what it claims to be: truncated, corrupt or crafted. */
+export class CorruptFileError extends LevitError {
+  constructor(file: string, detail: string, hint?: string) {
+    super(`${file}: ${detail}`, ExitCode.badInput, hint);
+    this.name = 'CorruptFileError';
+  }
+}
+
+/** A checkpoint that reads fine but does not fit the model it is loaded into. */
+export class CheckpointMismatchError extends LevitError {
+  constructor(readonly problems: string[], model: string) {
+    const shown = problems.slice(0, 12).map((p) => `  - ${p}`).join('\n');
+    const more = problems.length > 12 ? `\n  ... and ${problems.length - 12} more` : '';
+    super(
+      `checkpoint does not fit ${model}:\n${shown}${more}`,
+      ExitCode.badInput,
+      'Check that the checkpoint is for this model (levit zoo lists the models and their checkpoints).',
+    );
+    this.name = 'CheckpointMismatchError';
+  }
+}

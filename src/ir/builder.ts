@@ -1,0 +1,165 @@
+import type { Tensor } from '../checkpoint/tensor.js';
+import { type Dim, Graph, type InitializerRole, type Node, type OpAttrs, type Shape } from './graph.js';
+
+const fail = (message: string): never => {
+  throw new Error(message);
+};
+
+/**
+ * Adds nodes to a graph, inferring each output's shape from its inputs, so that a model
+ * builder reads like the reference forward() and a wrong shape fails where it is made.
+ */
+export class GraphBuilder {
+  readonly graph: Graph;
+  private counter = 0;
+  private scope: string[] = [];
+
+  constructor(name: string) {
+    this.graph = new Graph(name);
+  }
+
+  /** Names the nodes made inside `body` after a module path, e.g. blocks.3.m. */
+  within<T>(scope: string, body: () => T): T {
+    this.scope.push(scope);
+    try {
+      return body();
+    } finally {
+      this.scope.pop();
+    }
+  }
+
+  input(name: string, shape: Shape): string {
+    this.graph.shapes.set(name, shape);
+    this.graph.inputs.push(name);
+    return name;
+  }
+
+  output(value: string): void {
+    this.graph.outputs.push(value);
+  }
+
+  initializer(name: string, tensor: Tensor, role: InitializerRole): string {
+    return this.graph.addInitializer(name, tensor, role);
+  }
+
+  conv2d(x: string, weight: string, bias: string | undefined, o: { stride: number; pad: number; groups?: number }) {
+    const [n, c, h, w] = this.shapeOf(x);
+    const [cout, cinPerGroup, kh, kw] = this.shapeOf(weight) as number[];
+    const groups = o.groups ?? 1;
+    if (c !== cinPerGroup * groups) fail(`conv2d: input has ${c} channels, weight expects ${cinPerGroup * groups}`);
+    const out = (size: Dim, k: number) => Math.floor(((size as number) + 2 * o.pad - k) / o.stride) + 1;
+    const inputs = bias ? [x, weight, bias] : [x, weight];
+    return this.add({ op: 'conv2d', stride: o.stride, pad: o.pad, groups }, inputs, [n, cout, out(h, kh), out(w, kw)]);
+  }
+
+  /** BatchNorm over `axis` with inputs (x, weight, bias, running_mean, running_var). */
+  batchNorm(x: string, params: [string, string, string, string], axis: number, eps = 1e-5) {
+    const shape = this.shapeOf(x);
+    const channels = shape.at(axis);
+    for (const p of params) {
+      if (this.shapeOf(p)[0] !== channels) fail(`batchnorm: ${p} does not have ${channels} channels`);
+    }
+    return this.add({ op: 'batchnorm', axis, eps }, [x, ...params], shape);
+  }
+
+  /** y = x W^T (+ b) over the last axis, W of shape [out, in] as PyTorch stores it. */
+  linear(x: string, weight: string, bias?: string) {
+    const shape = this.shapeOf(x);
+    const [outF, inF] = this.shapeOf(weight) as number[];
+    if (shape.at(-1) !== inF) fail(`linear ${weight}: input has ${String(shape.at(-1))} features, weight expects ${inF}`);
+    return this.add({ op: 'linear' }, bias ? [x, weight, bias] : [x, weight], [...shape.slice(0, -1), outF]);
+  }
+
+  matmul(a: string, b: string) {
+    const sa = this.shapeOf(a);
+    const sb = this.shapeOf(b);
+    if (sa.at(-1) !== sb.at(-2)) fail(`matmul: inner dimensions ${String(sa.at(-1))} and ${String(sb.at(-2))} differ`);
+    return this.add({ op: 'matmul' }, [a, b], [...sa.slice(0, -1), sb.at(-1)!]);
+  }
+
+  add2(a: string, b: string) {
+    return this.add({ op: 'add' }, [a, b], broadcast(this.shapeOf(a), this.shapeOf(b)));
+  }
+
+  mul(a: string, b: string) {
+    return this.add({ op: 'mul' }, [a, b], broadcast(this.shapeOf(a), this.shapeOf(b)));
+  }
+
+  hardswish(x: string) {
+    return this.add({ op: 'hardswish' }, [x], this.shapeOf(x));
+  }
+
+  softmax(x: string, axis: number) {
+    return this.add({ op: 'softmax', axis }, [x], this.shapeOf(x));
+  }
+
+  reshape(x: string, shape: Shape) {
+    const count = (s: Shape) => s.reduce<number>((m, d) => m * (d === 'N' ? 1 : d), 1);
+    if (count(shape) !== count(this.shapeOf(x))) {
+      fail(`reshape: [${this.shapeOf(x).join(', ')}] cannot become [${shape.join(', ')}]`);
+    }
+    return this.add({ op: 'reshape', shape }, [x], shape);
+  }
+
+  transpose(x: string, perm: readonly number[]) {
+    const s = this.shapeOf(x);
+    return this.add({ op: 'transpose', perm }, [x], perm.map((p) => s[p]));
+  }
+
+  slice(x: string, axis: number, start: number, end: number, step = 1) {
+    const s = [...this.shapeOf(x)];
+    const size = s[axis] as number;
+    s[axis] = Math.max(0, Math.ceil((Math.min(end, size) - start) / step));
+    return this.add({ op: 'slice', axis, start, end, step }, [x], s);
+  }
+
+  split(x: string, axis: number, sizes: readonly number[]): string[] {
+    const s = this.shapeOf(x);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (s.at(axis) !== total) fail(`split: axis has ${String(s.at(axis))}, sizes add up to ${total}`);
+    const at = axis < 0 ? s.length + axis : axis;
+    const shapes = sizes.map((size) => s.map((d, i) => (i === at ? size : d)));
+    return this.addMany({ op: 'split', axis, sizes }, [x], shapes);
+  }
+
+  mean(x: string, axes: readonly number[], keepdims = false) {
+    const s = this.shapeOf(x);
+    const norm = axes.map((a) => (a < 0 ? s.length + a : a));
+    const out = s.flatMap((d, i) => (norm.includes(i) ? (keepdims ? [1] : []) : [d]));
+    return this.add({ op: 'mean', axes, keepdims }, [x], out);
+  }
+
+  /** table[:, idxs]: per-head attention biases spread over (query, key) pairs. */
+  gatherBias(table: string, idxs: string) {
+    const [heads] = this.shapeOf(table);
+    return this.add({ op: 'gather_bias' }, [table, idxs], [heads, ...this.shapeOf(idxs)]);
+  }
+
+  private shapeOf(v: string): Shape {
+    return this.graph.shape(v);
+  }
+
+  private add(attrs: OpAttrs, inputs: string[], shape: Shape): string {
+    return this.addMany(attrs, inputs, [shape])[0];
+  }
+
+  private addMany(attrs: OpAttrs, inputs: string[], shapes: Shape[]): string[] {
+    const name = `${[...this.scope, attrs.op].join('/')}_${this.counter++}`;
+    const outputs = shapes.map((_, i) => (shapes.length === 1 ? name : `${name}:${i}`));
+    outputs.forEach((o, i) => this.graph.shapes.set(o, shapes[i]));
+    this.graph.nodes.push({ ...attrs, name, inputs, outputs } as Node);
+    return outputs;
+  }
+}
+
+function broadcast(a: Shape, b: Shape): Shape {
+  const n = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) fail(`cannot broadcast [${a.join(', ')}] with [${b.join(', ')}]`);
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}

@@ -1,0 +1,132 @@
+import { numel, type Tensor } from '../checkpoint/tensor.js';
+
+/** A dimension: a number, or the batch size, left free in every exported artifact. */
+export type Dim = number | 'N';
+export type Shape = readonly Dim[];
+
+/**
+ * What an initializer is to the model. Parameters are what PyTorch's model.parameters()
+ * counts; buffers are state such as BatchNorm statistics; constants are made by passes.
+ */
+export type InitializerRole = 'param' | 'buffer' | 'constant';
+
+export interface Initializer {
+  readonly tensor: Tensor;
+  readonly role: InitializerRole;
+}
+
+/** The operations of the IR, with their attributes. Inputs and outputs are value names. */
+export type OpAttrs =
+  | { op: 'conv2d'; stride: number; pad: number; groups: number }
+  | { op: 'batchnorm'; axis: number; eps: number }
+  | { op: 'linear' }
+  | { op: 'matmul' }
+  | { op: 'add' }
+  | { op: 'mul' }
+  | { op: 'hardswish' }
+  | { op: 'softmax'; axis: number }
+  | { op: 'reshape'; shape: Shape }
+  | { op: 'transpose'; perm: readonly number[] }
+  | { op: 'slice'; axis: number; start: number; end: number; step: number }
+  | { op: 'split'; axis: number; sizes: readonly number[] }
+  | { op: 'mean'; axes: readonly number[]; keepdims: boolean }
+  | { op: 'gather_bias' };
+
+export type OpType = OpAttrs['op'];
+
+export type Node = OpAttrs & {
+  readonly name: string;
+  inputs: string[];
+  outputs: string[];
+};
+
+/**
+ * A model as a list of nodes in execution order over named values. Every value has a
+ * static shape (the batch dimension excepted), so counts and exporters need no inference.
+ */
+export class Graph {
+  readonly nodes: Node[] = [];
+  readonly initializers = new Map<string, Initializer>();
+  readonly shapes = new Map<string, Shape>();
+  readonly inputs: string[] = [];
+  readonly outputs: string[] = [];
+
+  constructor(readonly name: string) {}
+
+  shape(value: string): Shape {
+    const s = this.shapes.get(value);
+    if (!s) throw new Error(`graph ${this.name}: no value named ${value}`);
+    return s;
+  }
+
+  /** Nodes that read a value, so that passes can tell when a value has one consumer. */
+  consumers(value: string): Node[] {
+    return this.nodes.filter((n) => n.inputs.includes(value));
+  }
+
+  producer(value: string): Node | undefined {
+    return this.nodes.find((n) => n.outputs.includes(value));
+  }
+
+  isInitializer(value: string): boolean {
+    return this.initializers.has(value);
+  }
+
+  tensor(name: string): Tensor {
+    const init = this.initializers.get(name);
+    if (!init) throw new Error(`graph ${this.name}: no initializer named ${name}`);
+    return init.tensor;
+  }
+
+  addInitializer(name: string, tensor: Tensor, role: InitializerRole): string {
+    if (this.shapes.has(name)) throw new Error(`graph ${this.name}: ${name} is defined twice`);
+    this.initializers.set(name, { tensor, role });
+    this.shapes.set(name, tensor.shape);
+    return name;
+  }
+
+  /** A value name not yet in use, derived from `base`. */
+  freshName(base: string): string {
+    let name = base;
+    for (let i = 1; this.shapes.has(name); i++) name = `${base}~${i}`;
+    return name;
+  }
+
+  /** Drops initializers that no node reads any more (after passes have folded them). */
+  pruneInitializers(): void {
+    const used = new Set(this.nodes.flatMap((n) => n.inputs));
+    for (const name of [...this.initializers.keys()]) {
+      if (!used.has(name)) {
+        this.initializers.delete(name);
+        this.shapes.delete(name);
+      }
+    }
+  }
+
+  /** Replaces every read of `from` by `to` (used when a pass removes a node). */
+  rewire(from: string, to: string): void {
+    for (const n of this.nodes) n.inputs = n.inputs.map((v) => (v === from ? to : v));
+    const i = this.outputs.indexOf(from);
+    if (i >= 0) {
+      // Graph outputs keep their public name: rename the producer's value instead.
+      const producer = this.producer(to);
+      if (!producer) throw new Error(`graph ${this.name}: output ${from} would lose its producer`);
+      producer.outputs = producer.outputs.map((v) => (v === to ? from : v));
+      this.shapes.set(from, this.shape(to));
+      for (const n of this.nodes) n.inputs = n.inputs.map((v) => (v === to ? from : v));
+    }
+  }
+
+  removeNode(node: Node): void {
+    const i = this.nodes.indexOf(node);
+    if (i >= 0) this.nodes.splice(i, 1);
+  }
+}
+
+export function staticDims(shape: Shape, batch = 1): number[] {
+  return shape.map((d) => (d === 'N' ? batch : d));
+}
+
+export function elementsPerImage(shape: Shape): number {
+  return numel(staticDims(shape, 1));
+}

@@ -1,0 +1,52 @@
+import type { GraphBuilder } from '../ir/builder.js';
+import type { WeightSource } from './weights.js';
+
+/**
+ * The building blocks shared by model builders. Each declares its tensors under the
+ * checkpoint's names (prefix + PyTorch's own sub-names) and adds its nodes to the graph.
+ */
+export interface BuildContext {
+  readonly b: GraphBuilder;
+  readonly w: WeightSource;
+}
+
+export function param(ctx: BuildContext, name: string, shape: readonly number[], kind: Parameters<WeightSource['tensor']>[2]): string {
+  return ctx.b.initializer(name, ctx.w.tensor(name, shape, kind), 'param');
+}
+
+function buffer(ctx: BuildContext, name: string, shape: readonly number[], kind: 'bn_mean' | 'bn_var'): string {
+  return ctx.b.initializer(name, ctx.w.tensor(name, shape, kind), 'buffer');
+}
+
+/** BatchNorm with PyTorch's four tensors; num_batches_tracked is training state and ignored. */
+export function batchNorm(ctx: BuildContext, x: string, prefix: string, channels: number, axis: number, eps = 1e-5): string {
+  ctx.w.ignore(`${prefix}.num_batches_tracked`);
+  return ctx.b.batchNorm(
+    x,
+    [
+      param(ctx, `${prefix}.weight`, [channels], 'bn_weight'),
+      param(ctx, `${prefix}.bias`, [channels], 'bn_bias'),
+      buffer(ctx, `${prefix}.running_mean`, [channels], 'bn_mean'),
+      buffer(ctx, `${prefix}.running_var`, [channels], 'bn_var'),
+    ],
+    axis,
+    eps,
+  );
+}
+
+export function conv2d(
+  ctx: BuildContext,
+  x: string,
+  prefix: string,
+  o: { cin: number; cout: number; kernel: number; stride: number; pad: number; groups?: number; bias?: boolean },
+): string {
+  const groups = o.groups ?? 1;
+  const weight = param(ctx, `${prefix}.weight`, [o.cout, o.cin / groups, o.kernel, o.kernel], 'conv_weight');
+  const bias = o.bias ? param(ctx, `${prefix}.bias`, [o.cout], 'bias') : undefined;
+  return ctx.b.conv2d(x, weight, bias, { stride: o.stride, pad: o.pad, groups });
+}
+
+export function linear(ctx: BuildContext, x: string, prefix: string, inF: number, outF: number, bias: boolean): string {
+  const weight = param(ctx, `${prefix}.weight`, [outF, inF], 'linear_weight');
+  return ctx.b.linear(x, weight, bias ? param(ctx, `${prefix}.bias`, [outF], 'bias') : undefined);
+}

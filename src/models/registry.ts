@@ -1,0 +1,58 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Graph } from '../ir/graph.js';
+import { ExitCode, LevitError } from '../util/errors.js';
+import { zooDir } from '../util/paths.js';
+import type { Family, ModelCard } from './card.js';
+import { buildLevit } from './levit.js';
+import type { WeightSource } from './weights.js';
+
+type Builder<C extends ModelCard> = (card: C, weights: WeightSource) => Graph;
+
+/** One builder per family; a new family is a builder here plus its cards in zoo/. */
+const builders: { [F in Family]: Builder<Extract<ModelCard, { family: F }>> } = {
+  levit: buildLevit,
+};
+
+let cards: ModelCard[] | undefined;
+
+/** All model cards in zoo/, in the order of the file names. */
+export function listCards(): ModelCard[] {
+  cards ??= readdirSync(zooDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort(naturalOrder)
+    .map((f) => validateCard(JSON.parse(readFileSync(join(zooDir, f), 'utf8')), f));
+  return cards;
+}
+
+function naturalOrder(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+export function getCard(id: string): ModelCard {
+  const card = listCards().find((c) => c.id === id);
+  if (!card) {
+    throw new LevitError(`unknown model ${id}`, ExitCode.usage, `Known models: ${listCards().map((c) => c.id).join(', ')}`);
+  }
+  return card;
+}
+
+/** The reference graph of a model (before inference passes), with its weights bound. */
+export function buildGraph(card: ModelCard, weights: WeightSource): Graph {
+  const build = builders[card.family] as Builder<ModelCard>;
+  return build(card, weights);
+}
+
+function validateCard(raw: unknown, file: string): ModelCard {
+  const card = raw as ModelCard;
+  const problems: string[] = [];
+  if (typeof card?.id !== 'string') problems.push('no id');
+  if (!(card?.family in builders)) problems.push(`unknown family ${String(card?.family)}`);
+  const p = card?.preprocessing;
+  if (!p || !(p.resolution > 0) || !(p.crop_pct > 0 && p.crop_pct <= 1) || p.mean?.length !== 3 || p.std?.length !== 3) {
+    problems.push('preprocessing needs resolution, crop_pct in (0, 1], mean and std of 3 values');
+  }
+  if (!Array.isArray(card?.published)) problems.push('published must be a list');
+  if (problems.length) throw new LevitError(`zoo/${file}: invalid model card: ${problems.join('; ')}`, ExitCode.failure);
+  return card;
+}

@@ -1,0 +1,217 @@
+import { endianness } from 'node:os';
+import { type DType, type Tensor, asFloat, numel } from '../checkpoint/tensor.js';
+import type { Graph, Node, Shape } from '../ir/graph.js';
+import { ProtoWriter } from './protobuf.js';
+
+/** ONNX opset and IR version: opset 17 is understood by onnxruntime and by onnx >= 1.12's checker. */
+export const ONNX_OPSET = 17;
+const IR_VERSION = 8;
+const BATCH_DIM = 'batch';
+
+const ELEMENT_TYPE: Record<DType, number> = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9 };
+const ATTR = { FLOAT: 1, INT: 2, INTS: 7 } as const;
+
+type Attr = { name: string } & ({ f: number } | { i: number } | { ints: readonly number[] });
+
+interface OnnxNode {
+  op: string;
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  attrs?: Attr[];
+}
+
+export interface ExportMetadata {
+  [key: string]: string;
+}
+
+/** Writes a graph as an ONNX ModelProto with a free batch dimension. */
+export function exportOnnx(graph: Graph, metadata: ExportMetadata = {}): Buffer {
+  if (endianness() !== 'LE') throw new Error('ONNX export needs a little-endian machine');
+  const lowering = new Lowering(graph);
+  for (const node of graph.nodes) lowering.lower(node);
+
+  const g = new ProtoWriter();
+  for (const n of lowering.nodes) g.message(1, nodeProto(n));
+  g.string(2, graph.name);
+  const read = new Set(lowering.nodes.flatMap((n) => n.inputs));
+  for (const [name, init] of graph.initializers) {
+    if (read.has(name)) g.message(5, tensorProto(name, lowering.stored(name, init.tensor)));
+  }
+  for (const [name, t] of lowering.extraInitializers) g.message(5, tensorProto(name, t));
+  for (const v of graph.inputs) g.message(11, valueInfo(v, graph.shape(v)));
+  for (const v of graph.outputs) g.message(12, valueInfo(v, graph.shape(v)));
+
+  const model = new ProtoWriter();
+  model.int(1, IR_VERSION);
+  model.string(2, 'levit');
+  model.string(3, process.env.npm_package_version ?? '0.1.0');
+  model.message(7, g);
+  model.message(8, new ProtoWriter().string(1, '').int(2, ONNX_OPSET));
+  for (const [key, value] of Object.entries(metadata)) {
+    model.message(14, new ProtoWriter().string(1, key).string(2, value));
+  }
+  return model.toBuffer();
+}
+
+function nodeProto(n: OnnxNode): ProtoWriter {
+  const p = new ProtoWriter();
+  for (const i of n.inputs) p.string(1, i);
+  for (const o of n.outputs) p.string(2, o);
+  p.string(3, n.name);
+  p.string(4, n.op);
+  for (const a of n.attrs ?? []) {
+    const attr = new ProtoWriter().string(1, a.name);
+    if ('f' in a) attr.float(2, a.f).int(20, ATTR.FLOAT);
+    else if ('i' in a) attr.int(3, a.i).int(20, ATTR.INT);
+    else attr.ints(8, a.ints).int(20, ATTR.INTS);
+    p.message(5, attr);
+  }
+  return p;
+}
+
+function tensorProto(name: string, t: Tensor): ProtoWriter {
+  const data = t.data;
+  return new ProtoWriter()
+    .ints(1, t.shape)
+    .int(2, ELEMENT_TYPE[t.dtype])
+    .string(8, name)
+    .bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+}
+
+function valueInfo(name: string, shape: Shape): ProtoWriter {
+  const dims = new ProtoWriter();
+  for (const d of shape) dims.message(1, d === 'N' ? new ProtoWriter().string(2, BATCH_DIM) : new ProtoWriter().int(1, d));
+  const tensorType = new ProtoWriter().int(1, ELEMENT_TYPE.float32).message(2, dims);
+  return new ProtoWriter().string(1, name).message(2, new ProtoWriter().message(1, tensorType));
+}
+
+const int64s = (values: readonly number[]): Tensor => ({
+  dtype: 'int64',
+  shape: [values.length],
+  data: BigInt64Array.from(values, (v) => BigInt(v)),
+});
+
+/** Maps IR nodes to ONNX operators, adding the small constant inputs ONNX wants. */
+class Lowering {
+  readonly nodes: OnnxNode[] = [];
+  readonly extraInitializers = new Map<string, Tensor>();
+  /** Linear weights are stored [in, out] for MatMul; PyTorch's layout is [out, in]. */
+  private readonly transposed = new Set<string>();
+
+  constructor(private readonly graph: Graph) {}
+
+  stored(name: string, t: Tensor): Tensor {
+    if (!this.transposed.has(name)) return t;
+    const w = asFloat(t, name);
+    const [outF, inF] = w.shape;
+    const data = new Float32Array(numel(w.shape));
+    for (let o = 0; o < outF; o++) for (let i = 0; i < inF; i++) data[i * outF + o] = w.data[o * inF + i];
+    return { dtype: 'float32', shape: [inF, outF], data };
+  }
+
+  private constant(base: string, t: Tensor): string {
+    const name = `${base}:const${this.extraInitializers.size}`;
+    this.extraInitializers.set(name, t);
+    return name;
+  }
+
+  private emit(op: string, name: string, inputs: string[], outputs: string[], attrs?: Attr[]): void {
+    this.nodes.push({ op, name, inputs, outputs, attrs });
+  }
+
+  lower(n: Node): void {
+    const [x] = n.inputs;
+    const out = n.outputs;
+    switch (n.op) {
+      case 'conv2d': {
+        const [, , kh, kw] = this.graph.shape(n.inputs[1]) as number[];
+        this.emit('Conv', n.name, n.inputs, out, [
+          { name: 'kernel_shape', ints: [kh, kw] },
+          { name: 'strides', ints: [n.stride, n.stride] },
+          { name: 'pads', ints: [n.pad, n.pad, n.pad, n.pad] },
+          { name: 'group', i: n.groups },
+        ]);
+        return;
+      }
+      case 'linear': {
+        if (this.graph.consumers(n.inputs[1]).length > 1) throw new Error(`${n.inputs[1]} is shared between layers`);
+        this.transposed.add(n.inputs[1]);
+        if (n.inputs.length === 2) {
+          this.emit('MatMul', n.name, [x, n.inputs[1]], out);
+          return;
+        }
+        const product = `${n.name}:matmul`;
+        this.emit('MatMul', `${n.name}/matmul`, [x, n.inputs[1]], [product]);
+        this.emit('Add', `${n.name}/bias`, [product, n.inputs[2]], out);
+        return;
+      }
+      case 'batchnorm':
+        this.lowerBatchNorm(n);
+        return;
+      case 'gather_bias':
+        this.emit('Gather', n.name, n.inputs, out, [{ name: 'axis', i: 1 }]);
+        return;
+      case 'matmul':
+        this.emit('MatMul', n.name, n.inputs, out);
+        return;
+      case 'add':
+        this.emit('Add', n.name, n.inputs, out);
+        return;
+      case 'mul':
+        this.emit('Mul', n.name, n.inputs, out);
+        return;
+      case 'hardswish':
+        this.emit('HardSwish', n.name, n.inputs, out);
+        return;
+      case 'softmax':
+        this.emit('Softmax', n.name, n.inputs, out, [{ name: 'axis', i: n.axis }]);
+        return;
+      case 'reshape': {
+        // 0 copies the batch dimension from the input, whatever its size.
+        const target = n.shape.map((d, i) => (d === 'N' ? (i === 0 ? 0 : -1) : d));
+        this.emit('Reshape', n.name, [x, this.constant(n.name, int64s(target))], out);
+        return;
+      }
+      case 'transpose':
+        this.emit('Transpose', n.name, n.inputs, out, [{ name: 'perm', ints: n.perm }]);
+        return;
+      case 'slice':
+        this.emit('Slice', n.name, [
+          x,
+          this.constant(n.name, int64s([n.start])),
+          this.constant(n.name, int64s([n.end])),
+          this.constant(n.name, int64s([n.axis])),
+          this.constant(n.name, int64s([n.step])),
+        ], out);
+        return;
+      case 'split':
+        this.emit('Split', n.name, [x, this.constant(n.name, int64s(n.sizes))], out, [{ name: 'axis', i: n.axis }]);
+        return;
+      case 'mean':
+        this.emit('ReduceMean', n.name, n.inputs, out, [
+          { name: 'axes', ints: n.axes },
+          { name: 'keepdims', i: n.keepdims ? 1 : 0 },
+        ]);
+        return;
+    }
+  }
+
+  /** A BatchNorm that no pass could fold: an affine map along its axis. */
+  private lowerBatchNorm(n: Node & { op: 'batchnorm' }): void {
+    const [x, w, b, m, v] = n.inputs;
+    const rank = this.graph.shape(x).length;
+    const axis = n.axis < 0 ? rank + n.axis : n.axis;
+    if (axis === 1) {
+      this.emit('BatchNormalization', n.name, n.inputs, n.outputs, [{ name: 'epsilon', f: n.eps }]);
+      return;
+    }
+    if (axis !== rank - 1) throw new Error(`${n.name}: BatchNorm over axis ${n.axis} of a rank-${rank} tensor`);
+    const [gamma, beta, mean, variance] = [w, b, m, v].map((name) => asFloat(this.graph.tensor(name), name).data);
+    const scale = gamma.map((g, c) => g / Math.sqrt(variance[c] + n.eps));
+    const shift = beta.map((bb, c) => bb - mean[c] * scale[c]);
+    const scaled = `${n.name}:scaled`;
+    this.emit('Mul', `${n.name}/scale`, [x, this.constant(n.name, { dtype: 'float32', shape: [scale.length], data: scale })], [scaled]);
+    this.emit('Add', `${n.name}/shift`, [scaled, this.constant(n.name, { dtype: 'float32', shape: [shift.length], data: shift })], n.outputs);
+  }
+}

@@ -1,0 +1,22 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package root (where package.json and zoo/ live), from the compiled or source tree alike. */
+export const packageRoot: string = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('levit: cannot find its package root');
+    dir = up;
+  }
+  return dir;
+})();
+
+export const zooDir = join(packageRoot, 'zoo');
+
+/** Downloads and built artifacts: LEVIT_CACHE_DIR, default ~/.cache/levit. */
+export function cacheDir(): string {
+  return resolve(process.env.LEVIT_CACHE_DIR || join(homedir(), '.cache', 'levit'));
+}

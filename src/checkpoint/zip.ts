@@ -1,4 +1,4 @@
-import { inflateRawSync } from 'node:zlib';
+import { crc32, inflateRawSync } from 'node:zlib';
 import { CorruptFileError } from '../util/errors.js';
 
 /** One member of a zip archive, located but not yet read. */
@@ -7,6 +7,7 @@ export interface ZipEntry {
   readonly method: number;
   readonly compressedSize: number;
   readonly size: number;
+  readonly crc32: number;
   readonly localHeaderOffset: number;
 }
 
@@ -48,17 +49,26 @@ export class ZipArchive {
     if (end > this.buf.length) {
       throw new CorruptFileError(this.file, `member ${name} runs past the end of the file (truncated?)`);
     }
-    const raw = this.buf.subarray(start, end);
+    const out = this.decompress(entry, this.buf.subarray(start, end));
+    if (crc32(out) !== entry.crc32) {
+      throw new CorruptFileError(this.file, `member ${name} is corrupt (CRC-32 mismatch)`, 'Download the checkpoint again.');
+    }
+    return out;
+  }
+
+  private decompress(entry: ZipEntry, raw: Buffer): Buffer {
     if (entry.method === METHOD_STORED) return raw;
-    if (entry.method === METHOD_DEFLATE) {
+    if (entry.method !== METHOD_DEFLATE) {
+      throw new CorruptFileError(this.file, `member ${entry.name} uses unsupported compression method ${entry.method}`);
+    }
+    try {
       // maxOutputLength stops a crafted member from inflating past its declared size.
       const out = inflateRawSync(raw, { maxOutputLength: Math.max(entry.size, 1) });
-      if (out.length !== entry.size) {
-        throw new CorruptFileError(this.file, `member ${name} inflates to ${out.length} bytes, not ${entry.size}`);
-      }
-      return out;
+      if (out.length === entry.size) return out;
+    } catch {
+      // reported below
     }
-    throw new CorruptFileError(this.file, `member ${name} uses unsupported compression method ${entry.method}`);
+    throw new CorruptFileError(this.file, `member ${entry.name} does not inflate to its declared ${entry.size} bytes`);
   }
 }
 
@@ -98,6 +108,7 @@ function readCentralDirectory(buf: Buffer, file: string): Map<string, ZipEntry> 
       throw new CorruptFileError(file, `zip central directory record ${i} is damaged`);
     }
     const method = buf.readUInt16LE(at + 10);
+    const crc = buf.readUInt32LE(at + 16);
     let compressedSize = buf.readUInt32LE(at + 20);
     let size = buf.readUInt32LE(at + 24);
     const nameLength = buf.readUInt16LE(at + 28);
@@ -113,7 +124,7 @@ function readCentralDirectory(buf: Buffer, file: string): Map<string, ZipEntry> 
     size = zip64.size ?? size;
     compressedSize = zip64.compressedSize ?? compressedSize;
     localHeaderOffset = zip64.offset ?? localHeaderOffset;
-    entries.set(name, { name, method, compressedSize, size, localHeaderOffset });
+    entries.set(name, { name, method, compressedSize, size, crc32: crc, localHeaderOffset });
     at += 46 + nameLength + extraLength + commentLength;
   }
   return entries;

@@ -20,13 +20,17 @@ let cards: ModelCard[] | undefined;
 export function listCards(): ModelCard[] {
   cards ??= readdirSync(zooDir)
     .filter((f) => f.endsWith('.json'))
-    .sort(naturalOrder)
-    .map((f) => validateCard(JSON.parse(readFileSync(join(zooDir, f), 'utf8')), f));
+    .map((f) => validateCard(JSON.parse(readFileSync(join(zooDir, f), 'utf8')), f))
+    .sort(byFamilyThenId);
   return cards;
 }
 
-function naturalOrder(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
+export const familyOrder: readonly Family[] = ['levit'];
+
+/** LeViT first, then the comparison models; zoo listings re-sort by computed size. */
+function byFamilyThenId(a: ModelCard, b: ModelCard): number {
+  const f = familyOrder.indexOf(a.family) - familyOrder.indexOf(b.family);
+  return f || a.id.localeCompare(b.id, 'en', { numeric: true });
 }
 
 export function getCard(id: string): ModelCard {

@@ -1,4 +1,4 @@
-import { type FloatTensor, type Tensor, type WeightsMap, formatShape, sameShape, toIntArray } from '../checkpoint/tensor.js';
+import { type FloatTensor, type Tensor, type WeightsMap, floatTensor, formatShape, sameShape, toIntArray } from '../checkpoint/tensor.js';
 import { CheckpointMismatchError } from '../util/errors.js';
 import { syntheticTensor } from './synthetic.js';
 
@@ -39,8 +39,10 @@ export class CheckpointWeights implements WeightSource {
 
   tensor(name: string, shape: readonly number[], _kind: TensorKind): FloatTensor {
     const t = this.take(name, shape);
-    if (t && t.dtype !== 'float32') this.problems.push(`${name}: expected floating point, found ${t.dtype}`);
-    return t && t.dtype === 'float32' ? (t as FloatTensor) : { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+    if (t?.dtype === 'float32') return t as FloatTensor;
+    if (t) this.problems.push(`${name}: expected floating point, found ${t.dtype}`);
+    // A stand-in lets the build go on, so that every problem is reported at once by finish().
+    return floatTensor(shape);
   }
 
   verifyIndexBuffer(name: string, expected: readonly number[], shape: readonly number[]): void {
@@ -84,6 +86,17 @@ export class SyntheticWeights implements WeightSource {
 
   tensor(name: string, shape: readonly number[], kind: TensorKind): FloatTensor {
     return syntheticTensor(`${this.seed}:${name}`, shape, kind);
+  }
+  verifyIndexBuffer(): void {}
+  ignore(): void {}
+  finish(): void {}
+}
+
+/** All-zero weights: for what needs the architecture only, such as counting parameters and FLOPs. */
+export class ZeroWeights implements WeightSource {
+  readonly synthetic = true;
+  tensor(_name: string, shape: readonly number[]): FloatTensor {
+    return floatTensor(shape);
   }
   verifyIndexBuffer(): void {}
   ignore(): void {}

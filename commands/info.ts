@@ -1,0 +1,30 @@
+import { Args } from '@oclif/core';
+import { LevitCommand } from '../src/cli/base.js';
+import { grouped, table } from '../src/cli/format.js';
+import { getCard } from '../src/models/registry.js';
+import { type StageInfo, type ZooEntry, stagesOf, zooEntry } from '../src/pipeline/zoo.js';
+
+export default class Info extends LevitCommand {
+  static override summary = 'Show one model: counts, preprocessing, published accuracy, checkpoint and stages.';
+  static override examples = ['<%= config.bin %> info levit_256', '<%= config.bin %> info levit_128s --json'];
+  static override args = { model: Args.string({ description: 'model id (see levit zoo)', required: true }) };
+
+  async run(): Promise<ZooEntry & { stages: StageInfo[] }> {
+    const { args } = await this.parse(Info);
+    const card = getCard(args.model);
+    const info = { ...zooEntry(card), stages: stagesOf(card) };
+    this.log(`${info.name} (${info.id}, family ${info.family})`);
+    this.log(`  parameters      ${grouped(info.params)}`);
+    this.log(`  FLOPs           ${grouped(info.flops)} multiply-adds per image`);
+    this.log(`  preprocessing   resize short side to ${Math.floor(info.resolution / info.crop_pct)} (${info.interpolation}), centre crop ${info.resolution}, mean [${info.mean.join(', ')}], std [${info.std.join(', ')}]`);
+    for (const p of info.published) {
+      this.log(`  published       top-1 ${p.top1}${p.top5 !== undefined ? `, top-5 ${p.top5}` : ''}${p.crop_pct ? ` (crop ${p.crop_pct})` : ''}: ${p.source}`);
+    }
+    if (info.checkpoint) this.log(`  checkpoint      ${info.checkpoint.url}\n                  sha256 ${info.checkpoint.sha256}`);
+    const keys = Object.keys(info.stages[0] ?? {});
+    const stages = table(keys);
+    for (const s of info.stages) stages.push(keys.map((k) => s[k]));
+    this.log(stages.toString());
+    return info;
+  }
+}

@@ -1,0 +1,64 @@
+import type { Family, ModelCard, PublishedAccuracy } from '../models/card.js';
+import { levitStages } from '../models/levit.js';
+import { buildGraph, familyOrder, listCards } from '../models/registry.js';
+import { ZeroWeights } from '../models/weights.js';
+import { type ModelCounts, countModel } from './model.js';
+
+export interface ZooEntry {
+  id: string;
+  name: string;
+  family: string;
+  params: number;
+  flops: number;
+  resolution: number;
+  crop_pct: number;
+  interpolation: string;
+  mean: readonly number[];
+  std: readonly number[];
+  published: readonly PublishedAccuracy[];
+  checkpoint: { url: string; sha256: string } | null;
+}
+
+export interface StageInfo {
+  stage: number;
+  resolution: number;
+  channels: number;
+  [detail: string]: number;
+}
+
+/** Counts come from the model's graph (built on zero weights), never from the card. */
+export function countsOf(card: ModelCard): ModelCounts {
+  return countModel(buildGraph(card, new ZeroWeights()));
+}
+
+export function zooEntry(card: ModelCard): ZooEntry {
+  const p = card.preprocessing;
+  return {
+    id: card.id,
+    name: card.name,
+    family: card.family,
+    ...countsOf(card),
+    resolution: p.resolution,
+    crop_pct: p.crop_pct,
+    interpolation: p.interpolation,
+    mean: p.mean,
+    std: p.std,
+    published: card.published,
+    checkpoint: card.checkpoint ? { url: card.checkpoint.url, sha256: card.checkpoint.sha256 } : null,
+  };
+}
+
+/** Every model, LeViT first, each family from the fewest FLOPs to the most. */
+export function listZoo(): ZooEntry[] {
+  const rank = (e: ZooEntry) => familyOrder.indexOf(e.family as Family);
+  return listCards()
+    .map(zooEntry)
+    .sort((a, b) => rank(a) - rank(b) || a.flops - b.flops);
+}
+
+export function stagesOf(card: ModelCard): StageInfo[] {
+  switch (card.family) {
+    case 'levit':
+      return levitStages(card.architecture, card.preprocessing.resolution);
+  }
+}

@@ -1,0 +1,26 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../../src/util/paths.js';
+import type { FloatTensor } from '../../src/checkpoint/tensor.js';
+
+/** ../shared beside the checkout (as CI places it), or LEVIT_SHARED_DIR. */
+export const sharedDir = resolve(process.env.LEVIT_SHARED_DIR ?? join(packageRoot, '..', 'shared'));
+export const golden = (...parts: string[]) => join(sharedDir, 'golden', ...parts);
+export const hasShared = existsSync(golden('input_224.npy'));
+
+export function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'levit-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function maxAbsDiff(a: FloatTensor, b: FloatTensor): number {
+  if (a.data.length !== b.data.length) throw new Error(`sizes differ: ${a.data.length} vs ${b.data.length}`);
+  let m = 0;
+  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
+  return m;
+}
+
+/** Runs the levit CLI as a user would, returning its exit code and output. */
+export { runCli } from './cli.js';

@@ -24,8 +24,8 @@ Without --out the file goes to the cache ($LEVIT_CACHE_DIR, default ~/.cache/lev
 
   async run(): Promise<ConvertResult> {
     const { args, flags } = await this.parse(Convert);
-    const result = convertModel(getCard(args.model), weightsChoice(flags), 'onnx', flags.out);
-    for (const note of result.weights.notes) this.logToStderr(`note: ${note}`);
+    const result = await convertModel(getCard(args.model), weightsChoice(flags), 'onnx', flags.out);
+    for (const note of result.notes) this.logToStderr(`note: ${note}`);
     this.log(`${result.model} -> ${result.out} (${bytes(result.bytes)}, opset ${result.opset})`);
     this.log(`  weights  ${result.weights.label}`);
     this.log(`  params   ${grouped(result.counts.params)}, FLOPs ${grouped(result.counts.flops)}`);

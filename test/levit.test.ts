@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { countFlops, countParams } from '../src/ir/count.js';
@@ -9,7 +8,8 @@ import { buildGraph, getCard } from '../src/models/registry.js';
 import { SyntheticWeights } from '../src/models/weights.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { convertModel } from '../src/pipeline/convert.js';
-import { OrtCpuSession } from '../src/runtime/ort.js';
+import { ortCpu } from '../src/runtime/ort-node.js';
+import { writeFileSync } from 'node:fs';
 import { readNpy } from '../src/util/npy.js';
 import { packageRoot } from '../src/util/paths.js';
 import { checkerSkip, onnxCheck } from './helpers/onnx-checker.js';
@@ -26,8 +26,8 @@ const OFFICIAL_COUNTS: Record<string, [number, number]> = {
   levit_384: [39_128_836, 2_352_935_380],
 };
 
-async function logits(onnx: Uint8Array, input: ReturnType<typeof readNpy>) {
-  const session = await OrtCpuSession.create(onnx, { threads: 1 });
+async function logits(onnxPath: string, input: ReturnType<typeof readNpy>) {
+  const session = await ortCpu.load(onnxPath, { threads: 1 });
   try {
     return await session.run(input);
   } finally {
@@ -82,7 +82,7 @@ test('levit convert of the golden checkpoint reproduces the official logits with
   const out = join(tempDir(t), 'levit_128s.onnx');
   const cli = runCli(['convert', 'levit_128s', '--checkpoint', golden('levit_128s', 'LeViT-128S-golden.pth'), '--to', 'onnx', '--out', out]);
   assert.equal(cli.status, 0, cli.stderr);
-  const y = await logits(readFileSync(out), readNpy(golden('input_224.npy')));
+  const y = await logits(out, readNpy(golden('input_224.npy')));
   const reference = readNpy(golden('levit_128s', 'logits.npy'));
   assert.deepEqual(y.shape, [7, 1000]);
   const diff = maxAbsDiff(y, reference);
@@ -95,14 +95,17 @@ for (const model of Object.keys(OFFICIAL_COUNTS)) {
     const card = getCard(model);
     const recording = new RecordingWeights(3);
     const reference = buildGraph(card, recording);
-    const file = join(tempDir(t), `${model}.pth`);
+    const dir = tempDir(t);
+    const file = join(dir, `${model}.pth`);
     torchSave(file, recording.stateDict);
+    const referencePath = join(dir, 'reference.onnx');
+    writeFileSync(referencePath, exportOnnx(reference));
 
-    const converted = convertModel(card, { kind: 'checkpoint', path: file }, 'onnx', join(tempDir(t), `${model}.onnx`));
+    const converted = await convertModel(card, { kind: 'checkpoint', path: file }, 'onnx', join(dir, `${model}.onnx`));
     assert.deepEqual([converted.counts.params, converted.counts.flops], OFFICIAL_COUNTS[model]);
     const input = randomBatch(2, card.preprocessing.resolution);
-    const fused = await logits(readFileSync(converted.out), input);
-    const unfused = await logits(exportOnnx(reference), input);
+    const fused = await logits(converted.out, input);
+    const unfused = await logits(referencePath, input);
     const scale = Math.max(...Array.from(unfused.data, Math.abs));
     const diff = maxAbsDiff(fused, unfused);
     t.diagnostic(`max |fused - reference graph| = ${diff.toExponential(2)} (logits up to ${scale.toFixed(1)})`);
@@ -111,8 +114,8 @@ for (const model of Object.keys(OFFICIAL_COUNTS)) {
   });
 }
 
-test('the exported ONNX passes the ONNX checker (full check)', { skip: checkerSkip }, (t) => {
-  const { out } = convertModel(getCard('levit_192'), { kind: 'synthetic' }, 'onnx', join(tempDir(t), 'levit_192.onnx'));
+test('the exported ONNX passes the ONNX checker (full check)', { skip: checkerSkip }, async (t) => {
+  const { out } = await convertModel(getCard('levit_192'), { kind: 'synthetic' }, 'onnx', join(tempDir(t), 'levit_192.onnx'));
   const check = onnxCheck(out);
   assert.ok(check.ok, check.output);
 });
@@ -122,7 +125,7 @@ test('exporting LeViT-384 stays under 1.5 GB of memory (time reported, not asser
     const { convertModel } = await import(${JSON.stringify(join(packageRoot, 'dist/src/pipeline/convert.js'))});
     const { getCard } = await import(${JSON.stringify(join(packageRoot, 'dist/src/models/registry.js'))});
     const t0 = performance.now();
-    convertModel(getCard('levit_384'), { kind: 'synthetic' }, 'onnx', process.argv[1]);
+    await convertModel(getCard('levit_384'), { kind: 'synthetic' }, 'onnx', process.argv[1]);
     console.log(JSON.stringify({ seconds: (performance.now() - t0) / 1000, maxRssKb: process.resourceUsage().maxRSS }));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(tempDir(t), 'l384.onnx')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);

@@ -22,3 +22,17 @@ export function weightsChoice(flags: { checkpoint?: string; weights: string; see
   if (flags.weights === 'synthetic') return { kind: 'synthetic', seed: flags.seed };
   throw new LevitError(`unknown weights ${flags.weights}`, ExitCode.usage);
 }
+
+/** Parses a comma-separated flag value ("1,2,all"), with a clear error naming the flag. */
+export function parseList<T>(flag: string, value: string, item: (s: string) => T | undefined): T[] {
+  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const out = parts.map((p) => {
+    const v = item(p);
+    if (v === undefined) throw new LevitError(`--${flag}: cannot use '${p}'`, ExitCode.usage);
+    return v;
+  });
+  if (out.length === 0) throw new LevitError(`--${flag}: give at least one value`, ExitCode.usage);
+  return out;
+}
+
+export const positiveInt = (s: string): number | undefined => (/^\d+$/.test(s) && Number(s) > 0 ? Number(s) : undefined);

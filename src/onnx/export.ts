@@ -1,6 +1,7 @@
 import { endianness } from 'node:os';
 import { type DType, type Tensor, asFloat, numel } from '../checkpoint/tensor.js';
 import type { Graph, Node, Shape } from '../ir/graph.js';
+import { packageVersion } from '../util/paths.js';
 import { ProtoWriter } from './protobuf.js';
 
 /** ONNX opset and IR version: opset 17 is understood by onnxruntime and by onnx >= 1.12's checker. */
@@ -45,7 +46,7 @@ export function exportOnnx(graph: Graph, metadata: ExportMetadata = {}): Buffer 
   const model = new ProtoWriter();
   model.int(1, IR_VERSION);
   model.string(2, 'levit');
-  model.string(3, process.env.npm_package_version ?? '0.1.0');
+  model.string(3, packageVersion);
   model.message(7, g);
   model.message(8, new ProtoWriter().string(1, '').int(2, ONNX_OPSET));
   for (const [key, value] of Object.entries(metadata)) {

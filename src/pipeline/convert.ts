@@ -1,11 +1,14 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ModelCard } from '../models/card.js';
 import { ONNX_OPSET, exportOnnx } from '../onnx/export.js';
+import type { ArtifactFormat } from '../runtime/backend.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { cacheDir } from '../util/paths.js';
-import { type ModelCard } from '../models/card.js';
-import { type ModelCounts, type WeightsChoice, type WeightsInfo, prepareModel } from './model.js';
+import { type ModelCounts, type WeightsChoice, type WeightsInfo, describeWeights, prepareModel } from './model.js';
 
-export type ArtifactFormat = 'onnx';
+/** Bump when exported graphs change, so that cached artifacts from older versions are rebuilt. */
+export const EXPORTER_VERSION = 1;
 
 export interface ConvertResult {
   model: string;
@@ -15,32 +18,36 @@ export interface ConvertResult {
   seconds: { build: number; export: number };
   counts: ModelCounts;
   weights: WeightsInfo;
+  notes: string[];
   opset: number;
 }
 
-/** Where an artifact lives in the cache: one file per model, weights and format. */
-export function artifactPath(model: string, weightsId: string, format: ArtifactFormat): string {
-  return join(cacheDir(), 'artifacts', `${model}.${weightsId}.${format}`);
+/** Where an artifact lives in the cache: one per model, weights, exporter version and format. */
+export function artifactPath(model: string, weights: WeightsInfo, format: ArtifactFormat): string {
+  return join(cacheDir(), 'artifacts', `${model}.${weights.id}.v${EXPORTER_VERSION}.${format}`);
 }
 
 /** The metadata every artifact carries, so that nobody mistakes synthetic weights for trained ones. */
 export function artifactMetadata(card: ModelCard, weights: WeightsInfo): Record<string, string> {
+  const r = card.preprocessing.resolution;
   return {
     model: card.id,
     weights: weights.kind,
     weights_id: weights.id,
     weights_label: weights.label,
-    input: `float32 NCHW [batch, 3, ${card.preprocessing.resolution}, ${card.preprocessing.resolution}], normalized`,
+    input: `float32 NCHW [batch, 3, ${r}, ${r}], normalized with the card's mean and std`,
     output: `float32 logits [batch, ${card.num_classes}]`,
   };
 }
 
-export function convertModel(card: ModelCard, choice: WeightsChoice, format: ArtifactFormat, out?: string): ConvertResult {
+export async function convertModel(card: ModelCard, choice: WeightsChoice, format: ArtifactFormat, out?: string): Promise<ConvertResult> {
+  const weights = await describeWeights(choice);
   const t0 = performance.now();
   const prepared = prepareModel(card, choice);
   const t1 = performance.now();
-  const bytes = exportOnnx(prepared.graph, artifactMetadata(card, prepared.weights));
-  const target = out ?? artifactPath(card.id, prepared.weights.id, format);
+  if (format !== 'onnx') throw new Error(`format ${format} is not supported yet`);
+  const bytes = exportOnnx(prepared.graph, artifactMetadata(card, weights));
+  const target = out ?? artifactPath(card.id, weights, format);
   writeFileAtomic(target, bytes);
   const t2 = performance.now();
   return {
@@ -50,7 +57,26 @@ export function convertModel(card: ModelCard, choice: WeightsChoice, format: Art
     bytes: bytes.length,
     seconds: { build: (t1 - t0) / 1000, export: (t2 - t1) / 1000 },
     counts: prepared.counts,
-    weights: prepared.weights,
+    weights,
+    notes: prepared.notes,
     opset: ONNX_OPSET,
   };
+}
+
+export interface Artifact {
+  path: string;
+  weights: WeightsInfo;
+  /** False when it came from the cache. */
+  built: boolean;
+  seconds: number;
+}
+
+/** The cached artifact for this model, weights and format, built first if missing. */
+export async function ensureArtifact(card: ModelCard, choice: WeightsChoice, format: ArtifactFormat): Promise<Artifact> {
+  const t0 = performance.now();
+  const weights = await describeWeights(choice);
+  const path = artifactPath(card.id, weights, format);
+  if (existsSync(path)) return { path, weights, built: false, seconds: (performance.now() - t0) / 1000 };
+  await convertModel(card, choice, format, path);
+  return { path, weights, built: true, seconds: (performance.now() - t0) / 1000 };
 }

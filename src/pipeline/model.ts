@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { readCheckpoint } from '../checkpoint/index.js';
 import { countFlops, countParams } from '../ir/count.js';
 import type { Graph } from '../ir/graph.js';
@@ -20,7 +20,6 @@ export interface WeightsInfo {
   label: string;
   source?: string;
   sha256?: string;
-  notes: string[];
 }
 
 export interface ModelCounts {
@@ -33,35 +32,40 @@ export interface PreparedModel {
   /** The inference graph: BatchNorm folded, constant tables computed. */
   graph: Graph;
   counts: ModelCounts;
-  weights: WeightsInfo;
+  /** Things the user should know about the checkpoint, e.g. inert globals. */
+  notes: string[];
 }
 
-export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
-function weightSource(choice: WeightsChoice): { source: WeightSource; info: WeightsInfo } {
+/** Identifies the weights without building anything (hashing a checkpoint's bytes). */
+export async function describeWeights(choice: WeightsChoice): Promise<WeightsInfo> {
   if (choice.kind === 'synthetic') {
     const seed = choice.seed ?? 0;
-    return {
-      source: new SyntheticWeights(seed),
-      info: { kind: 'synthetic', id: `synthetic-s${seed}`, label: `synthetic (seed ${seed}, not trained)`, notes: [] },
-    };
+    return { kind: 'synthetic', id: `synthetic-s${seed}`, label: `synthetic (seed ${seed}, untrained)` };
   }
-  const checkpoint = readCheckpoint(choice.path);
-  const sha256 = sha256File(choice.path);
-  return {
-    source: new CheckpointWeights(checkpoint.weights),
-    info: { kind: 'checkpoint', id: sha256.slice(0, 12), label: choice.path, source: choice.path, sha256, notes: checkpoint.notes },
-  };
+  const sha256 = await sha256File(choice.path);
+  return { kind: 'checkpoint', id: sha256.slice(0, 12), label: choice.path, source: choice.path, sha256 };
 }
 
 /** Builds a model with its weights, counts it on the reference graph, and optimizes it for inference. */
 export function prepareModel(card: ModelCard, choice: WeightsChoice): PreparedModel {
-  const { source, info } = weightSource(choice);
+  let source: WeightSource;
+  let notes: string[] = [];
+  if (choice.kind === 'synthetic') {
+    source = new SyntheticWeights(choice.seed ?? 0);
+  } else {
+    const checkpoint = readCheckpoint(choice.path);
+    source = new CheckpointWeights(checkpoint.weights);
+    notes = checkpoint.notes;
+  }
   const graph = buildGraph(card, source);
   const counts = countModel(graph);
-  return { card, graph: optimizeForInference(graph), counts, weights: info };
+  return { card, graph: optimizeForInference(graph), counts, notes };
 }
 
 export function countModel(referenceGraph: Graph): ModelCounts {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,3 +20,5 @@ export const zooDir = join(packageRoot, 'zoo');
 export function cacheDir(): string {
   return resolve(process.env.LEVIT_CACHE_DIR || join(homedir(), '.cache', 'levit'));
 }
+
+export const packageVersion: string = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version;

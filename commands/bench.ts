@@ -1,0 +1,86 @@
+import { Flags } from '@oclif/core';
+import { LevitCommand } from '../src/cli/base.js';
+import { parseList, positiveInt, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { Progress, duration } from '../src/cli/progress.js';
+import { renderPlot } from '../src/bench/plot.js';
+import { renderMarkdown, renderRecordLine, renderTable } from '../src/bench/render.js';
+import type { BenchResults } from '../src/bench/results.js';
+import { DEFAULT_MODELS, type ThreadSpec, runBench } from '../src/bench/runner.js';
+import { writeFileAtomic } from '../src/util/atomic.js';
+
+export default class Bench extends LevitCommand {
+  static override summary = 'Measure throughput and latency of models on this machine, per backend, thread count and batch.';
+  static override description = `Each configuration is warmed up for --warmup seconds, then timed batch by batch for
+--duration seconds (at least --min-iterations batches). Images/s come from the median
+batch time; latency is reported as mean, median, p90, p99, min and max, with the relative
+interquartile range as the spread. Building artifacts and creating sessions happen before
+timing and are reported apart. A calibration (single-thread float32 MatMul GFLOP/s) makes
+results from different machines comparable.
+
+With no models, runs the paper's comparison: ${DEFAULT_MODELS.join(', ')},
+on ort-cpu with 1 thread and all threads, batch 16, synthetic weights (speed does not
+depend on the weight values; the table says so).`;
+  static override examples = [
+    '<%= config.bin %> bench',
+    '<%= config.bin %> bench levit_128s efficientnet_b0 --backend ort-cpu --threads 1 --batch 16 --duration 3 --json',
+    '<%= config.bin %> bench levit_256 --threads 1,2,all --batch 1,16 --out results/mine.json --plot speed.svg',
+  ];
+  static override strict = false;
+  static override args = {};
+  static override flags = {
+    ...weightsFlags,
+    backend: Flags.string({ char: 'b', description: 'backends, comma-separated (levit backends lists them)', default: 'ort-cpu' }),
+    threads: Flags.string({ char: 't', description: "intra-op thread counts, comma-separated; 'all' = every core", default: '1,all' }),
+    batch: Flags.string({ description: 'batch sizes, comma-separated', default: '16' }),
+    duration: Flags.string({ description: 'seconds of timed runs per configuration', default: '3' }),
+    warmup: Flags.string({ description: 'seconds of warm-up per configuration (at least one run)', default: '1' }),
+    'min-iterations': Flags.integer({ description: 'timed batches at least, even past --duration', default: 5 }),
+    'max-iterations': Flags.integer({ description: 'timed batches at most', default: 10000 }),
+    out: Flags.string({ char: 'o', description: 'write the results (JSON, schema levit-bench/1) to FILE', helpValue: 'FILE' }),
+    markdown: Flags.boolean({ description: 'print the table as Markdown' }),
+    plot: Flags.string({ description: 'write the speed/accuracy plot (SVG) to FILE', helpValue: 'FILE.svg' }),
+    calibration: Flags.boolean({ description: 'measure the machine (float32 MatMul GFLOP/s) first', default: true, allowNo: true }),
+  };
+
+  async run(): Promise<BenchResults> {
+    const { argv, flags } = await this.parse(Bench);
+    const seconds = (flag: string, v: string) => parseList(flag, v, (s) => (Number(s) >= 0 ? Number(s) : undefined))[0];
+    const models = (argv as string[]).length ? (argv as string[]) : DEFAULT_MODELS;
+    const progress = new Progress();
+    let configStarted = 0;
+    let label = '';
+    const results = await runBench(
+      {
+        models,
+        backends: parseList('backend', flags.backend, (s) => s),
+        threads: parseList<ThreadSpec>('threads', flags.threads, (s) => (s === 'all' ? 'all' : positiveInt(s))),
+        batches: parseList('batch', flags.batch, positiveInt),
+        weights: weightsChoice(flags),
+        measure: {
+          warmupSeconds: seconds('warmup', flags.warmup),
+          durationSeconds: seconds('duration', flags.duration),
+          minIterations: flags['min-iterations'],
+          maxIterations: flags['max-iterations'],
+        },
+        calibrate: flags.calibration,
+      },
+      {
+        phase: (m) => progress.update(m, true),
+        configStart: (i, n, l) => {
+          configStarted = i;
+          label = `[${i}/${n}] ${l}`;
+          progress.update(`${label}: building and warming up`, true);
+        },
+        iteration: (done, elapsed) => progress.update(`${label}: ${done} timed batches, ${duration(elapsed)}`),
+        configDone: (r) => progress.log(`[${configStarted}] ${renderRecordLine(r)}`),
+      },
+    );
+    progress.clear();
+    if (flags.out) writeFileAtomic(flags.out, `${JSON.stringify(results, null, 1)}\n`);
+    if (flags.plot) writeFileAtomic(flags.plot, renderPlot(results));
+    this.log(flags.markdown ? renderMarkdown(results) : renderTable(results));
+    if (flags.out) this.log(`results: ${flags.out}`);
+    if (flags.plot) this.log(`plot: ${flags.plot}`);
+    return results;
+  }
+}

@@ -1,0 +1,48 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { floatTensor } from '../checkpoint/tensor.js';
+import { GraphBuilder } from '../ir/builder.js';
+import { exportOnnx } from '../onnx/export.js';
+import { ortSessionOptions } from '../runtime/ort-node.js';
+import { quantile, sorted } from './stats.js';
+
+export interface Calibration {
+  /** Single-thread float32 matrix product throughput of onnxruntime on this machine. */
+  matmul_gflops_1thread: number;
+  matmul_size: number;
+  seconds: number;
+}
+
+/**
+ * Measures the machine, not the model: a square float32 MatMul on one onnxruntime thread.
+ * Results from different machines are put side by side through this figure, and it is the
+ * roofline a single-threaded float32 model cannot pass.
+ */
+export async function calibrate(size = 1024, seconds = 1): Promise<Calibration> {
+  const b = new GraphBuilder('calibration');
+  const a = b.input('a', [size, size]);
+  const w = b.initializer('b', floatTensor([size, size], new Float32Array(size * size).fill(0.5)), 'constant');
+  b.output(b.matmul(a, w));
+  const dir = mkdtempSync(join(tmpdir(), 'levit-calibration-'));
+  try {
+    const file = join(dir, 'matmul.onnx');
+    writeFileSync(file, exportOnnx(b.graph));
+    const session = await ort.InferenceSession.create(file, { ...ortSessionOptions(1), executionProviders: ['cpu'] });
+    const input = new ort.Tensor('float32', new Float32Array(size * size).fill(1), [size, size]);
+    await session.run({ a: input });
+    const times: number[] = [];
+    const start = performance.now();
+    while (performance.now() - start < seconds * 1000 || times.length < 5) {
+      const t0 = performance.now();
+      await session.run({ a: input });
+      times.push(performance.now() - t0);
+    }
+    await session.release();
+    const median = quantile(sorted(times), 0.5) / 1000;
+    return { matmul_gflops_1thread: (2 * size ** 3) / median / 1e9, matmul_size: size, seconds: (performance.now() - start) / 1000 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,60 @@
+import type { BenchRecord } from './results.js';
+
+/** One measured configuration, the columns of the paper-style table. */
+export interface Column {
+  key: string;
+  backend: string;
+  threads: number;
+  batch: number;
+}
+
+export const columnKey = (r: Pick<BenchRecord, 'backend' | 'threads' | 'batch'>) => `${r.backend} ${r.threads}t b${r.batch}`;
+
+export function columnsOf(records: readonly BenchRecord[]): Column[] {
+  const seen = new Map<string, Column>();
+  for (const r of records) {
+    const key = columnKey(r);
+    if (!seen.has(key)) seen.set(key, { key, backend: r.backend, threads: r.threads, batch: r.batch });
+  }
+  return [...seen.values()];
+}
+
+export interface SpeedUp {
+  model: string;
+  column: string;
+  against: string;
+  against_family: string;
+  /** Published top-1 of both, in percent. */
+  top1: number;
+  against_top1: number;
+  speedup: number;
+}
+
+/**
+ * LeViT's speed-up over each comparison family at matched accuracy: for every LeViT model and
+ * configuration, the measured model of that family whose published top-1 is closest.
+ */
+export function speedUps(records: readonly BenchRecord[], family: string): SpeedUp[] {
+  const out: SpeedUp[] = [];
+  for (const column of columnsOf(records)) {
+    const here = records.filter((r) => columnKey(r) === column.key && r.published_top1 !== null);
+    const rivals = here.filter((r) => r.family === family);
+    for (const r of here.filter((x) => x.family === 'levit')) {
+      const rival = rivals.reduce<BenchRecord | undefined>(
+        (best, c) => (!best || Math.abs(c.published_top1! - r.published_top1!) < Math.abs(best.published_top1! - r.published_top1!) ? c : best),
+        undefined,
+      );
+      if (!rival) continue;
+      out.push({
+        model: r.model,
+        column: column.key,
+        against: rival.model,
+        against_family: family,
+        top1: r.published_top1!,
+        against_top1: rival.published_top1!,
+        speedup: r.images_per_second / rival.images_per_second,
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import si from 'systeminformation';
+
+/** What makes one machine's timings differ from another's. */
+export interface SystemFingerprint {
+  cpu: { model: string; vendor: string; cores: number; physical_cores: number; mhz: number | null; flags: string[] };
+  memory_bytes: number;
+  gpus: { vendor: string; model: string; vram_mb: number | null }[];
+  os: { platform: string; distro: string; release: string; kernel: string; arch: string };
+  node: string;
+  /** A short id for "the same machine": CPU model, logical cores, architecture and OS. */
+  id: string;
+}
+
+/** The instruction-set flags that change inference speed. */
+const SPEED_FLAGS = /^(avx|avx2|fma|f16c|avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16|avx_vnni|amx_tile|amx_bf16|amx_int8|neon|asimd|asimddp|sve|sve2|i8mm|bf16|fp16|asimdhp|dotprod)$/;
+
+export async function fingerprint(): Promise<SystemFingerprint> {
+  const [cpu, flags, graphics, os] = await Promise.all([
+    si.cpu(),
+    si.cpuFlags().catch(() => ''),
+    si.graphics().catch(() => ({ controllers: [] })),
+    si.osInfo(),
+  ]);
+  const info = cpus();
+  const model = info[0]?.model?.trim() || `${cpu.manufacturer} ${cpu.brand}`.trim();
+  const mhz = cpu.speed > 0 ? Math.round(cpu.speed * 1000) : info[0]?.speed || null;
+  const cores = availableParallelism();
+  const fp: Omit<SystemFingerprint, 'id'> = {
+    cpu: {
+      model,
+      vendor: cpu.manufacturer,
+      cores,
+      physical_cores: cpu.physicalCores,
+      mhz,
+      flags: flags.split(/\s+/).filter((f) => SPEED_FLAGS.test(f)).sort(),
+    },
+    memory_bytes: totalmem(),
+    gpus: graphics.controllers.map((g) => ({ vendor: g.vendor, model: g.model, vram_mb: g.vram ?? null })),
+    os: { platform: os.platform, distro: os.distro, release: os.release, kernel: os.kernel, arch: process.arch },
+    node: process.version,
+  };
+  return { ...fp, id: `${model} x${cores} ${process.arch} ${os.platform}`.replace(/\s+/g, ' ') };
+}

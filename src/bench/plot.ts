@@ -1,0 +1,79 @@
+import { type Column, columnKey, columnsOf } from './compare-models.js';
+import type { BenchRecord, BenchResults } from './results.js';
+
+const FAMILY_STYLE: Record<string, { color: string; label: string }> = {
+  levit: { color: '#d62728', label: 'LeViT' },
+  efficientnet: { color: '#1f77b4', label: 'EfficientNet' },
+  deit: { color: '#2ca02c', label: 'DeiT' },
+};
+const W = 820;
+const H = 500;
+const M = { left: 70, right: 190, top: 60, bottom: 60 };
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** 1, 2, 5 x 10^k ticks inside [lo, hi]. */
+function logTicks(lo: number, hi: number): number[] {
+  const ticks: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** e;
+      if (v >= lo && v <= hi) ticks.push(v);
+    }
+  }
+  return ticks;
+}
+
+/**
+ * Top-1 against images/s on a log axis, one line per family: the paper's Figure 1, measured
+ * here. Plots one configuration (by default the first measured).
+ */
+export function renderPlot(results: BenchResults, column?: Column): string {
+  const col = column ?? columnsOf(results.records)[0];
+  const points = results.records.filter((r): r is BenchRecord & { published_top1: number } => columnKey(r) === col?.key && r.published_top1 !== null);
+  if (!col || points.length === 0) throw new Error('nothing to plot: no measured model has a published top-1');
+
+  const xs = points.map((p) => p.images_per_second);
+  const ys = points.map((p) => p.published_top1);
+  const [x0, x1] = [Math.min(...xs) / 1.4, Math.max(...xs) * 1.4];
+  const [y0, y1] = [Math.floor(Math.min(...ys)) - 1, Math.ceil(Math.max(...ys)) + 1];
+  const px = (v: number) => M.left + ((Math.log(v) - Math.log(x0)) / (Math.log(x1) - Math.log(x0))) * (W - M.left - M.right);
+  const py = (v: number) => H - M.bottom - ((v - y0) / (y1 - y0)) * (H - M.top - M.bottom);
+
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  out.push(`<text x="${M.left}" y="24" font-size="16" font-weight="bold">ImageNet top-1 vs throughput (${esc(col.key)})</text>`);
+  const synthetic = points.some((p) => p.weights_kind === 'synthetic') ? ', synthetic weights' : '';
+  out.push(`<text x="${M.left}" y="42" fill="#555">${esc(results.system.id)}; published top-1, measured images/s${synthetic}</text>`);
+
+  for (const t of logTicks(x0, x1)) {
+    out.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${M.top}" y2="${H - M.bottom}" stroke="#e5e5e5"/>`);
+    out.push(`<text x="${px(t)}" y="${H - M.bottom + 18}" text-anchor="middle">${t}</text>`);
+  }
+  for (let t = y0; t <= y1; t++) {
+    out.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${py(t)}" y2="${py(t)}" stroke="#e5e5e5"/>`);
+    out.push(`<text x="${M.left - 8}" y="${py(t) + 4}" text-anchor="end">${t}</text>`);
+  }
+  out.push(`<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="none" stroke="#333"/>`);
+  out.push(`<text x="${(M.left + W - M.right) / 2}" y="${H - 18}" text-anchor="middle">images per second (log scale)</text>`);
+  out.push(`<text transform="translate(20 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">top-1 accuracy (%)</text>`);
+
+  const families = [...new Set(points.map((p) => p.family))];
+  families.forEach((family, i) => {
+    const style = FAMILY_STYLE[family] ?? { color: '#7f7f7f', label: family };
+    const mine = points.filter((p) => p.family === family).sort((a, b) => a.images_per_second - b.images_per_second);
+    const path = mine.map((p) => `${px(p.images_per_second).toFixed(1)},${py(p.published_top1).toFixed(1)}`).join(' ');
+    out.push(`<polyline points="${path}" fill="none" stroke="${style.color}" stroke-width="2"/>`);
+    for (const p of mine) {
+      out.push(`<circle cx="${px(p.images_per_second)}" cy="${py(p.published_top1)}" r="4.5" fill="${style.color}"/>`);
+      out.push(`<text x="${px(p.images_per_second) + 7}" y="${py(p.published_top1) - 7}" fill="${style.color}">${esc(p.model)}</text>`);
+    }
+    const ly = M.top + 16 + i * 22;
+    out.push(`<line x1="${W - M.right + 20}" x2="${W - M.right + 44}" y1="${ly}" y2="${ly}" stroke="${style.color}" stroke-width="2"/>`);
+    out.push(`<circle cx="${W - M.right + 32}" cy="${ly}" r="4.5" fill="${style.color}"/>`);
+    out.push(`<text x="${W - M.right + 52}" y="${ly + 4}">${esc(style.label)}</text>`);
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,132 @@
+import { availableParallelism } from 'node:os';
+import { floatTensor } from '../checkpoint/tensor.js';
+import { getCard } from '../models/registry.js';
+import { ensureArtifact } from '../pipeline/convert.js';
+import type { WeightsChoice } from '../pipeline/model.js';
+import { countsOf } from '../pipeline/zoo.js';
+import type { Backend } from '../runtime/backend.js';
+import { requireBackend } from '../runtime/registry.js';
+import { packageVersion } from '../util/paths.js';
+import { type Calibration, calibrate } from './calibration.js';
+import { fingerprint } from './fingerprint.js';
+import { type MeasureSettings, measure } from './measure.js';
+import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from './results.js';
+import { spread, summarize } from './stats.js';
+
+export type ThreadSpec = number | 'all';
+
+export interface BenchPlan {
+  models: string[];
+  backends: string[];
+  threads: ThreadSpec[];
+  batches: number[];
+  weights: WeightsChoice;
+  measure: MeasureSettings;
+  calibrate: boolean;
+}
+
+/** The models `levit bench` runs by default: LeViT against EfficientNet and DeiT, as in the paper. */
+export const DEFAULT_MODELS = ['levit_128s', 'levit_192', 'levit_256', 'efficientnet_b0', 'efficientnet_b2', 'efficientnet_b3', 'deit_tiny_patch16_224'];
+
+export interface BenchEvents {
+  configStart?(index: number, total: number, label: string): void;
+  iteration?(done: number, elapsedSeconds: number): void;
+  configDone?(record: BenchRecord): void;
+  phase?(message: string): void;
+}
+
+export function resolveThreads(specs: readonly ThreadSpec[]): number[] {
+  const all = availableParallelism();
+  return [...new Set(specs.map((t) => (t === 'all' ? all : t)))];
+}
+
+/** A deterministic input batch in the range normalized images take. */
+export function benchInput(batch: number, resolution: number) {
+  const t = floatTensor([batch, 3, resolution, resolution]);
+  let x = 0x2545f491;
+  for (let i = 0; i < t.data.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    t.data[i] = ((x >>> 0) / 4294967296) * 4 - 2;
+  }
+  return t;
+}
+
+export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promise<BenchResults> {
+  const cards = plan.models.map(getCard);
+  const backends: Backend[] = [];
+  for (const id of plan.backends) backends.push(await requireBackend(id));
+  const threads = resolveThreads(plan.threads);
+
+  events.phase?.('fingerprinting the system');
+  const system = await fingerprint();
+  let calibration: Calibration | null = null;
+  if (plan.calibrate) {
+    events.phase?.('calibrating: single-thread float32 matrix product');
+    calibration = await calibrate();
+  }
+
+  const total = cards.length * backends.length * threads.length * plan.batches.length;
+  const records: BenchRecord[] = [];
+  for (const card of cards) {
+    for (const backend of backends) {
+      const artifact = await ensureArtifact(card, plan.weights, backend.artifact);
+      for (const t of threads) {
+        const sessionStart = performance.now();
+        const session = await backend.load(artifact.path, { threads: t });
+        const sessionSeconds = (performance.now() - sessionStart) / 1000;
+        const status = await backend.probe();
+        try {
+          for (const batch of plan.batches) {
+            events.configStart?.(records.length + 1, total, `${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`);
+            const input = benchInput(batch, card.preprocessing.resolution);
+            const m = await measure(() => session.run(input), plan.measure, events.iteration);
+            const latency = summarize(m.times);
+            const record: BenchRecord = {
+              model: card.id,
+              family: card.family,
+              backend: backend.id,
+              backend_version: status.version,
+              device: status.device,
+              threads: t,
+              batch,
+              resolution: card.preprocessing.resolution,
+              precision: 'fp32',
+              weights: artifact.weights.id,
+              weights_kind: artifact.weights.kind,
+              ...countsOf(card),
+              published_top1: card.published[0]?.top1 ?? null,
+              setup_seconds: { artifact: artifact.seconds, artifact_cached: !artifact.built, session: sessionSeconds },
+              warmup_iterations: m.warmupIterations,
+              iterations: m.times.length,
+              images_per_second: (batch * 1000) / latency.median,
+              latency_ms: latency,
+              spread: spread(m.times),
+              peak_rss_bytes: m.peakRssBytes,
+              times_ms: m.times,
+            };
+            records.push(record);
+            events.configDone?.(record);
+          }
+        } finally {
+          await session.release();
+        }
+      }
+    }
+  }
+  return {
+    schema: RESULTS_SCHEMA,
+    created: new Date().toISOString(),
+    levit_version: packageVersion,
+    system,
+    calibration,
+    settings: {
+      warmup_seconds: plan.measure.warmupSeconds,
+      duration_seconds: plan.measure.durationSeconds,
+      min_iterations: plan.measure.minIterations,
+      max_iterations: plan.measure.maxIterations,
+    },
+    records,
+  };
+}

@@ -1,0 +1,39 @@
+import type { FloatTensor } from '../checkpoint/tensor.js';
+
+export const BACKEND_IDS = ['ort-cpu', 'ort-webgpu', 'ort-cuda', 'ort-wasm', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu'] as const;
+export type BackendId = (typeof BACKEND_IDS)[number];
+
+/** The artifact a backend runs: an ONNX file or a TensorFlow.js graph-model directory. */
+export type ArtifactFormat = 'onnx' | 'tfjs';
+
+export interface BackendStatus {
+  id: BackendId;
+  artifact: ArtifactFormat;
+  available: boolean;
+  version: string | null;
+  device: string | null;
+  /** Why it is unavailable, and what to do about it. */
+  reason?: string;
+}
+
+export interface SessionOptions {
+  /** Intra-op threads; 0 lets the runtime choose (all cores). */
+  threads: number;
+}
+
+/** A loaded model: float32 NCHW in, float32 logits out. */
+export interface InferenceSession {
+  readonly backend: BackendId;
+  /** Threads actually in use, as far as the runtime tells. */
+  readonly threads: number;
+  run(input: FloatTensor): Promise<FloatTensor>;
+  release(): Promise<void>;
+}
+
+export interface Backend {
+  readonly id: BackendId;
+  readonly artifact: ArtifactFormat;
+  /** Whether it can run here; never throws. */
+  probe(): Promise<BackendStatus>;
+  load(artifactPath: string, options: SessionOptions): Promise<InferenceSession>;
+}

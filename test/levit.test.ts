@@ -17,6 +17,7 @@ import { RecordingWeights } from './helpers/recording-weights.js';
 import { golden, hasShared, maxAbsDiff, runCli, tempDir } from './helpers/shared.js';
 import { torchSave } from './helpers/torch-save.js';
 import { floatTensor } from '../src/checkpoint/tensor.js';
+import type { LevitCard } from '../src/models/card.js';
 
 const OFFICIAL_COUNTS: Record<string, [number, number]> = {
   levit_128s: [7_777_058, 305_108_946],
@@ -60,7 +61,7 @@ test('levit zoo --json reports the official parameter and FLOP counts, computed 
 });
 
 test('counts follow the architecture, not a table: changing the card changes them', () => {
-  const card = getCard('levit_128s');
+  const card = getCard('levit_128s') as LevitCard;
   const wider = { ...card, architecture: { ...card.architecture, X: [3, 3, 4] } };
   const g = buildGraph(wider, new SyntheticWeights());
   assert.ok(countParams(g) > OFFICIAL_COUNTS.levit_128s[0]);

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { CorruptFileError, ExitCode, LevitError } from '../util/errors.js';
+import { isSafetensors, readSafetensors } from './safetensors.js';
 import type { WeightsMap } from './tensor.js';
-import { readTorchZip } from './torch.js';
+import { isTorchLegacy, readTorchLegacy, readTorchZip } from './torch.js';
 import { ZipArchive } from './zip.js';
 
-export type CheckpointFormat = 'torch-zip';
+export type CheckpointFormat = 'torch-zip' | 'torch-legacy' | 'safetensors';
 
 export interface Checkpoint {
   readonly source: string;
@@ -14,22 +15,29 @@ export interface Checkpoint {
   readonly notes: string[];
 }
 
-/** Reads a checkpoint file of any supported format into a name -> tensor map. */
+const inertNotes = (globals: string[]) => globals.map((g) => `kept ${g} as an inert placeholder (not needed for the weights)`);
+
+/** Reads a checkpoint of any supported format, told apart by content, not by file name. */
 export function readCheckpoint(file: string): Checkpoint {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new LevitError(
-      `cannot read checkpoint ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-      ExitCode.notFound,
-    );
+    throw new LevitError(`cannot read checkpoint ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, ExitCode.notFound);
   }
   if (ZipArchive.isZip(buf)) {
-    const ckpt = readTorchZip(buf, file);
-    const notes = ckpt.unknownGlobals.map((g) => `kept ${g} as an inert placeholder (not needed for the weights)`);
-    return { source: file, format: 'torch-zip', weights: ckpt.weights, notes };
+    const c = readTorchZip(buf, file);
+    return { source: file, format: 'torch-zip', weights: c.weights, notes: inertNotes(c.unknownGlobals) };
   }
-  throw new CorruptFileError(file, 'is not a checkpoint format levit reads (PyTorch zip .pth)');
+  if (isTorchLegacy(buf)) {
+    const c = readTorchLegacy(buf, file);
+    return { source: file, format: 'torch-legacy', weights: c.weights, notes: inertNotes(c.unknownGlobals) };
+  }
+  if (isSafetensors(buf)) return { source: file, format: 'safetensors', weights: readSafetensors(buf, file), notes: [] };
+  throw new CorruptFileError(
+    file,
+    'is not a checkpoint format levit reads (PyTorch .pth zip or legacy, safetensors)',
+    buf.length === 0 ? 'The file is empty: download it again.' : undefined,
+  );
 }

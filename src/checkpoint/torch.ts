@@ -1,25 +1,50 @@
 import { CorruptFileError } from '../util/errors.js';
 import { type GlobalCall, PickleError, PyDict, PyGlobal, PyTuple, type PyValue, unpickle } from './pickle.js';
-import { type Storage, storageKinds, tensorFromStorage } from './storage.js';
-import type { Tensor, WeightsMap } from './tensor.js';
+import { type StorageKind, storageKinds, tensorFromStorage } from './storage.js';
+import type { WeightsMap } from './tensor.js';
 import { ZipArchive } from './zip.js';
 
-/** A tensor as it comes out of the pickle: opaque to the pickle machine. */
-export class TorchTensor {
-  readonly pyOpaque = true;
-  constructor(readonly tensor: Tensor) {}
-}
+/** A storage named in the pickle; its bytes are attached when the file format locates them. */
 class StorageRef {
   readonly pyOpaque = true;
-  constructor(readonly storage: Storage) {}
+  bytes?: Buffer;
+  constructor(
+    readonly kind: StorageKind,
+    readonly key: string,
+    readonly declaredNumel: number,
+  ) {}
+
+  /** Checks the bytes against the declared element count before any tensor reads them. */
+  attach(bytes: Buffer): void {
+    const available = Math.floor(bytes.length / this.kind.itemSize);
+    if (this.declaredNumel > available) {
+      throw new Error(`storage ${this.key} declares ${this.declaredNumel} elements but holds ${available}`);
+    }
+    this.bytes = bytes;
+  }
+}
+
+/** A tensor as the pickle describes it: materialised once every storage has its bytes. */
+class TensorRef {
+  readonly pyOpaque = true;
+  constructor(
+    readonly storage: StorageRef,
+    readonly offset: number,
+    readonly shape: number[],
+    readonly stride: number[],
+  ) {}
+
+  materialize() {
+    if (!this.storage.bytes) throw new Error(`storage ${this.storage.key} has no data`);
+    const { kind, bytes, declaredNumel } = this.storage;
+    return tensorFromStorage({ kind, bytes, numel: declaredNumel }, this.offset, this.shape, this.stride);
+  }
 }
 
 export interface TorchCheckpoint {
   weights: WeightsMap;
   /** Globals we left inert, e.g. argparse.Namespace from a training checkpoint's args. */
   unknownGlobals: string[];
-  /** Where the state_dict was found: '' for a bare one, else its key ('model', 'state_dict'). */
-  stateDictKey: string;
 }
 
 const intTuple = (v: PyValue, what: string): number[] => {
@@ -29,15 +54,15 @@ const intTuple = (v: PyValue, what: string): number[] => {
   return v.items as number[];
 };
 
-function rebuildTensor(args: readonly PyValue[]): TorchTensor {
+function rebuildTensor(args: readonly PyValue[]): TensorRef {
   const [storage, offset, size, stride] = args;
   if (!(storage instanceof StorageRef)) throw new Error('tensor without a storage');
   if (typeof offset !== 'number') throw new Error('tensor storage offset is not an integer');
-  return new TorchTensor(tensorFromStorage(storage.storage, offset, intTuple(size, 'size'), intTuple(stride, 'stride')));
+  return new TensorRef(storage, offset, intTuple(size, 'size'), intTuple(stride, 'stride'));
 }
 
 function unwrapParameter(args: readonly PyValue[]): PyValue {
-  if (!(args[0] instanceof TorchTensor)) throw new Error('parameter without a tensor');
+  if (!(args[0] instanceof TensorRef)) throw new Error('parameter without a tensor');
   return args[0];
 }
 
@@ -50,49 +75,69 @@ export const torchGlobals: ReadonlyMap<string, GlobalCall> = new Map<string, Glo
   ['torch._utils._rebuild_parameter_with_state', unwrapParameter],
 ]);
 
-/** The storage class named by a persistent id, e.g. torch.FloatStorage. */
-export function storageKindOf(type: PyValue) {
-  const kind = type instanceof PyGlobal && type.module === 'torch' ? storageKinds.get(type.name) : undefined;
-  if (!kind) {
-    const name = type instanceof PyGlobal ? type.qualifiedName : String(type);
-    throw new Error(`unsupported storage type ${name}`);
-  }
-  return kind;
-}
-
-/** Checks a storage's bytes against its declared element count, before any tensor reads it. */
-export function makeStorage(type: PyValue, numelDeclared: PyValue, bytes: Buffer, key: string): StorageRef {
-  const kind = storageKindOf(type);
-  const available = Math.floor(bytes.length / kind.itemSize);
-  const numel = typeof numelDeclared === 'number' ? numelDeclared : available;
-  if (!Number.isSafeInteger(numel) || numel < 0 || numel > available) {
-    throw new Error(`storage ${key} declares ${String(numelDeclared)} elements but holds ${available}`);
-  }
-  return new StorageRef({ kind, bytes, numel });
+/**
+ * Reads a persistent id ('storage', type, key, location, numel[, view]) into a StorageRef,
+ * one per key, so that tensors sharing a storage share it here too.
+ */
+function storageLoader(storages: Map<string, StorageRef>) {
+  return (pid: PyValue): PyValue => {
+    if (!(pid instanceof PyTuple) || pid.items[0] !== 'storage' || pid.items.length < 5) {
+      throw new Error('persistent id is not a storage reference');
+    }
+    const [, type, key, , numel, view] = pid.items;
+    if (typeof key !== 'string' || !/^[\w.]+$/.test(key)) throw new Error('storage key is not a plain name');
+    if (view !== undefined && view !== null) throw new Error('storage views (PyTorch < 0.4) are not supported');
+    const kind = type instanceof PyGlobal && type.module === 'torch' ? storageKinds.get(type.name) : undefined;
+    if (!kind) throw new Error(`unsupported storage type ${type instanceof PyGlobal ? type.qualifiedName : String(type)}`);
+    if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) throw new Error(`storage ${key} has no valid size`);
+    const existing = storages.get(key);
+    if (existing) return existing;
+    const ref = new StorageRef(kind, key, numel);
+    storages.set(key, ref);
+    return ref;
+  };
 }
 
 /** Finds the state_dict inside a checkpoint: bare, or under 'model' / 'state_dict'. */
-export function extractStateDict(root: PyValue, file: string): { weights: WeightsMap; key: string } {
+function extractStateDict(root: PyValue, file: string): Map<string, TensorRef> {
   if (!(root instanceof PyDict)) throw new CorruptFileError(file, 'holds no dict of tensors');
   for (const key of ['model', 'state_dict', 'model_state_dict']) {
     const inner = root.entries.get(key);
-    if (inner instanceof PyDict) return { weights: tensorsOf(inner), key };
+    if (inner instanceof PyDict) return tensorsOf(inner);
   }
-  const weights = tensorsOf(root);
-  if (weights.size === 0) {
+  const tensors = tensorsOf(root);
+  if (tensors.size === 0) {
     const keys = [...root.entries.keys()].filter((k) => typeof k === 'string').slice(0, 8);
-    throw new CorruptFileError(
-      file,
-      `holds no tensors: no 'model' or 'state_dict' entry and no tensors at the top (keys: ${keys.join(', ')})`,
-    );
+    throw new CorruptFileError(file, `holds no tensors: no 'model' or 'state_dict' entry and no tensors at the top (keys: ${keys.join(', ')})`);
   }
-  return { weights, key: '' };
+  return tensors;
 }
 
-function tensorsOf(dict: PyDict): WeightsMap {
+function tensorsOf(dict: PyDict): Map<string, TensorRef> {
+  const out = new Map<string, TensorRef>();
+  for (const [k, v] of dict.entries) if (typeof k === 'string' && v instanceof TensorRef) out.set(k, v);
+  return out;
+}
+
+/** Runs `read` and reports any failure inside the file as a CorruptFileError naming it. */
+function asCorrupt<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof CorruptFileError) throw e;
+    const message = (e as Error).message;
+    throw new CorruptFileError(file, `unreadable checkpoint: ${message}`, /truncated/.test(message) ? 'Download the checkpoint again.' : undefined);
+  }
+}
+
+function materializeAll(tensors: Map<string, TensorRef>): WeightsMap {
   const weights: WeightsMap = new Map();
-  for (const [k, v] of dict.entries) {
-    if (typeof k === 'string' && v instanceof TorchTensor) weights.set(k, v.tensor);
+  for (const [name, ref] of tensors) {
+    try {
+      weights.set(name, ref.materialize());
+    } catch (e) {
+      throw new Error(`tensor ${name}: ${(e as Error).message}`);
+    }
   }
   return weights;
 }
@@ -103,22 +148,59 @@ export function readTorchZip(buf: Buffer, file: string): TorchCheckpoint {
   const pkl = [...zip.entries.keys()].find((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
   if (!pkl) throw new CorruptFileError(file, 'is a zip archive but not a PyTorch checkpoint (no data.pkl)');
   const prefix = pkl.slice(0, pkl.length - 'data.pkl'.length);
+  return asCorrupt(file, () => {
+    const storages = new Map<string, StorageRef>();
+    const { value, unknownGlobals } = unpickle(zip.read(pkl), 0, { globals: torchGlobals, persistentLoad: storageLoader(storages) });
+    const tensors = extractStateDict(value, file);
+    for (const s of storages.values()) s.attach(zip.read(`${prefix}data/${s.key}`));
+    return { weights: materializeAll(tensors), unknownGlobals };
+  });
+}
+
+/** torch.save's legacy magic number, 0x1950a86a20f9469cfc6c, as the pickle stores it. */
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL = 1001;
+
+/** True when the file starts like torch.save's pre-1.6 format (a pickled magic number). */
+export function isTorchLegacy(buf: Buffer): boolean {
+  if (buf.length < 16 || buf[0] !== 0x80 || buf[2] !== 0x8a) return false;
   try {
-    const { value, unknownGlobals } = unpickle(zip.read(pkl), 0, {
-      globals: torchGlobals,
-      persistentLoad(pid) {
-        if (!(pid instanceof PyTuple) || pid.items[0] !== 'storage' || pid.items.length < 5) {
-          throw new Error('persistent id is not a storage reference');
-        }
-        const [, type, key, , numel] = pid.items;
-        if (typeof key !== 'string' || !/^[\w.]+$/.test(key)) throw new Error('storage key is not a plain name');
-        return makeStorage(type, numel, zip.read(`${prefix}data/${key}`), key);
-      },
-    });
-    const { weights, key } = extractStateDict(value, file);
-    return { weights, unknownGlobals, stateDictKey: key };
-  } catch (e) {
-    if (e instanceof PickleError) throw new CorruptFileError(file, `unreadable checkpoint: ${e.message}`);
-    throw e;
+    return unpickle(buf.subarray(0, Math.min(buf.length, 64))).value === LEGACY_MAGIC;
+  } catch {
+    return false;
   }
+}
+
+/**
+ * Reads the legacy (pre-1.6) serialization: pickles of the magic number, protocol version
+ * and system info, the main pickle, the list of storage keys, then each storage as an int64
+ * element count followed by its raw little-endian bytes.
+ */
+export function readTorchLegacy(buf: Buffer, file: string): TorchCheckpoint {
+  return asCorrupt(file, () => {
+    let at = unpickle(buf, 0).end;
+    const protocol = unpickle(buf, at);
+    if (protocol.value !== LEGACY_PROTOCOL) throw new Error(`unknown legacy protocol ${String(protocol.value)}`);
+    const sysInfo = unpickle(buf, protocol.end);
+    if (sysInfo.value instanceof PyDict && sysInfo.value.entries.get('little_endian') === false) {
+      throw new Error('written on a big-endian machine, which levit does not read');
+    }
+    const storages = new Map<string, StorageRef>();
+    const main = unpickle(buf, sysInfo.end, { globals: torchGlobals, persistentLoad: storageLoader(storages) });
+    const keys = unpickle(buf, main.end);
+    at = keys.end;
+    const keyList = keys.value as { items?: PyValue[] };
+    if (!Array.isArray(keyList.items)) throw new Error('storage key list is missing');
+    for (const key of keyList.items) {
+      const storage = typeof key === 'string' ? storages.get(key) : undefined;
+      if (!storage) throw new Error(`storage key ${String(key)} was never referenced`);
+      if (at + 8 > buf.length) throw new Error(`storage ${key} is missing (truncated)`);
+      const numel = buf.readBigInt64LE(at);
+      const bytes = Number(numel) * storage.kind.itemSize;
+      if (numel < 0n || at + 8 + bytes > buf.length) throw new Error(`storage ${key} runs past the end of the file (truncated)`);
+      storage.attach(buf.subarray(at + 8, at + 8 + bytes));
+      at += 8 + bytes;
+    }
+    return { weights: materializeAll(extractStateDict(main.value, file)), unknownGlobals: main.unknownGlobals };
+  });
 }

@@ -89,6 +89,36 @@ export class GraphBuilder {
     return this.add({ op: 'hardswish' }, [x], this.shapeOf(x));
   }
 
+  silu(x: string) {
+    return this.add({ op: 'silu' }, [x], this.shapeOf(x));
+  }
+
+  sigmoid(x: string) {
+    return this.add({ op: 'sigmoid' }, [x], this.shapeOf(x));
+  }
+
+  /** The exact (erf) GELU, as PyTorch's nn.GELU() default. */
+  gelu(x: string) {
+    return this.add({ op: 'gelu' }, [x], this.shapeOf(x));
+  }
+
+  /** LayerNorm over the last axis with (weight, bias). */
+  layerNorm(x: string, weight: string, bias: string, eps: number) {
+    const shape = this.shapeOf(x);
+    for (const p of [weight, bias]) {
+      if (this.shapeOf(p)[0] !== shape.at(-1)) fail(`layernorm: ${p} does not match ${String(shape.at(-1))} features`);
+    }
+    return this.add({ op: 'layernorm', eps }, [x, weight, bias], shape);
+  }
+
+  /** cat(tokens.expand(N, -1, -1), x) along the sequence: class and distillation tokens. */
+  prependTokens(tokens: string, x: string) {
+    const [, k, d] = this.shapeOf(tokens);
+    const [n, l, dx] = this.shapeOf(x);
+    if (d !== dx) fail(`prepend_tokens: tokens have ${String(d)} features, sequence ${String(dx)}`);
+    return this.add({ op: 'prepend_tokens' }, [tokens, x], [n, (k as number) + (l as number), d]);
+  }
+
   softmax(x: string, axis: number) {
     return this.add({ op: 'softmax', axis }, [x], this.shapeOf(x));
   }

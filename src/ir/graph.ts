@@ -24,6 +24,11 @@ export type OpAttrs =
   | { op: 'add' }
   | { op: 'mul' }
   | { op: 'hardswish' }
+  | { op: 'silu' }
+  | { op: 'sigmoid' }
+  | { op: 'gelu' }
+  | { op: 'layernorm'; eps: number }
+  | { op: 'prepend_tokens' }
   | { op: 'softmax'; axis: number }
   | { op: 'reshape'; shape: Shape }
   | { op: 'transpose'; perm: readonly number[] }

@@ -10,8 +10,10 @@ export interface PublishedAccuracy {
 
 export interface CheckpointRef {
   readonly url: string;
-  /** Full sha256, or the prefix that the official file name pins (at least 8 hex digits). */
-  readonly sha256: string;
+  /** Full sha256, or the prefix the official file name pins (8+ hex digits); null: the server states it. */
+  readonly sha256: string | null;
+  /** File name in the cache and on a mirror (default: the last part of the URL). */
+  readonly file?: string;
   readonly format: 'torch-zip' | 'torch-legacy' | 'safetensors';
   readonly state_dict_key?: string;
 }
@@ -57,5 +59,40 @@ export interface LevitCard extends CardCommon {
   readonly architecture: LevitArchitecture;
 }
 
-export type ModelCard = LevitCard;
+/**
+ * EfficientNet in timm's layout. Stages use timm's block strings, e.g. 'ir_r2_k3_s2_e6_c24_se0.25':
+ * block type (ds = depthwise separable, ir = inverted residual), repeats, kernel, stride,
+ * expansion, output channels, squeeze-excite ratio; scaled by the width and depth multipliers.
+ */
+export interface EfficientNetArchitecture {
+  readonly width_multiplier: number;
+  readonly depth_multiplier: number;
+  readonly stem_channels: number;
+  readonly head_channels: number;
+  readonly stages: readonly string[];
+  readonly bn_eps: number;
+}
+
+export interface EfficientNetCard extends CardCommon {
+  readonly family: 'efficientnet';
+  readonly architecture: EfficientNetArchitecture;
+}
+
+/** DeiT (a ViT with an optional distillation token), in the official and timm layout. */
+export interface DeitArchitecture {
+  readonly patch_size: number;
+  readonly embed_dim: number;
+  readonly depth: number;
+  readonly num_heads: number;
+  readonly mlp_ratio: number;
+  readonly distilled: boolean;
+  readonly ln_eps: number;
+}
+
+export interface DeitCard extends CardCommon {
+  readonly family: 'deit';
+  readonly architecture: DeitArchitecture;
+}
+
+export type ModelCard = LevitCard | EfficientNetCard | DeitCard;
 export type Family = ModelCard['family'];

@@ -50,3 +50,17 @@ export function linear(ctx: BuildContext, x: string, prefix: string, inF: number
   const weight = param(ctx, `${prefix}.weight`, [outF, inF], 'linear_weight');
   return ctx.b.linear(x, weight, bias ? param(ctx, `${prefix}.bias`, [outF], 'bias') : undefined);
 }
+
+/**
+ * softmax(q kT * scale [+ bias]) v with heads first: q [N,H,Lq,D], kT [N,H,D,Lk], v [N,H,Lk,Dv].
+ * Returns [N, Lq, H*Dv], heads concatenated as PyTorch's transpose(1, 2).reshape does.
+ */
+export function scaledDotAttention(ctx: BuildContext, q: string, kT: string, v: string, scaleName: string, scale: number, bias?: string): string {
+  const { b } = ctx;
+  const s = b.initializer(scaleName, { dtype: 'float32', shape: [], data: new Float32Array([scale]) }, 'constant');
+  let scores = b.mul(b.matmul(q, kT), s);
+  if (bias) scores = b.add2(scores, bias);
+  const out = b.transpose(b.matmul(b.softmax(scores, -1), v), [0, 2, 1, 3]);
+  const [, tokens, heads, dv] = b.graph.shape(out);
+  return b.reshape(out, ['N', tokens, (heads as number) * (dv as number)]);
+}

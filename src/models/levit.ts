@@ -2,7 +2,7 @@ import { type Tensor } from '../checkpoint/tensor.js';
 import { GraphBuilder } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
 import type { LevitArchitecture, LevitCard } from './card.js';
-import { type BuildContext, batchNorm, conv2d, linear, param } from './layers.js';
+import { type BuildContext, batchNorm, conv2d, linear, param, scaledDotAttention } from './layers.js';
 import type { WeightSource } from './weights.js';
 
 /**
@@ -133,13 +133,9 @@ function attentionBias(ctx: BuildContext, prefix: string, heads: number, resolut
   return ctx.b.gatherBias(table, ctx.b.initializer(`${prefix}.attention_bias_idxs`, index, 'buffer'));
 }
 
-/** softmax(q k^T * scale + bias) v, heads first: q [N,H,Lq,D], kT [N,H,D,Lk], v [N,H,Lk,Dv]. */
+/** LeViT's attention: biased scores, and the Hardswish that opens its projection. */
 function attend(ctx: BuildContext, q: string, kT: string, v: string, bias: string, keyDim: number, prefix: string): string {
-  const { b } = ctx;
-  const scores = b.add2(b.mul(b.matmul(q, kT), scalar(b, `${prefix}.scale`, keyDim ** -0.5)), bias);
-  const out = b.transpose(b.matmul(b.softmax(scores, -1), v), [0, 2, 1, 3]);
-  const [, tokens, heads, dv] = b.graph.shape(out);
-  return b.hardswish(b.reshape(out, ['N', tokens, (heads as number) * (dv as number)]));
+  return ctx.b.hardswish(scaledDotAttention(ctx, q, kT, v, `${prefix}.scale`, keyDim ** -0.5, bias));
 }
 
 interface AttentionSpec {

@@ -4,6 +4,8 @@ import type { Graph } from '../ir/graph.js';
 import { ExitCode, LevitError } from '../util/errors.js';
 import { zooDir } from '../util/paths.js';
 import type { Family, ModelCard } from './card.js';
+import { buildDeit } from './deit.js';
+import { buildEfficientNet } from './efficientnet.js';
 import { buildLevit } from './levit.js';
 import type { WeightSource } from './weights.js';
 
@@ -12,6 +14,8 @@ type Builder<C extends ModelCard> = (card: C, weights: WeightSource) => Graph;
 /** One builder per family; a new family is a builder here plus its cards in zoo/. */
 const builders: { [F in Family]: Builder<Extract<ModelCard, { family: F }>> } = {
   levit: buildLevit,
+  efficientnet: buildEfficientNet,
+  deit: buildDeit,
 };
 
 let cards: ModelCard[] | undefined;
@@ -25,7 +29,7 @@ export function listCards(): ModelCard[] {
   return cards;
 }
 
-export const familyOrder: readonly Family[] = ['levit'];
+export const familyOrder: readonly Family[] = ['levit', 'efficientnet', 'deit'];
 
 /** LeViT first, then the comparison models; zoo listings re-sort by computed size. */
 function byFamilyThenId(a: ModelCard, b: ModelCard): number {

@@ -165,6 +165,27 @@ class Lowering {
       case 'hardswish':
         this.emit('HardSwish', n.name, n.inputs, out);
         return;
+      case 'silu': {
+        const gate = `${n.name}:sigmoid`;
+        this.emit('Sigmoid', `${n.name}/sigmoid`, [x], [gate]);
+        this.emit('Mul', n.name, [x, gate], out);
+        return;
+      }
+      case 'sigmoid':
+        this.emit('Sigmoid', n.name, n.inputs, out);
+        return;
+      case 'gelu':
+        this.lowerGelu(n);
+        return;
+      case 'layernorm':
+        this.emit('LayerNormalization', n.name, n.inputs, out, [
+          { name: 'axis', i: -1 },
+          { name: 'epsilon', f: n.eps },
+        ]);
+        return;
+      case 'prepend_tokens':
+        this.lowerPrependTokens(n);
+        return;
       case 'softmax':
         this.emit('Softmax', n.name, n.inputs, out, [{ name: 'axis', i: n.axis }]);
         return;
@@ -196,6 +217,30 @@ class Lowering {
         ]);
         return;
     }
+  }
+
+  /** 0.5 x (1 + erf(x / sqrt 2)): opset 17 has no Gelu; onnxruntime fuses this pattern back into one. */
+  private lowerGelu(n: Node): void {
+    const [x] = n.inputs;
+    const scalar = (v: number) => this.constant(n.name, { dtype: 'float32', shape: [], data: new Float32Array([v]) });
+    const steps = ['scaled', 'erf', 'plus1', 'half'].map((s) => `${n.name}:${s}`);
+    this.emit('Mul', `${n.name}/scale`, [x, scalar(Math.SQRT1_2)], [steps[0]]);
+    this.emit('Erf', `${n.name}/erf`, [steps[0]], [steps[1]]);
+    this.emit('Add', `${n.name}/plus1`, [steps[1], scalar(1)], [steps[2]]);
+    this.emit('Mul', `${n.name}/half`, [x, scalar(0.5)], [steps[3]]);
+    this.emit('Mul', n.name, [steps[3], steps[2]], n.outputs);
+  }
+
+  /** Expands the [1, k, D] tokens to the batch of x, then concatenates along the sequence. */
+  private lowerPrependTokens(n: Node): void {
+    const [tokens, x] = n.inputs;
+    const [, k, d] = this.graph.shape(tokens) as number[];
+    const steps = ['shape', 'batch', 'target', 'expanded'].map((s) => `${n.name}:${s}`);
+    this.emit('Shape', `${n.name}/shape`, [x], [steps[0]]);
+    this.emit('Slice', `${n.name}/batch`, [steps[0], this.constant(n.name, int64s([0])), this.constant(n.name, int64s([1]))], [steps[1]]);
+    this.emit('Concat', `${n.name}/target`, [steps[1], this.constant(n.name, int64s([k, d]))], [steps[2]], [{ name: 'axis', i: 0 }]);
+    this.emit('Expand', `${n.name}/expand`, [tokens, steps[2]], [steps[3]]);
+    this.emit('Concat', n.name, [steps[3], x], n.outputs, [{ name: 'axis', i: 1 }]);
   }
 
   /** A BatchNorm that no pass could fold: an affine map along its axis. */

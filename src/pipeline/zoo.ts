@@ -1,4 +1,5 @@
 import type { Family, ModelCard, PublishedAccuracy } from '../models/card.js';
+import { efficientNetStages } from '../models/efficientnet.js';
 import { levitStages } from '../models/levit.js';
 import { buildGraph, familyOrder, listCards } from '../models/registry.js';
 import { ZeroWeights } from '../models/weights.js';
@@ -16,7 +17,7 @@ export interface ZooEntry {
   mean: readonly number[];
   std: readonly number[];
   published: readonly PublishedAccuracy[];
-  checkpoint: { url: string; sha256: string } | null;
+  checkpoint: { url: string; sha256: string | null } | null;
 }
 
 export interface StageInfo {
@@ -60,5 +61,12 @@ export function stagesOf(card: ModelCard): StageInfo[] {
   switch (card.family) {
     case 'levit':
       return levitStages(card.architecture, card.preprocessing.resolution);
+    case 'efficientnet':
+      return efficientNetStages(card);
+    case 'deit': {
+      const a = card.architecture;
+      const grid = card.preprocessing.resolution / a.patch_size;
+      return [{ stage: 1, resolution: grid, tokens: grid * grid + (a.distilled ? 2 : 1), channels: a.embed_dim, heads: a.num_heads, blocks: a.depth }];
+    }
   }
 }

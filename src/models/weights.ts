@@ -1,5 +1,5 @@
 import { type FloatTensor, type Tensor, type WeightsMap, floatTensor, formatShape, sameShape, toIntArray } from '../checkpoint/tensor.js';
-import { CheckpointMismatchError } from '../util/errors.js';
+import { CheckpointMismatchError, type Mismatch } from '../util/errors.js';
 import { syntheticTensor } from './synthetic.js';
 
 /** How a tensor is used, which tells synthetic weights what values are plausible for it. */
@@ -33,14 +33,14 @@ export interface WeightSource {
 export class CheckpointWeights implements WeightSource {
   readonly synthetic = false;
   private readonly used = new Set<string>();
-  private readonly problems: string[] = [];
+  private readonly problems: Mismatch[] = [];
 
   constructor(private readonly weights: WeightsMap) {}
 
   tensor(name: string, shape: readonly number[], _kind: TensorKind): FloatTensor {
     const t = this.take(name, shape);
     if (t?.dtype === 'float32') return t as FloatTensor;
-    if (t) this.problems.push(`${name}: expected floating point, found ${t.dtype}`);
+    if (t) this.problems.push({ kind: 'dtype', text: `${name}: expected floating point, found ${t.dtype}` });
     // A stand-in lets the build go on, so that every problem is reported at once by finish().
     return floatTensor(shape);
   }
@@ -49,7 +49,7 @@ export class CheckpointWeights implements WeightSource {
     if (!this.weights.has(name)) return;
     const t = this.take(name, shape);
     if (t && !toIntArray(t).every((v, i) => v === expected[i])) {
-      this.problems.push(`${name}: indices differ from the official layout of this architecture`);
+      this.problems.push({ kind: 'values', text: `${name}: indices differ from the official layout of this architecture` });
     }
   }
 
@@ -59,7 +59,7 @@ export class CheckpointWeights implements WeightSource {
 
   finish(model: string): void {
     for (const name of this.weights.keys()) {
-      if (!this.used.has(name)) this.problems.push(`unexpected tensor ${name} ${formatShape(this.weights.get(name)!.shape)}`);
+      if (!this.used.has(name)) this.problems.push({ kind: 'unexpected', text: `unexpected tensor ${name} ${formatShape(this.weights.get(name)!.shape)}` });
     }
     if (this.problems.length) throw new CheckpointMismatchError(this.problems, model);
   }
@@ -68,11 +68,11 @@ export class CheckpointWeights implements WeightSource {
     this.used.add(name);
     const t = this.weights.get(name);
     if (!t) {
-      this.problems.push(`missing tensor ${name} ${formatShape(shape)}`);
+      this.problems.push({ kind: 'missing', text: `missing tensor ${name} ${formatShape(shape)}` });
       return undefined;
     }
     if (!sameShape(t.shape, shape)) {
-      this.problems.push(`${name}: checkpoint has shape ${formatShape(t.shape)}, model expects ${formatShape(shape)}`);
+      this.problems.push({ kind: 'shape', text: `${name}: checkpoint has shape ${formatShape(t.shape)}, model expects ${formatShape(shape)}` });
       return undefined;
     }
     return t;

@@ -32,16 +32,31 @@ export class CorruptFileError extends LevitError {
   }
 }
 
+export type MismatchKind = 'missing' | 'unexpected' | 'shape' | 'dtype' | 'values';
+export interface Mismatch {
+  kind: MismatchKind;
+  text: string;
+}
+
+const SHOWN_PER_KIND = 5;
+
 /** A checkpoint that reads fine but does not fit the model it is loaded into. */
 export class CheckpointMismatchError extends LevitError {
-  constructor(readonly problems: string[], model: string) {
-    const shown = problems.slice(0, 12).map((p) => `  - ${p}`).join('\n');
-    const more = problems.length > 12 ? `\n  ... and ${problems.length - 12} more` : '';
+  readonly problems: string[];
+
+  constructor(mismatches: readonly Mismatch[], model: string) {
+    const kinds: MismatchKind[] = ['shape', 'dtype', 'values', 'missing', 'unexpected'];
+    const lines = kinds.flatMap((kind) => {
+      const mine = mismatches.filter((m) => m.kind === kind);
+      const extra = mine.length > SHOWN_PER_KIND ? [`  ... and ${mine.length - SHOWN_PER_KIND} more ${kind === 'shape' ? 'misshapen' : kind}`] : [];
+      return [...mine.slice(0, SHOWN_PER_KIND).map((m) => `  - ${m.text}`), ...extra];
+    });
     super(
-      `checkpoint does not fit ${model}:\n${shown}${more}`,
+      `checkpoint does not fit ${model}:\n${lines.join('\n')}`,
       ExitCode.badInput,
       'Check that the checkpoint is for this model (levit zoo lists the models and their checkpoints).',
     );
     this.name = 'CheckpointMismatchError';
+    this.problems = mismatches.map((m) => m.text);
   }
 }

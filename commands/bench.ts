@@ -7,6 +7,7 @@ import { renderMarkdown, renderRecordLine, renderTable } from '../src/bench/rend
 import type { BenchResults } from '../src/bench/results.js';
 import { DEFAULT_MODELS, type ThreadSpec, runBench } from '../src/bench/runner.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
+import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 
 export default class Bench extends LevitCommand {
   static override summary = 'Measure throughput and latency of models on this machine, per backend, thread count and batch.';
@@ -28,7 +29,7 @@ depend on the weight values; the table says so).`;
   static override strict = false;
   static override args = {};
   static override flags = {
-    ...weightsFlags,
+    ...weightsFlags('synthetic'),
     backend: Flags.string({ char: 'b', description: 'backends, comma-separated (levit backends lists them)', default: 'ort-cpu' }),
     threads: Flags.string({ char: 't', description: "intra-op thread counts, comma-separated; 'all' = every core", default: '1,all' }),
     batch: Flags.string({ description: 'batch sizes, comma-separated', default: '16' }),
@@ -56,6 +57,7 @@ depend on the weight values; the table says so).`;
         threads: parseList<ThreadSpec>('threads', flags.threads, (s) => (s === 'all' ? 'all' : positiveInt(s))),
         batches: parseList('batch', flags.batch, positiveInt),
         weights: weightsChoice(flags),
+        download: defaultDownloadOptions(flags),
         measure: {
           warmupSeconds: seconds('warmup', flags.warmup),
           durationSeconds: seconds('duration', flags.duration),

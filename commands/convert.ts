@@ -3,6 +3,9 @@ import { LevitCommand } from '../src/cli/base.js';
 import { bytes, grouped } from '../src/cli/format.js';
 import { weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { getCard } from '../src/models/registry.js';
+import { Progress, transferLine } from '../src/cli/progress.js';
+import { defaultDownloadOptions } from '../src/download/checkpoints.js';
+import { resolveWeights } from '../src/pipeline/model.js';
 import { type ConvertResult, convertModel } from '../src/pipeline/convert.js';
 
 export default class Convert extends LevitCommand {
@@ -17,14 +20,18 @@ Without --out the file goes to the cache ($LEVIT_CACHE_DIR, default ~/.cache/lev
   ];
   static override args = { model: Args.string({ description: 'model id (see levit zoo)', required: true }) };
   static override flags = {
-    ...weightsFlags,
+    ...weightsFlags('synthetic'),
     to: Flags.string({ description: 'artifact format', options: ['onnx'], default: 'onnx' }),
     out: Flags.string({ char: 'o', description: 'output file (written atomically)', helpValue: 'FILE' }),
   };
 
   async run(): Promise<ConvertResult> {
     const { args, flags } = await this.parse(Convert);
-    const result = await convertModel(getCard(args.model), weightsChoice(flags), 'onnx', flags.out);
+    const card = getCard(args.model);
+    const progress = new Progress();
+    const weights = await resolveWeights(card, weightsChoice(flags), defaultDownloadOptions(flags), (p) => progress.update(transferLine(`downloading ${card.id}`, p)));
+    progress.clear();
+    const result = await convertModel(card, weights, 'onnx', flags.out);
     for (const note of result.notes) this.logToStderr(`note: ${note}`);
     this.log(`${result.model} -> ${result.out} (${bytes(result.bytes)}, opset ${result.opset})`);
     this.log(`  weights  ${result.weights.label}`);

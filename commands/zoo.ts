@@ -1,5 +1,5 @@
 import { LevitCommand } from '../src/cli/base.js';
-import { grouped, millions, table } from '../src/cli/format.js';
+import { millions, table } from '../src/cli/format.js';
 import { type ZooEntry, listZoo } from '../src/pipeline/zoo.js';
 
 export default class Zoo extends LevitCommand {
@@ -14,8 +14,8 @@ Published top-1/top-5 figures are listed with their source.`;
     await this.parse(Zoo);
     const zoo = listZoo();
     const rows = table(
-      ['model', 'params', 'FLOPs', 'res', 'crop', 'top-1', 'source of top-1', 'checkpoint'],
-      ['left', 'right', 'right', 'right', 'right', 'right', 'left', 'left'],
+      ['model', 'params', 'FLOPs', 'res', 'crop', 'top-1', 'source of top-1', 'checkpoint', 'cached'],
+      ['left', 'right', 'right', 'right', 'right', 'right', 'left', 'left', 'center'],
     );
     for (const e of zoo) {
       const best = e.published[0];
@@ -27,11 +27,12 @@ Published top-1/top-5 figures are listed with their source.`;
         e.crop_pct,
         best ? best.top1.toFixed(1) : '-',
         best?.source ?? '-',
-        e.checkpoint ? e.checkpoint.url.split('/').pop()! : '-',
+        e.checkpoint ? new URL(e.checkpoint.url).host : '-',
+        e.checkpoint?.cached ? 'yes' : '',
       ]);
     }
     this.log(rows.toString());
-    this.log(`Exact counts: levit info <model>. Totals: ${zoo.length} models, ${grouped(zoo.reduce((s, e) => s + e.params, 0))} parameters.`);
+    this.log(`${zoo.length} models. Exact counts and URLs: levit info <model>; fetch checkpoints: levit download <model>.`);
     return zoo;
   }
 }

@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { floatTensor } from '../checkpoint/tensor.js';
 import { getCard } from '../models/registry.js';
 import { ensureArtifact } from '../pipeline/convert.js';
-import type { WeightsChoice } from '../pipeline/model.js';
+import { type WeightsChoice, resolveWeights } from '../pipeline/model.js';
+import type { DownloadOptions } from '../download/checkpoints.js';
 import { countsOf } from '../pipeline/zoo.js';
 import type { Backend } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
@@ -21,6 +22,7 @@ export interface BenchPlan {
   threads: ThreadSpec[];
   batches: number[];
   weights: WeightsChoice;
+  download: DownloadOptions;
   measure: MeasureSettings;
   calibrate: boolean;
 }
@@ -71,7 +73,8 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   const records: BenchRecord[] = [];
   for (const card of cards) {
     for (const backend of backends) {
-      const artifact = await ensureArtifact(card, plan.weights, backend.artifact);
+      const weights = await resolveWeights(card, plan.weights, plan.download);
+      const artifact = await ensureArtifact(card, weights, backend.artifact);
       for (const t of threads) {
         const sessionStart = performance.now();
         const session = await backend.load(artifact.path, { threads: t });

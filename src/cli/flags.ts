@@ -2,24 +2,34 @@ import { Flags } from '@oclif/core';
 import type { WeightsChoice } from '../pipeline/model.js';
 import { ExitCode, LevitError } from '../util/errors.js';
 
-/** --checkpoint / --weights, shared by every command that builds a model. */
-export const weightsFlags = {
-  checkpoint: Flags.string({
-    char: 'c',
-    description: 'PyTorch checkpoint (.pth) in the official layout of the model',
-    helpValue: 'PATH',
-  }),
-  weights: Flags.string({
-    description: 'weights to use when no --checkpoint is given: synthetic = deterministic, untrained, no download',
-    options: ['synthetic'],
-    default: 'synthetic',
-  }),
-  seed: Flags.integer({ description: 'seed of the synthetic weights', default: 0 }),
+/** --offline / --mirror: how official checkpoints may be fetched. */
+export const networkFlags = {
+  offline: Flags.boolean({ description: 'never touch the network (also LEVIT_OFFLINE=1)' }),
+  mirror: Flags.string({ description: 'fetch checkpoints by file name from this base URL instead (also LEVIT_MIRROR)', helpValue: 'URL' }),
 };
+
+/** --checkpoint / --weights, shared by every command that builds a model. */
+export function weightsFlags(defaultWeights: 'synthetic' | 'official') {
+  return {
+    checkpoint: Flags.string({
+      char: 'c',
+      description: 'checkpoint in the official layout of the model (.pth zip or legacy, .safetensors)',
+      helpValue: 'PATH',
+    }),
+    weights: Flags.string({
+      description: 'without --checkpoint: official = the cached official checkpoint (downloaded when allowed), synthetic = deterministic untrained weights, no download',
+      options: ['official', 'synthetic'],
+      default: defaultWeights,
+    }),
+    seed: Flags.integer({ description: 'seed of the synthetic weights', default: 0 }),
+    ...networkFlags,
+  };
+}
 
 export function weightsChoice(flags: { checkpoint?: string; weights: string; seed: number }): WeightsChoice {
   if (flags.checkpoint) return { kind: 'checkpoint', path: flags.checkpoint };
   if (flags.weights === 'synthetic') return { kind: 'synthetic', seed: flags.seed };
+  if (flags.weights === 'official') return { kind: 'official' };
   throw new LevitError(`unknown weights ${flags.weights}`, ExitCode.usage);
 }
 

@@ -47,3 +47,11 @@ export function duration(seconds: number): string {
   const ss = String(s % 60).padStart(2, '0');
   return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
+
+/** A transfer's status line: bar, sizes, speed and time left. */
+export function transferLine(label: string, p: { received: number; total: number | null; bytesPerSecond: number }): string {
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  const size = p.total ? `${mb(p.received)}/${mb(p.total)} MB` : `${mb(p.received)} MB`;
+  const eta = p.total && p.bytesPerSecond > 0 ? duration((p.total - p.received) / p.bytesPerSecond) : '--:--';
+  return `${label} ${bar(p.total ? p.received / p.total : 0)} ${size}  ${mb(p.bytesPerSecond)} MB/s  ETA ${eta}`;
+}

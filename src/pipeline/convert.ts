@@ -5,7 +5,7 @@ import { ONNX_OPSET, exportOnnx } from '../onnx/export.js';
 import type { ArtifactFormat } from '../runtime/backend.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { cacheDir } from '../util/paths.js';
-import { type ModelCounts, type WeightsChoice, type WeightsInfo, describeWeights, prepareModel } from './model.js';
+import { type ModelCounts, type ResolvedWeights, type WeightsInfo, describeWeights, prepareModel } from './model.js';
 
 /** Bump when exported graphs change, so that cached artifacts from older versions are rebuilt. */
 export const EXPORTER_VERSION = 1;
@@ -40,7 +40,7 @@ export function artifactMetadata(card: ModelCard, weights: WeightsInfo): Record<
   };
 }
 
-export async function convertModel(card: ModelCard, choice: WeightsChoice, format: ArtifactFormat, out?: string): Promise<ConvertResult> {
+export async function convertModel(card: ModelCard, choice: ResolvedWeights, format: ArtifactFormat, out?: string): Promise<ConvertResult> {
   const weights = await describeWeights(choice);
   const t0 = performance.now();
   const prepared = prepareModel(card, choice);
@@ -72,7 +72,7 @@ export interface Artifact {
 }
 
 /** The cached artifact for this model, weights and format, built first if missing. */
-export async function ensureArtifact(card: ModelCard, choice: WeightsChoice, format: ArtifactFormat): Promise<Artifact> {
+export async function ensureArtifact(card: ModelCard, choice: ResolvedWeights, format: ArtifactFormat): Promise<Artifact> {
   const t0 = performance.now();
   const weights = await describeWeights(choice);
   const path = artifactPath(card.id, weights, format);

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readCheckpoint } from '../checkpoint/index.js';
+import { type DownloadOptions, ensureCheckpoint } from '../download/checkpoints.js';
+import type { TransferProgress } from '../download/http.js';
 import { countFlops, countParams } from '../ir/count.js';
 import type { Graph } from '../ir/graph.js';
 import { optimizeForInference } from '../ir/passes.js';
@@ -8,8 +10,10 @@ import type { ModelCard } from '../models/card.js';
 import { buildGraph } from '../models/registry.js';
 import { CheckpointWeights, SyntheticWeights, type WeightSource } from '../models/weights.js';
 
-/** Which weights a model is built with. */
-export type WeightsChoice = { kind: 'synthetic'; seed?: number } | { kind: 'checkpoint'; path: string };
+/** Weights a model can be built with, once resolved. */
+export type ResolvedWeights = { kind: 'synthetic'; seed?: number } | { kind: 'checkpoint'; path: string };
+/** What the user asked for: 'official' is resolved to the cached (or downloaded) checkpoint. */
+export type WeightsChoice = ResolvedWeights | { kind: 'official' };
 
 /** What the weights of a built model are, carried into every artifact and result. */
 export interface WeightsInfo {
@@ -43,7 +47,7 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /** Identifies the weights without building anything (hashing a checkpoint's bytes). */
-export async function describeWeights(choice: WeightsChoice): Promise<WeightsInfo> {
+export async function describeWeights(choice: ResolvedWeights): Promise<WeightsInfo> {
   if (choice.kind === 'synthetic') {
     const seed = choice.seed ?? 0;
     return { kind: 'synthetic', id: `synthetic-s${seed}`, label: `synthetic (seed ${seed}, untrained)` };
@@ -53,7 +57,7 @@ export async function describeWeights(choice: WeightsChoice): Promise<WeightsInf
 }
 
 /** Builds a model with its weights, counts it on the reference graph, and optimizes it for inference. */
-export function prepareModel(card: ModelCard, choice: WeightsChoice): PreparedModel {
+export function prepareModel(card: ModelCard, choice: ResolvedWeights): PreparedModel {
   let source: WeightSource;
   let notes: string[] = [];
   if (choice.kind === 'synthetic') {
@@ -70,4 +74,11 @@ export function prepareModel(card: ModelCard, choice: WeightsChoice): PreparedMo
 
 export function countModel(referenceGraph: Graph): ModelCounts {
   return { params: countParams(referenceGraph), flops: countFlops(referenceGraph) };
+}
+
+/** Turns 'official' into the cached checkpoint's path, downloading it first when allowed. */
+export async function resolveWeights(card: ModelCard, choice: WeightsChoice, download: DownloadOptions, onProgress?: (p: TransferProgress) => void): Promise<ResolvedWeights> {
+  if (choice.kind !== 'official') return choice;
+  const { path } = await ensureCheckpoint(card, download, onProgress);
+  return { kind: 'checkpoint', path };
 }

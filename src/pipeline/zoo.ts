@@ -1,4 +1,5 @@
 import type { Family, ModelCard, PublishedAccuracy } from '../models/card.js';
+import { checkpointPath, isCached } from '../download/checkpoints.js';
 import { efficientNetStages } from '../models/efficientnet.js';
 import { levitStages } from '../models/levit.js';
 import { buildGraph, familyOrder, listCards } from '../models/registry.js';
@@ -17,7 +18,7 @@ export interface ZooEntry {
   mean: readonly number[];
   std: readonly number[];
   published: readonly PublishedAccuracy[];
-  checkpoint: { url: string; sha256: string | null } | null;
+  checkpoint: { url: string; sha256: string | null; cached: boolean; path: string } | null;
 }
 
 export interface StageInfo {
@@ -45,7 +46,9 @@ export function zooEntry(card: ModelCard): ZooEntry {
     mean: p.mean,
     std: p.std,
     published: card.published,
-    checkpoint: card.checkpoint ? { url: card.checkpoint.url, sha256: card.checkpoint.sha256 } : null,
+    checkpoint: card.checkpoint
+      ? { url: card.checkpoint.url, sha256: card.checkpoint.sha256, cached: isCached(card), path: checkpointPath(card) }
+      : null,
   };
 }
 

@@ -23,4 +23,4 @@ export function maxAbsDiff(a: FloatTensor, b: FloatTensor): number {
 }
 
 /** Runs the levit CLI as a user would, returning its exit code and output. */
-export { runCli } from './cli.js';
+export { runCli, runCliAsync } from './cli.js';

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, beforeEach, test } from 'node:test';
+import { type DownloadOptions, checkpointPath, ensureCheckpoint } from '../src/download/checkpoints.js';
+import type { ModelCard } from '../src/models/card.js';
+import { buildGraph, getCard } from '../src/models/registry.js';
+import { DownloadError } from '../src/download/http.js';
+import { ExitCode } from '../src/util/errors.js';
+import { type Behaviour, TestServer } from './helpers/http-server.js';
+import { RecordingWeights } from './helpers/recording-weights.js';
+import { safetensorsBuffer } from './helpers/safetensors-save.js';
+import { runCli, runCliAsync, tempDir } from './helpers/shared.js';
+
+const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
+const sha = createHash('sha256').update(body).digest('hex');
+
+const routes: Record<string, Behaviour> = {
+  '/ok.bin': { kind: 'file', body },
+  '/drop.bin': { kind: 'drop-once', body, after: 100_000 },
+  '/stated.bin': { kind: 'file', body, headers: { 'x-linked-etag': `"${sha}"` } },
+  '/stated-wrong.bin': { kind: 'file', body, headers: { 'x-linked-etag': `"${'0'.repeat(64)}"` } },
+  '/gone.bin': { kind: 'status', status: 404 },
+  '/busy.bin': { kind: 'status', status: 503 },
+  '/hang.bin': { kind: 'hang' },
+};
+const server = new TestServer(routes);
+let base = '';
+let cache = '';
+
+before(async () => {
+  base = await server.start();
+});
+after(() => server.stop());
+beforeEach((t) => {
+  cache = tempDir(t as unknown as { after: (fn: () => void) => void });
+  process.env.LEVIT_CACHE_DIR = cache;
+  server.requests.length = 0;
+});
+
+/** A real card whose checkpoint points at the test server. */
+function card(file: string, sha256: string | null): ModelCard {
+  const c = getCard('levit_128s');
+  return { ...c, checkpoint: { url: `${base}/${file}`, sha256, format: 'torch-zip' } };
+}
+const fast: DownloadOptions = { offline: false, fetch: { timeoutMs: 2000, retries: 3, backoffMs: 10 } };
+const cacheFiles = () => (existsSync(join(cache, 'checkpoints')) ? readdirSync(join(cache, 'checkpoints')) : []);
+
+test('downloads, checks the pinned sha256 prefix, and renames into place', async () => {
+  const r = await ensureCheckpoint(card('ok.bin', sha.slice(0, 8)), fast);
+  assert.equal(r.status, 'downloaded');
+  assert.equal(r.verified, 'pinned');
+  assert.equal(r.sha256, sha);
+  assert.deepEqual(readFileSync(r.path), body);
+  assert.deepEqual(cacheFiles(), ['ok.bin']);
+});
+
+test('a dropped connection is resumed with a Range request, not restarted', async () => {
+  const retries: string[] = [];
+  const r = await ensureCheckpoint(card('drop.bin', sha), { ...fast, fetch: { ...fast.fetch, onRetry: (_a, reason) => retries.push(reason) } });
+  assert.equal(r.status, 'resumed');
+  assert.deepEqual(readFileSync(r.path), body);
+  assert.equal(retries.length, 1);
+  const ranges = server.requests.filter((q) => q.path === '/drop.bin').map((q) => q.range);
+  assert.equal(ranges.length, 2);
+  assert.equal(ranges[0], undefined);
+  assert.match(ranges[1]!, /^bytes=\d+-$/);
+  assert.ok(Number(/\d+/.exec(ranges[1]!)![0]) >= 100_000, 'resumed where it broke off');
+});
+
+test('a wrong hash is refused, naming both hashes, and nothing is left in the cache', async () => {
+  await assert.rejects(ensureCheckpoint(card('ok.bin', 'deadbeef'), fast), (e: Error) => {
+    assert.ok(e instanceof DownloadError);
+    assert.match(e.message, new RegExp(`expected sha256 deadbeef.*found ${sha}`));
+    return true;
+  });
+  assert.deepEqual(cacheFiles(), []);
+});
+
+test("without a pinned hash the server's stated digest is checked", async () => {
+  const r = await ensureCheckpoint(card('stated.bin', null), fast);
+  assert.equal(r.verified, 'server');
+  await assert.rejects(ensureCheckpoint(card('stated-wrong.bin', null), fast), /expected sha256 0{64} \(stated by the server\)/);
+  await assert.rejects(ensureCheckpoint(card('ok.bin', null), fast), /no sha256 to check/);
+  assert.equal((await ensureCheckpoint(card('ok.bin', null), { ...fast, allowUnverified: true })).verified, 'unverified');
+});
+
+test('404 fails at once with a clear error; 503 is retried, then reported', async () => {
+  await assert.rejects(ensureCheckpoint(card('gone.bin', sha), fast), (e: Error & { exitCode?: number }) => {
+    assert.match(e.message, /not found: HTTP 404/);
+    assert.equal(e.exitCode, ExitCode.notFound);
+    return true;
+  });
+  assert.equal(server.requests.length, 1);
+  await assert.rejects(ensureCheckpoint(card('busy.bin', sha), fast), /HTTP 503/);
+  assert.equal(server.requests.filter((q) => q.path === '/busy.bin').length, 4);
+});
+
+test('a server that never answers times out with a clear error', async () => {
+  await assert.rejects(
+    ensureCheckpoint(card('hang.bin', sha), { offline: false, fetch: { timeoutMs: 300, retries: 1, backoffMs: 10 } }),
+    /no answer within 0.3 s \(timeout\)/,
+  );
+  assert.deepEqual(cacheFiles().filter((f) => !f.endsWith('.partial')), []);
+});
+
+test('a second download of a cached file is a no-op', async () => {
+  await ensureCheckpoint(card('ok.bin', sha), fast);
+  const before = server.requests.length;
+  const r = await ensureCheckpoint(card('ok.bin', sha), fast);
+  assert.equal(r.status, 'cached');
+  assert.equal(server.requests.length, before);
+});
+
+test('offline never touches the network; a mirror serves the same file name', async () => {
+  await assert.rejects(ensureCheckpoint(card('ok.bin', sha), { ...fast, offline: true }), /not in the cache .* downloads are off/);
+  assert.equal(server.requests.length, 0);
+  const c = { ...card('ok.bin', sha), checkpoint: { url: 'https://unreachable.invalid/x/ok.bin', sha256: sha, format: 'torch-zip' as const } };
+  const r = await ensureCheckpoint(c, { ...fast, mirror: `${base}/` });
+  assert.equal(r.url, `${base}/ok.bin`);
+  assert.equal(checkpointPath(c), r.path);
+});
+
+test('end to end: levit download via a mirror, zoo shows it cached, convert uses it offline', async (t) => {
+  const rec = new RecordingWeights(2);
+  buildGraph(getCard('efficientnet_b0'), rec);
+  const weights = safetensorsBuffer(rec.stateDict);
+  const digest = createHash('sha256').update(weights).digest('hex');
+  const mirror = new TestServer({ '/efficientnet_b0.ra_in1k.safetensors': { kind: 'file', body: weights, headers: { 'x-linked-etag': `"${digest}"` } } });
+  const url = await mirror.start();
+  t.after(() => mirror.stop());
+  // The CLI runs in a child process: the test server must keep serving meanwhile.
+  const env = { LEVIT_CACHE_DIR: cache, LEVIT_MIRROR: url };
+  const dl = await runCliAsync(['download', 'efficientnet_b0', '--json'], env);
+  assert.equal(dl.status, 0, dl.stderr);
+  const [result] = JSON.parse(dl.stdout);
+  assert.equal(result.verified, 'server');
+  assert.equal(result.sha256, digest);
+
+  const zoo = JSON.parse(runCli(['zoo', '--json'], env).stdout) as { id: string; checkpoint: { cached: boolean } }[];
+  assert.equal(zoo.find((e) => e.id === 'efficientnet_b0')!.checkpoint.cached, true);
+  assert.equal(zoo.find((e) => e.id === 'levit_128s')!.checkpoint.cached, false);
+
+  const out = join(cache, 'b0.onnx');
+  const conv = runCli(['convert', 'efficientnet_b0', '--weights', 'official', '--offline', '--out', out, '--json'], env);
+  assert.equal(conv.status, 0, conv.stderr);
+  assert.equal(JSON.parse(conv.stdout).weights.sha256, digest);
+
+  const missing = runCli(['convert', 'levit_128s', '--weights', 'official', '--offline', '--out', out], env);
+  assert.equal(missing.status, ExitCode.unavailable);
+  assert.match(missing.stderr, /not in the cache .* downloads are off[\s\S]*Hint: Run levit download levit_128s/);
+});
+
+test('levit download refuses a file that does not match the pinned hash, leaving nothing', async () => {
+  const mirror = new TestServer({ '/LeViT-128S-96703c44.pth': { kind: 'file', body } });
+  const url = await mirror.start();
+  try {
+    const r = await runCliAsync(['download', 'levit_128s', '--mirror', url], { LEVIT_CACHE_DIR: cache });
+    assert.equal(r.status, ExitCode.badInput);
+    assert.match(r.stderr, new RegExp(`checksum mismatch .* expected sha256 96703c44, found ${sha}`));
+    assert.deepEqual(cacheFiles(), []);
+  } finally {
+    await mirror.stop();
+  }
+});

@@ -40,6 +40,7 @@ depend on the weight values; the table says so).`;
     out: Flags.string({ char: 'o', description: 'write the results (JSON, schema levit-bench/1) to FILE', helpValue: 'FILE' }),
     markdown: Flags.boolean({ description: 'print the table as Markdown' }),
     plot: Flags.string({ description: 'write the speed/accuracy plot (SVG) to FILE', helpValue: 'FILE.svg' }),
+    onnx: Flags.string({ description: "time this ONNX file (e.g. a torch.onnx export) for the one model named, instead of levit's own", helpValue: 'FILE' }),
     calibration: Flags.boolean({ description: 'measure the machine (float32 MatMul GFLOP/s) first', default: true, allowNo: true }),
   };
 
@@ -65,6 +66,7 @@ depend on the weight values; the table says so).`;
           maxIterations: flags['max-iterations'],
         },
         calibrate: flags.calibration,
+        externalOnnx: flags.onnx,
       },
       {
         phase: (m) => progress.update(m, true),

@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { floatTensor } from '../checkpoint/tensor.js';
 import { getCard } from '../models/registry.js';
-import { ensureArtifact } from '../pipeline/convert.js';
-import { type WeightsChoice, resolveWeights } from '../pipeline/model.js';
+import { existsSync } from 'node:fs';
+import { type Artifact, ensureArtifact } from '../pipeline/convert.js';
+import { ExitCode, LevitError } from '../util/errors.js';
+import { type WeightsChoice, resolveWeights, sha256File } from '../pipeline/model.js';
 import type { DownloadOptions } from '../download/checkpoints.js';
 import { countsOf } from '../pipeline/zoo.js';
 import type { Backend } from '../runtime/backend.js';
@@ -25,6 +27,8 @@ export interface BenchPlan {
   download: DownloadOptions;
   measure: MeasureSettings;
   calibrate: boolean;
+  /** Time this ONNX file instead of levit's own artifact (one model only): e.g. a torch.onnx export. */
+  externalOnnx?: string;
 }
 
 /** The models `levit bench` runs by default: LeViT against EfficientNet and DeiT, as in the paper. */
@@ -55,8 +59,18 @@ export function benchInput(batch: number, resolution: number) {
   return t;
 }
 
+async function externalArtifact(path: string, backend: Backend): Promise<Artifact> {
+  if (backend.artifact !== 'onnx') throw new LevitError(`--onnx needs an ONNX backend; ${backend.id} runs ${backend.artifact}`, ExitCode.usage);
+  if (!existsSync(path)) throw new LevitError(`--onnx: no such file ${path}`, ExitCode.notFound);
+  const sha256 = await sha256File(path);
+  return { path, built: false, seconds: 0, weights: { kind: 'checkpoint', id: `external-${sha256.slice(0, 12)}`, label: `external ONNX ${path}`, source: path, sha256 } };
+}
+
 export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promise<BenchResults> {
   const cards = plan.models.map(getCard);
+  if (plan.externalOnnx && cards.length !== 1) {
+    throw new LevitError('--onnx times one external file: name exactly one model (its input contract)', ExitCode.usage);
+  }
   const backends: Backend[] = [];
   for (const id of plan.backends) backends.push(await requireBackend(id));
   const threads = resolveThreads(plan.threads);
@@ -73,8 +87,9 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   const records: BenchRecord[] = [];
   for (const card of cards) {
     for (const backend of backends) {
-      const weights = await resolveWeights(card, plan.weights, plan.download);
-      const artifact = await ensureArtifact(card, weights, backend.artifact);
+      const artifact = plan.externalOnnx
+        ? await externalArtifact(plan.externalOnnx, backend)
+        : await ensureArtifact(card, await resolveWeights(card, plan.weights, plan.download), backend.artifact);
       for (const t of threads) {
         const sessionStart = performance.now();
         const session = await backend.load(artifact.path, { threads: t });

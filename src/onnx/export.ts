@@ -142,6 +142,20 @@ class Lowering {
           this.emit('MatMul', n.name, [x, n.inputs[1]], out);
           return;
         }
+        const inShape = this.graph.shape(x);
+        if (inShape.length >= 2) {
+          // Gemm (2-D) fuses the bias into the matrix product; MatMul over rank 3 would add it in a second pass.
+          const outShape = this.graph.shape(out[0]);
+          const flat = inShape.length === 2 ? x : `${n.name}:flat`;
+          if (inShape.length > 2) this.emit('Reshape', `${n.name}/flatten`, [x, this.constant(n.name, int64s([-1, inShape.at(-1) as number]))], [flat]);
+          const gemmOut = inShape.length === 2 ? out[0] : `${n.name}:gemm`;
+          this.emit('Gemm', `${n.name}/gemm`, [flat, n.inputs[1], n.inputs[2]], [gemmOut]);
+          if (inShape.length > 2) {
+            const target = outShape.map((d, i) => (d === 'N' ? (i === 0 ? 0 : -1) : d));
+            this.emit('Reshape', `${n.name}/unflatten`, [gemmOut, this.constant(n.name, int64s(target.map((d, i) => (i === 0 ? -1 : d))))], out);
+          }
+          return;
+        }
         const product = `${n.name}:matmul`;
         this.emit('MatMul', `${n.name}/matmul`, [x, n.inputs[1]], [product]);
         this.emit('Add', `${n.name}/bias`, [product, n.inputs[2]], out);

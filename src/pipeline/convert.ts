@@ -8,7 +8,7 @@ import { cacheDir } from '../util/paths.js';
 import { type ModelCounts, type ResolvedWeights, type WeightsInfo, describeWeights, prepareModel } from './model.js';
 
 /** Bump when exported graphs change, so that cached artifacts from older versions are rebuilt. */
-export const EXPORTER_VERSION = 1;
+export const EXPORTER_VERSION = 2;
 
 export interface ConvertResult {
   model: string;

@@ -5,6 +5,7 @@ import { Progress, duration } from '../src/cli/progress.js';
 import { renderPlot } from '../src/bench/plot.js';
 import { renderMarkdown, renderRecordLine, renderTable } from '../src/bench/render.js';
 import type { BenchResults } from '../src/bench/results.js';
+import { appendHistory, saveBaseline } from '../src/bench/store.js';
 import { DEFAULT_MODELS, type ThreadSpec, runBench } from '../src/bench/runner.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
@@ -41,6 +42,8 @@ depend on the weight values; the table says so).`;
     markdown: Flags.boolean({ description: 'print the table as Markdown' }),
     plot: Flags.string({ description: 'write the speed/accuracy plot (SVG) to FILE', helpValue: 'FILE.svg' }),
     onnx: Flags.string({ description: "time this ONNX file (e.g. a torch.onnx export) for the one model named, instead of levit's own", helpValue: 'FILE' }),
+    record: Flags.boolean({ description: "append the results to this machine's history (results/history/<machine>.jsonl)" }),
+    'save-baseline': Flags.boolean({ description: "make the results this machine's baseline (results/baselines/<machine>.json)" }),
     calibration: Flags.boolean({ description: 'measure the machine (float32 MatMul GFLOP/s) first', default: true, allowNo: true }),
   };
 
@@ -82,9 +85,11 @@ depend on the weight values; the table says so).`;
     progress.clear();
     if (flags.out) writeFileAtomic(flags.out, `${JSON.stringify(results, null, 1)}\n`);
     if (flags.plot) writeFileAtomic(flags.plot, renderPlot(results));
+    const stored = [flags.record ? `history: ${appendHistory(results)}` : '', flags['save-baseline'] ? `baseline: ${saveBaseline(results)}` : ''];
     this.log(flags.markdown ? renderMarkdown(results) : renderTable(results));
     if (flags.out) this.log(`results: ${flags.out}`);
     if (flags.plot) this.log(`plot: ${flags.plot}`);
+    for (const line of stored.filter(Boolean)) this.log(line);
     return results;
   }
 }

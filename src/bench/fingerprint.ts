@@ -3,7 +3,8 @@ import si from 'systeminformation';
 
 /** What makes one machine's timings differ from another's. */
 export interface SystemFingerprint {
-  cpu: { model: string; vendor: string; cores: number; physical_cores: number; mhz: number | null; flags: string[] };
+  /** cores: logical cores of the machine; available: those this process may use (affinity, cgroups). */
+  cpu: { model: string; vendor: string; cores: number; available_cores: number; physical_cores: number; mhz: number | null; flags: string[] };
   memory_bytes: number;
   gpus: { vendor: string; model: string; vram_mb: number | null }[];
   os: { platform: string; distro: string; release: string; kernel: string; arch: string };
@@ -25,12 +26,13 @@ export async function fingerprint(): Promise<SystemFingerprint> {
   const info = cpus();
   const model = info[0]?.model?.trim() || `${cpu.manufacturer} ${cpu.brand}`.trim();
   const mhz = cpu.speed > 0 ? Math.round(cpu.speed * 1000) : info[0]?.speed || null;
-  const cores = availableParallelism();
+  const cores = info.length || availableParallelism();
   const fp: Omit<SystemFingerprint, 'id'> = {
     cpu: {
       model,
       vendor: cpu.manufacturer,
       cores,
+      available_cores: availableParallelism(),
       physical_cores: cpu.physicalCores,
       mhz,
       flags: flags.split(/\s+/).filter((f) => SPEED_FLAGS.test(f)).sort(),

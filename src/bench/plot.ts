@@ -1,5 +1,6 @@
 import { type Column, columnKey, columnsOf } from './compare-models.js';
 import type { BenchRecord, BenchResults } from './results.js';
+import { ExitCode, LevitError } from '../util/errors.js';
 
 const FAMILY_STYLE: Record<string, { color: string; label: string }> = {
   levit: { color: '#d62728', label: 'LeViT' },
@@ -16,7 +17,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 function logTicks(lo: number, hi: number): number[] {
   const ticks: number[] = [];
   for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
-    for (const m of [1, 2, 5]) {
+    for (const m of [1, 2, 3, 5]) {
       const v = m * 10 ** e;
       if (v >= lo && v <= hi) ticks.push(v);
     }
@@ -24,14 +25,17 @@ function logTicks(lo: number, hi: number): number[] {
   return ticks;
 }
 
+const DASHES = ['', '6 4', '2 3', '10 3 2 3'];
+
 /**
- * Top-1 against images/s on a log axis, one line per family: the paper's Figure 1, measured
- * here. Plots one configuration (by default the first measured).
+ * Top-1 against images/s on a log axis, one line per family and configuration: the paper's
+ * Figure 1, measured here. Plots the given configurations (by default the first measured).
  */
-export function renderPlot(results: BenchResults, column?: Column): string {
-  const col = column ?? columnsOf(results.records)[0];
-  const points = results.records.filter((r): r is BenchRecord & { published_top1: number } => columnKey(r) === col?.key && r.published_top1 !== null);
-  if (!col || points.length === 0) throw new Error('nothing to plot: no measured model has a published top-1');
+export function renderPlot(results: BenchResults, columns?: Column[]): string {
+  const cols = columns ?? columnsOf(results.records).slice(0, 1);
+  const keys = cols.map((c) => c.key);
+  const points = results.records.filter((r): r is BenchRecord & { published_top1: number } => keys.includes(columnKey(r)) && r.published_top1 !== null);
+  if (points.length === 0) throw new LevitError('nothing to plot: no measured model has a published top-1', ExitCode.badInput);
 
   const xs = points.map((p) => p.images_per_second);
   const ys = points.map((p) => p.published_top1);
@@ -43,7 +47,8 @@ export function renderPlot(results: BenchResults, column?: Column): string {
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${M.left}" y="24" font-size="16" font-weight="bold">ImageNet top-1 vs throughput (${esc(col.key)})</text>`);
+  const title = keys.length === 1 ? keys[0] : `${keys.length} configurations`;
+  out.push(`<text x="${M.left}" y="24" font-size="16" font-weight="bold">ImageNet top-1 vs throughput (${esc(title)})</text>`);
   const synthetic = points.some((p) => p.weights_kind === 'synthetic') ? ', synthetic weights' : '';
   out.push(`<text x="${M.left}" y="42" fill="#555">${esc(results.system.id)}; published top-1, measured images/s${synthetic}</text>`);
 
@@ -59,20 +64,21 @@ export function renderPlot(results: BenchResults, column?: Column): string {
   out.push(`<text x="${(M.left + W - M.right) / 2}" y="${H - 18}" text-anchor="middle">images per second (log scale)</text>`);
   out.push(`<text transform="translate(20 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">top-1 accuracy (%)</text>`);
 
-  const families = [...new Set(points.map((p) => p.family))];
-  families.forEach((family, i) => {
+  const series = [...new Set(points.map((p) => `${p.family}\u0000${columnKey(p)}`))].map((s) => s.split('\u0000'));
+  series.forEach(([family, key], i) => {
     const style = FAMILY_STYLE[family] ?? { color: '#7f7f7f', label: family };
-    const mine = points.filter((p) => p.family === family).sort((a, b) => a.images_per_second - b.images_per_second);
+    const dash = DASHES[keys.indexOf(key) % DASHES.length];
+    const mine = points.filter((p) => p.family === family && columnKey(p) === key).sort((a, b) => a.images_per_second - b.images_per_second);
     const path = mine.map((p) => `${px(p.images_per_second).toFixed(1)},${py(p.published_top1).toFixed(1)}`).join(' ');
-    out.push(`<polyline points="${path}" fill="none" stroke="${style.color}" stroke-width="2"/>`);
+    out.push(`<polyline points="${path}" fill="none" stroke="${style.color}" stroke-width="2" stroke-dasharray="${dash}"/>`);
     for (const p of mine) {
       out.push(`<circle cx="${px(p.images_per_second)}" cy="${py(p.published_top1)}" r="4.5" fill="${style.color}"/>`);
       out.push(`<text x="${px(p.images_per_second) + 7}" y="${py(p.published_top1) - 7}" fill="${style.color}">${esc(p.model)}</text>`);
     }
     const ly = M.top + 16 + i * 22;
-    out.push(`<line x1="${W - M.right + 20}" x2="${W - M.right + 44}" y1="${ly}" y2="${ly}" stroke="${style.color}" stroke-width="2"/>`);
+    out.push(`<line x1="${W - M.right + 20}" x2="${W - M.right + 44}" y1="${ly}" y2="${ly}" stroke="${style.color}" stroke-width="2" stroke-dasharray="${dash}"/>`);
     out.push(`<circle cx="${W - M.right + 32}" cy="${ly}" r="4.5" fill="${style.color}"/>`);
-    out.push(`<text x="${W - M.right + 52}" y="${ly + 4}">${esc(style.label)}</text>`);
+    out.push(`<text x="${W - M.right + 52}" y="${ly + 4}">${esc(keys.length > 1 ? `${style.label} ${key}` : style.label)}</text>`);
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;

@@ -41,27 +41,28 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[] } {
 const weightsNote = (records: readonly BenchRecord[]) =>
   records.some((r) => r.weights_kind === 'synthetic') ? 'Weights: synthetic (untrained); speed does not depend on weight values. ' : '';
 
-function footer(results: BenchResults): string {
+function footer(results: BenchResults, machines?: string): string {
   const cal = results.calibration;
+  const machine = machines ?? `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
   return [
     `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.`,
     `Speed-up: against the model of that family with the closest published top-1, same column${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
-    `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`,
+    machine,
   ].join('\n');
 }
 
 /** The paper-style comparison table for a terminal. */
-export function renderTable(results: BenchResults): string {
+export function renderTable(results: BenchResults, machines?: string): string {
   const { columns, rows: body } = rows(results);
   const t = table(
     ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), 'vs EfficientNet', 'vs DeiT'],
     ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), 'left', 'left'],
   );
   for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs]);
-  return `${t.toString()}\n${footer(results)}`;
+  return `${t.toString()}\n${footer(results, machines)}`;
 }
 
-export function renderMarkdown(results: BenchResults): string {
+export function renderMarkdown(results: BenchResults, machines?: string): string {
   const { columns, rows: body } = rows(results);
   const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), 'vs EfficientNet', 'vs DeiT'];
   const lines = [
@@ -69,7 +70,7 @@ export function renderMarkdown(results: BenchResults): string {
     `|${head.map((_, i) => (i === 0 || i >= head.length - 2 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs].join(' | ')} |`),
   ];
-  return `${lines.join('\n')}\n\n${footer(results).split('\n').join('  \n')}\n`;
+  return `${lines.join('\n')}\n\n${footer(results, machines).split('\n').join('  \n')}\n`;
 }
 
 /** One line per configuration, as it finishes. */

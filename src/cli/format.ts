@@ -20,5 +20,5 @@ export function bytes(n: number): string {
 /** A cli-table3 table, coloured only on a terminal (and never with NO_COLOR set). */
 export function table(head: string[], colAligns?: ('left' | 'right' | 'center')[]): Table.Table {
   const plain = !process.stdout.isTTY || !!process.env.NO_COLOR;
-  return new Table({ head, colAligns, style: plain ? { head: [], border: [] } : undefined });
+  return new Table({ head, ...(colAligns ? { colAligns } : {}), ...(plain ? { style: { head: [], border: [] } } : {}) });
 }

@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import type { ModelCard } from '../models/card.js';
 import { ONNX_OPSET, exportOnnx } from '../onnx/export.js';
 import type { ArtifactFormat } from '../runtime/backend.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeDirAtomic, writeFileAtomic } from '../util/atomic.js';
+import { exportTfjs } from '../tfjs/export.js';
+import type { Graph } from '../ir/graph.js';
 import { cacheDir } from '../util/paths.js';
 import { type ModelCounts, type ResolvedWeights, type WeightsInfo, describeWeights, prepareModel } from './model.js';
 
 /** Bump when exported graphs change, so that cached artifacts from older versions are rebuilt. */
-export const EXPORTER_VERSION = 2;
+export const EXPORTER_VERSION = 3;
 
 export interface ConvertResult {
   model: string;
@@ -19,7 +21,8 @@ export interface ConvertResult {
   counts: ModelCounts;
   weights: WeightsInfo;
   notes: string[];
-  opset: number;
+  /** ONNX opset of an ONNX artifact. */
+  opset: number | null;
 }
 
 /** Where an artifact lives in the cache: one per model, weights, exporter version and format. */
@@ -45,22 +48,33 @@ export async function convertModel(card: ModelCard, choice: ResolvedWeights, for
   const t0 = performance.now();
   const prepared = prepareModel(card, choice);
   const t1 = performance.now();
-  if (format !== 'onnx') throw new Error(`format ${format} is not supported yet`);
-  const bytes = exportOnnx(prepared.graph, artifactMetadata(card, weights));
   const target = out ?? artifactPath(card.id, weights, format);
-  writeFileAtomic(target, bytes);
+  const bytes = writeArtifact(prepared.graph, format, target, artifactMetadata(card, weights));
   const t2 = performance.now();
   return {
     model: card.id,
     format,
     out: target,
-    bytes: bytes.length,
+    bytes,
     seconds: { build: (t1 - t0) / 1000, export: (t2 - t1) / 1000 },
     counts: prepared.counts,
     weights,
     notes: prepared.notes,
-    opset: ONNX_OPSET,
+    opset: format === 'onnx' ? ONNX_OPSET : null,
   };
+}
+
+/** Writes the artifact (an .onnx file, or a TF.js graph-model directory) atomically; returns its size. */
+function writeArtifact(graph: Graph, format: ArtifactFormat, target: string, metadata: Record<string, string>): number {
+  if (format === 'onnx') {
+    const bytes = exportOnnx(graph, metadata);
+    writeFileAtomic(target, bytes);
+    return bytes.length;
+  }
+  const model = exportTfjs(graph, metadata);
+  const json = JSON.stringify(model.modelJson);
+  writeDirAtomic(target, [{ name: 'model.json', data: json }, ...model.shards.map((s) => ({ name: s.name, data: s.data }))]);
+  return json.length + model.shards.reduce((n, s) => n + s.data.length, 0);
 }
 
 export interface Artifact {

@@ -1,10 +1,14 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism, cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { FloatTensor } from '../checkpoint/tensor.js';
 import type { Backend, BackendId, BackendStatus, InferenceSession, SessionOptions } from './backend.js';
+import { probeOnnxPath } from './probe-model.js';
 
-const ortVersion: string = createRequire(import.meta.url)('onnxruntime-node/package.json').version;
+const require = createRequire(import.meta.url);
+const ortVersion: string = require('onnxruntime-node/package.json').version;
 
 /** An onnxruntime session behind the common interface; shared by every onnxruntime backend. */
 export class OrtSession implements InferenceSession {
@@ -46,3 +50,66 @@ export const ortCpu: Backend = {
     return new OrtSession('ort-cpu', session, options.threads || availableParallelism());
   },
 };
+
+/** Where onnxruntime-node keeps its native binaries for this platform. */
+function binaryDir(): string | null {
+  const root = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin');
+  for (const napi of existsSync(root) ? readdirSync(root) : []) {
+    const dir = join(root, napi, process.platform, process.arch);
+    if (existsSync(dir)) return dir;
+  }
+  return null;
+}
+
+/** An onnxruntime-node execution provider other than the CPU: probed by starting it on a tiny model. */
+function providerBackend(id: BackendId, provider: string, device: string, precondition: () => string | null, hint: string): Backend {
+  let status: Promise<BackendStatus> | undefined;
+  const probe = () =>
+    (status ??= (async () => {
+      const base = { id, artifact: 'onnx' as const, version: ortVersion };
+      const missing = precondition();
+      if (missing) return { ...base, available: false, device: null, reason: `${missing}. ${hint}` };
+      try {
+        const s = await ort.InferenceSession.create(probeOnnxPath(), { executionProviders: [provider] });
+        await s.release();
+        return { ...base, available: true, device };
+      } catch (e) {
+        return { ...base, available: false, device: null, reason: `${(e as Error).message.split('\n')[0]}. ${hint}` };
+      }
+    })());
+  return {
+    id,
+    artifact: 'onnx',
+    probe,
+    async load(path: string, options: SessionOptions): Promise<InferenceSession> {
+      const session = await ort.InferenceSession.create(path, { ...ortSessionOptions(options.threads), executionProviders: [provider] });
+      return new OrtSession(id, session, options.threads || availableParallelism());
+    },
+  };
+}
+
+/** Dawn looks for a runtime directory; a headless machine often has none. */
+function ensureRuntimeDir(): null {
+  process.env.XDG_RUNTIME_DIR ||= tmpdir();
+  return null;
+}
+
+export const ortWebgpu = providerBackend(
+  'ort-webgpu',
+  'webgpu',
+  'WebGPU (Dawn; the first Vulkan, Metal or D3D12 adapter)',
+  ensureRuntimeDir,
+  'WebGPU needs a GPU driver with Vulkan (Linux), Metal (macOS) or D3D12 (Windows); without a GPU on Debian, mesa-vulkan-drivers 25 from bookworm-backports provides lavapipe on the CPU.',
+);
+
+export const ortCuda = providerBackend(
+  'ort-cuda',
+  'cuda',
+  'CUDA (first NVIDIA GPU)',
+  () => {
+    const dir = binaryDir();
+    const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    return dir && existsSync(join(dir, lib)) ? null : `onnxruntime-node's CUDA provider is not installed (${lib} is missing)`;
+  },
+  'On Linux x64 with an NVIDIA driver, CUDA 12 and cuDNN 9: npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12 (levit\'s .npmrc skips it by default).',
+);

@@ -1,9 +1,17 @@
 import { ExitCode, LevitError } from '../util/errors.js';
 import { BACKEND_IDS, type Backend, type BackendId, type BackendStatus } from './backend.js';
-import { ortCpu } from './ort-node.js';
+import { ortCpu, ortCuda, ortWebgpu } from './ort-node.js';
+import { ortWasm } from './ort-web.js';
+import { tfjsCpu, tfjsNode, tfjsWasm } from './tfjs.js';
 
-const backends: Partial<Record<BackendId, Backend>> = {
+const backends: Record<BackendId, Backend> = {
   'ort-cpu': ortCpu,
+  'ort-webgpu': ortWebgpu,
+  'ort-cuda': ortCuda,
+  'ort-wasm': ortWasm,
+  'tfjs-node': tfjsNode,
+  'tfjs-wasm': tfjsWasm,
+  'tfjs-cpu': tfjsCpu,
 };
 
 export function isBackendId(id: string): id is BackendId {
@@ -14,9 +22,7 @@ export function getBackend(id: string): Backend {
   if (!isBackendId(id)) {
     throw new LevitError(`unknown backend ${id}`, ExitCode.usage, `Backends: ${BACKEND_IDS.join(', ')} (levit backends shows which run here)`);
   }
-  const backend = backends[id];
-  if (!backend) throw new LevitError(`backend ${id} is not built into this version of levit`, ExitCode.unavailable);
-  return backend;
+  return backends[id];
 }
 
 /** A backend that can run here, or an error that says why not and what to do. */
@@ -27,10 +33,9 @@ export async function requireBackend(id: string): Promise<Backend> {
   return backend;
 }
 
+/** Every backend's status, probed one after the other (some start native runtimes). */
 export async function probeAll(): Promise<BackendStatus[]> {
-  return Promise.all(BACKEND_IDS.map((id) => backends[id]?.probe() ?? unbuilt(id)));
-}
-
-async function unbuilt(id: BackendId): Promise<BackendStatus> {
-  return { id, artifact: 'onnx', available: false, version: null, device: null, reason: 'not built into this version' };
+  const out: BackendStatus[] = [];
+  for (const id of BACKEND_IDS) out.push(await backends[id].probe());
+  return out;
 }

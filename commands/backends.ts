@@ -1,0 +1,21 @@
+import { LevitCommand } from '../src/cli/base.js';
+import { table } from '../src/cli/format.js';
+import type { BackendStatus } from '../src/runtime/backend.js';
+import { probeAll } from '../src/runtime/registry.js';
+
+export default class Backends extends LevitCommand {
+  static override summary = 'List the inference backends and whether each runs here (and why not).';
+  static override description = `Each backend is probed by starting it: onnxruntime CPU, WebGPU, CUDA and WebAssembly run
+ONNX artifacts; TensorFlow.js node, wasm and cpu run TensorFlow.js graph models. Use an id
+with --backend in bench and predict.`;
+  static override examples = ['<%= config.bin %> backends', '<%= config.bin %> backends --json'];
+
+  async run(): Promise<BackendStatus[]> {
+    await this.parse(Backends);
+    const all = await probeAll();
+    const t = table(['backend', 'available', 'runs', 'version', 'device / reason']);
+    for (const b of all) t.push([b.id, b.available ? 'yes' : 'no', b.artifact, b.version ?? '-', (b.available ? b.device : b.reason) ?? '']);
+    this.log(t.toString());
+    return all;
+  }
+}

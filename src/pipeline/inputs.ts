@@ -1,0 +1,37 @@
+import { extname } from 'node:path';
+import { type FloatTensor, floatTensor, formatShape } from '../checkpoint/tensor.js';
+import type { ModelCard } from '../models/card.js';
+import { ExitCode, LevitError } from '../util/errors.js';
+import { readNpy } from '../util/npy.js';
+
+/** One batch row's origin, so that results can be reported per file and per row. */
+export interface InputItem {
+  file: string;
+  row: number;
+}
+
+/** Reads preprocessed .npy tensors [N, 3, R, R] and stacks them into one batch. */
+export function readTensorInputs(files: readonly string[], card: ModelCard): { batch: FloatTensor; items: InputItem[] } {
+  const r = card.preprocessing.resolution;
+  const parts: FloatTensor[] = [];
+  const items: InputItem[] = [];
+  for (const file of files) {
+    if (extname(file).toLowerCase() !== '.npy') {
+      throw new LevitError(`${file}: predict reads preprocessed .npy tensors`, ExitCode.usage, 'Image files are read by levit eval and predict once image preprocessing is installed (see levit predict --help).');
+    }
+    const t = readNpy(file);
+    const shape = t.shape.length === 3 ? [1, ...t.shape] : t.shape;
+    if (shape.length !== 4 || shape[1] !== 3 || shape[2] !== r || shape[3] !== r) {
+      throw new LevitError(`${file}: holds a tensor of shape ${formatShape(t.shape)}; ${card.id} takes [N, 3, ${r}, ${r}] (normalized)`, ExitCode.badInput);
+    }
+    parts.push({ ...t, shape });
+    for (let i = 0; i < shape[0]; i++) items.push({ file, row: i });
+  }
+  const batch = floatTensor([items.length, 3, r, r]);
+  let at = 0;
+  for (const p of parts) {
+    batch.data.set(p.data, at);
+    at += p.data.length;
+  }
+  return { batch, items };
+}

@@ -1,0 +1,308 @@
+import { type Tensor, asFloat } from '../checkpoint/tensor.js';
+import type { Graph, Node } from '../ir/graph.js';
+import { packageVersion } from '../util/paths.js';
+
+/**
+ * Writes a graph as a TensorFlow.js graph model: a TensorFlow GraphDef in JSON (model.json)
+ * plus little-endian weight shards, loadable by a stock tf.loadGraphModel. The input and
+ * output contract is the ONNX artifact's: NCHW float32 in, logits out. Convolutions run in
+ * NHWC (the only layout every TF.js backend supports), with transposes around them.
+ */
+
+type AttrValue =
+  | { type: string }
+  | { s: string }
+  | { i: string }
+  | { f: number }
+  | { b: boolean }
+  | { list: { i?: string[]; s?: string[] } }
+  | { shape: { dim: { size: string }[] } };
+
+interface TfNode {
+  name: string;
+  op: string;
+  input?: string[];
+  attr?: Record<string, AttrValue>;
+}
+
+interface WeightSpec {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+}
+
+export interface TfjsModel {
+  modelJson: object;
+  shards: { name: string; data: Buffer }[];
+}
+
+const SHARD_BYTES = 4 * 1024 * 1024;
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const F32: AttrValue = { type: 'DT_FLOAT' };
+const ints = (xs: readonly number[]): AttrValue => ({ list: { i: xs.map(String) } });
+
+class TfjsLowering {
+  readonly nodes: TfNode[] = [];
+  readonly weights: { spec: WeightSpec; data: Float32Array | Int32Array }[] = [];
+  private count = 0;
+
+  constructor(private readonly graph: Graph) {}
+
+  private fresh(base: string): string {
+    return `${base.replace(/[^\w./-]/g, '_')}__${this.count++}`;
+  }
+
+  private node(op: string, base: string, input: string[], attr: Record<string, AttrValue> = {}): string {
+    const name = this.fresh(base);
+    this.nodes.push({ name, op, input, attr });
+    return name;
+  }
+
+  const(base: string, data: Float32Array | Int32Array, shape: readonly number[]): string {
+    const name = this.fresh(base);
+    const dtype = data instanceof Int32Array ? 'int32' : 'float32';
+    const tfType = dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT';
+    this.nodes.push({
+      name,
+      op: 'Const',
+      attr: { dtype: { type: tfType }, value: { tensor: { dtype: tfType, tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } } as unknown as AttrValue },
+    });
+    this.weights.push({ spec: { name, shape: [...shape], dtype }, data });
+    return name;
+  }
+
+  private i32(base: string, values: readonly number[]): string {
+    return this.const(base, Int32Array.from(values), [values.length]);
+  }
+
+  private scalar(base: string, v: number): string {
+    return this.const(base, Float32Array.of(v), []);
+  }
+
+  /** A value of the IR: an activation (already lowered) or an initializer (lowered on first use). */
+  private readonly values = new Map<string, string>();
+
+  value(name: string): string {
+    const v = this.values.get(name);
+    if (v) return v;
+    if (!this.graph.isInitializer(name)) throw new Error(`tfjs export: ${name} used before it is computed`);
+    const t = this.graph.tensor(name);
+    const c = this.const(name, toTfData(t), t.shape);
+    this.values.set(name, c);
+    return c;
+  }
+
+  input(name: string): void {
+    const shape = this.graph.shape(name).map((d) => ({ size: d === 'N' ? '-1' : String(d) }));
+    this.nodes.push({ name, op: 'Placeholder', attr: { dtype: F32, shape: { shape: { dim: shape } } } });
+    this.values.set(name, name);
+  }
+
+  output(name: string, as: string): void {
+    this.nodes.push({ name: as, op: 'Identity', input: [this.value(name)], attr: { T: F32 } });
+  }
+
+  private set(n: Node, out: string): void {
+    this.values.set(n.outputs[0], out);
+  }
+
+  lower(n: Node): void {
+    const x = () => this.value(n.inputs[0]);
+    const shapeOf = (v: string) => this.graph.shape(v);
+    switch (n.op) {
+      case 'conv2d':
+        return this.set(n, this.conv2d(n, x()));
+      case 'linear':
+        return this.set(n, this.linear(n, x()));
+      case 'matmul':
+        return this.set(n, this.node('BatchMatMulV2', n.name, [x(), this.value(n.inputs[1])], { T: F32, adj_x: { b: false }, adj_y: { b: false } }));
+      case 'add':
+        return this.set(n, this.node('AddV2', n.name, [x(), this.value(n.inputs[1])], { T: F32 }));
+      case 'mul':
+        return this.set(n, this.node('Mul', n.name, [x(), this.value(n.inputs[1])], { T: F32 }));
+      case 'hardswish': {
+        // x * relu6(x + 3) / 6
+        const r = this.node('Relu6', `${n.name}/relu6`, [this.node('AddV2', `${n.name}/plus3`, [x(), this.scalar(n.name, 3)], { T: F32 })], { T: F32 });
+        return this.set(n, this.node('Mul', n.name, [this.node('Mul', `${n.name}/gate`, [x(), r], { T: F32 }), this.scalar(n.name, 1 / 6)], { T: F32 }));
+      }
+      case 'silu':
+        return this.set(n, this.node('Mul', n.name, [x(), this.node('Sigmoid', `${n.name}/sigmoid`, [x()], { T: F32 })], { T: F32 }));
+      case 'sigmoid':
+        return this.set(n, this.node('Sigmoid', n.name, [x()], { T: F32 }));
+      case 'gelu': {
+        const erf = this.node('Erf', `${n.name}/erf`, [this.node('Mul', `${n.name}/scale`, [x(), this.scalar(n.name, Math.SQRT1_2)], { T: F32 })], { T: F32 });
+        const half = this.node('Mul', `${n.name}/half`, [x(), this.scalar(n.name, 0.5)], { T: F32 });
+        return this.set(n, this.node('Mul', n.name, [half, this.node('AddV2', `${n.name}/plus1`, [erf, this.scalar(n.name, 1)], { T: F32 })], { T: F32 }));
+      }
+      case 'layernorm':
+        return this.set(n, this.layerNorm(n, x()));
+      case 'softmax':
+        if (n.axis !== -1 && n.axis !== shapeOf(n.inputs[0]).length - 1) throw new Error('tfjs export: softmax over the last axis only');
+        return this.set(n, this.node('Softmax', n.name, [x()], { T: F32 }));
+      case 'reshape':
+        return this.set(n, this.reshape(n.name, x(), n.shape.map((d) => (d === 'N' ? -1 : d))));
+      case 'transpose':
+        return this.set(n, this.transpose(n.name, x(), n.perm));
+      case 'slice': {
+        const rank = shapeOf(n.inputs[0]).length;
+        const axis = n.axis < 0 ? rank + n.axis : n.axis;
+        const at = (v: number, other: number) => Array.from({ length: rank }, (_, i) => (i === axis ? v : other));
+        const mask = ((1 << rank) - 1) & ~(1 << axis);
+        return this.set(
+          n,
+          this.node('StridedSlice', n.name, [x(), this.i32(n.name, at(n.start, 0)), this.i32(n.name, at(n.end, 0)), this.i32(n.name, at(n.step, 1))], {
+            T: F32, Index: { type: 'DT_INT32' }, begin_mask: { i: String(mask) }, end_mask: { i: String(mask) },
+            ellipsis_mask: { i: '0' }, new_axis_mask: { i: '0' }, shrink_axis_mask: { i: '0' },
+          }),
+        );
+      }
+      case 'split': {
+        const split = this.node('SplitV', n.name, [x(), this.i32(n.name, n.sizes), this.const(n.name, Int32Array.of(n.axis), [])], { T: F32, num_split: { i: String(n.sizes.length) } });
+        n.outputs.forEach((o, i) => this.values.set(o, i === 0 ? split : `${split}:${i}`));
+        return;
+      }
+      case 'mean':
+        return this.set(n, this.node('Mean', n.name, [x(), this.i32(n.name, n.axes)], { T: F32, keep_dims: { b: n.keepdims } }));
+      case 'batchnorm':
+        return this.set(n, this.batchNorm(n, x()));
+      case 'gather_bias':
+        return this.set(n, this.node('GatherV2', n.name, [x(), this.value(n.inputs[1]), this.const(n.name, Int32Array.of(1), [])], { batch_dims: { i: '0' } }));
+      case 'prepend_tokens':
+        return this.set(n, this.prependTokens(n));
+    }
+  }
+
+  private reshape(base: string, x: string, shape: readonly number[]): string {
+    return this.node('Reshape', base, [x, this.i32(base, shape)], { T: F32 });
+  }
+
+  private transpose(base: string, x: string, perm: readonly number[]): string {
+    return this.node('Transpose', base, [x, this.i32(base, perm)], { T: F32 });
+  }
+
+  private conv2d(n: Node & { op: 'conv2d' }, x: string): string {
+    const w = asFloat(this.graph.tensor(n.inputs[1]), n.inputs[1]);
+    const [cout, cinPerGroup, kh, kw] = w.shape;
+    const depthwise = n.groups > 1;
+    if (depthwise && (cinPerGroup !== 1 || n.groups !== cout)) throw new Error(`tfjs export: ${n.name}: only plain and depthwise convolutions`);
+    // PyTorch [out, in, kh, kw] -> TensorFlow [kh, kw, in, out], or [kh, kw, channels, 1] for depthwise.
+    const filter = new Float32Array(w.data.length);
+    const inC = depthwise ? cout : cinPerGroup;
+    const outC = depthwise ? 1 : cout;
+    for (let o = 0; o < cout; o++) {
+      for (let i = 0; i < cinPerGroup; i++) {
+        for (let y = 0; y < kh; y++) {
+          for (let xx = 0; xx < kw; xx++) {
+            const src = ((o * cinPerGroup + i) * kh + y) * kw + xx;
+            const [ci, co] = depthwise ? [o, 0] : [i, o];
+            filter[((y * kw + xx) * inC + ci) * outC + co] = w.data[src];
+          }
+        }
+      }
+    }
+    const f = this.const(`${n.name}/filter`, filter, [kh, kw, inC, outC]);
+    const nhwc = this.transpose(`${n.name}/to_nhwc`, x, [0, 2, 3, 1]);
+    const p = n.pad;
+    const attrs: Record<string, AttrValue> = {
+      T: F32, strides: ints([1, n.stride, n.stride, 1]), dilations: ints([1, 1, 1, 1]), data_format: { s: b64('NHWC') },
+      padding: { s: b64(p ? 'EXPLICIT' : 'VALID') }, explicit_paddings: ints(p ? [0, 0, p, p, p, p, 0, 0] : []),
+    };
+    let y = this.node(depthwise ? 'DepthwiseConv2dNative' : 'Conv2D', n.name, [nhwc, f], attrs);
+    if (n.inputs[2]) y = this.node('BiasAdd', `${n.name}/bias`, [y, this.value(n.inputs[2])], { T: F32, data_format: { s: b64('NHWC') } });
+    return this.transpose(`${n.name}/to_nchw`, y, [0, 3, 1, 2]);
+  }
+
+  /** x W^T + b over the last axis, as a 2-D fused product between reshapes. */
+  private linear(n: Node, x: string): string {
+    const w = asFloat(this.graph.tensor(n.inputs[1]), n.inputs[1]);
+    const [outF, inF] = w.shape;
+    const inShape = this.graph.shape(n.inputs[0]);
+    const flat = inShape.length === 2 ? x : this.reshape(`${n.name}/flatten`, x, [-1, inF]);
+    // Stored [in, out]: TF.js's wasm backend gets _FusedMatMul with transpose_b wrong.
+    const transposed = new Float32Array(w.data.length);
+    for (let o = 0; o < outF; o++) for (let i = 0; i < inF; i++) transposed[i * outF + o] = w.data[o * inF + i];
+    const weight = this.const(`${n.name}/weight`, transposed, [inF, outF]);
+    const mm = n.inputs[2]
+      ? this.node('_FusedMatMul', n.name, [flat, weight, this.value(n.inputs[2])], {
+          T: F32, transpose_a: { b: false }, transpose_b: { b: false }, num_args: { i: '1' }, fused_ops: { list: { s: [b64('BiasAdd')] } }, epsilon: { f: 0 },
+        })
+      : this.node('MatMul', n.name, [flat, weight], { T: F32, transpose_a: { b: false }, transpose_b: { b: false } });
+    if (inShape.length === 2) return mm;
+    const out = this.graph.shape(n.outputs[0]).map((d) => (d === 'N' ? -1 : d));
+    return this.reshape(`${n.name}/unflatten`, mm, out);
+  }
+
+  private layerNorm(n: Node & { op: 'layernorm' }, x: string): string {
+    const axis = this.i32(n.name, [-1]);
+    const mean = this.node('Mean', `${n.name}/mean`, [x, axis], { T: F32, keep_dims: { b: true } });
+    const centred = this.node('Sub', `${n.name}/centre`, [x, mean], { T: F32 });
+    const variance = this.node('Mean', `${n.name}/var`, [this.node('Square', `${n.name}/sq`, [centred], { T: F32 }), axis], { T: F32, keep_dims: { b: true } });
+    const inv = this.node('Rsqrt', `${n.name}/rsqrt`, [this.node('AddV2', `${n.name}/eps`, [variance, this.scalar(n.name, n.eps)], { T: F32 })], { T: F32 });
+    const scaled = this.node('Mul', `${n.name}/scale`, [this.node('Mul', `${n.name}/norm`, [centred, inv], { T: F32 }), this.value(n.inputs[1])], { T: F32 });
+    return this.node('AddV2', n.name, [scaled, this.value(n.inputs[2])], { T: F32 });
+  }
+
+  private batchNorm(n: Node & { op: 'batchnorm' }, x: string): string {
+    const [, w, b, m, v] = n.inputs.map((name, i) => (i === 0 ? new Float32Array() : asFloat(this.graph.tensor(name), name).data));
+    const scale = w.map((g, c) => g / Math.sqrt(v[c] + n.eps));
+    const shift = b.map((bb, c) => bb - m[c] * scale[c]);
+    const rank = this.graph.shape(n.inputs[0]).length;
+    const axis = n.axis < 0 ? rank + n.axis : n.axis;
+    const shape = Array.from({ length: rank - axis }, (_, i) => (i === 0 ? scale.length : 1));
+    const scaled = this.node('Mul', `${n.name}/scale`, [x, this.const(`${n.name}/s`, scale, shape)], { T: F32 });
+    return this.node('AddV2', n.name, [scaled, this.const(`${n.name}/t`, shift, shape)], { T: F32 });
+  }
+
+  private prependTokens(n: Node): string {
+    const [tokens, x] = [this.value(n.inputs[0]), this.value(n.inputs[1])];
+    const shape = this.node('Shape', `${n.name}/shape`, [x], { T: F32, out_type: { type: 'DT_INT32' } });
+    const batch = this.node('StridedSlice', `${n.name}/batch`, [shape, this.i32(n.name, [0]), this.i32(n.name, [1]), this.i32(n.name, [1])], {
+      T: { type: 'DT_INT32' }, Index: { type: 'DT_INT32' }, begin_mask: { i: '0' }, end_mask: { i: '0' }, ellipsis_mask: { i: '0' }, new_axis_mask: { i: '0' }, shrink_axis_mask: { i: '0' },
+    });
+    const reps = this.node('ConcatV2', `${n.name}/reps`, [batch, this.i32(n.name, [1, 1]), this.const(n.name, Int32Array.of(0), [])], { T: { type: 'DT_INT32' }, N: { i: '2' }, Tidx: { type: 'DT_INT32' } });
+    const tiled = this.node('Tile', `${n.name}/tile`, [tokens, reps], { T: F32, Tmultiples: { type: 'DT_INT32' } });
+    return this.node('ConcatV2', n.name, [tiled, x, this.const(n.name, Int32Array.of(1), [])], { T: F32, N: { i: '2' }, Tidx: { type: 'DT_INT32' } });
+  }
+}
+
+function toTfData(t: Tensor): Float32Array | Int32Array {
+  if (t.dtype === 'float32') return t.data as Float32Array;
+  if (t.dtype === 'int64') return Int32Array.from(t.data as BigInt64Array, (v) => Number(v));
+  return Int32Array.from(t.data as ArrayLike<number>);
+}
+
+export const TFJS_INPUT = 'input';
+export const TFJS_OUTPUT = 'logits';
+
+export function exportTfjs(graph: Graph, metadata: Record<string, string> = {}): TfjsModel {
+  if (graph.inputs.length !== 1 || graph.outputs.length !== 1) throw new Error('tfjs export: one input and one output');
+  const l = new TfjsLowering(graph);
+  l.input(graph.inputs[0]);
+  for (const n of graph.nodes) l.lower(n);
+  l.output(graph.outputs[0], TFJS_OUTPUT);
+
+  const all = Buffer.concat(l.weights.map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength)));
+  const count = Math.max(1, Math.ceil(all.length / SHARD_BYTES));
+  const shards = Array.from({ length: count }, (_, i) => ({
+    name: `group1-shard${i + 1}of${count}.bin`,
+    data: all.subarray(i * SHARD_BYTES, Math.min(all.length, (i + 1) * SHARD_BYTES)),
+  }));
+  const tensorInfo = (name: string, shape: readonly (number | 'N')[]) => ({
+    name: `${name}:0`,
+    dtype: 'DT_FLOAT',
+    tensorShape: { dim: shape.map((d) => ({ size: d === 'N' ? '-1' : String(d) })) },
+  });
+  const modelJson = {
+    format: 'graph-model',
+    generatedBy: `levit ${packageVersion}`,
+    convertedBy: `levit ${packageVersion}`,
+    userDefinedMetadata: metadata,
+    signature: {
+      inputs: { [TFJS_INPUT]: tensorInfo(graph.inputs[0], graph.shape(graph.inputs[0])) },
+      outputs: { [TFJS_OUTPUT]: tensorInfo(TFJS_OUTPUT, graph.shape(graph.outputs[0])) },
+    },
+    modelTopology: { node: l.nodes, library: {}, versions: { producer: 1 } },
+    weightsManifest: [{ paths: shards.map((s) => s.name), weights: l.weights.map((w) => w.spec) }],
+  };
+  return { modelJson, shards };
+}

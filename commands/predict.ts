@@ -5,7 +5,7 @@ import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { type Prediction, topK } from '../src/imagenet/classes.js';
 import { getCard } from '../src/models/registry.js';
-import { readTensorInputs } from '../src/pipeline/inputs.js';
+import { readInputs } from '../src/pipeline/inputs.js';
 import { resolveWeights } from '../src/pipeline/model.js';
 import { openSession } from '../src/pipeline/session.js';
 import { writeNpy } from '../src/util/npy.js';
@@ -19,18 +19,19 @@ interface PredictResult {
 
 export default class Predict extends LevitCommand {
   static override summary = 'Top-k ImageNet classes for inputs, through any backend.';
-  static override description = `Inputs are .npy float32 tensors [N, 3, R, R], already preprocessed (normalized) for the model.
+  static override description = `Inputs are image files (JPEG, PNG, ...: preprocessed exactly as levit eval does) or .npy
+float32 tensors [N, 3, R, R] already preprocessed (normalized) for the model.
 Prints the k most probable classes per row with their probabilities; --logits-out writes the
 raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official checkpoint
 (downloaded when allowed), or --weights synthetic.`;
   static override examples = [
     '<%= config.bin %> predict levit_128s batch.npy --checkpoint LeViT-128S-96703c44.pth --backend ort-wasm --logits-out y.npy',
-    '<%= config.bin %> predict levit_256 batch.npy --backend tfjs-wasm --top 3 --json',
+    '<%= config.bin %> predict levit_256 cat.jpg dog.png --backend tfjs-wasm --top 3 --json',
   ];
   static override strict = false;
   static override args = {
     model: Args.string({ description: 'model id (see levit zoo)', required: true }),
-    inputs: Args.string({ description: '.npy tensors [N, 3, R, R]' }),
+    inputs: Args.string({ description: 'image files or .npy tensors [N, 3, R, R]' }),
   };
   static override flags = {
     ...weightsFlags('official'),
@@ -45,7 +46,7 @@ raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official chec
     const card = getCard(args.model);
     const files = (argv as string[]).slice(1);
     if (files.length === 0) this.error('give at least one input file', { exit: 2 });
-    const { batch, items } = readTensorInputs(files, card);
+    const { batch, items } = await readInputs(files, card);
     const progress = new Progress();
     const weights = await resolveWeights(card, weightsChoice(flags), defaultDownloadOptions(flags), (p) => progress.update(transferLine(`downloading ${card.id}`, p)));
     progress.update(`building ${card.id} for ${flags.backend}`, true);
@@ -57,7 +58,8 @@ raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official chec
       const classes = logits.shape[1];
       const predictions = items.map((item, i) => ({ ...item, top: topK(logits.data.subarray(i * classes, (i + 1) * classes), flags.top) }));
       for (const p of predictions) {
-        this.log(`${p.file}${items.length > 1 ? ` [${p.row}]` : ''}`);
+        const rows = items.filter((i) => i.file === p.file).length;
+        this.log(`${p.file}${rows > 1 ? ` [${p.row}]` : ''}`);
         for (const c of p.top) this.log(`  ${(c.probability * 100).toFixed(2).padStart(6)}%  ${String(c.index).padStart(3)}  ${c.wnid}  ${c.name}`);
       }
       if (artifact.weights.kind === 'synthetic') this.logToStderr('note: synthetic (untrained) weights: these classes mean nothing');

@@ -3,6 +3,8 @@ import { type FloatTensor, floatTensor, formatShape } from '../checkpoint/tensor
 import type { ModelCard } from '../models/card.js';
 import { ExitCode, LevitError } from '../util/errors.js';
 import { readNpy } from '../util/npy.js';
+import { decodeRgb } from '../preprocess/decode.js';
+import { evalTransform } from '../preprocess/transform.js';
 
 /** One batch row's origin, so that results can be reported per file and per row. */
 export interface InputItem {
@@ -10,14 +12,23 @@ export interface InputItem {
   row: number;
 }
 
-/** Reads preprocessed .npy tensors [N, 3, R, R] and stacks them into one batch. */
-export function readTensorInputs(files: readonly string[], card: ModelCard): { batch: FloatTensor; items: InputItem[] } {
+/**
+ * Reads inputs into one batch: .npy tensors [N, 3, R, R] already preprocessed, or image files
+ * through the model's evaluation transform (the same as levit eval).
+ */
+export async function readInputs(files: readonly string[], card: ModelCard): Promise<{ batch: FloatTensor; items: InputItem[] }> {
   const r = card.preprocessing.resolution;
   const parts: FloatTensor[] = [];
   const items: InputItem[] = [];
   for (const file of files) {
     if (extname(file).toLowerCase() !== '.npy') {
-      throw new LevitError(`${file}: predict reads preprocessed .npy tensors`, ExitCode.usage, 'Image files are read by levit eval and predict once image preprocessing is installed (see levit predict --help).');
+      try {
+        parts.push(evalTransform(await decodeRgb(file), card.preprocessing));
+      } catch (e) {
+        throw new LevitError((e as Error).message, ExitCode.badInput);
+      }
+      items.push({ file, row: 0 });
+      continue;
     }
     const t = readNpy(file);
     const shape = t.shape.length === 3 ? [1, ...t.shape] : t.shape;

@@ -1,0 +1,104 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { imagenetClasses } from '../imagenet/classes.js';
+import { ExitCode, LevitError } from '../util/errors.js';
+import { zooDir } from '../util/paths.js';
+
+export type DatasetLayout = 'imagefolder' | 'kaggle-csv' | 'labels-file';
+
+export interface Sample {
+  file: string;
+  /** ImageNet class index (0..999). */
+  label: number;
+}
+
+export interface Dataset {
+  root: string;
+  layout: DatasetLayout;
+  samples: Sample[];
+}
+
+const IMAGE = /\.(jpe?g|png|bmp|webp|tiff?|gif)$/i;
+const WNID = /^n\d{8}$/;
+
+function wnidIndex(): Map<string, number> {
+  return new Map(imagenetClasses().map((c) => [c.wnid, c.index]));
+}
+
+function images(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => IMAGE.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/**
+ * val/<wnid>/*: classes numbered by sorted WordNet id, as torchvision's ImageFolder numbers
+ * them, which for the full 1000 is exactly the models' output order (checked). A subset of the
+ * classes keeps each class's ImageNet index.
+ */
+function imageFolder(root: string, dirs: string[]): Dataset {
+  const index = wnidIndex();
+  const sorted = [...dirs].sort();
+  const unknown = sorted.filter((d) => !index.has(d));
+  if (unknown.length) throw new LevitError(`${root}: folders ${unknown.slice(0, 3).join(', ')} are not ImageNet-1k classes`, ExitCode.badInput);
+  if (sorted.length === 1000 && !sorted.every((w, i) => index.get(w) === i)) {
+    throw new LevitError(`${root}: sorted class folders do not follow the ImageNet-1k class order`, ExitCode.badInput);
+  }
+  const samples = sorted.flatMap((w) => images(join(root, w)).map((file) => ({ file, label: index.get(w)! })));
+  return { root, layout: 'imagefolder', samples };
+}
+
+/** Kaggle's flat layout: LOC_val_solution.csv, "ImageId,PredictionString" with the wnid first. */
+function kaggle(root: string, csv: string): Dataset {
+  const index = wnidIndex();
+  const byId = new Map<string, number>();
+  for (const line of readFileSync(csv, 'utf8').split(/\r?\n/).slice(1)) {
+    const [id, prediction] = line.split(',');
+    const wnid = prediction?.trim().split(/\s+/)[0];
+    if (id && wnid && index.has(wnid)) byId.set(id.trim(), index.get(wnid)!);
+  }
+  const samples = images(root)
+    .filter((f) => byId.has(basename(f, extname(f))))
+    .map((file) => ({ file, label: byId.get(basename(file, extname(file)))! }));
+  return { root, layout: 'kaggle-csv', samples };
+}
+
+/** A flat folder with a labels file: "file<TAB or space>wnid" or "file<TAB or space>class index". */
+export function labelsFile(root: string, labels: string): Dataset {
+  const index = wnidIndex();
+  const samples: Sample[] = [];
+  for (const [n, line] of readFileSync(labels, 'utf8').split(/\r?\n/).entries()) {
+    if (!line.trim() || line.startsWith('#')) continue;
+    const [file, label] = line.trim().split(/\s+/);
+    const cls = WNID.test(label ?? '') ? index.get(label) : /^\d+$/.test(label ?? '') && Number(label) < 1000 ? Number(label) : undefined;
+    if (cls === undefined) throw new LevitError(`${labels}:${n + 1}: '${line.trim()}' is not "file wnid" or "file class-index"`, ExitCode.badInput);
+    samples.push({ file: join(root, file), label: cls });
+  }
+  return { root, layout: 'labels-file', samples };
+}
+
+/** Recognises the layout of a validation folder. */
+export function openDataset(root: string, labels?: string): Dataset {
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new LevitError(`${root}: no such folder`, ExitCode.notFound);
+  if (labels) return labelsFile(root, labels);
+  const csv = [join(root, 'LOC_val_solution.csv'), join(dirname(root), 'LOC_val_solution.csv')].find(existsSync);
+  if (csv) return kaggle(root, csv);
+  const dirs = readdirSync(root).filter((d) => WNID.test(d) && statSync(join(root, d)).isDirectory());
+  if (dirs.length) return imageFolder(root, dirs);
+  throw new LevitError(
+    `${root}: not a dataset levit recognises`,
+    ExitCode.badInput,
+    'Use the ImageFolder layout (val/<wnid>/*.JPEG), a flat folder with Kaggle\'s LOC_val_solution.csv beside it, or pass --labels FILE ("file wnid" or "file index" per line).',
+  );
+}
+
+let real: number[][] | undefined;
+
+/** ImageNet-ReaL labels for a validation file, by its number (ILSVRC2012_val_00000001 is the first); null: not a validation file. */
+export function realLabels(file: string): number[] | null {
+  const m = /ILSVRC2012_val_(\d{8})/.exec(basename(file));
+  if (!m) return null;
+  real ??= JSON.parse(readFileSync(join(zooDir, 'imagenet', 'real_labels.json'), 'utf8')) as number[][];
+  return real[Number(m[1]) - 1] ?? null;
+}

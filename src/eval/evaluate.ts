@@ -1,0 +1,145 @@
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { floatTensor } from '../checkpoint/tensor.js';
+import type { ModelCard } from '../models/card.js';
+import { PreprocessPool } from '../preprocess/pool.js';
+import type { PreprocessReply } from '../preprocess/worker.js';
+import type { InferenceSession } from '../runtime/backend.js';
+import { ExitCode, LevitError } from '../util/errors.js';
+import { type Dataset, type Sample, realLabels } from './dataset.js';
+import { type Verdict, judge, topIndices } from './score.js';
+
+export interface EvalOptions {
+  batch: number;
+  limit?: number;
+  strict: boolean;
+  real: boolean;
+  workers: number;
+  predictionsOut?: string;
+  synthetic: boolean;
+}
+
+export interface EvalProgress {
+  done: number;
+  total: number;
+  imagesPerSecond: number;
+  top1: number;
+  failed: number;
+}
+
+export interface EvalSummary extends Verdict {
+  model: string;
+  backend: string;
+  dataset: { root: string; layout: string; images: number };
+  evaluated: number;
+  failed: number;
+  failures: { file: string; error: string }[];
+  top1: number;
+  top5: number;
+  real: { top1: number; images: number } | null;
+  seconds: number;
+  images_per_second: number;
+  workers: number;
+}
+
+/**
+ * Runs a model over a dataset: worker threads decode and preprocess a bounded window of images
+ * ahead while the model runs on full batches, so memory stays flat whatever the dataset size.
+ * Unreadable images are reported and counted (fatal with strict) and the run goes on.
+ */
+export async function evaluate(card: ModelCard, backend: string, session: InferenceSession, dataset: Dataset, o: EvalOptions, onProgress?: (p: EvalProgress) => void): Promise<EvalSummary> {
+  const samples = dataset.samples.slice(0, o.limit ?? dataset.samples.length);
+  if (samples.length === 0) throw new LevitError(`${dataset.root}: no images found`, ExitCode.badInput);
+  const r = card.preprocessing.resolution;
+  const imageSize = 3 * r * r;
+  const pool = new PreprocessPool(o.workers);
+  const window = Math.max(o.batch * 2, pool.size * 4);
+  const predictionsTmp = o.predictionsOut ? `${o.predictionsOut}.${process.pid}.partial` : undefined;
+  const predictions = predictionsTmp ? createWriteStream(predictionsTmp) : undefined;
+  const started = performance.now();
+  let correct1 = 0;
+  let correct5 = 0;
+  let realCorrect = 0;
+  let realImages = 0;
+  let evaluated = 0;
+  const failures: { file: string; error: string }[] = [];
+
+  const inFlight: Promise<PreprocessReply>[] = [];
+  let submitted = 0;
+  const topUp = () => {
+    while (submitted < samples.length && inFlight.length < window) inFlight.push(pool.preprocess(samples[submitted++].file, card.preprocessing));
+  };
+
+  const batch = floatTensor([o.batch, 3, r, r]);
+  const members: Sample[] = [];
+  const runBatch = async () => {
+    if (members.length === 0) return;
+    const input = members.length === o.batch ? batch : { ...batch, shape: [members.length, 3, r, r], data: batch.data.subarray(0, members.length * imageSize) };
+    const logits = await session.run(input);
+    const classes = logits.shape[1];
+    members.forEach((s, i) => {
+      const top5 = topIndices(logits.data.subarray(i * classes, (i + 1) * classes), 5);
+      correct1 += top5[0] === s.label ? 1 : 0;
+      correct5 += top5.includes(s.label) ? 1 : 0;
+      if (o.real) {
+        const labels = realLabels(s.file);
+        if (labels && labels.length) {
+          realImages++;
+          realCorrect += labels.includes(top5[0]) ? 1 : 0;
+        }
+      }
+      predictions?.write(`${JSON.stringify({ file: s.file, label: s.label, top5 })}\n`);
+    });
+    evaluated += members.length;
+    members.length = 0;
+  };
+
+  try {
+    topUp();
+    for (let i = 0; i < samples.length; i++) {
+      const reply = await inFlight.shift()!;
+      topUp();
+      const sample = samples[i];
+      if ('error' in reply) {
+        if (o.strict) throw new LevitError(`${reply.error} (--strict stops at the first unreadable image)`, ExitCode.badInput);
+        failures.push({ file: sample.file, error: reply.error });
+        predictions?.write(`${JSON.stringify({ file: sample.file, label: sample.label, top5: [], error: reply.error })}\n`);
+      } else {
+        batch.data.set(reply.data, members.length * imageSize);
+        members.push(sample);
+        if (members.length === o.batch) await runBatch();
+      }
+      const seconds = (performance.now() - started) / 1000;
+      onProgress?.({ done: i + 1, total: samples.length, imagesPerSecond: (i + 1) / seconds, top1: evaluated ? (100 * correct1) / evaluated : 0, failed: failures.length });
+    }
+    await runBatch();
+    if (predictions && predictionsTmp) {
+      await new Promise<void>((resolve, reject) => predictions.end((e?: Error | null) => (e ? reject(e) : resolve())));
+      renameSync(predictionsTmp, o.predictionsOut!);
+    }
+  } catch (e) {
+    predictions?.destroy();
+    if (predictionsTmp) rmSync(predictionsTmp, { force: true });
+    throw e;
+  } finally {
+    await pool.close();
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  const top1 = evaluated ? (100 * correct1) / evaluated : 0;
+  const published = card.published.find((p) => p.crop_pct === undefined || p.crop_pct === card.preprocessing.crop_pct);
+  return {
+    model: card.id,
+    backend,
+    dataset: { root: dataset.root, layout: dataset.layout, images: samples.length },
+    evaluated,
+    failed: failures.length,
+    failures,
+    top1,
+    top5: evaluated ? (100 * correct5) / evaluated : 0,
+    real: o.real ? { top1: realImages ? (100 * realCorrect) / realImages : 0, images: realImages } : null,
+    seconds,
+    images_per_second: samples.length / seconds,
+    workers: pool.size,
+    ...judge(top1, evaluated, published, o.synthetic),
+  };
+}

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openDataset, realLabels } from '../src/eval/dataset.js';
+import { judge, topIndices } from '../src/eval/score.js';
+import { imagenetClasses } from '../src/imagenet/classes.js';
+import { getCard } from '../src/models/registry.js';
+import { decodeRgb } from '../src/preprocess/decode.js';
+import { resize } from '../src/preprocess/resize.js';
+import { evalTransform, resizedSize } from '../src/preprocess/transform.js';
+import { readNpy } from '../src/util/npy.js';
+import { golden, hasShared, runCli, tempDir } from './helpers/shared.js';
+
+/** The images behind ../shared/golden/input_224.npy, in its order. */
+const GOLDEN_IMAGES = ['chelsea.jpg', 'coffee.jpg', 'astronaut.jpg', 'rocket.jpg', 'camera_gray.jpg', 'coffee_cmyk.jpg', 'motorcycle_png.JPEG'];
+const checkpoint = golden('levit_128s', 'LeViT-128S-golden.pth');
+
+/** Each golden image's reference top-5, from the official model's logits. */
+function referenceTop5(): number[][] {
+  const logits = readNpy(golden('levit_128s', 'logits.npy'));
+  return GOLDEN_IMAGES.map((_, i) => topIndices(logits.data.subarray(i * 1000, (i + 1) * 1000), 5));
+}
+
+for (const [i, file] of GOLDEN_IMAGES.entries()) {
+  test(`preprocessing of ${file} equals torchvision on PIL (mean |Δ| ≤ 0.01)`, { skip: !hasShared }, async (t) => {
+    const reference = readNpy(golden('input_224.npy'));
+    const x = evalTransform(await decodeRgb(golden('images', file)), getCard('levit_128s').preprocessing);
+    const n = 3 * 224 * 224;
+    let sum = 0;
+    let max = 0;
+    for (let j = 0; j < n; j++) {
+      const d = Math.abs(x.data[j] - reference.data[i * n + j]);
+      sum += d;
+      max = Math.max(max, d);
+    }
+    t.diagnostic(`mean |Δ| ${(sum / n).toExponential(2)}, max ${max.toExponential(2)}`);
+    assert.ok(sum / n <= 0.01, `mean ${sum / n}`);
+    assert.ok(max < 1e-5, 'pixel-exact: only float rounding of the normalisation remains');
+  });
+}
+
+test('resizing follows torchvision: short side to the size, long side truncated; identity when equal', () => {
+  assert.deepEqual(resizedSize(500, 375, 256), [341, 256]);
+  assert.deepEqual(resizedSize(375, 500, 256), [256, 341]);
+  const img = { width: 4, height: 4, data: new Uint8Array(48).map((_, i) => i) };
+  assert.deepEqual(resize(img, 4, 4, 'bicubic'), img);
+  const flat = { width: 10, height: 8, data: new Uint8Array(240).fill(77) };
+  assert.ok(resize(flat, 5, 3, 'bicubic').data.every((v) => v === 77), 'a flat image stays flat');
+});
+
+function goldenImageFolder(dir: string): string {
+  const root = join(dir, 'val');
+  const wnids = imagenetClasses().map((c) => c.wnid);
+  referenceTop5().forEach((top5, i) => {
+    mkdirSync(join(root, wnids[top5[0]]), { recursive: true });
+    copyFileSync(golden('images', GOLDEN_IMAGES[i]), join(root, wnids[top5[0]], GOLDEN_IMAGES[i]));
+  });
+  mkdirSync(join(root, wnids[0]), { recursive: true });
+  copyFileSync(golden('images', 'truncated.jpg'), join(root, wnids[0], 'truncated.jpg'));
+  return root;
+}
+
+test('eval on an ImageFolder of the golden images agrees with the reference image by image', { skip: !hasShared }, (t) => {
+  const dir = tempDir(t);
+  const root = goldenImageFolder(dir);
+  const preds = join(dir, 'preds.jsonl');
+  const r = runCli(['eval', 'levit_128s', root, '--checkpoint', checkpoint, '--batch', '3', '--predictions-out', preds, '--json'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(r.status, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.evaluated, 7);
+  assert.equal(summary.failed, 1);
+  assert.equal(summary.top1, 100);
+  assert.equal(summary.top5, 100);
+  assert.equal(summary.dataset.layout, 'imagefolder');
+  assert.match(summary.failures[0].file, /truncated\.jpg$/);
+  const lines = readFileSync(preds, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 8);
+  const reference = referenceTop5();
+  for (const line of lines) {
+    const name = line.file.split('/').pop();
+    if (name === 'truncated.jpg') {
+      assert.match(line.error, /premature end of JPEG/);
+      assert.deepEqual(line.top5, []);
+    } else {
+      assert.deepEqual(line.top5, reference[GOLDEN_IMAGES.indexOf(name)], name);
+    }
+  }
+  const strict = runCli(['eval', 'levit_128s', root, '--checkpoint', checkpoint, '--strict'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(strict.status, 3);
+  assert.match(strict.stderr, /truncated\.jpg.*--strict/);
+});
+
+test('predict on image files uses the same preprocessing', { skip: !hasShared }, (t) => {
+  const dir = tempDir(t);
+  const r = runCli(['predict', 'levit_128s', golden('images', 'chelsea.jpg'), golden('images', 'coffee_cmyk.jpg'), '--checkpoint', checkpoint, '--json'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(r.status, 0, r.stderr);
+  const reference = referenceTop5();
+  const out = JSON.parse(r.stdout).predictions as { top: { index: number }[] }[];
+  assert.deepEqual(out[0].top.map((p) => p.index), reference[0]);
+  assert.deepEqual(out[1].top.map((p) => p.index), reference[5]);
+});
+
+test('flat layouts: Kaggle LOC_val_solution.csv and a labels file give the same samples', (t) => {
+  const dir = tempDir(t);
+  const flat = join(dir, 'flat');
+  mkdirSync(flat);
+  for (const n of [1, 2, 3]) writeFileSync(join(flat, `ILSVRC2012_val_0000000${n}.JPEG`), 'x');
+  writeFileSync(join(dir, 'LOC_val_solution.csv'), 'ImageId,PredictionString\nILSVRC2012_val_00000001,n01751748 1 2 3 4\nILSVRC2012_val_00000002,n09193705 1 2 3 4 n09193705 5 6 7 8\nILSVRC2012_val_00000003,n02105855 0 0 9 9\n');
+  const kaggle = openDataset(flat);
+  assert.equal(kaggle.layout, 'kaggle-csv');
+  const labels = join(dir, 'labels.txt');
+  writeFileSync(labels, 'ILSVRC2012_val_00000001.JPEG\tn01751748\nILSVRC2012_val_00000002.JPEG 970\nILSVRC2012_val_00000003.JPEG\t230\n');
+  const listed = openDataset(flat, labels);
+  assert.equal(listed.layout, 'labels-file');
+  assert.deepEqual(kaggle.samples.map((s) => s.label), [65, 970, 230]);
+  assert.deepEqual(listed.samples, kaggle.samples);
+  writeFileSync(labels, 'a.JPEG tench\n');
+  assert.throws(() => openDataset(flat, labels), /labels.txt:1: 'a.JPEG tench' is not "file wnid" or "file class-index"/);
+  assert.throws(() => openDataset(dir + '/nope'), /no such folder/);
+});
+
+test('ReaL labels are looked up by validation file number', () => {
+  assert.deepEqual(realLabels('/x/ILSVRC2012_val_00000001.JPEG'), []);
+  assert.deepEqual(realLabels('ILSVRC2012_val_00000002.JPEG'), [970, 795]);
+  assert.equal(realLabels('cat.jpg'), null);
+});
+
+test('the verdict: 0.1 points on the full set, sampling error on a subset, nothing for synthetic weights', () => {
+  const published = { top1: 76.6, source: 'paper' };
+  assert.equal(judge(76.55, 50_000, published, false).verdict, 'agrees');
+  assert.equal(judge(76.3, 50_000, published, false).verdict, 'differs');
+  const subset = judge(75.0, 1000, published, false);
+  assert.equal(subset.verdict, 'agrees');
+  assert.ok(subset.tolerance! > 3 && subset.tolerance! < 4, `${subset.tolerance}`);
+  assert.equal(judge(70, 1000, published, false).verdict, 'differs');
+  assert.equal(judge(76.6, 50_000, published, true).verdict, 'not comparable');
+  assert.equal(judge(76.6, 50_000, undefined, false).verdict, 'not comparable');
+});
+
+test('top-k indices are the largest logits, best first', () => {
+  assert.deepEqual(topIndices(Float32Array.from([0.1, 5, -2, 3, 9, 5.5]), 3), [4, 5, 1]);
+  assert.deepEqual(topIndices(Float32Array.from([1, 2]), 5), [1, 0]);
+});

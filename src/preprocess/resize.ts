@@ -86,9 +86,9 @@ function horizontalPass(src: Uint8Array, width: number, y0: number, y1: number, 
       let s2 = HALF;
       for (let x = 0, at = row + xmin * 3; x < xmax; x++, at += 3) {
         const w = weights[kBase + x];
-        s0 += src[at] * w;
-        s1 += src[at + 1] * w;
-        s2 += src[at + 2] * w;
+        s0 += Math.imul(src[at], w);
+        s1 += Math.imul(src[at + 1], w);
+        s2 += Math.imul(src[at + 2], w);
       }
       const dst = (outRow + oo) * 3;
       out[dst] = clip8(s0);
@@ -116,7 +116,7 @@ function verticalPass(src: Uint8Array, width: number, y0: number, o0: number, ou
     for (let y = 0; y < ymax; y++) {
       const w = weights[o * ksize + y];
       const row = (ymin + y - y0) * rowLength;
-      for (let i = 0; i < rowLength; i++) acc[i] += src[row + i] * w;
+      for (let i = 0; i < rowLength; i++) acc[i] += Math.imul(src[row + i], w);
     }
     const dst = oo * rowLength;
     for (let i = 0; i < rowLength; i++) out[dst + i] = clip8(acc[i]);

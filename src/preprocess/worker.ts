@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import sharp from 'sharp';
 import type { Preprocessing } from '../models/card.js';
 import { decodeRgb } from './decode.js';
 import { evalTransformInto } from './transform.js';
@@ -10,6 +11,9 @@ export interface PreprocessRequest {
   preprocessing: Preprocessing;
 }
 export type PreprocessReply = { id: number; data: Float32Array } | { id: number; error: string };
+
+// Parallelism comes from the pool: one libvips thread per worker keeps the cores for the model.
+sharp.concurrency(1);
 
 parentPort?.on('message', async (req: PreprocessRequest) => {
   try {

@@ -8,13 +8,12 @@ import { buildGraph, getCard } from '../src/models/registry.js';
 import { SyntheticWeights } from '../src/models/weights.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { convertModel } from '../src/pipeline/convert.js';
-import { ortCpu } from '../src/runtime/ort-node.js';
 import { writeFileSync } from 'node:fs';
 import { readNpy } from '../src/util/npy.js';
 import { packageRoot } from '../src/util/paths.js';
 import { checkerSkip, onnxCheck } from './helpers/onnx-checker.js';
 import { RecordingWeights } from './helpers/recording-weights.js';
-import { golden, hasShared, maxAbsDiff, runCli, tempDir } from './helpers/shared.js';
+import { golden, hasShared, maxAbsDiff, onnxLogits, runCli, tempDir } from './helpers/shared.js';
 import { torchSave } from './helpers/torch-save.js';
 import { floatTensor } from '../src/checkpoint/tensor.js';
 import type { LevitCard } from '../src/models/card.js';
@@ -27,14 +26,6 @@ const OFFICIAL_COUNTS: Record<string, [number, number]> = {
   levit_384: [39_128_836, 2_352_935_380],
 };
 
-async function logits(onnxPath: string, input: ReturnType<typeof readNpy>) {
-  const session = await ortCpu.load(onnxPath, { threads: 1 });
-  try {
-    return await session.run(input);
-  } finally {
-    await session.release();
-  }
-}
 
 /** A small deterministic batch of normalized-looking images. */
 function randomBatch(n: number, res: number) {
@@ -83,7 +74,7 @@ test('levit convert of the golden checkpoint reproduces the official logits with
   const out = join(tempDir(t), 'levit_128s.onnx');
   const cli = runCli(['convert', 'levit_128s', '--checkpoint', golden('levit_128s', 'LeViT-128S-golden.pth'), '--to', 'onnx', '--out', out]);
   assert.equal(cli.status, 0, cli.stderr);
-  const y = await logits(out, readNpy(golden('input_224.npy')));
+  const y = await onnxLogits(out, readNpy(golden('input_224.npy')));
   const reference = readNpy(golden('levit_128s', 'logits.npy'));
   assert.deepEqual(y.shape, [7, 1000]);
   const diff = maxAbsDiff(y, reference);
@@ -105,8 +96,8 @@ for (const model of Object.keys(OFFICIAL_COUNTS)) {
     const converted = await convertModel(card, { kind: 'checkpoint', path: file }, 'onnx', join(dir, `${model}.onnx`));
     assert.deepEqual([converted.counts.params, converted.counts.flops], OFFICIAL_COUNTS[model]);
     const input = randomBatch(2, card.preprocessing.resolution);
-    const fused = await logits(converted.out, input);
-    const unfused = await logits(referencePath, input);
+    const fused = await onnxLogits(converted.out, input);
+    const unfused = await onnxLogits(referencePath, input);
     const scale = Math.max(...Array.from(unfused.data, Math.abs));
     const diff = maxAbsDiff(fused, unfused);
     t.diagnostic(`max |fused - reference graph| = ${diff.toExponential(2)} (logits up to ${scale.toFixed(1)})`);

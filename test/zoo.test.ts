@@ -7,24 +7,15 @@ import { makeDivisible, parseBlock } from '../src/models/efficientnet.js';
 import { buildGraph, getCard, listCards } from '../src/models/registry.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { convertModel } from '../src/pipeline/convert.js';
-import { ortCpu } from '../src/runtime/ort-node.js';
 import { readNpy } from '../src/util/npy.js';
 import { CorruptFileError } from '../src/util/errors.js';
 import { benchInput } from '../src/bench/runner.js';
 import { RecordingWeights } from './helpers/recording-weights.js';
 import { safetensorsBuffer } from './helpers/safetensors-save.js';
-import { golden, hasShared, maxAbsDiff, runCli, tempDir } from './helpers/shared.js';
+import { golden, hasShared, maxAbsDiff, onnxLogits, runCli, tempDir } from './helpers/shared.js';
 import { torchSave } from './helpers/torch-save.js';
 import type { FloatTensor } from '../src/checkpoint/tensor.js';
 
-async function logits(onnxPath: string, input: FloatTensor) {
-  const session = await ortCpu.load(onnxPath, { threads: 1 });
-  try {
-    return await session.run(input);
-  } finally {
-    await session.release();
-  }
-}
 
 test('levit zoo --json lists all 13 models with counts computed from their graphs', () => {
   const cli = runCli(['zoo', '--json']);
@@ -63,7 +54,7 @@ for (const g of goldens) {
     const out = join(tempDir(t), 'model.onnx');
     const cli = runCli(['convert', g.model, '--checkpoint', golden(...g.file), '--out', out]);
     assert.equal(cli.status, 0, cli.stderr);
-    const diff = maxAbsDiff(await logits(out, readNpy(golden('input_224.npy'))), readNpy(golden(...g.logits)));
+    const diff = maxAbsDiff(await onnxLogits(out, readNpy(golden('input_224.npy'))), readNpy(golden(...g.logits)));
     t.diagnostic(`max |logit - golden| = ${diff.toExponential(2)}`);
     assert.ok(diff <= 1e-3, `max abs diff ${diff}`);
   });
@@ -83,7 +74,7 @@ for (const card of comparison) {
 
     const converted = await convertModel(card, { kind: 'checkpoint', path: file }, 'onnx', join(dir, 'model.onnx'));
     const input = benchInput(2, card.preprocessing.resolution);
-    const [fused, unfused] = [await logits(converted.out, input), await logits(join(dir, 'reference.onnx'), input)];
+    const [fused, unfused] = [await onnxLogits(converted.out, input), await onnxLogits(join(dir, 'reference.onnx'), input)];
     const scale = Math.max(...Array.from(unfused.data, Math.abs));
     const diff = maxAbsDiff(fused, unfused);
     t.diagnostic(`max |fused - reference| = ${diff.toExponential(2)} (logits up to ${scale.toFixed(2)})`);

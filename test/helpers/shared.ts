@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../../src/util/paths.js';
 import type { FloatTensor } from '../../src/checkpoint/tensor.js';
+import { ortCpu } from '../../src/runtime/ort-node.js';
 
 /** ../shared beside the checkout (as CI places it), or LEVIT_SHARED_DIR. */
 export const sharedDir = resolve(process.env.LEVIT_SHARED_DIR ?? join(packageRoot, '..', 'shared'));
@@ -24,3 +25,13 @@ export function maxAbsDiff(a: FloatTensor, b: FloatTensor): number {
 
 /** Runs the levit CLI as a user would, returning its exit code and output. */
 export { runCli, runCliAsync } from './cli.js';
+
+/** Logits of an ONNX file on one onnxruntime CPU thread. */
+export async function onnxLogits(onnxPath: string, input: FloatTensor): Promise<FloatTensor> {
+  const session = await ortCpu.load(onnxPath, { threads: 1 });
+  try {
+    return await session.run(input);
+  } finally {
+    await session.release();
+  }
+}

@@ -20,7 +20,10 @@ export default class Info extends LevitCommand {
     for (const p of info.published) {
       this.log(`  published       top-1 ${p.top1}${p.top5 !== undefined ? `, top-5 ${p.top5}` : ''}${p.crop_pct ? ` (crop ${p.crop_pct})` : ''}: ${p.source}`);
     }
-    if (info.checkpoint) this.log(`  checkpoint      ${info.checkpoint.url}\n                  sha256 ${info.checkpoint.sha256}`);
+    if (info.checkpoint) {
+      const sha = info.checkpoint.sha256 ?? "none pinned: the digest the server states is checked";
+      this.log(`  checkpoint      ${info.checkpoint.url}\n                  sha256 ${sha}${info.checkpoint.cached ? `\n                  cached at ${info.checkpoint.path}` : ''}`);
+    }
     const keys = Object.keys(info.stages[0] ?? {});
     const stages = table(keys);
     for (const s of info.stages) stages.push(keys.map((k) => s[k]));

@@ -86,6 +86,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   const total = cards.length * backends.length * threads.length * plan.batches.length;
   const records: BenchRecord[] = [];
   for (const card of cards) {
+    const counts = countsOf(card);
     for (const backend of backends) {
       const artifact = plan.externalOnnx
         ? await externalArtifact(plan.externalOnnx, backend)
@@ -113,7 +114,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
               precision: 'fp32',
               weights: artifact.weights.id,
               weights_kind: artifact.weights.kind,
-              ...countsOf(card),
+              ...counts,
               published_top1: card.published[0]?.top1 ?? null,
               setup_seconds: { artifact: artifact.seconds, artifact_cached: !artifact.built, session: sessionSeconds },
               warmup_iterations: m.warmupIterations,

@@ -100,26 +100,26 @@ function horizontalPass(src: Uint8Array, width: number, y0: number, y1: number, 
 }
 
 /**
- * Vertical pass for output rows [o0, o0 + outH), each a weighted sum of whole input rows
- * (cache-friendly); `src` holds input rows from `y0` on.
+ * Vertical pass for output rows [o0, o0 + outH): each value a weighted sum down its column,
+ * kept in a register, reading the taps' rows in step (cache-friendly); `src` holds input rows
+ * from `y0` on.
  */
 function verticalPass(src: Uint8Array, width: number, y0: number, o0: number, outH: number, c: Coefficients): Uint8Array {
   const rowLength = width * 3;
   const out = new Uint8Array(rowLength * outH);
-  const acc = new Int32Array(rowLength);
   const { ksize, bounds, weights } = c;
   for (let oo = 0; oo < outH; oo++) {
     const o = o0 + oo;
-    acc.fill(HALF);
-    const ymin = bounds[o * 2];
-    const ymax = bounds[o * 2 + 1];
-    for (let y = 0; y < ymax; y++) {
-      const w = weights[o * ksize + y];
-      const row = (ymin + y - y0) * rowLength;
-      for (let i = 0; i < rowLength; i++) acc[i] += Math.imul(src[row + i], w);
-    }
+    const taps = bounds[o * 2 + 1];
+    const base = (bounds[o * 2] - y0) * rowLength;
+    const k = o * ksize;
     const dst = oo * rowLength;
-    for (let i = 0; i < rowLength; i++) out[dst + i] = clip8(acc[i]);
+    for (let i = 0; i < rowLength; i++) {
+      let sum = HALF;
+      for (let t = 0, at = base + i; t < taps; t++, at += rowLength) sum += Math.imul(src[at], weights[k + t]);
+      const v = sum >> PRECISION_BITS;
+      out[dst + i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
   }
   return out;
 }

@@ -33,7 +33,7 @@ The summary compares top-1 with the checkpoint's published figure and gives a ve
     threads: Flags.integer({ description: 'intra-op threads of the backend (0: all cores)', default: 0 }),
     batch: Flags.integer({ description: 'images per inference batch', default: 32 }),
     limit: Flags.integer({ description: 'evaluate the first N images only' }),
-    workers: Flags.integer({ description: 'preprocessing worker threads', default: Math.max(1, Math.min(4, availableParallelism() - 1)) }),
+    workers: Flags.integer({ description: 'preprocessing worker threads', default: Math.min(4, availableParallelism()) }),
     labels: Flags.string({ description: 'labels file for a flat folder', helpValue: 'FILE' }),
     real: Flags.boolean({ description: 'also score against the ImageNet-ReaL labels (validation file names)' }),
     strict: Flags.boolean({ description: 'stop at the first unreadable image' }),
@@ -47,7 +47,7 @@ The summary compares top-1 with the checkpoint's published figure and gives a ve
     const progress = new Progress();
     const weights = await resolveWeights(card, weightsChoice(flags), defaultDownloadOptions(flags), (p) => progress.update(transferLine(`downloading ${card.id}`, p)));
     progress.update(`building ${card.id} for ${flags.backend}`, true);
-    const { session, artifact } = await openSession(card, weights, flags.backend, flags.threads);
+    const { session, artifact } = await openSession(card, weights, flags.backend, flags.threads, false);
     let s: EvalSummary;
     try {
       s = await evaluate(

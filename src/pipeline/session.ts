@@ -5,8 +5,8 @@ import { type Artifact, ensureArtifact } from './convert.js';
 import type { ResolvedWeights } from './model.js';
 
 /** The model as the backend runs it: its artifact built or taken from the cache, and a session on it. */
-export async function openSession(card: ModelCard, weights: ResolvedWeights, backendId: string, threads = 0): Promise<{ session: InferenceSession; artifact: Artifact }> {
+export async function openSession(card: ModelCard, weights: ResolvedWeights, backendId: string, threads = 0, spinning = true): Promise<{ session: InferenceSession; artifact: Artifact }> {
   const backend = await requireBackend(backendId);
   const artifact = await ensureArtifact(card, weights, backend.artifact);
-  return { session: await backend.load(artifact.path, { threads }), artifact };
+  return { session: await backend.load(artifact.path, { threads, spinning }), artifact };
 }

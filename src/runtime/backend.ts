@@ -19,6 +19,11 @@ export interface BackendStatus {
 export interface SessionOptions {
   /** Intra-op threads; 0 lets the runtime choose (all cores). */
   threads: number;
+  /**
+   * Whether idle runtime threads may spin-wait (the default: lowest latency). Off when other
+   * work shares the cores, such as evaluation's preprocessing workers.
+   */
+  spinning?: boolean;
 }
 
 /** A loaded model: float32 NCHW in, float32 logits out. */

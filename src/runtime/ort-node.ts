@@ -30,12 +30,14 @@ export class OrtSession implements InferenceSession {
   }
 }
 
-export function ortSessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+export function ortSessionOptions(threads: number, spinning = true): ort.InferenceSession.SessionOptions {
   return {
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // Idle intra-op threads spin by default: fastest alone, but it starves other work sharing the cores.
+    ...(spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   };
 }
 
@@ -46,7 +48,7 @@ export const ortCpu: Backend = {
     return { id: 'ort-cpu', artifact: 'onnx', available: true, version: ortVersion, device: cpus()[0]?.model.trim() ?? 'cpu' };
   },
   async load(path: string, options: SessionOptions): Promise<InferenceSession> {
-    const session = await ort.InferenceSession.create(path, { ...ortSessionOptions(options.threads), executionProviders: ['cpu'] });
+    const session = await ort.InferenceSession.create(path, { ...ortSessionOptions(options.threads, options.spinning), executionProviders: ['cpu'] });
     return new OrtSession('ort-cpu', session, options.threads || availableParallelism());
   },
 };

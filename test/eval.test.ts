@@ -142,3 +142,26 @@ test('top-k indices are the largest logits, best first', () => {
   assert.deepEqual(topIndices(Float32Array.from([0.1, 5, -2, 3, 9, 5.5]), 3), [4, 5, 1]);
   assert.deepEqual(topIndices(Float32Array.from([1, 2]), 5), [1, 0]);
 });
+
+test('the WebAssembly SIMD resampler is bit-identical to the JavaScript one', () => {
+  let x = 7;
+  const rand = (n: number) => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x % n;
+  };
+  for (let trial = 0; trial < 25; trial++) {
+    const w = 3 + rand(300);
+    const h = 3 + rand(300);
+    const img = { width: w, height: h, data: new Uint8Array(w * h * 3).map(() => rand(256)) };
+    const W = 2 + rand(350);
+    const H = 2 + rand(350);
+    const bw = 1 + rand(W);
+    const bh = 1 + rand(H);
+    const box = { left: rand(W - bw + 1), top: rand(H - bh + 1), width: bw, height: bh };
+    for (const filter of ['bicubic', 'bilinear'] as const) {
+      const simd = resize(img, W, H, filter, box, 'wasm');
+      const js = resize(img, W, H, filter, box, 'js');
+      assert.deepEqual(simd, js, `${w}x${h} -> ${W}x${H} box ${JSON.stringify(box)} ${filter}`);
+    }
+  }
+});

@@ -52,7 +52,7 @@ export function readResults(file: string): BenchResults {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new CorruptFileError(file, `is not a results file: ${(e as Error).message}`);
+    throw new CorruptFileError(file, 'is not a results file (not JSON)', 'Write results with levit bench --out FILE.');
   }
   const r = parsed as BenchResults;
   if (r?.schema !== RESULTS_SCHEMA || !Array.isArray(r.records)) {

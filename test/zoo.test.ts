@@ -14,7 +14,6 @@ import { RecordingWeights } from './helpers/recording-weights.js';
 import { safetensorsBuffer } from './helpers/safetensors-save.js';
 import { golden, hasShared, maxAbsDiff, onnxLogits, runCli, tempDir } from './helpers/shared.js';
 import { torchSave } from './helpers/torch-save.js';
-import type { FloatTensor } from '../src/checkpoint/tensor.js';
 
 
 test('levit zoo --json lists all 13 models with counts computed from their graphs', () => {

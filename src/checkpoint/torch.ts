@@ -1,5 +1,5 @@
 import { CorruptFileError } from '../util/errors.js';
-import { type GlobalCall, PickleError, PyDict, PyGlobal, PyTuple, type PyValue, unpickle } from './pickle.js';
+import { type GlobalCall, PyDict, PyGlobal, PyTuple, type PyValue, unpickle } from './pickle.js';
 import { type StorageKind, storageKinds, tensorFromStorage } from './storage.js';
 import type { WeightsMap } from './tensor.js';
 import { ZipArchive } from './zip.js';

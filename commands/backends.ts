@@ -13,7 +13,7 @@ with --backend in bench and predict.`;
   async run(): Promise<BackendStatus[]> {
     await this.parse(Backends);
     const all = await probeAll();
-    const t = table(['backend', 'available', 'runs', 'version', 'device / reason']);
+    const t = table(['backend', 'available', 'runs', 'version', 'device / reason'], undefined, [null, null, null, null, 72]);
     for (const b of all) t.push([b.id, b.available ? 'yes' : 'no', b.artifact, b.version ?? '-', (b.available ? b.device : b.reason) ?? '']);
     this.log(t.toString());
     return all;

@@ -17,8 +17,16 @@ export function bytes(n: number): string {
   return `${n.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
 }
 
-/** A cli-table3 table, coloured only on a terminal (and never with NO_COLOR set). */
-export function table(head: string[], colAligns?: ('left' | 'right' | 'center')[]): Table.Table {
+/**
+ * A cli-table3 table, coloured only on a terminal (and never with NO_COLOR set); columns with a
+ * width wrap their text at word boundaries.
+ */
+export function table(head: string[], colAligns?: ('left' | 'right' | 'center')[], colWidths?: (number | null)[]): Table.Table {
   const plain = !process.stdout.isTTY || !!process.env.NO_COLOR;
-  return new Table({ head, ...(colAligns ? { colAligns } : {}), ...(plain ? { style: { head: [], border: [] } } : {}) });
+  return new Table({
+    head,
+    ...(colAligns ? { colAligns } : {}),
+    ...(colWidths ? { colWidths, wordWrap: true } : {}),
+    ...(plain ? { style: { head: [], border: [] } } : {}),
+  });
 }

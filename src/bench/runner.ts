@@ -74,6 +74,10 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   const backends: Backend[] = [];
   for (const id of plan.backends) backends.push(await requireBackend(id));
   const threads = resolveThreads(plan.threads);
+  const fixed = backends.find((b) => b.threadsFixedPerProcess);
+  if (fixed && threads.length > 1) {
+    throw new LevitError(`${fixed.id} fixes its thread count when it starts: one --threads value per run`, ExitCode.usage, `Run levit bench --backend ${fixed.id} once per thread count.`);
+  }
 
   events.phase?.('fingerprinting the system');
   const system = await fingerprint();

@@ -38,6 +38,8 @@ export interface InferenceSession {
 export interface Backend {
   readonly id: BackendId;
   readonly artifact: ArtifactFormat;
+  /** The runtime fixes its thread count when it starts: one thread count per process. */
+  readonly threadsFixedPerProcess?: boolean;
   /** Whether it can run here; never throws. */
   probe(): Promise<BackendStatus>;
   load(artifactPath: string, options: SessionOptions): Promise<InferenceSession>;

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { FloatTensor } from '../checkpoint/tensor.js';
+import { ExitCode, LevitError } from '../util/errors.js';
 import type { Backend, BackendStatus, InferenceSession, SessionOptions } from './backend.js';
-import { probeOnnxPath } from './probe-model.js';
 
 type OrtWeb = typeof import('onnxruntime-web');
 
@@ -12,7 +12,11 @@ let initialisedThreads: number | undefined;
 async function ortWeb(threads: number): Promise<OrtWeb> {
   const wanted = threads || availableParallelism();
   if (initialisedThreads !== undefined && initialisedThreads !== wanted) {
-    throw new Error(`ort-wasm started with ${initialisedThreads} threads in this process and cannot change: run one thread count per levit invocation`);
+    throw new LevitError(
+      `ort-wasm started with ${initialisedThreads} threads in this process and cannot change`,
+      ExitCode.usage,
+      'onnxruntime-web fixes its threads when it starts: run one levit command per thread count.',
+    );
   }
   module ??= import('onnxruntime-web').then((ort) => {
     ort.env.wasm.numThreads = wanted;
@@ -42,17 +46,23 @@ class OrtWebSession implements InferenceSession {
   }
 }
 
+/** The smallest module with a SIMD instruction (i32x4.splat): onnxruntime-web's build needs SIMD. */
+const SIMD_PROBE = Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 17, 11]);
+
 export const ortWasm: Backend = {
   id: 'ort-wasm',
   artifact: 'onnx',
+  threadsFixedPerProcess: true,
+  // Probing does not start a session: that would fix the thread count before the first real load.
   async probe(): Promise<BackendStatus> {
+    const base = { id: 'ort-wasm' as const, artifact: 'onnx' as const };
+    if (!WebAssembly.validate(SIMD_PROBE)) return { ...base, available: false, version: null, device: null, reason: 'this JavaScript engine has no WebAssembly SIMD' };
     try {
-      const ort = await ortWeb(initialisedThreads ?? 0);
-      const s = await ort.InferenceSession.create(probeOnnxPath(), { executionProviders: ['wasm'] });
-      await s.release();
-      return { id: 'ort-wasm', artifact: 'onnx', available: true, version: ort.env.versions.web ?? null, device: `CPU (WebAssembly, SIMD, ${ort.env.wasm.numThreads} threads)` };
+      const ort = await import('onnxruntime-web');
+      const threads = initialisedThreads ? `${initialisedThreads} threads` : 'threads set at first use';
+      return { ...base, available: true, version: ort.env.versions.web ?? null, device: `CPU (WebAssembly, SIMD, ${threads})` };
     } catch (e) {
-      return { id: 'ort-wasm', artifact: 'onnx', available: false, version: null, device: null, reason: (e as Error).message };
+      return { ...base, available: false, version: null, device: null, reason: (e as Error).message };
     }
   },
   async load(path: string, options: SessionOptions): Promise<InferenceSession> {

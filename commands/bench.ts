@@ -80,6 +80,7 @@ depend on the weight values; the table says so).`;
         },
         iteration: (done, elapsed) => progress.update(`${label}: ${done} timed batches, ${duration(elapsed)}`),
         configDone: (r) => progress.log(`[${configStarted}] ${renderRecordLine(r)}`),
+        skipped: (message) => progress.log(`note: ${message}`),
       },
     );
     progress.clear();

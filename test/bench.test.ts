@@ -114,3 +114,13 @@ test('bad bench arguments fail fast with usage errors', () => {
 test('the plot refuses to draw nothing', () => {
   assert.throws(() => renderPlot({ records: [] } as unknown as BenchResults), /nothing to plot/);
 });
+
+test('configurations a backend cannot honour are skipped and said, never mislabelled', (t) => {
+  const dir = tempDir(t);
+  const r = runCli(['bench', 'levit_128s', '--backend', 'tfjs-cpu', '--threads', '1,2', '--batch', '1', '--duration', '0', '--warmup', '0', '--min-iterations', '1', '--no-calibration', '--json'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(r.status, 0, r.stderr);
+  const results = JSON.parse(r.stdout) as BenchResults;
+  assert.deepEqual(results.records.map((x) => [x.backend, x.threads]), [['tfjs-cpu', 1]]);
+  assert.deepEqual(results.skipped, [{ model: 'levit_128s', backend: 'tfjs-cpu', threads: 2, reason: 'tfjs-cpu runs 1 thread here' }]);
+  assert.match(r.stderr, /note: levit_128s tfjs-cpu 2 threads: skipped/);
+});

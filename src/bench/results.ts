@@ -45,6 +45,8 @@ export interface BenchResults {
   calibration: Calibration | null;
   settings: { warmup_seconds: number; duration_seconds: number; min_iterations: number; max_iterations: number };
   records: BenchRecord[];
+  /** Configurations that were asked for but not run, and why (e.g. a runtime's fixed thread count). */
+  skipped?: { model: string; backend: string; threads: number; reason: string }[];
 }
 
 export function readResults(file: string): BenchResults {

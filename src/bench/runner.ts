@@ -39,6 +39,7 @@ export interface BenchEvents {
   iteration?(done: number, elapsedSeconds: number): void;
   configDone?(record: BenchRecord): void;
   phase?(message: string): void;
+  skipped?(message: string): void;
 }
 
 export function resolveThreads(specs: readonly ThreadSpec[]): number[] {
@@ -74,10 +75,6 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   const backends: Backend[] = [];
   for (const id of plan.backends) backends.push(await requireBackend(id));
   const threads = resolveThreads(plan.threads);
-  const fixed = backends.find((b) => b.threadsFixedPerProcess);
-  if (fixed && threads.length > 1) {
-    throw new LevitError(`${fixed.id} fixes its thread count when it starts: one --threads value per run`, ExitCode.usage, `Run levit bench --backend ${fixed.id} once per thread count.`);
-  }
 
   events.phase?.('fingerprinting the system');
   const system = await fingerprint();
@@ -89,6 +86,11 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
 
   const total = cards.length * backends.length * threads.length * plan.batches.length;
   const records: BenchRecord[] = [];
+  const skipped: NonNullable<BenchResults['skipped']> = [];
+  const skip = (card: { id: string }, backend: Backend, t: number, reason: string) => {
+    skipped.push({ model: card.id, backend: backend.id, threads: t, reason });
+    events.skipped?.(`${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''}: skipped, ${reason}`);
+  };
   for (const card of cards) {
     const counts = countsOf(card);
     for (const backend of backends) {
@@ -96,9 +98,18 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
         ? await externalArtifact(plan.externalOnnx, backend)
         : await ensureArtifact(card, await resolveWeights(card, plan.weights, plan.download), backend.artifact);
       for (const t of threads) {
+        if (backend.threadsFixedPerProcess && t !== threads[0]) {
+          skip(card, backend, t, `${backend.id} fixes its thread count when it starts (${threads[0]} in this run)`);
+          continue;
+        }
         const sessionStart = performance.now();
         const session = await backend.load(artifact.path, { threads: t });
         const sessionSeconds = (performance.now() - sessionStart) / 1000;
+        if (session.threads !== t) {
+          await session.release();
+          skip(card, backend, t, `${backend.id} runs ${session.threads} thread${session.threads > 1 ? 's' : ''} here`);
+          continue;
+        }
         const status = await backend.probe();
         try {
           for (const batch of plan.batches) {
@@ -151,5 +162,6 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
       max_iterations: plan.measure.maxIterations,
     },
     records,
+    ...(skipped.length ? { skipped } : {}),
   };
 }

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { floatTensor } from '../checkpoint/tensor.js';
 import { GraphBuilder } from '../ir/builder.js';
@@ -25,11 +22,8 @@ export async function calibrate(size = 1024, seconds = 1): Promise<Calibration> 
   const a = b.input('a', [size, size]);
   const w = b.initializer('b', floatTensor([size, size], new Float32Array(size * size).fill(0.5)), 'constant');
   b.output(b.matmul(a, w));
-  const dir = mkdtempSync(join(tmpdir(), 'levit-calibration-'));
+  const session = await ort.InferenceSession.create(exportOnnx(b.graph), { ...ortSessionOptions(1), executionProviders: ['cpu'] });
   try {
-    const file = join(dir, 'matmul.onnx');
-    writeFileSync(file, exportOnnx(b.graph));
-    const session = await ort.InferenceSession.create(file, { ...ortSessionOptions(1), executionProviders: ['cpu'] });
     const input = new ort.Tensor('float32', new Float32Array(size * size).fill(1), [size, size]);
     await session.run({ a: input });
     const times: number[] = [];
@@ -39,10 +33,9 @@ export async function calibrate(size = 1024, seconds = 1): Promise<Calibration> 
       await session.run({ a: input });
       times.push(performance.now() - t0);
     }
-    await session.release();
     const median = quantile(sorted(times), 0.5) / 1000;
     return { matmul_gflops_1thread: (2 * size ** 3) / median / 1e9, matmul_size: size, seconds: (performance.now() - start) / 1000 };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await session.release();
   }
 }

@@ -4,10 +4,10 @@ import { getCard } from '../models/registry.js';
 import { existsSync } from 'node:fs';
 import { type Artifact, ensureArtifact } from '../pipeline/convert.js';
 import { ExitCode, LevitError } from '../util/errors.js';
-import { type WeightsChoice, resolveWeights, sha256File } from '../pipeline/model.js';
+import { type WeightsChoice, describeWeights, resolveWeights, sha256File } from '../pipeline/model.js';
 import type { DownloadOptions } from '../download/checkpoints.js';
 import { countsOf } from '../pipeline/zoo.js';
-import type { Backend } from '../runtime/backend.js';
+import type { Backend, BackendStatus } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
 import { packageVersion } from '../util/paths.js';
 import { type Calibration, calibrate } from './calibration.js';
@@ -74,6 +74,8 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   }
   const backends: Backend[] = [];
   for (const id of plan.backends) backends.push(await requireBackend(id));
+  const statuses = new Map<Backend, BackendStatus>();
+  for (const b of backends) statuses.set(b, await b.probe());
   const threads = resolveThreads(plan.threads);
 
   events.phase?.('fingerprinting the system');
@@ -93,10 +95,12 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   };
   for (const card of cards) {
     const counts = countsOf(card);
+    const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
+    const identity = weights ? await describeWeights(weights) : undefined;
     for (const backend of backends) {
-      const artifact = plan.externalOnnx
-        ? await externalArtifact(plan.externalOnnx, backend)
-        : await ensureArtifact(card, await resolveWeights(card, plan.weights, plan.download), backend.artifact);
+      const artifact = weights && identity
+        ? await ensureArtifact(card, weights, backend.artifact, identity)
+        : await externalArtifact(plan.externalOnnx!, backend);
       for (const t of threads) {
         if (backend.threadsFixedPerProcess && t !== threads[0]) {
           skip(card, backend, t, `${backend.id} fixes its thread count when it starts (${threads[0]} in this run)`);
@@ -110,7 +114,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
           skip(card, backend, t, `${backend.id} runs ${session.threads} thread${session.threads > 1 ? 's' : ''} here`);
           continue;
         }
-        const status = await backend.probe();
+        const status = statuses.get(backend)!;
         try {
           for (const batch of plan.batches) {
             events.configStart?.(records.length + 1, total, `${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`);

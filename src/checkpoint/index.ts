@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CorruptFileError, ExitCode, LevitError } from '../util/errors.js';
 import { isSafetensors, readSafetensors } from './safetensors.js';
@@ -11,6 +12,8 @@ export interface Checkpoint {
   readonly source: string;
   readonly format: CheckpointFormat;
   readonly weights: WeightsMap;
+  /** sha256 of the file's bytes: the checkpoint's identity in artifact names and results. */
+  readonly sha256: string;
   /** Things the user should know about, e.g. inert globals such as argparse.Namespace. */
   readonly notes: string[];
 }
@@ -26,15 +29,16 @@ export function readCheckpoint(file: string): Checkpoint {
     const code = (e as NodeJS.ErrnoException).code;
     throw new LevitError(`cannot read checkpoint ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, ExitCode.notFound);
   }
+  const sha256 = createHash('sha256').update(buf).digest('hex');
   if (ZipArchive.isZip(buf)) {
     const c = readTorchZip(buf, file);
-    return { source: file, format: 'torch-zip', weights: c.weights, notes: inertNotes(c.unknownGlobals) };
+    return { source: file, format: 'torch-zip', weights: c.weights, sha256, notes: inertNotes(c.unknownGlobals) };
   }
   if (isTorchLegacy(buf)) {
     const c = readTorchLegacy(buf, file);
-    return { source: file, format: 'torch-legacy', weights: c.weights, notes: inertNotes(c.unknownGlobals) };
+    return { source: file, format: 'torch-legacy', weights: c.weights, sha256, notes: inertNotes(c.unknownGlobals) };
   }
-  if (isSafetensors(buf)) return { source: file, format: 'safetensors', weights: readSafetensors(buf, file), notes: [] };
+  if (isSafetensors(buf)) return { source: file, format: 'safetensors', weights: readSafetensors(buf, file), sha256, notes: [] };
   throw new CorruptFileError(
     file,
     'is not a checkpoint format levit reads (PyTorch .pth zip or legacy, safetensors)',

@@ -3,6 +3,7 @@ import type { Graph } from '../ir/graph.js';
 import type { EfficientNetArchitecture, EfficientNetCard } from './card.js';
 import { type BuildContext, batchNorm, conv2d, linear } from './layers.js';
 import type { WeightSource } from './weights.js';
+import { pyRound } from '../util/python.js';
 
 /** timm's make_divisible: round to a multiple of 8, never more than 10% below the value. */
 export function makeDivisible(v: number, divisor = 8, roundLimit = 0.9): number {
@@ -11,11 +12,6 @@ export function makeDivisible(v: number, divisor = 8, roundLimit = 0.9): number 
   return n;
 }
 
-/** Python's round(): halves go to the even neighbour. */
-function pyRound(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 export interface BlockSpec {
   type: 'ds' | 'ir';

@@ -44,9 +44,9 @@ export function artifactMetadata(card: ModelCard, weights: WeightsInfo): Record<
 }
 
 export async function convertModel(card: ModelCard, choice: ResolvedWeights, format: ArtifactFormat, out?: string): Promise<ConvertResult> {
-  const weights = await describeWeights(choice);
   const t0 = performance.now();
   const prepared = prepareModel(card, choice);
+  const { weights } = prepared;
   const t1 = performance.now();
   const target = out ?? artifactPath(card.id, weights, format);
   const bytes = writeArtifact(prepared.graph, format, target, artifactMetadata(card, weights));
@@ -86,9 +86,9 @@ export interface Artifact {
 }
 
 /** The cached artifact for this model, weights and format, built first if missing. */
-export async function ensureArtifact(card: ModelCard, choice: ResolvedWeights, format: ArtifactFormat): Promise<Artifact> {
+export async function ensureArtifact(card: ModelCard, choice: ResolvedWeights, format: ArtifactFormat, known?: WeightsInfo): Promise<Artifact> {
   const t0 = performance.now();
-  const weights = await describeWeights(choice);
+  const weights = known ?? (await describeWeights(choice));
   const path = artifactPath(card.id, weights, format);
   if (existsSync(path)) return { path, weights, built: false, seconds: (performance.now() - t0) / 1000 };
   await convertModel(card, choice, format, path);

@@ -36,6 +36,7 @@ export interface PreparedModel {
   /** The inference graph: BatchNorm folded, constant tables computed. */
   graph: Graph;
   counts: ModelCounts;
+  weights: WeightsInfo;
   /** Things the user should know about the checkpoint, e.g. inert globals. */
   notes: string[];
 }
@@ -46,30 +47,37 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Identifies the weights without building anything (hashing a checkpoint's bytes). */
+function syntheticInfo(seed = 0): WeightsInfo {
+  return { kind: 'synthetic', id: `synthetic-s${seed}`, label: `synthetic (seed ${seed}, untrained)` };
+}
+
+function checkpointInfo(path: string, sha256: string): WeightsInfo {
+  return { kind: 'checkpoint', id: sha256.slice(0, 12), label: path, source: path, sha256 };
+}
+
+/** Identifies the weights without building anything (hashing a checkpoint's bytes): for cache lookups. */
 export async function describeWeights(choice: ResolvedWeights): Promise<WeightsInfo> {
-  if (choice.kind === 'synthetic') {
-    const seed = choice.seed ?? 0;
-    return { kind: 'synthetic', id: `synthetic-s${seed}`, label: `synthetic (seed ${seed}, untrained)` };
-  }
-  const sha256 = await sha256File(choice.path);
-  return { kind: 'checkpoint', id: sha256.slice(0, 12), label: choice.path, source: choice.path, sha256 };
+  return choice.kind === 'synthetic' ? syntheticInfo(choice.seed) : checkpointInfo(choice.path, await sha256File(choice.path));
 }
 
 /** Builds a model with its weights, counts it on the reference graph, and optimizes it for inference. */
 export function prepareModel(card: ModelCard, choice: ResolvedWeights): PreparedModel {
   let source: WeightSource;
+  let weights: WeightsInfo;
   let notes: string[] = [];
   if (choice.kind === 'synthetic') {
     source = new SyntheticWeights(choice.seed ?? 0);
+    weights = syntheticInfo(choice.seed);
   } else {
+    // One read: the identity is hashed from the bytes the reader already holds.
     const checkpoint = readCheckpoint(choice.path);
     source = new CheckpointWeights(checkpoint.weights);
+    weights = checkpointInfo(choice.path, checkpoint.sha256);
     notes = checkpoint.notes;
   }
   const graph = buildGraph(card, source);
   const counts = countModel(graph);
-  return { card, graph: optimizeForInference(graph), counts, notes };
+  return { card, graph: optimizeForInference(graph), counts, weights, notes };
 }
 
 export function countModel(referenceGraph: Graph): ModelCounts {

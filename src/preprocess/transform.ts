@@ -2,12 +2,8 @@ import { type FloatTensor, floatTensor } from '../checkpoint/tensor.js';
 import type { Preprocessing } from '../models/card.js';
 import type { RgbImage } from './decode.js';
 import { resize } from './resize.js';
+import { pyRound } from '../util/python.js';
 
-/** Python's round(): halves to even, as torchvision's CenterCrop offsets use it. */
-function pyRound(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /** torchvision's Resize(int) output size: the short side becomes `size`, the long side int(size * long / short). */
 export function resizedSize(width: number, height: number, size: number): [number, number] {

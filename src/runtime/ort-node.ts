@@ -5,7 +5,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { FloatTensor } from '../checkpoint/tensor.js';
 import type { Backend, BackendId, BackendStatus, InferenceSession, SessionOptions } from './backend.js';
-import { probeOnnxPath } from './probe-model.js';
+import { probeOnnx } from './probe-model.js';
 
 const require = createRequire(import.meta.url);
 const ortVersion: string = require('onnxruntime-node/package.json').version;
@@ -72,7 +72,7 @@ function providerBackend(id: BackendId, provider: string, device: string, precon
       const missing = precondition();
       if (missing) return { ...base, available: false, device: null, reason: `${missing}. ${hint}` };
       try {
-        const s = await ort.InferenceSession.create(probeOnnxPath(), { executionProviders: [provider] });
+        const s = await ort.InferenceSession.create(probeOnnx(), { executionProviders: [provider] });
         await s.release();
         return { ...base, available: true, device };
       } catch (e) {

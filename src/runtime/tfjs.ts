@@ -37,7 +37,6 @@ interface Flavour {
   tfBackend: string;
   setup(tf: Tf, threads: number): Promise<void>;
   threadsInUse(tf: Tf, requested: number): number;
-  reasonUnavailable?: string;
 }
 
 let tfCore: Promise<Tf> | undefined;

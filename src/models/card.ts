@@ -94,5 +94,56 @@ export interface DeitCard extends CardCommon {
   readonly architecture: DeitArchitecture;
 }
 
-export type ModelCard = LevitCard | EfficientNetCard | DeitCard;
+/**
+ * EfficientFormer (Li et al., 2022) in timm's layout: four stages of pooling blocks (MetaBlock2d),
+ * the last `num_vit` blocks of the last stage attention blocks (MetaBlock1d) on flattened tokens.
+ */
+export interface EfficientFormerArchitecture {
+  readonly widths: readonly number[];
+  readonly depths: readonly number[];
+  readonly num_vit: number;
+  readonly mlp_ratio: number;
+  readonly pool_size: number;
+  /** Attention of the MetaBlock1d: key dimension per head, heads, value/key ratio. */
+  readonly key_dim: number;
+  readonly num_heads: number;
+  readonly attn_ratio: number;
+  readonly bn_eps: number;
+  readonly ln_eps: number;
+  /** A distillation head averaged with the class head at inference (every released checkpoint). */
+  readonly distilled: boolean;
+}
+
+export interface EfficientFormerCard extends CardCommon {
+  readonly family: 'efficientformer';
+  readonly architecture: EfficientFormerArchitecture;
+}
+
+/**
+ * EdgeNeXt (Maaz et al., 2022) in timm's layout, per stage: width, blocks, how many of the last
+ * blocks are split depth-wise transpose attention (SDTA) blocks, kernel of the conv encoders,
+ * heads and channel groups (d2_scales) of the SDTA blocks, and whether they add the Fourier
+ * positional encoding.
+ */
+export interface EdgeNextArchitecture {
+  readonly dims: readonly number[];
+  readonly depths: readonly number[];
+  readonly global_blocks: readonly number[];
+  readonly kernel_sizes: readonly number[];
+  readonly heads: readonly number[];
+  readonly d2_scales: readonly number[];
+  readonly use_pos_emb: readonly boolean[];
+  readonly expand_ratio: number;
+  readonly ln_eps: number;
+  /** PositionalEncodingFourier: features per axis and the frequency base. */
+  readonly pos_hidden_dim: number;
+  readonly pos_temperature: number;
+}
+
+export interface EdgeNextCard extends CardCommon {
+  readonly family: 'edgenext';
+  readonly architecture: EdgeNextArchitecture;
+}
+
+export type ModelCard = LevitCard | EfficientNetCard | DeitCard | EfficientFormerCard | EdgeNextCard;
 export type Family = ModelCard['family'];

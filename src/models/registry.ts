@@ -5,6 +5,8 @@ import { ExitCode, LevitError } from '../util/errors.js';
 import { zooDir } from '../util/paths.js';
 import type { Family, ModelCard } from './card.js';
 import { buildDeit } from './deit.js';
+import { buildEdgeNext } from './edgenext.js';
+import { buildEfficientFormer } from './efficientformer.js';
 import { buildEfficientNet } from './efficientnet.js';
 import { buildLevit } from './levit.js';
 import type { WeightSource } from './weights.js';
@@ -16,6 +18,8 @@ const builders: { [F in Family]: Builder<Extract<ModelCard, { family: F }>> } = 
   levit: buildLevit,
   efficientnet: buildEfficientNet,
   deit: buildDeit,
+  efficientformer: buildEfficientFormer,
+  edgenext: buildEdgeNext,
 };
 
 let cards: ModelCard[] | undefined;
@@ -29,7 +33,7 @@ export function listCards(): ModelCard[] {
   return cards;
 }
 
-export const familyOrder: readonly Family[] = ['levit', 'efficientnet', 'deit'];
+export const familyOrder: readonly Family[] = ['levit', 'efficientnet', 'deit', 'efficientformer', 'edgenext'];
 
 /** LeViT first, then the comparison models; zoo listings re-sort by computed size. */
 function byFamilyThenId(a: ModelCard, b: ModelCard): number {

@@ -1,5 +1,7 @@
 import type { Family, ModelCard, PublishedAccuracy } from '../models/card.js';
 import { checkpointPath, isCached } from '../download/checkpoints.js';
+import { edgeNextStages } from '../models/edgenext.js';
+import { efficientFormerStages } from '../models/efficientformer.js';
 import { efficientNetStages } from '../models/efficientnet.js';
 import { levitStages } from '../models/levit.js';
 import { buildGraph, familyOrder, listCards } from '../models/registry.js';
@@ -71,5 +73,9 @@ export function stagesOf(card: ModelCard): StageInfo[] {
       const grid = card.preprocessing.resolution / a.patch_size;
       return [{ stage: 1, resolution: grid, tokens: grid * grid + (a.distilled ? 2 : 1), channels: a.embed_dim, heads: a.num_heads, blocks: a.depth }];
     }
+    case 'efficientformer':
+      return efficientFormerStages(card);
+    case 'edgenext':
+      return edgeNextStages(card);
   }
 }

@@ -17,7 +17,7 @@ import type { BackendId } from '../src/runtime/backend.js';
 import { getBackend } from '../src/runtime/registry.js';
 import { exportTfjs } from '../src/tfjs/export.js';
 import { readNpy } from '../src/util/npy.js';
-import { golden, hasShared, maxAbsDiff, tempDir } from './helpers/shared.js';
+import { golden, hasShared, maxAbsDiff, runCli, tempDir } from './helpers/shared.js';
 
 /** The golden logits are timm's at 224 px; EdgeNeXt's card evaluates at 288 (its positional encoding depends on the size). */
 const at224 = (card: ModelCard): ModelCard => ({ ...card, preprocessing: { ...card.preprocessing, resolution: 224 } });
@@ -30,6 +30,17 @@ test("parameter counts are timm's, FLOPs counted as LeViT's code counts them", (
   assert.deepEqual(countsOf(edgenext), { params: 2_336_804, flops: 674_783_108 });
   // At the paper's 256 px: 533.2M multiply-adds against the paper's 538M (its counter also counts normalisations).
   assert.equal(countsOf({ ...edgenext, preprocessing: { ...edgenext.preprocessing, resolution: 256 } }).flops, 533_204_932);
+});
+
+test('levit info shows the licence of the weights; every card has one', () => {
+  const cli = runCli(['info', 'edgenext_x_small']);
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.match(cli.stdout, /licence\s+MIT/);
+  const zoo = JSON.parse(runCli(['zoo', '--json']).stdout) as { id: string; license: string }[];
+  const licences = Object.fromEntries(zoo.map((e) => [e.id, e.license]));
+  assert.equal(licences.efficientformer_l1, 'Apache-2.0');
+  assert.equal(licences.levit_128s, 'Apache-2.0');
+  assert.ok(zoo.every((e) => /^[\w.-]+$/.test(e.license)), JSON.stringify(licences));
 });
 
 test('EfficientFormer stage layout: pooling blocks, Flat, attention blocks', () => {

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { GraphBuilder } from '../src/ir/builder.js';
-import { foldConstantNodes } from '../src/ir/passes.js';
+import { foldConstantNodes, foldScalesIntoProducers } from '../src/ir/passes.js';
 import { chunkSizes, fourierFeatures } from '../src/models/edgenext.js';
 import { blockLayout } from '../src/models/efficientformer.js';
 import { getCard } from '../src/models/registry.js';
@@ -20,6 +20,22 @@ import { readNpy } from '../src/util/npy.js';
 import { golden, hasShared, maxAbsDiff, runCli, tempDir } from './helpers/shared.js';
 
 /** The golden logits are timm's at 224 px; EdgeNeXt's card evaluates at 288 (its positional encoding depends on the size). */
+test('per-channel scales fold into the convolution or linear layer before them, wider constants do not', () => {
+  const b = new GraphBuilder('scales');
+  const x = b.input('x', ['N', 1, 1, 2]);
+  const w = b.initializer('w', { dtype: 'float32', shape: [2, 1, 1, 1], data: Float32Array.of(1, 2) }, 'param');
+  const bias = b.initializer('b', { dtype: 'float32', shape: [2], data: Float32Array.of(1, 1) }, 'param');
+  const gamma = b.initializer('gamma', { dtype: 'float32', shape: [2, 1, 1], data: Float32Array.of(3, 5) }, 'param');
+  const along = b.initializer('along_width', { dtype: 'float32', shape: [2], data: Float32Array.of(7, 11) }, 'param');
+  const scaled = b.mul(b.conv2d(x, w, bias, { stride: 1, pad: 0 }), gamma);
+  b.output(b.mul(b.conv2d(scaled, b.initializer('w2', { dtype: 'float32', shape: [2, 2, 1, 1], data: Float32Array.of(1, 0, 0, 1) }, 'param'), undefined, { stride: 1, pad: 0 }), along));
+  foldScalesIntoProducers(b.graph);
+  assert.deepEqual(b.graph.nodes.map((n) => n.op), ['conv2d', 'conv2d', 'mul']);
+  const [first] = b.graph.nodes;
+  assert.deepEqual(Array.from(b.graph.tensor(first.inputs[1]).data as Float32Array), [3, 10]);
+  assert.deepEqual(Array.from(b.graph.tensor(first.inputs[2]).data as Float32Array), [3, 5]);
+});
+
 const at224 = (card: ModelCard): ModelCard => ({ ...card, preprocessing: { ...card.preprocessing, resolution: 224 } });
 
 test("parameter counts are timm's, FLOPs counted as LeViT's code counts them", () => {

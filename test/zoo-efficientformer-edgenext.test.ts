@@ -17,6 +17,7 @@ import type { BackendId } from '../src/runtime/backend.js';
 import { getBackend } from '../src/runtime/registry.js';
 import { exportTfjs } from '../src/tfjs/export.js';
 import { readNpy } from '../src/util/npy.js';
+import { checkerSkip, onnxCheck } from './helpers/onnx-checker.js';
 import { golden, hasShared, maxAbsDiff, runCli, tempDir } from './helpers/shared.js';
 
 /** The golden logits are timm's at 224 px; EdgeNeXt's card evaluates at 288 (its positional encoding depends on the size). */
@@ -142,6 +143,10 @@ for (const id of ['efficientformer_l1', 'edgenext_x_small']) {
   test(`${id}: timm's golden checkpoint reproduces timm's logits within 1e-3 (ONNX and TF.js exports)`, { skip: !hasShared }, async (t) => {
     const prepared = prepareModel(at224(getCard(id)), { kind: 'checkpoint', path: golden(id, 'model.safetensors') });
     const artifacts = writeArtifacts(prepared.graph, tempDir(t));
+    if (!checkerSkip) {
+      const check = onnxCheck(artifacts.onnx);
+      assert.ok(check.ok, check.output);
+    }
     const input = readNpy(golden('input_224.npy'));
     const expected = readNpy(golden(id, 'logits.npy'));
     for (const { backend, images } of goldenCases) {

@@ -1,12 +1,12 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { bytes, grouped } from '../src/cli/format.js';
+import { bytes, grouped } from '../src/render/format.js';
 import { weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { getCard } from '../src/models/registry.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
-import { resolveWeights } from '../src/pipeline/model.js';
-import { type ConvertResult, convertModel } from '../src/pipeline/convert.js';
+import { resolveWeights } from '../src/classifier/model.js';
+import { type ConvertResult, convertModel } from '../src/classifier/convert.js';
 import type { ArtifactFormat } from '../src/runtime/backend.js';
 
 export default class Convert extends LevitCommand {

@@ -7,8 +7,8 @@ import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { openDataset } from '../src/eval/dataset.js';
 import { type EvalSummary, evaluate } from '../src/eval/evaluate.js';
 import { getCard } from '../src/models/registry.js';
-import { resolveWeights } from '../src/pipeline/model.js';
-import { openSession } from '../src/pipeline/session.js';
+import { resolveWeights } from '../src/classifier/model.js';
+import { openSession } from '../src/classifier/session.js';
 
 export default class Eval extends LevitCommand {
   static override summary = 'ImageNet validation accuracy of a model through any backend, preprocessing as the reference.';

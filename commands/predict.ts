@@ -5,9 +5,9 @@ import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { type Prediction, topK } from '../src/imagenet/classes.js';
 import { getCard } from '../src/models/registry.js';
-import { readInputs } from '../src/pipeline/inputs.js';
-import { resolveWeights } from '../src/pipeline/model.js';
-import { openSession } from '../src/pipeline/session.js';
+import { readInputs } from '../src/classifier/inputs.js';
+import { resolveWeights } from '../src/classifier/model.js';
+import { openSession } from '../src/classifier/session.js';
 import { writeNpy } from '../src/util/npy.js';
 
 interface PredictResult {

@@ -7,7 +7,7 @@ import { type DownloadOptions, checkpointPath, ensureCheckpoint } from '../src/d
 import type { ModelCard } from '../src/models/card.js';
 import { buildGraph, getCard } from '../src/models/registry.js';
 import { DownloadError } from '../src/download/http.js';
-import { ExitCode } from '../src/util/errors.js';
+import { ExitCode } from '../src/core/errors.js';
 import { type Behaviour, TestServer } from './helpers/http-server.js';
 import { RecordingWeights } from './helpers/recording-weights.js';
 import { safetensorsBuffer } from './helpers/safetensors-save.js';

@@ -7,7 +7,7 @@ import { attentionBiasIndices } from '../src/models/levit.js';
 import { buildGraph, getCard } from '../src/models/registry.js';
 import { SyntheticWeights } from '../src/models/weights.js';
 import { exportOnnx } from '../src/onnx/export.js';
-import { convertModel } from '../src/pipeline/convert.js';
+import { convertModel } from '../src/classifier/convert.js';
 import { writeFileSync } from 'node:fs';
 import { readNpy } from '../src/util/npy.js';
 import { packageRoot } from '../src/util/paths.js';
@@ -15,7 +15,7 @@ import { checkerSkip, onnxCheck } from './helpers/onnx-checker.js';
 import { RecordingWeights } from './helpers/recording-weights.js';
 import { golden, hasShared, maxAbsDiff, onnxLogits, runCli, tempDir } from './helpers/shared.js';
 import { torchSave } from './helpers/torch-save.js';
-import { floatTensor } from '../src/checkpoint/tensor.js';
+import { floatTensor } from '../src/core/tensor.js';
 import type { LevitCard } from '../src/models/card.js';
 
 const OFFICIAL_COUNTS: Record<string, [number, number]> = {

@@ -1,12 +1,12 @@
 import { availableParallelism } from 'node:os';
-import { floatTensor } from '../checkpoint/tensor.js';
+import { floatTensor } from '../core/tensor.js';
 import { getCard } from '../models/registry.js';
 import { existsSync } from 'node:fs';
-import { type Artifact, ensureArtifact } from '../pipeline/convert.js';
-import { ExitCode, LevitError } from '../util/errors.js';
-import { type WeightsChoice, describeWeights, resolveWeights, sha256File } from '../pipeline/model.js';
+import { type Artifact, ensureArtifact } from '../classifier/convert.js';
+import { ExitCode, LevitError } from '../core/errors.js';
+import { type WeightsChoice, describeWeights, resolveWeights, sha256File } from '../classifier/model.js';
 import type { DownloadOptions } from '../download/checkpoints.js';
-import { countsOf } from '../pipeline/zoo.js';
+import { countsOf } from '../classifier/zoo.js';
 import type { Backend, BackendStatus } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
 import { packageVersion } from '../util/paths.js';

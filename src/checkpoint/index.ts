@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CorruptFileError, ExitCode, LevitError } from '../util/errors.js';
+import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
 import { isSafetensors, readSafetensors } from './safetensors.js';
-import type { WeightsMap } from './tensor.js';
+import type { WeightsMap } from '../core/tensor.js';
 import { isTorchLegacy, readTorchLegacy, readTorchZip } from './torch.js';
 import { ZipArchive } from './zip.js';
 

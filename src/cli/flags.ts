@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
-import type { WeightsChoice } from '../pipeline/model.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import type { WeightsChoice } from '../classifier/model.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 
 /** --offline / --mirror: how official checkpoints may be fetched. */
 export const networkFlags = {

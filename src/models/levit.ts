@@ -1,4 +1,4 @@
-import { type Tensor } from '../checkpoint/tensor.js';
+import { type Tensor } from '../core/tensor.js';
 import { GraphBuilder } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
 import type { LevitArchitecture, LevitCard } from './card.js';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Graph } from '../ir/graph.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 import { zooDir } from '../util/paths.js';
 import type { Family, ModelCard } from './card.js';
 import { buildDeit } from './deit.js';

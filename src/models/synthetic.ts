@@ -1,4 +1,4 @@
-import { type FloatTensor, numel } from '../checkpoint/tensor.js';
+import { type FloatTensor, numel } from '../core/tensor.js';
 import type { TensorKind } from './weights.js';
 
 /** FNV-1a: a stable seed per tensor name, so values do not depend on build order. */

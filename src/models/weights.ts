@@ -1,5 +1,5 @@
-import { type FloatTensor, type Tensor, type WeightsMap, floatTensor, formatShape, sameShape, toIntArray } from '../checkpoint/tensor.js';
-import { CheckpointMismatchError, type Mismatch } from '../util/errors.js';
+import { type FloatTensor, type Tensor, type WeightsMap, floatTensor, formatShape, sameShape, toIntArray } from '../core/tensor.js';
+import { CheckpointMismatchError, type Mismatch } from '../core/errors.js';
 import { syntheticTensor } from './synthetic.js';
 
 /** How a tensor is used, which tells synthetic weights what values are plausible for it. */

@@ -1,5 +1,5 @@
 import { endianness } from 'node:os';
-import { type DType, type Tensor, asFloat, numel } from '../checkpoint/tensor.js';
+import { type DType, type Tensor, asFloat, numel } from '../core/tensor.js';
 import type { Graph, Node, Shape } from '../ir/graph.js';
 import { packageVersion } from '../util/paths.js';
 import { ProtoWriter } from './protobuf.js';

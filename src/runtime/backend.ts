@@ -1,4 +1,4 @@
-import type { FloatTensor } from '../checkpoint/tensor.js';
+import type { FloatTensor } from '../core/tensor.js';
 
 export const BACKEND_IDS = ['ort-cpu', 'ort-webgpu', 'ort-cuda', 'ort-wasm', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu'] as const;
 export type BackendId = (typeof BACKEND_IDS)[number];

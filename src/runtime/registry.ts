@@ -1,4 +1,4 @@
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 import { BACKEND_IDS, type Backend, type BackendId, type BackendStatus } from './backend.js';
 import { ortCpu, ortCuda, ortWebgpu } from './ort-node.js';
 import { ortWasm } from './ort-web.js';

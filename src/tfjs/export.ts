@@ -1,4 +1,4 @@
-import { type Tensor, asFloat } from '../checkpoint/tensor.js';
+import { type Tensor, asFloat } from '../core/tensor.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { packageVersion } from '../util/paths.js';
 

@@ -1,4 +1,4 @@
-import type { FloatTensor, Tensor } from '../../src/checkpoint/tensor.js';
+import type { FloatTensor, Tensor } from '../../src/core/tensor.js';
 import { SyntheticWeights, type TensorKind, type WeightSource } from '../../src/models/weights.js';
 
 /**

@@ -1,6 +1,6 @@
-import { bytes, millions, table } from '../cli/format.js';
-import { type Column, columnKey, columnsOf, speedUps } from './compare-models.js';
-import type { BenchRecord, BenchResults } from './results.js';
+import { bytes, millions, table } from './format.js';
+import { type Column, columnKey, columnsOf, speedUps } from '../bench/speedups.js';
+import type { BenchRecord, BenchResults } from '../bench/results.js';
 
 const COMPARED_FAMILIES = ['efficientnet', 'deit'] as const;
 

@@ -1,6 +1,6 @@
-import { type Column, columnKey, columnsOf } from './compare-models.js';
-import type { BenchRecord, BenchResults } from './results.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { type Column, columnKey, columnsOf } from '../bench/speedups.js';
+import type { BenchRecord, BenchResults } from '../bench/results.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 
 const FAMILY_STYLE: Record<string, { color: string; label: string }> = {
   levit: { color: '#d62728', label: 'LeViT' },

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { countFlops, countParams } from '../src/ir/count.js';
 import { attentionBiasIndices } from '../src/models/levit.js';
 import { buildGraph, getCard } from '../src/models/registry.js';
-import { SyntheticWeights } from '../src/models/weights.js';
+import { SyntheticWeights } from '../src/models/synthetic.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { convertModel } from '../src/classifier/convert.js';
 import { writeFileSync } from 'node:fs';

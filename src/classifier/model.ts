@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readCheckpoint } from '../checkpoint/index.js';
 import { type DownloadOptions, ensureCheckpoint } from '../download/checkpoints.js';
 import type { TransferProgress } from '../download/http.js';
@@ -8,7 +6,9 @@ import type { Graph } from '../ir/graph.js';
 import { optimizeForInference } from '../ir/passes.js';
 import type { ModelCard } from '../models/card.js';
 import { buildGraph } from '../models/registry.js';
-import { CheckpointWeights, SyntheticWeights, type WeightSource } from '../models/weights.js';
+import { SyntheticWeights } from '../models/synthetic.js';
+import { CheckpointWeights, type WeightSource } from '../models/weights.js';
+import { sha256File } from '../util/hash.js';
 
 /** Weights a model can be built with, once resolved. */
 export type ResolvedWeights = { kind: 'synthetic'; seed?: number } | { kind: 'checkpoint'; path: string };
@@ -39,12 +39,6 @@ export interface PreparedModel {
   weights: WeightsInfo;
   /** Things the user should know about the checkpoint, e.g. inert globals. */
   notes: string[];
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 function syntheticInfo(seed = 0): WeightsInfo {

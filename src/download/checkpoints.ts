@@ -2,8 +2,8 @@ import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckpointRef, ModelCard } from '../models/card.js';
-import { sha256File } from '../classifier/model.js';
 import { ExitCode, LevitError } from '../core/errors.js';
+import { sha256File } from '../util/hash.js';
 import { cacheDir } from '../util/paths.js';
 import { DownloadError, type FetchOptions, type TransferProgress, fetchToFile } from './http.js';
 

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readCheckpoint } from '../src/checkpoint/index.js';
-import { makeDivisible, parseBlock } from '../src/models/efficientnet.js';
+import { makeDivisible, parseBlock } from '../src/models/efficientnet/build.js';
 import { buildGraph, getCard, listCards } from '../src/models/registry.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { convertModel } from '../src/classifier/convert.js';

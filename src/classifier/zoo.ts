@@ -1,7 +1,7 @@
 import type { Family, ModelCard, PublishedAccuracy } from '../models/card.js';
 import { checkpointPath, isCached } from '../download/checkpoints.js';
-import { efficientNetStages } from '../models/efficientnet.js';
-import { levitStages } from '../models/levit.js';
+import { efficientNetStages } from '../models/efficientnet/build.js';
+import { levitStages } from '../models/levit/build.js';
 import { buildGraph, familyOrder, listCards } from '../models/registry.js';
 import { ZeroWeights } from '../models/weights.js';
 import { type ModelCounts, countModel } from './model.js';

@@ -4,9 +4,9 @@ import type { Graph } from '../ir/graph.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { zooDir } from '../util/paths.js';
 import type { Family, ModelCard } from './card.js';
-import { buildDeit } from './deit.js';
-import { buildEfficientNet } from './efficientnet.js';
-import { buildLevit } from './levit.js';
+import { buildDeit } from './deit/build.js';
+import { buildEfficientNet } from './efficientnet/build.js';
+import { buildLevit } from './levit/build.js';
 import type { WeightSource } from './weights.js';
 
 type Builder<C extends ModelCard> = (card: C, weights: WeightSource) => Graph;

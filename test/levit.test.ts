@@ -16,7 +16,7 @@ import { RecordingWeights } from './helpers/recording-weights.js';
 import { golden, hasShared, maxAbsDiff, onnxLogits, runCli, tempDir } from './helpers/shared.js';
 import { torchSave } from './helpers/torch-save.js';
 import { floatTensor } from '../src/core/tensor.js';
-import type { LevitCard } from '../src/models/card.js';
+import type { LevitCard } from '../src/models/levit/card.js';
 
 const OFFICIAL_COUNTS: Record<string, [number, number]> = {
   levit_128s: [7_777_058, 305_108_946],
@@ -114,7 +114,7 @@ test('the exported ONNX passes the ONNX checker (full check)', { skip: checkerSk
 
 test('exporting LeViT-384 stays under 1.5 GB of memory (time reported, not asserted)', (t) => {
   const script = `
-    const { convertModel } = await import(${JSON.stringify(join(packageRoot, 'dist/src/pipeline/convert.js'))});
+    const { convertModel } = await import(${JSON.stringify(join(packageRoot, 'dist/src/classifier/convert.js'))});
     const { getCard } = await import(${JSON.stringify(join(packageRoot, 'dist/src/models/registry.js'))});
     const t0 = performance.now();
     await convertModel(getCard('levit_384'), { kind: 'synthetic' }, 'onnx', process.argv[1]);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelCard } from '../models/card.js';
+import type { ModelCard } from '../models/families.js';
 import { ONNX_OPSET, exportOnnx } from '../onnx/export.js';
 import type { ArtifactFormat } from '../runtime/backend.js';
 import { writeDirAtomic, writeFileAtomic } from '../util/atomic.js';

@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { type FloatTensor, floatTensor, formatShape } from '../core/tensor.js';
-import type { ModelCard } from '../models/card.js';
+import type { ModelCard } from '../models/families.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { readNpy } from '../util/npy.js';
 import { decodeRgb } from '../preprocess/decode.js';

@@ -4,7 +4,7 @@ import type { TransferProgress } from '../download/http.js';
 import { countFlops, countParams } from '../ir/count.js';
 import type { Graph } from '../ir/graph.js';
 import { optimizeForInference } from '../ir/passes.js';
-import type { ModelCard } from '../models/card.js';
+import type { ModelCard } from '../models/families.js';
 import { buildGraph } from '../models/registry.js';
 import { SyntheticWeights } from '../models/synthetic.js';
 import { CheckpointWeights, type WeightSource } from '../models/weights.js';

@@ -1,4 +1,4 @@
-import type { ModelCard } from '../models/card.js';
+import type { ModelCard } from '../models/families.js';
 import type { InferenceSession } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
 import { type Artifact, ensureArtifact } from './convert.js';

@@ -1,6 +1,6 @@
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { floatTensor } from '../core/tensor.js';
-import type { ModelCard } from '../models/card.js';
+import type { ModelCard } from '../models/families.js';
 import { PreprocessPool } from '../preprocess/pool.js';
 import type { PreprocessReply } from '../preprocess/worker.js';
 import type { InferenceSession } from '../runtime/backend.js';

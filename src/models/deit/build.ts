@@ -1,6 +1,6 @@
 import { GraphBuilder } from '../../ir/builder.js';
 import type { Graph } from '../../ir/graph.js';
-import type { DeitCard } from '../card.js';
+import type { DeitCard } from './card.js';
 import { type BuildContext, conv2d, linear, param, scaledDotAttention } from '../layers.js';
 import type { WeightSource } from '../weights.js';
 

@@ -1,6 +1,6 @@
 import { GraphBuilder } from '../../ir/builder.js';
 import type { Graph } from '../../ir/graph.js';
-import type { EfficientNetArchitecture, EfficientNetCard } from '../card.js';
+import type { EfficientNetArchitecture, EfficientNetCard } from './card.js';
 import { type BuildContext, batchNorm, conv2d, linear } from '../layers.js';
 import type { WeightSource } from '../weights.js';
 import { pyRound } from '../../util/python.js';

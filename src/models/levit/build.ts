@@ -1,7 +1,7 @@
 import { type Tensor } from '../../core/tensor.js';
 import { GraphBuilder } from '../../ir/builder.js';
 import type { Graph } from '../../ir/graph.js';
-import type { LevitArchitecture, LevitCard } from '../card.js';
+import type { LevitArchitecture, LevitCard } from './card.js';
 import { type BuildContext, batchNorm, conv2d, linear, param, scaledDotAttention } from '../layers.js';
 import type { WeightSource } from '../weights.js';
 

@@ -73,11 +73,14 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   if (plan.externalOnnx && cards.length !== 1) {
     throw new LevitError('--onnx times one external file: name exactly one model (its input contract)', ExitCode.usage);
   }
-  const backends: Backend[] = [];
-  for (const id of plan.backends) backends.push(await requireBackend(id));
-  const statuses = new Map<Backend, BackendStatus>();
-  for (const b of backends) statuses.set(b, await b.probe());
   const threads = resolveThreads(plan.threads);
+  const backends: Backend[] = [];
+  const statuses = new Map<Backend, BackendStatus>();
+  for (const id of plan.backends) {
+    const { backend, status } = await requireBackend(id, threads[0]);
+    backends.push(backend);
+    statuses.set(backend, status);
+  }
 
   events.phase?.('fingerprinting the system');
   const system = await fingerprint();

@@ -54,8 +54,11 @@ export async function describeWeights(choice: ResolvedWeights): Promise<WeightsI
   return choice.kind === 'synthetic' ? syntheticInfo(choice.seed) : checkpointInfo(choice.path, await sha256File(choice.path));
 }
 
-/** Builds a model with its weights, counts it on the reference graph, and optimizes it for inference. */
-export function prepareModel(card: ModelCard, choice: ResolvedWeights): PreparedModel {
+/**
+ * Builds a model with its weights, counts it on the reference graph, and optimizes it for inference.
+ * `known`: the weights' identity when describeWeights already hashed them.
+ */
+export function prepareModel(card: ModelCard, choice: ResolvedWeights, known?: WeightsInfo): PreparedModel {
   let source: WeightSource;
   let weights: WeightsInfo;
   let notes: string[] = [];
@@ -63,8 +66,8 @@ export function prepareModel(card: ModelCard, choice: ResolvedWeights): Prepared
     source = new SyntheticWeights(choice.seed ?? 0);
     weights = syntheticInfo(choice.seed);
   } else {
-    // One read: the identity is hashed from the bytes the reader already holds.
-    const checkpoint = readCheckpoint(choice.path);
+    // One read: the identity is hashed from the bytes the reader holds (unless describeWeights just hashed the file).
+    const checkpoint = readCheckpoint(choice.path, known?.sha256);
     source = new CheckpointWeights(checkpoint.weights);
     weights = checkpointInfo(choice.path, checkpoint.sha256);
     notes = checkpoint.notes;

@@ -1,4 +1,4 @@
-import type { Tensor } from '../checkpoint/tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import type { GraphBuilder } from '../ir/builder.js';
 import type { WeightSource } from './weights.js';
 

@@ -1,9 +1,9 @@
-import { type FloatTensor, floatTensor } from '../checkpoint/tensor.js';
-import { GraphBuilder } from '../ir/builder.js';
-import type { Graph } from '../ir/graph.js';
+import { type FloatTensor, floatTensor } from '../../core/tensor.js';
+import { GraphBuilder } from '../../ir/builder.js';
+import type { Graph } from '../../ir/graph.js';
 import type { EdgeNextArchitecture, EdgeNextCard } from './card.js';
-import { type BuildContext, conv2d, layerNorm, linear, param } from './layers.js';
-import type { WeightSource } from './weights.js';
+import { type BuildContext, conv2d, layerNorm, linear, param } from '../layers.js';
+import type { WeightSource } from '../weights.js';
 
 /**
  * EdgeNeXt (Maaz et al., 2022) as timm's edgenext.py lays it out: a 4x4 patch stem, four
@@ -165,6 +165,7 @@ export function edgeNextStages(card: EdgeNextCard) {
   return a.depths.map((depth, s) => {
     if (s > 0) r = Math.floor(r / 2);
     const sdta = a.global_blocks[s];
-    return { stage: s + 1, resolution: r, channels: a.dims[s], conv_blocks: depth - sdta, kernel: a.kernel_sizes[s], sdta_blocks: sdta, heads: sdta ? a.heads[s] : 0 };
+    const heads = sdta ? a.heads[s] : 0;
+    return { stage: s + 1, resolution: r, channels: a.dims[s], conv_blocks: depth - sdta, kernel: a.kernel_sizes[s], sdta_blocks: sdta, heads };
   });
 }

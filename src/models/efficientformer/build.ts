@@ -1,8 +1,8 @@
-import { GraphBuilder } from '../ir/builder.js';
-import type { Graph } from '../ir/graph.js';
+import { GraphBuilder } from '../../ir/builder.js';
+import type { Graph } from '../../ir/graph.js';
 import type { EfficientFormerArchitecture, EfficientFormerCard } from './card.js';
-import { type BuildContext, attentionBias, batchNorm, conv2d, layerNorm, linear, param, scaledDotAttention } from './layers.js';
-import type { WeightSource } from './weights.js';
+import { type BuildContext, attentionBias, batchNorm, conv2d, layerNorm, linear, param, scaledDotAttention } from '../layers.js';
+import type { WeightSource } from '../weights.js';
 
 /**
  * EfficientFormer (Li et al., 2022) as timm's efficientformer.py lays it out: a stride-4
@@ -80,8 +80,10 @@ function poolBlock(ctx: BuildContext, x: string, p: string, dim: number, a: Effi
   const pooled = b.avgPool2d(x, { kernel: a.pool_size, stride: 1, pad: Math.floor(a.pool_size / 2), countIncludePad: false });
   const y = b.add2(x, layerScale(ctx, b.sub(pooled, x), `${p}.ls1.gamma`, dim, true));
   const hidden = dim * a.mlp_ratio;
-  const pointwise = (v: string, name: string, cin: number, cout: number) =>
-    batchNorm(ctx, conv2d(ctx, v, `${p}.mlp.${name}`, { cin, cout, kernel: 1, stride: 1, pad: 0, bias: true }), `${p}.mlp.norm${name.at(-1)}`, cout, 1, a.bn_eps);
+  const pointwise = (v: string, name: string, cin: number, cout: number) => {
+    const conv = conv2d(ctx, v, `${p}.mlp.${name}`, { cin, cout, kernel: 1, stride: 1, pad: 0, bias: true });
+    return batchNorm(ctx, conv, `${p}.mlp.norm${name.at(-1)}`, cout, 1, a.bn_eps);
+  };
   const h = b.gelu(pointwise(y, 'fc1', dim, hidden));
   return b.add2(y, layerScale(ctx, pointwise(h, 'fc2', hidden, dim), `${p}.ls2.gamma`, dim, true));
 }
@@ -89,7 +91,8 @@ function poolBlock(ctx: BuildContext, x: string, p: string, dim: number, a: Effi
 /** MetaBlock1d: pre-norm attention with LeViT-style biases, then a GELU MLP, each with LayerScale. */
 function attentionBlock(ctx: BuildContext, x: string, p: string, dim: number, a: EfficientFormerArchitecture): string {
   const { b } = ctx;
-  const y = b.add2(x, layerScale(ctx, attention(ctx, layerNorm(ctx, x, `${p}.norm1`, dim, a.ln_eps), `${p}.token_mixer`, dim, a), `${p}.ls1.gamma`, dim, false));
+  const mixed = attention(ctx, layerNorm(ctx, x, `${p}.norm1`, dim, a.ln_eps), `${p}.token_mixer`, dim, a);
+  const y = b.add2(x, layerScale(ctx, mixed, `${p}.ls1.gamma`, dim, false));
   const hidden = dim * a.mlp_ratio;
   const h = b.gelu(linear(ctx, layerNorm(ctx, y, `${p}.norm2`, dim, a.ln_eps), `${p}.mlp.fc1`, dim, hidden, true));
   return b.add2(y, layerScale(ctx, linear(ctx, h, `${p}.mlp.fc2`, hidden, dim, true), `${p}.ls2.gamma`, dim, false));
@@ -118,6 +121,7 @@ export function efficientFormerStages(card: EfficientFormerCard) {
     if (s > 0) r = Math.floor((r - 1) / 2) + 1;
     const kinds = blockLayout(depth, s === a.depths.length - 1 ? a.num_vit : 0);
     const attention = kinds.filter((k) => k === 'attention').length;
-    return { stage: s + 1, resolution: r, channels: a.widths[s], pool_blocks: depth - attention, attention_blocks: attention, heads: attention ? a.num_heads : 0 };
+    const heads = attention ? a.num_heads : 0;
+    return { stage: s + 1, resolution: r, channels: a.widths[s], pool_blocks: depth - attention, attention_blocks: attention, heads };
   });
 }

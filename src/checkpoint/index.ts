@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { CorruptFileError, ExitCode, LevitError } from '../util/errors.js';
+import { CorruptFileError } from '../util/errors.js';
+import { readRegularFile } from '../util/files.js';
 import { isSafetensors, readSafetensors } from './safetensors.js';
 import type { WeightsMap } from './tensor.js';
 import { isTorchLegacy, readTorchLegacy, readTorchZip } from './torch.js';
@@ -22,13 +22,11 @@ const inertNotes = (globals: string[]) => globals.map((g) => `kept ${g} as an in
 
 /** Reads a checkpoint of any supported format, told apart by content, not by file name. */
 export function readCheckpoint(file: string): Checkpoint {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new LevitError(`cannot read checkpoint ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, ExitCode.notFound);
-  }
+  return readCheckpointBytes(readRegularFile(file, 'checkpoint'), file);
+}
+
+/** Reads checkpoint bytes already in memory; `file` names them in messages. */
+export function readCheckpointBytes(buf: Buffer, file: string): Checkpoint {
   const sha256 = createHash('sha256').update(buf).digest('hex');
   if (ZipArchive.isZip(buf)) {
     const c = readTorchZip(buf, file);

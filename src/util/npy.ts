@@ -7,11 +7,17 @@ const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
 
 /** Reads a NumPy .npy array of floats (f4 or f8, either byte order) as float32. */
 export function readNpy(file: string): FloatTensor {
-  const buf = readRegularFile(file, 'array');
+  return parseNpy(readRegularFile(file, 'array'), file);
+}
+
+/** Parses .npy bytes already in memory; `file` names them in messages. */
+export function parseNpy(buf: Buffer, file: string): FloatTensor {
   if (buf.length < 10 || !buf.subarray(0, 6).equals(MAGIC)) throw new CorruptFileError(file, 'is not a .npy file');
   const major = buf[6];
+  if (major < 1 || major > 3 || buf.length < 12) throw new CorruptFileError(file, `is a .npy file of unknown version ${major} or truncated`);
   const headerLength = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const start = (major === 1 ? 10 : 12) + headerLength;
+  if (start > buf.length) throw new CorruptFileError(file, 'is truncated inside its .npy header');
   const header = buf.toString('latin1', major === 1 ? 10 : 12, start);
   const descr = /'descr':\s*'([<>|=]?)([a-z])(\d+)'/.exec(header);
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header);

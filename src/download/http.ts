@@ -1,7 +1,6 @@
-import { createWriteStream, rmSync, statSync } from 'node:fs';
+import { createWriteStream, rmSync, statSync, type WriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ExitCode, LevitError } from '../util/errors.js';
 import { startGet } from './proxy.js';
 
@@ -134,6 +133,28 @@ function getOnce(url: URL, headers: Record<string, string>, timeoutMs: number): 
   });
 }
 
+/**
+ * Copies a response body into a file. When the connection fails, what arrived is still flushed
+ * to the file before the error is passed on, so that the next try resumes after it.
+ */
+function drain(res: IncomingMessage, meter: Transform, out: WriteStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failure: Error | null = null;
+    res.once('error', (e) => {
+      failure ??= e;
+      res.unpipe(meter);
+      meter.end();
+    });
+    out.once('error', (e) => {
+      failure = e;
+      res.destroy();
+      reject(e);
+    });
+    out.once('finish', () => (failure ? reject(failure) : resolve()));
+    res.pipe(meter).pipe(out);
+  });
+}
+
 function sizeOf(path: string): number {
   try {
     return statSync(path).size;
@@ -200,7 +221,7 @@ async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: n
     },
   });
   try {
-    await pipeline(res, meter, createWriteStream(partial, { flags: resumed ? 'a' : 'w' }));
+    await drain(res, meter, createWriteStream(partial, { flags: resumed ? 'a' : 'w' }));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
     if (DISK_CODES[code]) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { CheckpointRef, ModelCard } from '../models/card.js';
 import { sha256File } from '../pipeline/model.js';
 import { ExitCode, LevitError } from '../util/errors.js';
+import { pidAlive } from '../util/files.js';
 import { cacheDir } from '../util/paths.js';
 import { type CacheRecord, isFullPin, type Pin, pinEnvName, readRecord, type Verification, writeRecord } from './cache-record.js';
 import { DownloadError, type FetchOptions, type TransferProgress, fetchToFile } from './http.js';
@@ -192,15 +193,6 @@ async function download(
   renameSync(partial, path);
   return { model: card.id, path, url, bytes, sha256, status: fetched.resumed ? 'resumed' : 'downloaded', verified };
 }
-
-const pidAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /** An exclusive lock file holding our pid; a lock whose process is gone is taken over. */
 async function acquireLock(lock: string): Promise<() => void> {

@@ -2,6 +2,7 @@ import { createWriteStream, rmSync, statSync, type WriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import { ExitCode, LevitError } from '../util/errors.js';
+import { writeFailureReason } from '../util/files.js';
 import { startGet } from './proxy.js';
 
 export class DownloadError extends LevitError {
@@ -45,15 +46,6 @@ const MAX_REDIRECTS = 5;
 const DEFAULT_MIN_BYTES_PER_SECOND = 1024;
 /** Errors of the connection, which a retry may not meet again. */
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED']);
-/** Errors of the local disk, which no retry mends. */
-const DISK_CODES: Record<string, string> = {
-  ENOSPC: 'the disk is full',
-  EDQUOT: 'the disk quota is exhausted',
-  EROFS: 'the file system is read-only',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-};
-
 /** A sha256 the server stated in full (64 hex digits or 32 bytes of base64); shorter digests are ignored. */
 export function statedSha256(headers: Record<string, string | string[] | undefined>): string | null {
   const first = (name: string) => {
@@ -224,8 +216,9 @@ async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: n
     await drain(res, meter, createWriteStream(partial, { flags: resumed ? 'a' : 'w' }));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
-    if (DISK_CODES[code]) {
-      throw new DownloadError(`cannot write ${partial}: ${DISK_CODES[code]} (${code})`, 'Free space or fix permissions in the cache (LEVIT_CACHE_DIR), then run again: the download resumes.', ExitCode.failure);
+    const diskFailure = writeFailureReason(e as NodeJS.ErrnoException);
+    if (diskFailure) {
+      throw new DownloadError(`cannot write ${partial}: ${diskFailure}`, 'Free space or fix permissions in the cache (LEVIT_CACHE_DIR), then run again: the download resumes.', ExitCode.failure);
     }
     if (e instanceof LevitError || e instanceof Transient) throw e;
     // A body cut off mid-way (chunked or not) surfaces as an aborted response: worth a retry.

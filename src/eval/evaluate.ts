@@ -5,6 +5,7 @@ import { PreprocessPool } from '../preprocess/pool.js';
 import type { PreprocessReply } from '../preprocess/worker.js';
 import type { InferenceSession } from '../runtime/backend.js';
 import { ExitCode, LevitError } from '../util/errors.js';
+import { writeError } from '../util/files.js';
 import { type Dataset, type Sample, realLabels } from './dataset.js';
 import { type Verdict, judge, topIndices } from './score.js';
 
@@ -165,8 +166,6 @@ export async function evaluate(card: ModelCard, backend: string, session: Infere
   };
 }
 
-const WRITE_FAILURES: Record<string, string> = { ENOSPC: 'the disk is full', EROFS: 'the file system is read-only', EACCES: 'permission denied', EISDIR: 'it is a directory' };
-
 function writeFailure(file: string, e: NodeJS.ErrnoException): string {
-  return `cannot write ${file}: ${WRITE_FAILURES[e.code ?? ''] ?? e.message}${e.code ? ` (${e.code})` : ''}`;
+  return writeError(file, e).message;
 }

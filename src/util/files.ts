@@ -42,3 +42,37 @@ function unreadable(file: string, what: string, e: NodeJS.ErrnoException): Levit
   const reason = e.code === 'EACCES' ? 'permission denied' : e.code === 'ELOOP' ? 'a symbolic link loop' : e.message;
   return new LevitError(`cannot read ${what} ${file}: ${reason}`, ExitCode.badInput);
 }
+
+/** What a failed write's error code means, in words; null for codes that are not about the disk. */
+const WRITE_FAILURES: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exhausted',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a parent of it is not a directory',
+  EEXIST: 'a file stands where its folder should be',
+};
+
+export function writeFailureReason(e: NodeJS.ErrnoException): string | null {
+  const words = WRITE_FAILURES[e.code ?? ''];
+  return words ? `${words} (${e.code})` : null;
+}
+
+/** A failed write as levit's own error: what could not be written and why, in words. */
+export function writeError(file: string, e: unknown): LevitError {
+  if (e instanceof LevitError) return e;
+  const reason = writeFailureReason(e as NodeJS.ErrnoException) ?? (e as Error).message;
+  return new LevitError(`cannot write ${file}: ${reason}`, ExitCode.failure, 'Free space, or choose a writable location, and run again.');
+}
+
+/** Whether a process of this id is running (a lock or temporary file of a dead one is stale). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

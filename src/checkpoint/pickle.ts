@@ -63,7 +63,7 @@ export interface UnpickleOptions {
   maxDepth?: number;
   /**
    * Bounds the machine's stack, memo and the values it creates. The largest zoo checkpoint
-   * pickles a few tens of thousands; the default leaves ample room and caps memory near 100 MB.
+   * pickles a few thousand values; the default leaves 50x room and caps memory near 50 MB.
    */
   maxObjects?: number;
 }
@@ -86,7 +86,7 @@ export class PickleError extends Error {
 const MARK = Symbol('mark');
 type StackItem = PyValue | typeof MARK;
 const MAX_LONG_BYTES = 1024;
-const DEFAULT_MAX_OBJECTS = 500_000;
+const DEFAULT_MAX_OBJECTS = 250_000;
 
 function depthOf(v: PyValue): number {
   if (v instanceof PyTuple || v instanceof PyList || v instanceof PyDict || v instanceof PyObject) {

@@ -94,6 +94,7 @@ export async function decodeRgb(input: string | Buffer, name = typeof input === 
     // The header only: our own check gives Pillow's limits and message; sharp's limit stays as a backstop on decoding.
     const meta = await sharp(input, { ...options, limitInputPixels: false }).metadata();
     const warning = checkPixels(meta.width, meta.height);
+    if (warning) process.emitWarning(`${name}: ${warning}`, 'DecompressionBombWarning'); // as Pillow's warnings.warn
     if (meta.space === 'cmyk') {
       const { data, info } = await sharp(input, options).pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true });
       return { width: info.width, height: info.height, data: cmykToRgb(data, info.width * info.height), warning };

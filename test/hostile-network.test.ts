@@ -93,6 +93,25 @@ test('HTTP_PROXY is used for plain HTTP, and NO_PROXY bypasses it', async (t) =>
   assert.equal(proxied.length, 1, 'NO_PROXY bypassed the proxy');
 });
 
+test('HTTPS goes through the proxy by CONNECT; a refusal is reported with the proxy named', async (t) => {
+  const connects: string[] = [];
+  const proxy = createServer();
+  proxy.on('connect', (req, socket) => {
+    connects.push(req.url!);
+    socket.end('HTTP/1.1 502 Bad Gateway\r\n\r\n');
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => proxy.close(() => r())));
+  const saved = process.env.HTTPS_PROXY;
+  t.after(() => (saved === undefined ? delete process.env.HTTPS_PROXY : (process.env.HTTPS_PROXY = saved)));
+  process.env.HTTPS_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  await assert.rejects(
+    fetchToFile('https://checkpoints.example.org/x.pth', join(cache, 'x.partial'), { timeoutMs: 2000, retries: 0, backoffMs: 10 }),
+    (e: Error) => e instanceof DownloadError && /proxy 127\.0\.0\.1:\d+ refused to connect to checkpoints\.example\.org:443 \(HTTP 502\)/.test(e.message),
+  );
+  assert.deepEqual(connects, ['checkpoints.example.org:443']);
+});
+
 test('a server dripping bytes is abandoned by the minimum speed, and the overall deadline holds', async (t) => {
   const drip = await serve(t, (_req, res) => {
     res.writeHead(200, { 'content-length': String(body.length) });

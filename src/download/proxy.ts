@@ -41,8 +41,10 @@ export function startGet(url: URL, headers: Record<string, string>, onResponse: 
     return httpRequest({ ...options, host: proxy.hostname, port: proxy.port || 80, path: url.href, headers: { ...options.headers, ...proxyAuth(proxy) } }, onResponse);
   }
   const target = `${url.hostname}:${url.port || 443}`;
+  // No agent here: Node uses createConnection only for requests without one.
   const req = httpsRequest(url, {
     ...options,
+    agent: undefined,
     createConnection: (_opts, done) => {
       const connect = httpRequest({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: target, headers: { host: target, ...proxyAuth(proxy) }, agent: false });
       connect.once('connect', (res, socket) => {

@@ -1,13 +1,13 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { bytes } from '../src/cli/format.js';
+import { bytes } from '../src/render/format.js';
 import { networkFlags } from '../src/cli/flags.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { verificationText } from '../src/download/cache-record.js';
 import { type DownloadResult, defaultDownloadOptions, ensureCheckpoint, verifyCached } from '../src/download/checkpoints.js';
-import type { ModelCard } from '../src/models/card.js';
+import type { ModelCard } from '../src/models/families.js';
 import { getCard, listCards } from '../src/models/registry.js';
-import { ExitCode, LevitError } from '../src/util/errors.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 
 export default class Download extends LevitCommand {
   static override summary = 'Download official checkpoints into the cache, verified by sha256.';

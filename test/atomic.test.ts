@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { recoverAtomic, writeDirAtomic, writeFileAtomic } from '../src/util/atomic.js';
-import { ExitCode, LevitError } from '../src/util/errors.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 import { tempDir } from './helpers/shared.js';
 
 /** The id of a process that has ended: what a SIGKILLed writer leaves in its temporary names. */

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { readCheckpointBytes } from '../src/checkpoint/index.js';
 import { PyDict, unpickle } from '../src/checkpoint/pickle.js';
 import { ZipArchive } from '../src/checkpoint/zip.js';
-import { ExitCode, LevitError } from '../src/util/errors.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 import { parseNpy } from '../src/util/npy.js';
 import { golden, hasShared } from './helpers/shared.js';
 import { torchSaveBuffer, zipStored } from './helpers/torch-save.js';

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFil
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
-import { floatTensor } from '../src/checkpoint/tensor.js';
+import { floatTensor } from '../src/core/tensor.js';
 import { printable } from '../src/cli/escape.js';
 import { openDataset } from '../src/eval/dataset.js';
 import { evaluate } from '../src/eval/evaluate.js';

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { beforeEach, test } from 'node:test';
 import { type DownloadOptions, checkpointPath, ensureCheckpoint } from '../src/download/checkpoints.js';
 import { DownloadError, fetchToFile, statedSha256 } from '../src/download/http.js';
-import type { ModelCard } from '../src/models/card.js';
+import type { ModelCard } from '../src/models/families.js';
 import { getCard } from '../src/models/registry.js';
-import { describeWeights } from '../src/pipeline/model.js';
-import { ExitCode, LevitError } from '../src/util/errors.js';
+import { describeWeights } from '../src/classifier/model.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 import { runCliAsync, tempDir } from './helpers/shared.js';
 
 const body = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251));
@@ -25,7 +25,7 @@ beforeEach((t) => {
 });
 
 function card(url: string, sha256: string | null = sha): ModelCard {
-  return { ...getCard('levit_128s'), checkpoint: { url, sha256, format: 'torch-zip' } };
+  return { ...getCard('levit_128s'), checkpoint: { url, sha256 } };
 }
 
 /** A local server whose every answer the test writes; it records the requests it saw. */

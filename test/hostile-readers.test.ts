@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { crc32, createDeflateRaw } from 'node:zlib';
 import { readCheckpoint } from '../src/checkpoint/index.js';
-import { CorruptFileError, ExitCode, LevitError } from '../src/util/errors.js';
+import { CorruptFileError, ExitCode, LevitError } from '../src/core/errors.js';
 import { readNpy } from '../src/util/npy.js';
 import { PickleWriter } from './helpers/pickle-writer.js';
 import { readInChild } from './helpers/rss-probe.js';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { CorruptFileError } from '../util/errors.js';
+import { CorruptFileError } from '../core/errors.js';
 import { readRegularFile } from '../util/files.js';
 import { isSafetensors, readSafetensors } from './safetensors.js';
-import type { WeightsMap } from './tensor.js';
+import type { WeightsMap } from '../core/tensor.js';
 import { isTorchLegacy, readTorchLegacy, readTorchZip } from './torch.js';
 import { ZipArchive } from './zip.js';
 
@@ -20,14 +20,17 @@ export interface Checkpoint {
 
 const inertNotes = (globals: string[]) => globals.map((g) => `kept ${g} as an inert placeholder (not needed for the weights)`);
 
-/** Reads a checkpoint of any supported format, told apart by content, not by file name. */
-export function readCheckpoint(file: string): Checkpoint {
-  return readCheckpointBytes(readRegularFile(file, 'checkpoint'), file);
+/**
+ * Reads a checkpoint of any supported format, told apart by content, not by file name.
+ * `sha256`: the file's hash when the caller has just computed it (no second pass over the bytes).
+ */
+export function readCheckpoint(file: string, sha256?: string): Checkpoint {
+  return readCheckpointBytes(readRegularFile(file, 'checkpoint'), file, sha256);
 }
 
 /** Reads checkpoint bytes already in memory; `file` names them in messages. */
-export function readCheckpointBytes(buf: Buffer, file: string): Checkpoint {
-  const sha256 = createHash('sha256').update(buf).digest('hex');
+export function readCheckpointBytes(buf: Buffer, file: string, sha256?: string): Checkpoint {
+  sha256 ??= createHash('sha256').update(buf).digest('hex');
   if (ZipArchive.isZip(buf)) {
     const c = readTorchZip(buf, file);
     return { source: file, format: 'torch-zip', weights: c.weights, sha256, notes: inertNotes(c.unknownGlobals) };

@@ -1,6 +1,6 @@
-import { CorruptFileError } from '../util/errors.js';
+import { CorruptFileError } from '../core/errors.js';
 import { type StorageKind, storageKinds, tensorFromStorage } from './storage.js';
-import { type WeightsMap, numel } from './tensor.js';
+import { type WeightsMap, numel } from '../core/tensor.js';
 
 const DTYPES: ReadonlyMap<string, string> = new Map([
   ['F32', 'FloatStorage'],

@@ -1,7 +1,7 @@
 import { createWriteStream, rmSync, statSync, type WriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 import { writeFailureReason } from '../util/files.js';
 import { startGet } from './proxy.js';
 

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
-import { ExitCode, LevitError } from './errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 
 /** What a non-regular file is, for messages ("a FIFO", "a character device"). */
 export function describeFileType(st: Stats): string {

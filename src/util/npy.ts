@@ -1,5 +1,5 @@
-import { type FloatTensor, numel } from '../checkpoint/tensor.js';
-import { CorruptFileError } from './errors.js';
+import { type FloatTensor, numel } from '../core/tensor.js';
+import { CorruptFileError } from '../core/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { readRegularFile } from './files.js';
 

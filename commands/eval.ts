@@ -77,7 +77,8 @@ The summary compares top-1 with the checkpoint's published figure and gives a ve
     if (s.published) this.log(`  published   top-1 ${s.published.top1}% (${s.published.source})`);
     this.log(`  verdict     ${s.verdict}${s.difference !== null ? ` (${s.difference >= 0 ? '+' : ''}${s.difference.toFixed(2)} points)` : ''}: ${s.reason}`);
     if (s.predictions_error) {
-      throw new LevitError(`the predictions were not written: ${s.predictions_error}`, ExitCode.failure, 'The summary above is complete; free space or choose a writable --predictions-out and run again.');
+      const hint = 'The summary above is complete; free space or choose a writable --predictions-out and run again.';
+      throw new LevitError(`the predictions were not written: ${s.predictions_error}`, ExitCode.failure, hint);
     }
     return s;
   }

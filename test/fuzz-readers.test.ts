@@ -86,7 +86,8 @@ function goldenPickleCorpus(): Corpus {
   const zip = new ZipArchive(readFileSync(golden('levit_128s', 'LeViT-128S-golden.pth')), 'golden');
   const name = [...zip.entries.keys()].find((n) => n.endsWith('data.pkl'))!;
   const pkl = zip.read(name, zip.entries.get(name)!.size);
-  return { name: 'pickle (golden LeViT-128S data.pkl)', seedFile: pkl, region: pkl.length, read: (m) => readCheckpointBytes(zipStored([[name, m]]), 'fuzz.pth') };
+  const read = (m: Buffer) => readCheckpointBytes(zipStored([[name, m]]), 'fuzz.pth');
+  return { name: 'pickle (golden LeViT-128S data.pkl)', seedFile: pkl, region: pkl.length, read };
 }
 
 /** The golden legacy file's five pickles (magic, protocol, system info, state_dict, storage keys), without the storages. */
@@ -99,7 +100,12 @@ function goldenLegacyPickles(): Buffer {
 }
 
 test('fuzzed pickles, zips, legacy files, safetensors and .npy end in a bad-input error or a good read', { skip: !hasShared }, () => {
-  const small = torchSaveBuffer(new Map([['w', { dtype: 'float32', shape: [2, 3], data: new Float32Array(6) }], ['i', { dtype: 'int64', shape: [3], data: new BigInt64Array(3) }]]));
+  const small = torchSaveBuffer(
+    new Map([
+      ['w', { dtype: 'float32', shape: [2, 3], data: new Float32Array(6) }],
+      ['i', { dtype: 'int64', shape: [3], data: new BigInt64Array(3) }],
+    ]),
+  );
   const legacy = goldenLegacyPickles();
   const st = readFileSync(golden('edgenext_x_small', 'model.safetensors'));
   const npy = readFileSync(golden('input_224.npy'));
@@ -107,7 +113,12 @@ test('fuzzed pickles, zips, legacy files, safetensors and .npy end in a bad-inpu
     goldenPickleCorpus(),
     { name: 'zip structure (torch.save format)', seedFile: small, region: small.length, read: (m) => readCheckpointBytes(m, 'fuzz.pth') },
     { name: 'legacy torch (golden EfficientNet-B0 pickles)', seedFile: legacy, region: legacy.length, read: (m) => readCheckpointBytes(m, 'fuzz.pth') },
-    { name: 'safetensors (golden EdgeNeXt-XS)', seedFile: st, region: 8 + Number(st.readBigUInt64LE(0)), read: (m) => readCheckpointBytes(m, 'fuzz.safetensors') },
+    {
+      name: 'safetensors (golden EdgeNeXt-XS)',
+      seedFile: st,
+      region: 8 + Number(st.readBigUInt64LE(0)),
+      read: (m) => readCheckpointBytes(m, 'fuzz.safetensors'),
+    },
     { name: '.npy (golden input)', seedFile: npy, region: 256, read: (m) => parseNpy(m, 'fuzz.npy') },
   ];
   for (const c of corpora) {

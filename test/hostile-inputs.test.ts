@@ -28,7 +28,8 @@ function pngHeader(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8;
   ihdr[9] = 2;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
 }
 
 const refused = (message: RegExp) => (e: unknown) => e instanceof ImageDecodeError && message.test(e.message);
@@ -51,7 +52,8 @@ test('only raster formats are decoded: an SVG named .jpg (with an XInclude) is r
   const svg = join(dir, 'photo.jpg');
   writeFileSync(
     svg,
-    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xi="http://www.w3.org/2001/XInclude" width="64" height="64"><text><xi:include href="secret.txt" parse="text"/></text></svg>`,
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xi="http://www.w3.org/2001/XInclude" width="64" height="64">' +
+      '<text><xi:include href="secret.txt" parse="text"/></text></svg>',
   );
   await assert.rejects(decodeRgb(svg), refused(/not a raster image .* refused, as Pillow refuses it/));
   await assert.rejects(decodeRgb(Buffer.from('%PDF-1.4\n')), refused(/not a raster image/));

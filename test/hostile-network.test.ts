@@ -45,7 +45,11 @@ const isDownloadError = (code: number, message: RegExp) => (e: unknown) => e ins
 test('a plain HTTP/1.0 server (python3 -m http.server) serves 26 downloads out of 26', async (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'LeViT.pth'), body);
-  const python: ChildProcess = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const python: ChildProcess = spawn(
+    'python3',
+    ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   t.after(() => python.kill());
   const port = await new Promise<string>((resolve, reject) => {
     python.stdout!.on('data', (d: Buffer) => {
@@ -164,7 +168,10 @@ test('a chunked body cut mid-way is retried and resumed', async (t) => {
 
 test('a full disk is reported as such, at once, not as a network failure', async (t) => {
   const ok = await serve(t, (_req, res) => res.writeHead(200, { 'content-length': String(body.length) }).end(body));
-  await assert.rejects(fetchToFile(`${ok.url}/x`, '/dev/full', { timeoutMs: 2000, retries: 4, backoffMs: 10 }), isDownloadError(ExitCode.failure, /the disk is full \(ENOSPC\)/));
+  await assert.rejects(
+    fetchToFile(`${ok.url}/x`, '/dev/full', { timeoutMs: 2000, retries: 4, backoffMs: 10 }),
+    isDownloadError(ExitCode.failure, /the disk is full \(ENOSPC\)/),
+  );
   assert.equal(ok.seen.length, 1, 'no retry');
 });
 
@@ -194,12 +201,18 @@ test('concurrent downloads of one file share one transfer; a changed cache entry
   assert.deepEqual(readFileSync(a.path), body);
 
   appendFileSync(a.path, 'x');
-  await assert.rejects(ensureCheckpoint(c, fast), (e: Error) => e instanceof LevitError && e.exitCode === ExitCode.badInput && /holds 200001 bytes, but 200000 were verified/.test(e.message));
+  await assert.rejects(
+    ensureCheckpoint(c, fast),
+    (e: Error) => e instanceof LevitError && e.exitCode === ExitCode.badInput && /holds 200001 bytes, but 200000 were verified/.test(e.message),
+  );
   const same = Buffer.from(body);
   same[7] ^= 1;
   writeFileSync(a.path, same);
   const r = await ensureCheckpoint(c, fast); // same size: caught when the bytes are read
-  await assert.rejects(describeWeights({ kind: 'checkpoint', path: r.path, recorded: { sha256: r.sha256, verifiedBy: r.verified } }), /changed since it was verified/);
+  await assert.rejects(
+    describeWeights({ kind: 'checkpoint', path: r.path, recorded: { sha256: r.sha256, verifiedBy: r.verified } }),
+    /changed since it was verified/,
+  );
   const verify = await runCliAsync(['download', 'levit_128s', '--verify'], { LEVIT_CACHE_DIR: join(cache, 'empty') });
   assert.equal(verify.status, ExitCode.notFound, verify.stderr);
 });

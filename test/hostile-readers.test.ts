@@ -117,7 +117,8 @@ test('crafted pickles, zip bombs and stride-0 views are refused within a bounded
     assert.equal(r.error?.exitCode, ExitCode.badInput);
     assert.match(r.error!.message, message);
     assert.ok(r.peakRss < 2 * legit.peakRss, `${name}: peak ${r.peakRss} bytes, over twice a real checkpoint's ${legit.peakRss}`);
-    console.log(`# ${name} (${data.length} bytes): refused, peak RSS ${(r.peakRss / MiB).toFixed(0)} MiB (golden LeViT-128S read: ${(legit.peakRss / MiB).toFixed(0)} MiB)`);
+    const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
+    console.log(`# ${name} (${data.length} bytes): refused, peak RSS ${mib(r.peakRss)} (golden LeViT-128S read: ${mib(legit.peakRss)})`);
   }
 });
 
@@ -131,7 +132,12 @@ test('a checkpoint must be a regular file: /dev/zero and a FIFO are refused at o
 });
 
 function safetensorsWith(edit: (header: Record<string, any>) => void, extra = 0): Buffer {
-  const good = safetensorsBuffer(new Map([['a', { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) }], ['b', { dtype: 'float32', shape: [2], data: new Float32Array([3, 4]) }]]));
+  const good = safetensorsBuffer(
+    new Map([
+      ['a', { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) }],
+      ['b', { dtype: 'float32', shape: [2], data: new Float32Array([3, 4]) }],
+    ]),
+  );
   const n = Number(good.readBigUInt64LE(0));
   const header = JSON.parse(good.toString('utf8', 8, 8 + n));
   edit(header);

@@ -68,7 +68,8 @@ function checkpointInfo(choice: Extract<ResolvedWeights, { kind: 'checkpoint' }>
   const verification = recorded
     ? `sha256 ${sha256} as recorded on download, which ${verificationText[recorded.verifiedBy]}`
     : `sha256 ${sha256}, a file you gave: not checked against any pin`;
-  return { kind: 'checkpoint', id: sha256.slice(0, 12), label: `${path} (${recorded ? `verified: ${recorded.verifiedBy}` : 'your file, unverified'})`, source: path, sha256, verification };
+  const label = `${path} (${recorded ? `verified: ${recorded.verifiedBy}` : 'your file, unverified'})`;
+  return { kind: 'checkpoint', id: sha256.slice(0, 12), label, source: path, sha256, verification };
 }
 
 /** Identifies the weights without building anything (hashing a checkpoint's bytes): for cache lookups. */

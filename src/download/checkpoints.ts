@@ -100,7 +100,8 @@ function checkCached(card: ModelCard, path: string, pin: Pin | null): CacheRecor
     );
   }
   if (record.bytes !== size) {
-    throw new DownloadError(`${card.id}: ${path} holds ${size} bytes, but ${record.bytes} were verified`, `Delete it and run levit download ${card.id} again.`, ExitCode.badInput);
+    const hint = `Delete it and run levit download ${card.id} again.`;
+    throw new DownloadError(`${card.id}: ${path} holds ${size} bytes, but ${record.bytes} were verified`, hint, ExitCode.badInput);
   }
   if (pin && !record.sha256.startsWith(pin.sha256)) {
     throw mismatch(card, `the cached ${path} (pinned by ${pin.source})`, pin.sha256, record.sha256, `Delete it and run levit download ${card.id} again.`);
@@ -117,10 +118,11 @@ export async function verifyCached(card: ModelCard, o: Pick<DownloadOptions, 'sh
   const sha256 = await sha256File(path);
   const bytes = statSync(path).size;
   const record = readRecord(path);
+  const hint = `Delete it and run levit download ${card.id} again.`;
   if (record && record.sha256 !== sha256) {
-    throw mismatch(card, `the cached ${path} (recorded when it was first verified)`, record.sha256, sha256, `Delete it and run levit download ${card.id} again.`);
+    throw mismatch(card, `the cached ${path} (recorded when it was first verified)`, record.sha256, sha256, hint);
   }
-  if (pin && !sha256.startsWith(pin.sha256)) throw mismatch(card, `the cached ${path} (pinned by ${pin.source})`, pin.sha256, sha256, `Delete it and run levit download ${card.id} again.`);
+  if (pin && !sha256.startsWith(pin.sha256)) throw mismatch(card, `the cached ${path} (pinned by ${pin.source})`, pin.sha256, sha256, hint);
   const verifiedBy: Verification = isFullPin(pin) ? 'full-pin' : (record?.verifiedBy ?? (pin ? 'prefix-pin' : 'unverified'));
   if (!record) writeRecord(path, { sha256, bytes, verifiedBy, url: sourceUrl(ref), recordedAt: new Date().toISOString() });
   return { model: card.id, path, url: record?.url ?? sourceUrl(ref), bytes, sha256, status: 'cached', verified: verifiedBy };
@@ -187,7 +189,11 @@ async function download(
   const verified: Verification = isFullPin(pin) ? 'full-pin' : fetched.serverSha256 ? 'server-digest' : pin ? 'prefix-pin' : 'unverified';
   if (verified === 'unverified' && !o.allowUnverified) {
     rmSync(partial, { force: true });
-    throw new DownloadError(`${card.id}: no sha256 to check ${url} against (none pinned, none stated by the server)`, 'Pass --allow-unverified to accept it anyway.', ExitCode.badInput);
+    throw new DownloadError(
+      `${card.id}: no sha256 to check ${url} against (none pinned, none stated by the server)`,
+      'Pass --allow-unverified to accept it anyway.',
+      ExitCode.badInput,
+    );
   }
   const bytes = statSync(partial).size;
   writeRecord(path, { sha256, bytes, verifiedBy: verified, url, recordedAt: new Date().toISOString() });

@@ -101,7 +101,8 @@ async function getFollowing(url: URL, headers: Record<string, string>, timeoutMs
   const seen = new Set<string>();
   for (let hop = 0; ; hop++) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new DownloadError(`cannot download ${url.href}: only http:// and https:// are fetched`, 'For a file on this machine, pass --checkpoint PATH.', ExitCode.usage);
+      const hint = 'For a file on this machine, pass --checkpoint PATH.';
+      throw new DownloadError(`cannot download ${url.href}: only http:// and https:// are fetched`, hint, ExitCode.usage);
     }
     seen.add(url.href);
     const res = await getOnce(url, headers, timeoutMs);
@@ -161,7 +162,9 @@ function rangeStart(header: string | undefined): number | null {
   return m ? Number(m[1]) : null;
 }
 
-async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: number): Promise<{ bytes: number; serverSha256: string | null; resumed: boolean }> {
+type OneTry = { bytes: number; serverSha256: string | null; resumed: boolean };
+
+async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: number): Promise<OneTry> {
   const have = sizeOf(partial);
   const { res, url: finalUrl } = await getFollowing(url, have > 0 ? { range: `bytes=${have}-` } : {}, o.timeoutMs);
   const status = res.statusCode ?? 0;
@@ -197,7 +200,9 @@ async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: n
   let window = { at: began, received };
   const watch = setInterval(() => {
     const now = performance.now();
-    if (now >= deadline) res.destroy(new DownloadError(`download of ${url.href} did not finish within ${((o.deadlineMs ?? 0) / 1000).toFixed(0)} s (deadline)`));
+    if (now >= deadline) {
+      res.destroy(new DownloadError(`download of ${url.href} did not finish within ${((o.deadlineMs ?? 0) / 1000).toFixed(0)} s (deadline)`));
+    }
     else if (now - window.at >= o.timeoutMs) {
       const speed = ((received - window.received) * 1000) / (now - window.at);
       if (speed < minSpeed) res.destroy(new Transient(`slower than ${minSpeed} bytes/s for ${o.timeoutMs / 1000} s (${speed.toFixed(0)} bytes/s)`));
@@ -218,7 +223,8 @@ async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: n
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const diskFailure = writeFailureReason(e as NodeJS.ErrnoException);
     if (diskFailure) {
-      throw new DownloadError(`cannot write ${partial}: ${diskFailure}`, 'Free space or fix permissions in the cache (LEVIT_CACHE_DIR), then run again: the download resumes.', ExitCode.failure);
+      const hint = 'Free space or fix permissions in the cache (LEVIT_CACHE_DIR), then run again: the download resumes.';
+      throw new DownloadError(`cannot write ${partial}: ${diskFailure}`, hint, ExitCode.failure);
     }
     if (e instanceof LevitError || e instanceof Transient) throw e;
     // A body cut off mid-way (chunked or not) surfaces as an aborted response: worth a retry.

@@ -38,7 +38,10 @@ export function startGet(url: URL, headers: Record<string, string>, onResponse: 
     return send(url, options, onResponse);
   }
   if (url.protocol === 'http:') {
-    return httpRequest({ ...options, host: proxy.hostname, port: proxy.port || 80, path: url.href, headers: { ...options.headers, ...proxyAuth(proxy) } }, onResponse);
+    return httpRequest(
+      { ...options, host: proxy.hostname, port: proxy.port || 80, path: url.href, headers: { ...options.headers, ...proxyAuth(proxy) } },
+      onResponse,
+    );
   }
   const target = `${url.hostname}:${url.port || 443}`;
   // No agent here: Node uses createConnection only for requests without one.
@@ -46,7 +49,8 @@ export function startGet(url: URL, headers: Record<string, string>, onResponse: 
     ...options,
     agent: undefined,
     createConnection: (_opts, done) => {
-      const connect = httpRequest({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: target, headers: { host: target, ...proxyAuth(proxy) }, agent: false });
+      const headers = { host: target, ...proxyAuth(proxy) };
+      const connect = httpRequest({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: target, headers, agent: false });
       connect.once('connect', (res, socket) => {
         if (res.statusCode !== 200) {
           socket.destroy();

@@ -43,10 +43,11 @@ function checkRaster(first: Buffer): void {
 /** Refuses an image over twice MAX_IMAGE_PIXELS from its header, before any pixel is decoded; returns Pillow's warning above MAX_IMAGE_PIXELS. */
 export function checkPixels(width: number | undefined, height: number | undefined): string | undefined {
   const pixels = (width ?? 0) * (height ?? 0);
+  const size = `${width}x${height} = ${pixels} pixels`;
   if (pixels > 2 * MAX_IMAGE_PIXELS) {
-    throw new Error(`${width}x${height} = ${pixels} pixels exceeds the limit of ${2 * MAX_IMAGE_PIXELS} (a possible decompression bomb, refused as Pillow refuses it)`);
+    throw new Error(`${size} exceeds the limit of ${2 * MAX_IMAGE_PIXELS} (a possible decompression bomb, refused as Pillow refuses it)`);
   }
-  return pixels > MAX_IMAGE_PIXELS ? `${width}x${height} = ${pixels} pixels is over ${MAX_IMAGE_PIXELS}: a possible decompression bomb (Pillow warns too)` : undefined;
+  return pixels > MAX_IMAGE_PIXELS ? `${size} is over ${MAX_IMAGE_PIXELS}: a possible decompression bomb (Pillow warns too)` : undefined;
 }
 
 export class ImageDecodeError extends Error {
@@ -103,7 +104,8 @@ export async function decodeRgb(input: string | Buffer, name = typeof input === 
     return { width: info.width, height: info.height, data: toRgb(data, info.width * info.height, info.channels), warning };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const detail = err.code === 'ENOENT' ? 'no such file' : err.code === 'ELOOP' ? 'a symbolic link loop' : err.message.replace(/^Input (file|buffer) /, '').split('\n')[0];
+    const detail =
+      err.code === 'ENOENT' ? 'no such file' : err.code === 'ELOOP' ? 'a symbolic link loop' : err.message.replace(/^Input (file|buffer) /, '').split('\n')[0];
     throw new ImageDecodeError(name, detail);
   }
 }

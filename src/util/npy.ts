@@ -34,7 +34,9 @@ export function parseNpy(buf: Buffer, file: string): FloatTensor {
     throw new CorruptFileError(file, `holds ${kind}${size} values; levit reads float32 or float64 arrays`);
   }
   const n = numel(shape);
-  if (!Number.isSafeInteger(n) || buf.length < start + n * size) throw new CorruptFileError(file, `is truncated: [${shape.join(', ')}] needs ${n * size} bytes of data`);
+  if (!Number.isSafeInteger(n) || buf.length < start + n * size) {
+    throw new CorruptFileError(file, `is truncated: [${shape.join(', ')}] needs ${n * size} bytes of data`);
+  }
   const big = order === '>';
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) {

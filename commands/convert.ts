@@ -41,6 +41,7 @@ Without --out the file goes to the cache ($LEVIT_CACHE_DIR, default ~/.cache/lev
     for (const note of result.notes) this.logToStderr(`note: ${note}`);
     this.log(`${result.model} -> ${result.out} (${bytes(result.bytes)}, ${result.opset ? `ONNX opset ${result.opset}` : 'TensorFlow.js graph model'})`);
     this.log(`  weights  ${result.weights.label}`);
+    if (result.weights.verification) this.log(`  verified ${result.weights.verification}`);
     this.log(`  params   ${grouped(result.counts.params)}, FLOPs ${grouped(result.counts.flops)}`);
     this.log(`  time     build ${result.seconds.build.toFixed(2)} s, export ${result.seconds.export.toFixed(2)} s`);
     return result;

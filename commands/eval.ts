@@ -8,6 +8,8 @@ import { openDataset } from '../src/eval/dataset.js';
 import { type EvalSummary, evaluate } from '../src/eval/evaluate.js';
 import { getCard } from '../src/models/registry.js';
 import { openClassifier } from '../src/classifier/session.js';
+import { printable } from '../src/cli/escape.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 
 export default class Eval extends LevitCommand {
   static override summary = 'ImageNet validation accuracy of a model through any backend, preprocessing as the reference.';
@@ -67,12 +69,17 @@ The summary compares top-1 with the checkpoint's published figure and gives a ve
       progress.clear();
       await session.release();
     }
-    for (const f of s.failures) this.logToStderr(`unreadable: ${f.error}`);
+    for (const f of dataset.skipped) this.logToStderr(`skipped: ${printable(f.path)}: ${printable(f.reason)}`);
+    for (const f of s.failures) this.logToStderr(`unreadable: ${printable(f.error)}`);
     this.log(`${card.name} on ${s.dataset.root} (${s.dataset.layout}), ${s.backend}, weights ${artifact.weights.label}`);
     this.log(`  images      ${s.evaluated} evaluated, ${s.failed} unreadable, ${s.images_per_second.toFixed(1)} images/s (${s.workers} preprocessing workers)`);
     this.log(`  top-1       ${s.top1.toFixed(3)}%    top-5 ${s.top5.toFixed(3)}%${s.real ? `    ReaL top-1 ${s.real.top1.toFixed(3)}% (${s.real.images} images)` : ''}`);
     if (s.published) this.log(`  published   top-1 ${s.published.top1}% (${s.published.source})`);
     this.log(`  verdict     ${s.verdict}${s.difference !== null ? ` (${s.difference >= 0 ? '+' : ''}${s.difference.toFixed(2)} points)` : ''}: ${s.reason}`);
+    if (s.predictions_error) {
+      const hint = 'The summary above is complete; free space or choose a writable --predictions-out and run again.';
+      throw new LevitError(`the predictions were not written: ${s.predictions_error}`, ExitCode.failure, hint);
+    }
     return s;
   }
 }

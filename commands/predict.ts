@@ -7,6 +7,7 @@ import { type Prediction, topK } from '../src/imagenet/classes.js';
 import { getCard } from '../src/models/registry.js';
 import { readInputs } from '../src/classifier/inputs.js';
 import { openClassifier } from '../src/classifier/session.js';
+import { printable } from '../src/cli/escape.js';
 import { writeNpy } from '../src/util/npy.js';
 
 interface PredictResult {
@@ -62,7 +63,7 @@ raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official chec
       const predictions = items.map((item, i) => ({ ...item, top: topK(logits.data.subarray(i * classes, (i + 1) * classes), flags.top) }));
       for (const p of predictions) {
         const rows = items.filter((i) => i.file === p.file).length;
-        this.log(`${p.file}${rows > 1 ? ` [${p.row}]` : ''}`);
+        this.log(`${printable(p.file)}${rows > 1 ? ` [${p.row}]` : ''}`);
         for (const c of p.top) this.log(`  ${(c.probability * 100).toFixed(2).padStart(6)}%  ${String(c.index).padStart(3)}  ${c.wnid}  ${c.name}`);
       }
       if (artifact.weights.kind === 'synthetic') this.logToStderr('note: synthetic (untrained) weights: these classes mean nothing');

@@ -16,6 +16,26 @@ export interface Dataset {
   root: string;
   layout: DatasetLayout;
   samples: Sample[];
+  /** Entries that could not be listed (dangling or looping symlinks, unreadable folders): reported by name, the run goes on. */
+  skipped: { path: string; reason: string }[];
+}
+
+const ENTRY_FAILURES: Record<string, string> = {
+  ENOENT: 'a dangling symbolic link',
+  ELOOP: 'a symbolic link loop',
+  EACCES: 'permission denied',
+  ENOTDIR: 'not a folder',
+};
+
+/** Runs `list` on one dataset entry; a failure is recorded in `skipped` instead of ending the run. */
+function orSkip<T>(path: string, skipped: Dataset['skipped'], list: () => T[]): T[] {
+  try {
+    return list();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    skipped.push({ path, reason: ENTRY_FAILURES[code] ?? (e as Error).message });
+    return [];
+  }
 }
 
 const IMAGE = /\.(jpe?g|png|bmp|webp|tiff?|gif)$/i;
@@ -37,7 +57,7 @@ function images(dir: string): string[] {
  * them, which for the full 1000 is exactly the models' output order (checked). A subset of the
  * classes keeps each class's ImageNet index.
  */
-function imageFolder(root: string, dirs: string[]): Dataset {
+function imageFolder(root: string, dirs: string[], skipped: Dataset['skipped']): Dataset {
   const index = wnidIndex();
   const sorted = [...dirs].sort();
   const unknown = sorted.filter((d) => !index.has(d));
@@ -45,8 +65,8 @@ function imageFolder(root: string, dirs: string[]): Dataset {
   if (sorted.length === 1000 && !sorted.every((w, i) => index.get(w) === i)) {
     throw new LevitError(`${root}: sorted class folders do not follow the ImageNet-1k class order`, ExitCode.badInput);
   }
-  const samples = sorted.flatMap((w) => images(join(root, w)).map((file) => ({ file, label: index.get(w)! })));
-  return { root, layout: 'imagefolder', samples };
+  const samples = sorted.flatMap((w) => orSkip(join(root, w), skipped, () => images(join(root, w))).map((file) => ({ file, label: index.get(w)! })));
+  return { root, layout: 'imagefolder', samples, skipped };
 }
 
 /** Kaggle's flat layout: LOC_val_solution.csv, "ImageId,PredictionString" with the wnid first. */
@@ -61,7 +81,7 @@ function kaggle(root: string, csv: string): Dataset {
   const samples = images(root)
     .filter((f) => byId.has(basename(f, extname(f))))
     .map((file) => ({ file, label: byId.get(basename(file, extname(file)))! }));
-  return { root, layout: 'kaggle-csv', samples };
+  return { root, layout: 'kaggle-csv', samples, skipped: [] };
 }
 
 /** A flat folder with a labels file: "file<TAB or space>wnid" or "file<TAB or space>class index". */
@@ -75,7 +95,7 @@ export function labelsFile(root: string, labels: string): Dataset {
     if (cls === undefined) throw new LevitError(`${labels}:${n + 1}: '${line.trim()}' is not "file wnid" or "file class-index"`, ExitCode.badInput);
     samples.push({ file: join(root, file), label: cls });
   }
-  return { root, layout: 'labels-file', samples };
+  return { root, layout: 'labels-file', samples, skipped: [] };
 }
 
 /** Recognises the layout of a validation folder. */
@@ -84,8 +104,9 @@ export function openDataset(root: string, labels?: string): Dataset {
   if (labels) return labelsFile(root, labels);
   const csv = [join(root, 'LOC_val_solution.csv'), join(dirname(root), 'LOC_val_solution.csv')].find(existsSync);
   if (csv) return kaggle(root, csv);
-  const dirs = readdirSync(root).filter((d) => WNID.test(d) && statSync(join(root, d)).isDirectory());
-  if (dirs.length) return imageFolder(root, dirs);
+  const skipped: Dataset['skipped'] = [];
+  const dirs = readdirSync(root).filter((d) => WNID.test(d) && orSkip(join(root, d), skipped, () => [statSync(join(root, d)).isDirectory()])[0]);
+  if (dirs.length) return imageFolder(root, dirs, skipped);
   throw new LevitError(
     `${root}: not a dataset levit recognises`,
     ExitCode.badInput,

@@ -1,10 +1,11 @@
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { floatTensor } from '../core/tensor.js';
 import type { ModelCard } from '../models/families.js';
 import { PreprocessPool } from '../preprocess/pool.js';
 import type { PreprocessReply } from '../preprocess/worker.js';
 import type { InferenceSession } from '../runtime/backend.js';
 import { ExitCode, LevitError } from '../core/errors.js';
+import { writeError } from '../util/files.js';
 import { type Dataset, type Sample, realLabels } from './dataset.js';
 import { type Verdict, judge, topIndices } from './score.js';
 
@@ -39,6 +40,8 @@ export interface EvalSummary extends Verdict {
   seconds: number;
   images_per_second: number;
   workers: number;
+  /** Why --predictions-out could not be written (the summary is complete all the same), or null. */
+  predictions_error: string | null;
 }
 
 /**
@@ -54,7 +57,14 @@ export async function evaluate(card: ModelCard, backend: string, session: Infere
   const pool = new PreprocessPool(o.workers);
   const window = Math.max(o.batch * 2, pool.size * 4);
   const predictionsTmp = o.predictionsOut ? `${o.predictionsOut}.${process.pid}.partial` : undefined;
-  const predictions = predictionsTmp ? createWriteStream(predictionsTmp) : undefined;
+  let predictions = predictionsTmp ? createWriteStream(predictionsTmp) : undefined;
+  // A write that fails (read-only folder, full disk) must not end the run: the summary is still worth having.
+  let predictionsError: string | null = null;
+  predictions?.on('error', (e: NodeJS.ErrnoException) => {
+    predictionsError = writeFailure(o.predictionsOut!, e);
+    predictions = undefined;
+    if (predictionsTmp) rmSync(predictionsTmp, { force: true });
+  });
   const started = performance.now();
   let correct1 = 0;
   let correct5 = 0;
@@ -112,9 +122,20 @@ export async function evaluate(card: ModelCard, backend: string, session: Infere
       onProgress?.({ done: i + 1, total: samples.length, imagesPerSecond: (i + 1) / seconds, top1: evaluated ? (100 * correct1) / evaluated : 0, failed: failures.length });
     }
     await runBatch();
-    if (predictions && predictionsTmp) {
-      await new Promise<void>((resolve, reject) => predictions.end((e?: Error | null) => (e ? reject(e) : resolve())));
-      renameSync(predictionsTmp, o.predictionsOut!);
+    const open = predictions as WriteStream | undefined;
+    if (open && predictionsTmp) {
+      await new Promise<void>((resolve) =>
+        open.end((e?: Error | null) => {
+          if (e) predictionsError ??= writeFailure(o.predictionsOut!, e as NodeJS.ErrnoException);
+          resolve();
+        }),
+      );
+      try {
+        if (!predictionsError) renameSync(predictionsTmp, o.predictionsOut!);
+      } catch (e) {
+        predictionsError = writeFailure(o.predictionsOut!, e as NodeJS.ErrnoException);
+      }
+      if (predictionsError) rmSync(predictionsTmp, { force: true });
     }
   } catch (e) {
     predictions?.destroy();
@@ -141,5 +162,10 @@ export async function evaluate(card: ModelCard, backend: string, session: Infere
     images_per_second: samples.length / seconds,
     workers: pool.size,
     ...judge(top1, evaluated, published, o.synthetic),
+    predictions_error: predictionsError,
   };
+}
+
+function writeFailure(file: string, e: NodeJS.ErrnoException): string {
+  return writeError(file, e).message;
 }

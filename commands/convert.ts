@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
 import { bytes, grouped } from '../src/cli/format.js';
-import { precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { calibrationDirFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { getCard } from '../src/models/registry.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
@@ -42,12 +42,13 @@ TF.js still computes in float32.`;
     to: Flags.string({ description: 'artifact format: an .onnx file, or a TensorFlow.js graph-model directory', options: ['onnx', 'tfjs'], default: 'onnx' }),
     out: Flags.string({ char: 'o', description: 'output file (written atomically)', helpValue: 'FILE' }),
     ...precisionFlags('arithmetic of the artifact: fp32, fp16 or int8', 'fp32'),
+    calibration: calibrationDirFlag(),
   };
 
   async run(): Promise<ConvertResult> {
     const { args, flags } = await this.parse(Convert);
     const card = getCard(args.model);
-    const specs = precisionSpecs(flags.precision, flags);
+    const specs = precisionSpecs(flags.precision, flags, flags.calibration);
     if (specs.length !== 1) throw new LevitError('--precision: convert writes one artifact; give one precision', ExitCode.usage);
     const progress = new Progress();
     const weights = await resolveWeights(card, weightsChoice(flags), defaultDownloadOptions(flags), (p) => progress.update(transferLine(`downloading ${card.id}`, p)));

@@ -10,6 +10,7 @@ import { countsOf } from '../pipeline/zoo.js';
 import type { Backend, BackendStatus } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
 import { packageVersion } from '../util/paths.js';
+import { FP32, type PrecisionSpec, precisionKey, precisionProgressLine } from '../pipeline/precision.js';
 import { type Calibration, calibrate } from './calibration.js';
 import { fingerprint } from './fingerprint.js';
 import { type MeasureSettings, measure } from './measure.js';
@@ -29,6 +30,8 @@ export interface BenchPlan {
   calibrate: boolean;
   /** Time this ONNX file instead of levit's own artifact (one model only): e.g. a torch.onnx export. */
   externalOnnx?: string;
+  /** Precisions of levit's artifacts (default float32 only). */
+  precisions?: PrecisionSpec[];
 }
 
 /** The models `levit bench` runs by default: LeViT against EfficientNet and DeiT, as in the paper. */
@@ -72,6 +75,10 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   if (plan.externalOnnx && cards.length !== 1) {
     throw new LevitError('--onnx times one external file: name exactly one model (its input contract)', ExitCode.usage);
   }
+  const precisions = plan.precisions ?? [FP32];
+  if (plan.externalOnnx && precisions.some((p) => p.precision !== 'fp32')) {
+    throw new LevitError('--onnx times the external file as it is: drop --precision (or bench levit\'s own artifacts with it)', ExitCode.usage);
+  }
   const backends: Backend[] = [];
   for (const id of plan.backends) backends.push(await requireBackend(id));
   const statuses = new Map<Backend, BackendStatus>();
@@ -86,7 +93,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
     calibration = await calibrate();
   }
 
-  const total = cards.length * backends.length * threads.length * plan.batches.length;
+  const total = cards.length * backends.length * precisions.length * threads.length * plan.batches.length;
   const records: BenchRecord[] = [];
   const skipped: NonNullable<BenchResults['skipped']> = [];
   const skip = (card: { id: string }, backend: Backend, t: number, reason: string) => {
@@ -97,9 +104,9 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
     const counts = countsOf(card);
     const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
     const identity = weights ? await describeWeights(weights) : undefined;
-    for (const backend of backends) {
+    for (const backend of backends) for (const precision of precisions) {
       const artifact = weights && identity
-        ? await ensureArtifact(card, weights, backend.artifact, identity)
+        ? await ensureArtifact(card, weights, backend.artifact, identity, precision, (p) => events.phase?.(precisionProgressLine(card.id, p)))
         : await externalArtifact(plan.externalOnnx!, backend);
       for (const t of threads) {
         if (backend.threadsFixedPerProcess && t !== threads[0]) {
@@ -117,7 +124,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
         const status = statuses.get(backend)!;
         try {
           for (const batch of plan.batches) {
-            events.configStart?.(records.length + 1, total, `${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`);
+            events.configStart?.(records.length + 1, total, `${card.id} ${backend.id} ${precision.precision} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`);
             const input = benchInput(batch, card.preprocessing.resolution);
             const m = await measure(() => session.run(input), plan.measure, events.iteration);
             const latency = summarize(m.times);
@@ -130,7 +137,8 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
               threads: t,
               batch,
               resolution: card.preprocessing.resolution,
-              precision: 'fp32',
+              precision: precision.precision,
+              ...(precision.precision === 'fp32' ? {} : { precision_key: precisionKey(precision) }),
               weights: artifact.weights.id,
               weights_kind: artifact.weights.kind,
               ...counts,

@@ -48,14 +48,15 @@ export function parseList<T>(flag: string, value: string, item: (s: string) => T
 
 export const positiveInt = (s: string): number | undefined => (/^\d+$/.test(s) && Number(s) > 0 ? Number(s) : undefined);
 
+/** The folder of calibration images: --calibration in convert and eval, --calibration-dir in bench (whose --calibration measures the machine). */
+export const calibrationDirFlag = (
+  description = 'int8: folder of representative images (searched recursively), preprocessed exactly as eval does; without it int8 is dynamic',
+) => Flags.string({ description, helpValue: 'DIR' });
+
 /** --precision and the int8 options, shared by convert, bench and eval. */
 export function precisionFlags(precisionDescription: string, precisionDefault: string) {
   return {
     precision: Flags.string({ description: precisionDescription, default: precisionDefault }),
-    calibration: Flags.string({
-      description: 'int8: folder of representative images (searched recursively), preprocessed exactly as eval does; without it int8 is dynamic',
-      helpValue: 'DIR',
-    }),
     'calibration-size': Flags.integer({ description: 'int8: images used from --calibration, spread evenly over the sorted file list', default: PRECISION_DEFAULTS.calibrationSize }),
     'calibration-method': Flags.string({
       description: 'int8: minmax or percentile (99.99%) activation ranges from --calibration; dynamic = activations quantized at run time, no images',
@@ -72,7 +73,6 @@ export function precisionFlags(precisionDescription: string, precisionDefault: s
 }
 
 type PrecisionFlagValues = {
-  calibration?: string;
   'calibration-size': number;
   'calibration-method'?: string;
   'target-sqnr': string;
@@ -80,12 +80,12 @@ type PrecisionFlagValues = {
   'reduce-range': boolean;
 };
 
-export function precisionOptions(flags: PrecisionFlagValues): PrecisionOptions {
+export function precisionOptions(flags: PrecisionFlagValues, calibration: string | undefined): PrecisionOptions {
   const target = Number(flags['target-sqnr']);
   if (!Number.isFinite(target) || target < 0) throw new LevitError(`--target-sqnr: '${flags['target-sqnr']}' is not a number of dB >= 0`, ExitCode.usage);
   if (flags['max-fallback'] < 0) throw new LevitError('--max-fallback: give 0 or more', ExitCode.usage);
   return {
-    calibration: flags.calibration,
+    calibration,
     calibrationSize: flags['calibration-size'],
     method: flags['calibration-method'] as Int8Method | undefined,
     targetSqnr: target,
@@ -95,8 +95,8 @@ export function precisionOptions(flags: PrecisionFlagValues): PrecisionOptions {
 }
 
 /** Parses --precision fp32,int8,fp16 into resolved specs (hashing calibration images once). */
-export function precisionSpecs(list: string, flags: PrecisionFlagValues): PrecisionSpec[] {
+export function precisionSpecs(list: string, flags: PrecisionFlagValues, calibration: string | undefined): PrecisionSpec[] {
   const names = parseList('precision', list, (s) => ((PRECISIONS as readonly string[]).includes(s) ? (s as Precision) : undefined));
-  const options = precisionOptions(flags);
+  const options = precisionOptions(flags, calibration);
   return [...new Set(names)].map((p) => resolvePrecision(p, options));
 }

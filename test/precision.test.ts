@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
@@ -21,6 +21,7 @@ import { activationQuant, fromHalf, quantizeActivation, quantizeWeights, roundHa
 import { quantizeStatic } from '../src/quant/qdq.js';
 import { forEachBatch } from '../src/quant/run.js';
 import { quantizeWithFallback, top1Agreement } from '../src/quant/sensitivity.js';
+import { requireBackend } from '../src/runtime/registry.js';
 import { quantizeTfjsWeight } from '../src/tfjs/quantize.js';
 import { golden, hasShared, runCli, tempDir } from './helpers/shared.js';
 
@@ -255,4 +256,19 @@ test('levit convert --precision int8 and bench --precision, as a user runs them'
   assert.equal(bench.status, 0, bench.stderr);
   const records = JSON.parse(bench.stdout).records as { precision: string; precision_key?: string }[];
   assert.deepEqual(records.map((x) => [x.precision, x.precision_key]), [['fp32', undefined], ['int8', 'int8-dynamic-rr']]);
+});
+
+test('fp16 runs on ort-webgpu (float32 in and out) close to float32', async (t) => {
+  const webgpu = await requireBackend('ort-webgpu');
+  const status = await webgpu.probe();
+  if (!status.available && process.env.LEVIT_REQUIRE_WEBGPU !== '1') return t.skip(`ort-webgpu: ${status.reason}`);
+  const dir = tempDir(t);
+  const model = smallModel();
+  const x = floatTensor([4, 2, 6, 6], noise(288, 9));
+  const file = join(dir, 'small.fp16.onnx');
+  writeFileSync(file, serializeOnnx(toFloat16(model)));
+  const session = await webgpu.load(file, { threads: 1 });
+  const got = await session.run(x);
+  await session.release();
+  assert.ok(sqnr(await run(model, x), got.data) > 50, `SQNR ${sqnr(await run(model, x), got.data)}`);
 });

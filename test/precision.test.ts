@@ -251,7 +251,7 @@ test('levit convert --precision int8 and bench --precision, as a user runs them'
   assert.ok(result.notes.some((n: string) => /left out .*truncated\.jpg/.test(n)), result.notes.join('\n'));
   const bad = runCli(['convert', 'levit_128s', '--precision', 'fp16', '--calibration', golden('images')], { LEVIT_CACHE_DIR: dir });
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--calibration applies to --precision int8/);
+  assert.match(bad.stderr, /calibration images apply to --precision int8, not fp16/);
   const bench = runCli(['bench', 'levit_128s', '--precision', 'fp32,int8', '--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--min-iterations', '1', '--no-calibration', '--json'], { LEVIT_CACHE_DIR: dir });
   assert.equal(bench.status, 0, bench.stderr);
   const records = JSON.parse(bench.stdout).records as { precision: string; precision_key?: string }[];

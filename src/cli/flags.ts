@@ -98,5 +98,6 @@ export function precisionOptions(flags: PrecisionFlagValues, calibration: string
 export function precisionSpecs(list: string, flags: PrecisionFlagValues, calibration: string | undefined): PrecisionSpec[] {
   const names = parseList('precision', list, (s) => ((PRECISIONS as readonly string[]).includes(s) ? (s as Precision) : undefined));
   const options = precisionOptions(flags, calibration);
-  return [...new Set(names)].map((p) => resolvePrecision(p, options));
+  if (calibration && !names.includes('int8')) throw new LevitError(`calibration images apply to --precision int8, not ${names.join(', ')}`, ExitCode.usage);
+  return [...new Set(names)].map((p) => resolvePrecision(p, p === 'int8' ? options : { ...options, calibration: undefined }));
 }

@@ -43,11 +43,15 @@ export function resolvePrecision(precision: Precision, o: PrecisionOptions): Pre
   }
   const method = o.method ?? (o.calibration ? 'minmax' : 'dynamic');
   if (method === 'dynamic') {
-    if (o.calibration) throw new LevitError('--calibration-method dynamic uses no calibration images; drop --calibration', ExitCode.usage);
+    if (o.calibration) throw new LevitError('--calibration-method dynamic uses no calibration images; drop the calibration folder', ExitCode.usage);
     return { precision, method, reduceRange: o.reduceRange };
   }
   if (!o.calibration) {
-    throw new LevitError(`--calibration-method ${method} needs --calibration DIR`, ExitCode.usage, 'Give a folder of representative images, or use --calibration-method dynamic.');
+    throw new LevitError(
+      `--calibration-method ${method} needs --calibration DIR`,
+      ExitCode.usage,
+      'Give a folder of representative images (levit bench: --calibration-dir DIR), or use --calibration-method dynamic.',
+    );
   }
   if (!(o.calibrationSize > 0)) throw new LevitError('--calibration-size must be at least 1', ExitCode.usage);
   const calibration = chooseCalibrationFiles(o.calibration, o.calibrationSize);

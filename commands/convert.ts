@@ -1,16 +1,16 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { bytes, grouped } from '../src/cli/format.js';
+import { bytes, grouped } from '../src/render/format.js';
 import { calibrationDirFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { getCard } from '../src/models/registry.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
-import { resolveWeights } from '../src/pipeline/model.js';
-import { type ConvertResult, convertModel } from '../src/pipeline/convert.js';
-import { precisionProgressLine } from '../src/pipeline/precision.js';
+import { resolveClassifierWeights } from '../src/classifier/session.js';
+import { type ConvertResult, convertModel } from '../src/classifier/convert.js';
+import { precisionProgressLine } from '../src/classifier/precision.js';
 import { renderSensitivity } from '../src/quant/report.js';
 import type { ArtifactFormat } from '../src/runtime/backend.js';
-import { ExitCode, LevitError } from '../src/util/errors.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 
 export default class Convert extends LevitCommand {
   static override summary = 'Convert a model (official checkpoint or synthetic weights) to ONNX or TensorFlow.js, without Python.';
@@ -51,9 +51,13 @@ TF.js still computes in float32.`;
     const specs = precisionSpecs(flags.precision, flags, flags.calibration);
     if (specs.length !== 1) throw new LevitError('--precision: convert writes one artifact; give one precision', ExitCode.usage);
     const progress = new Progress();
-    const weights = await resolveWeights(card, weightsChoice(flags), defaultDownloadOptions(flags), (p) => progress.update(transferLine(`downloading ${card.id}`, p)));
+    const weights = await resolveClassifierWeights(card, {
+      weights: weightsChoice(flags),
+      download: defaultDownloadOptions(flags),
+      onDownload: (p) => progress.update(transferLine(`downloading ${card.id}`, p)),
+    });
     progress.clear();
-    const result = await convertModel(card, weights, flags.to as ArtifactFormat, flags.out, specs[0], (p) => progress.update(precisionProgressLine(card.id, p), true));
+    const result = await convertModel(card, weights, flags.to as ArtifactFormat, flags.out, undefined, specs[0], (p) => progress.update(precisionProgressLine(card.id, p), true));
     progress.clear();
     for (const note of result.notes) this.logToStderr(`note: ${note}`);
     this.log(`${result.model} -> ${result.out} (${bytes(result.bytes)}, ${result.opset ? `ONNX opset ${result.opset}` : 'TensorFlow.js graph model'})`);

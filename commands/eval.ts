@@ -1,16 +1,16 @@
 import { Args, Flags } from '@oclif/core';
 import { availableParallelism } from 'node:os';
 import { LevitCommand } from '../src/cli/base.js';
-import { calibrationDirFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { calibrationDirFlag, precisionFlags, precisionSpecs, sessionFlags, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, bar, duration, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
+import type { TransferProgress } from '../src/download/http.js';
 import { openDataset } from '../src/eval/dataset.js';
 import { type EvalSummary, evaluate } from '../src/eval/evaluate.js';
 import { getCard } from '../src/models/registry.js';
-import { resolveWeights } from '../src/pipeline/model.js';
-import { openSession } from '../src/pipeline/session.js';
-import { precisionLabel, precisionProgressLine } from '../src/pipeline/precision.js';
-import { ExitCode, LevitError } from '../src/util/errors.js';
+import { openClassifier } from '../src/classifier/session.js';
+import { precisionLabel, precisionProgressLine } from '../src/classifier/precision.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 
 const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
 
@@ -37,8 +37,7 @@ float32's top-1): passes, fails, or inconclusive when the images are too few to 
   };
   static override flags = {
     ...weightsFlags('official'),
-    backend: Flags.string({ char: 'b', description: 'backend (levit backends lists them)', default: 'ort-cpu' }),
-    threads: Flags.integer({ description: 'intra-op threads of the backend (0: all cores)', default: 0 }),
+    ...sessionFlags,
     batch: Flags.integer({ description: 'images per inference batch', default: 32 }),
     limit: Flags.integer({ description: 'evaluate the first N images only' }),
     workers: Flags.integer({ description: 'preprocessing worker threads', default: Math.min(4, availableParallelism()) }),
@@ -55,13 +54,21 @@ float32's top-1): passes, fails, or inconclusive when the images are too few to 
     const card = getCard(args.model);
     const dataset = openDataset(args.dataset, flags.labels);
     const progress = new Progress();
-    const weights = await resolveWeights(card, weightsChoice(flags), defaultDownloadOptions(flags), (p) => progress.update(transferLine(`downloading ${card.id}`, p)));
     const specs = precisionSpecs(flags.precision, flags, flags.calibration);
     if (specs.length !== 1) throw new LevitError('--precision: eval takes one precision (it compares it with fp32 itself)', ExitCode.usage);
     const [precision] = specs;
-    progress.update(`building ${card.id} for ${flags.backend}`, true);
-    const { session, artifact } = await openSession(card, weights, flags.backend, flags.threads, false, precision, (p) => progress.update(precisionProgressLine(card.id, p), true));
-    const reference = precision.precision === 'fp32' ? undefined : (await openSession(card, weights, flags.backend, flags.threads, false)).session;
+    // No spinning: the preprocessing workers share the cores.
+    const open = {
+      weights: weightsChoice(flags),
+      download: defaultDownloadOptions(flags),
+      backend: flags.backend,
+      threads: flags.threads,
+      spinning: false,
+      onDownload: (p: TransferProgress) => progress.update(transferLine(`downloading ${card.id}`, p)),
+      onBuild: () => progress.update(`building ${card.id} for ${flags.backend}`, true),
+    };
+    const { session, artifact } = await openClassifier(card, { ...open, precision, onPrecision: (p) => progress.update(precisionProgressLine(card.id, p), true) });
+    const reference = precision.precision === 'fp32' ? undefined : (await openClassifier(card, open)).session;
     let s: EvalSummary;
     try {
       s = await evaluate(

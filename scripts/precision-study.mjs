@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../dist/src/util/atomic.js';
 import { getCard, listCards } from '../dist/src/models/registry.js';
-import { convertModel } from '../dist/src/pipeline/convert.js';
-import { FP32, PRECISION_DEFAULTS, resolvePrecision } from '../dist/src/pipeline/precision.js';
-import { chooseCalibrationFiles, loadCalibrationSet } from '../dist/src/quant/calibration-set.js';
+import { convertModel } from '../dist/src/classifier/convert.js';
+import { FP32, PRECISION_DEFAULTS, resolvePrecision } from '../dist/src/classifier/precision.js';
+import { chooseCalibrationFiles, loadCalibrationSet } from '../dist/src/classifier/calibration-set.js';
 import { sqnr } from '../dist/src/quant/numeric.js';
 import { top1Agreement } from '../dist/src/quant/sensitivity.js';
 import { requireBackend } from '../dist/src/runtime/registry.js';
@@ -49,7 +49,7 @@ try {
     const weights = path && existsSync(path) ? { kind: 'checkpoint', path } : { kind: 'synthetic', seed: 0 };
     const { batches } = await loadCalibrationSet(chooseCalibrationFiles(flags.images, 100), card.preprocessing);
     const logits = async (backendId, artifact) => {
-      const session = await (await requireBackend(backendId)).load(artifact, { threads: 0 });
+      const session = await (await requireBackend(backendId)).backend.load(artifact, { threads: 0 });
       const parts = [];
       for (const b of batches) parts.push(...(await session.run(b)).data);
       await session.release();
@@ -60,7 +60,7 @@ try {
     for (const [name, spec] of Object.entries(specs)) {
       const out = join(dir, `${id}.${name.replace(' ', '-')}.onnx`);
       process.stderr.write(`${id}: ${name}\n`);
-      const r = await convertModel(card, weights, 'onnx', out, spec);
+      const r = await convertModel(card, weights, 'onnx', out, undefined, spec);
       const l = await logits('ort-cpu', out);
       reference ??= l;
       row.onnx[name] = { bytes: r.bytes, sqnr: sqnr(reference, l), top1_agreement: top1Agreement(reference, l, card.num_classes), float_layers: r.sensitivity?.layers.filter((x) => x.float).length ?? null };
@@ -70,7 +70,7 @@ try {
       for (const [name, spec] of Object.entries({ float32: FP32, uint8: specs['int8 dynamic'], float16: specs.fp16 })) {
         const out = join(dir, `${id}.${name}.tfjs`);
         process.stderr.write(`${id}: tfjs ${name} weights\n`);
-        const r = await convertModel(card, weights, 'tfjs', out, spec);
+        const r = await convertModel(card, weights, 'tfjs', out, undefined, spec);
         const l = await logits('tfjs-wasm', out);
         tfReference ??= l;
         row.tfjs[name] = { bytes: r.bytes, sqnr: sqnr(tfReference, l), top1_agreement: top1Agreement(tfReference, l, card.num_classes) };

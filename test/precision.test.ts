@@ -3,21 +3,22 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { type FloatTensor, floatTensor } from '../src/checkpoint/tensor.js';
+import { type FloatTensor, floatTensor } from '../src/core/tensor.js';
 import { judgePrecision } from '../src/eval/precision-gate.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { getCard } from '../src/models/registry.js';
 import { lowerGraph } from '../src/onnx/export.js';
 import { type OnnxModel, serializeOnnx } from '../src/onnx/model.js';
-import { artifactPath } from '../src/pipeline/convert.js';
-import { type WeightsInfo, prepareModel } from '../src/pipeline/model.js';
-import { FP32, PRECISION_DEFAULTS, precisionKey, resolvePrecision } from '../src/pipeline/precision.js';
+import { artifactPath } from '../src/classifier/convert.js';
+import { type WeightsInfo, prepareModel } from '../src/classifier/model.js';
+import { FP32, PRECISION_DEFAULTS, precisionKey, resolvePrecision } from '../src/classifier/precision.js';
 import { calibrateRanges } from '../src/quant/calibrate.js';
-import { chooseCalibrationFiles, loadCalibrationSet } from '../src/quant/calibration-set.js';
+import { chooseCalibrationFiles, loadCalibrationSet } from '../src/classifier/calibration-set.js';
 import { quantizeDynamic } from '../src/quant/dynamic.js';
 import { toFloat16 } from '../src/quant/fp16.js';
 import { calibratedValues, quantLayers } from '../src/quant/layers.js';
-import { activationQuant, fromHalf, quantizeActivation, quantizeWeights, roundHalfEven, sqnr, toHalf } from '../src/quant/numeric.js';
+import { activationQuant, quantizeActivation, quantizeWeights, roundHalfEven, sqnr } from '../src/quant/numeric.js';
+import { fromHalf, toHalf } from '../src/util/numeric.js';
 import { quantizeStatic } from '../src/quant/qdq.js';
 import { forEachBatch } from '../src/quant/run.js';
 import { quantizeWithFallback, top1Agreement } from '../src/quant/sensitivity.js';
@@ -259,8 +260,7 @@ test('levit convert --precision int8 and bench --precision, as a user runs them'
 });
 
 test('fp16 runs on ort-webgpu (float32 in and out) close to float32', async (t) => {
-  const webgpu = await requireBackend('ort-webgpu');
-  const status = await webgpu.probe();
+  const { backend: webgpu, status } = await requireBackend('ort-webgpu');
   if (!status.available && process.env.LEVIT_REQUIRE_WEBGPU !== '1') return t.skip(`ort-webgpu: ${status.reason}`);
   const dir = tempDir(t);
   const model = smallModel();

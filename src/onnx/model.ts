@@ -1,5 +1,5 @@
 import { endianness } from 'node:os';
-import type { DType, Tensor } from '../checkpoint/tensor.js';
+import type { DType, Tensor } from '../core/tensor.js';
 import type { Shape } from '../ir/graph.js';
 import { packageVersion } from '../util/paths.js';
 import { ProtoWriter } from './protobuf.js';

@@ -1,5 +1,5 @@
 import type { OnnxModel, OnnxNode, OnnxTensor } from '../onnx/model.js';
-import { toHalf } from './numeric.js';
+import { toHalf } from '../util/numeric.js';
 
 const FLOAT = 1;
 const FLOAT16 = 10;

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import type { FloatTensor } from '../checkpoint/tensor.js';
+import type { FloatTensor } from '../core/tensor.js';
 import { type OnnxModel, serializeOnnx } from '../onnx/model.js';
 
 export type Values = Map<string, Float32Array>;

@@ -1,4 +1,4 @@
-import type { FloatTensor } from '../checkpoint/tensor.js';
+import type { FloatTensor } from '../core/tensor.js';
 import type { OnnxModel } from '../onnx/model.js';
 import type { QuantLayer } from './layers.js';
 import { sqnr } from './numeric.js';

@@ -1,4 +1,4 @@
-import { roundHalfEven, toHalf } from '../quant/numeric.js';
+import { roundHalfEven, toHalf } from '../util/numeric.js';
 
 /** TF.js graph models can store float weights quantized; the loader dequantizes them to float32. */
 export type TfjsWeightQuantization = 'uint8' | 'float16';

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { type FloatTensor, floatTensor } from '../checkpoint/tensor.js';
+import { type FloatTensor, floatTensor } from '../core/tensor.js';
 import type { Preprocessing } from '../models/card.js';
 import { decodeRgb } from '../preprocess/decode.js';
 import { evalTransformInto } from '../preprocess/transform.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 
 const IMAGE = /\.(jpe?g|png|bmp|webp|tiff?|gif)$/i;
 const BATCH = 8;

@@ -1,14 +1,14 @@
 import type { Graph } from '../ir/graph.js';
-import type { ModelCard } from '../models/card.js';
+import type { ModelCard } from '../models/families.js';
 import { lowerGraph } from '../onnx/export.js';
 import type { OnnxModel } from '../onnx/model.js';
 import { type CalibrationMethod, calibrateRanges } from '../quant/calibrate.js';
-import { type CalibrationFiles, chooseCalibrationFiles, loadCalibrationSet } from '../quant/calibration-set.js';
+import { type CalibrationFiles, chooseCalibrationFiles, loadCalibrationSet } from './calibration-set.js';
 import { quantizeDynamic } from '../quant/dynamic.js';
 import { toFloat16 } from '../quant/fp16.js';
 import { calibratedValues, quantLayers } from '../quant/layers.js';
 import { type FallbackProgress, type SensitivityReport, quantizeWithFallback } from '../quant/sensitivity.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 
 export const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
 export type Precision = (typeof PRECISIONS)[number];

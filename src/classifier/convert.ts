@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelCard } from '../models/card.js';
+import type { ModelCard } from '../models/families.js';
 import { exportTfjs } from '../tfjs/export.js';
 import type { TfjsWeightQuantization } from '../tfjs/quantize.js';
 import { ONNX_OPSET, type OnnxModel, serializeOnnx } from '../onnx/model.js';
@@ -77,11 +77,12 @@ export async function convertModel(
   choice: ResolvedWeights,
   format: ArtifactFormat,
   out?: string,
+  known?: WeightsInfo,
   precision: PrecisionSpec = FP32,
   onProgress?: (p: PrecisionProgress) => void,
 ): Promise<ConvertResult> {
   const t0 = performance.now();
-  const prepared = prepareModel(card, choice);
+  const prepared = prepareModel(card, choice, known);
   const { weights } = prepared;
   const notes = [...prepared.notes];
   let onnx: OnnxModel | undefined;
@@ -147,6 +148,6 @@ export async function ensureArtifact(
   const weights = known ?? (await describeWeights(choice));
   const path = artifactPath(card.id, weights, format, precision);
   if (existsSync(path)) return { path, weights, built: false, seconds: (performance.now() - t0) / 1000 };
-  await convertModel(card, choice, format, path, precision, onProgress);
+  await convertModel(card, choice, format, path, weights, precision, onProgress);
   return { path, weights, built: true, seconds: (performance.now() - t0) / 1000 };
 }

@@ -1,8 +1,11 @@
-import { bytes, millions, table } from '../cli/format.js';
-import { type Column, columnKey, columnsOf, precisionSpeedUps, speedUps } from './compare-models.js';
-import type { BenchRecord, BenchResults } from './results.js';
+import { bytes, millions, table } from './format.js';
+import { type Column, columnKey, columnsOf, precisionSpeedUps, speedUps } from '../bench/speedups.js';
+import type { BenchRecord, BenchResults } from '../bench/results.js';
+import { FAMILIES } from '../models/families.js';
 
-const COMPARED_FAMILIES = ['efficientnet', 'deit'] as const;
+/** The families LeViT's speed-up is given against, one column each. */
+const BASELINES = FAMILIES.filter((f) => f.baseline);
+const baselineHeads = BASELINES.map((f) => `vs ${f.label}`);
 
 interface Row {
   model: string;
@@ -19,7 +22,7 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[]; precisio
   const columns = columnsOf(results.records);
   const precisionUps = precisionSpeedUps(results.records);
   const models = [...new Set(results.records.map((r) => r.model))];
-  const ups = COMPARED_FAMILIES.map((f) => speedUps(results.records, f));
+  const ups = BASELINES.map((f) => speedUps(results.records, f.id));
   const body = models.map((model) => {
     const first = results.records.find((r) => r.model === model)!;
     const cell = (c: Column) => results.records.find((r) => r.model === model && columnKey(r) === c.key);
@@ -61,8 +64,8 @@ export function renderTable(results: BenchResults, machines?: string): string {
   const { columns, rows: body, precisions } = rows(results);
   const extra = precisions ? ['vs fp32'] : [];
   const t = table(
-    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), 'vs EfficientNet', 'vs DeiT', ...extra],
-    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), 'left', 'left', ...extra.map(() => 'left' as const)],
+    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...baselineHeads, ...extra],
+    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), ...BASELINES.map(() => 'left' as const), ...extra.map(() => 'left' as const)],
   );
   for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs, ...(precisions ? [r.vsFp32] : [])]);
   return `${t.toString()}\n${footer(results, machines)}`;
@@ -71,7 +74,7 @@ export function renderTable(results: BenchResults, machines?: string): string {
 export function renderMarkdown(results: BenchResults, machines?: string): string {
   const { columns, rows: body, precisions } = rows(results);
   const numeric = 4 + columns.length;
-  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), 'vs EfficientNet', 'vs DeiT', ...(precisions ? ['vs fp32'] : [])];
+  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...baselineHeads, ...(precisions ? ['vs fp32'] : [])];
   const lines = [
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i === 0 || i >= numeric ? ' --- ' : ' ---: ')).join('|')}|`,

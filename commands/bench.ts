@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { benchListFlags, parseList, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { benchListFlags, calibrationDirFlag, parseList, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, duration } from '../src/cli/progress.js';
 import { renderPlot } from '../src/render/plot.js';
 import { renderMarkdown, renderRecordLine, renderTable } from '../src/render/bench.js';
@@ -26,6 +26,7 @@ depend on the weight values; the table says so).`;
     '<%= config.bin %> bench',
     '<%= config.bin %> bench levit_128s efficientnet_b0 --backend ort-cpu --threads 1 --batch 16 --duration 3 --json',
     '<%= config.bin %> bench levit_256 --threads 1,2,all --batch 1,16 --out results/mine.json --plot speed.svg',
+    '<%= config.bin %> bench levit_128s --weights official --precision fp32,int8,fp16 --calibration-dir imagenet/calib --threads 1 --batch 1,16',
   ];
   static override strict = false;
   static override args = {};
@@ -43,6 +44,8 @@ depend on the weight values; the table says so).`;
     record: Flags.boolean({ description: "append the results to this machine's history (results/history/<machine>.jsonl)" }),
     'save-baseline': Flags.boolean({ description: "make the results this machine's baseline (results/baselines/<machine>.json)" }),
     calibration: Flags.boolean({ description: 'measure the machine (float32 MatMul GFLOP/s) first', default: true, allowNo: true }),
+    'calibration-dir': calibrationDirFlag('int8: folder of representative images for static int8 (see levit convert --help); without it int8 is dynamic'),
+    ...precisionFlags('precisions of the artifacts, comma-separated: fp32, fp16, int8 (the table shows each one\'s speed-up over fp32)', 'fp32'),
   };
 
   async run(): Promise<BenchResults> {
@@ -67,6 +70,7 @@ depend on the weight values; the table says so).`;
           maxIterations: flags['max-iterations'],
         },
         calibrate: flags.calibration,
+        precisions: precisionSpecs(flags.precision, flags, flags['calibration-dir']),
         externalOnnx: flags.onnx,
       },
       {

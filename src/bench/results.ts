@@ -19,7 +19,10 @@ export interface BenchRecord {
   threads: number;
   batch: number;
   resolution: number;
-  precision: 'fp32';
+  /** Arithmetic of the artifact timed (TF.js: how its weights were stored; it computes in float32). */
+  precision: 'fp32' | 'fp16' | 'int8';
+  /** How a reduced precision was made (method, calibration-set hash): its artifact's cache key. */
+  precision_key?: string;
   weights: string;
   weights_kind: 'synthetic' | 'checkpoint';
   params: number;

@@ -11,6 +11,7 @@ import { countsOf } from '../classifier/zoo.js';
 import type { Backend, BackendStatus } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
 import { packageVersion } from '../util/paths.js';
+import { FP32, type PrecisionSpec, precisionKey, precisionProgressLine } from '../classifier/precision.js';
 import { type Calibration, calibrate } from './calibration.js';
 import { fingerprint } from './fingerprint.js';
 import { type MeasureSettings, measure } from './measure.js';
@@ -30,6 +31,8 @@ export interface BenchPlan {
   calibrate: boolean;
   /** Time this ONNX file instead of levit's own artifact (one model only): e.g. a torch.onnx export. */
   externalOnnx?: string;
+  /** Precisions of levit's artifacts (default float32 only). */
+  precisions?: PrecisionSpec[];
 }
 
 /** The models `levit bench` runs by default: LeViT against EfficientNet and DeiT, as in the paper. */
@@ -73,6 +76,10 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   if (plan.externalOnnx && cards.length !== 1) {
     throw new LevitError('--onnx times one external file: name exactly one model (its input contract)', ExitCode.usage);
   }
+  const precisions = plan.precisions ?? [FP32];
+  if (plan.externalOnnx && precisions.some((p) => p.precision !== 'fp32')) {
+    throw new LevitError('--onnx times the external file as it is: drop --precision (or bench levit\'s own artifacts with it)', ExitCode.usage);
+  }
   const threads = resolveThreads(plan.threads);
   const backends: Backend[] = [];
   const statuses = new Map<Backend, BackendStatus>();
@@ -90,7 +97,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
     calibration = await calibrate();
   }
 
-  const total = cards.length * backends.length * threads.length * plan.batches.length;
+  const total = cards.length * backends.length * precisions.length * threads.length * plan.batches.length;
   const records: BenchRecord[] = [];
   const skipped: NonNullable<BenchResults['skipped']> = [];
   const skip = (card: { id: string }, backend: Backend, t: number, reason: string) => {
@@ -101,9 +108,9 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
     const counts = countsOf(card);
     const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
     const identity = weights ? await describeWeights(weights) : undefined;
-    for (const backend of backends) {
+    for (const backend of backends) for (const precision of precisions) {
       const artifact = weights && identity
-        ? await ensureArtifact(card, weights, backend.artifact, identity)
+        ? await ensureArtifact(card, weights, backend.artifact, identity, precision, (p) => events.phase?.(precisionProgressLine(card.id, p)))
         : await externalArtifact(plan.externalOnnx!, backend);
       for (const t of threads) {
         if (backend.threadsFixedPerProcess && t !== threads[0]) {
@@ -121,7 +128,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
         const status = statuses.get(backend)!;
         try {
           for (const batch of plan.batches) {
-            events.configStart?.(records.length + 1, total, `${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`);
+            events.configStart?.(records.length + 1, total, `${card.id} ${backend.id} ${precision.precision} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`);
             const input = benchInput(batch, card.preprocessing.resolution);
             const m = await measure(() => session.run(input), plan.measure, events.iteration);
             const latency = summarize(m.times);
@@ -134,7 +141,8 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
               threads: t,
               batch,
               resolution: card.preprocessing.resolution,
-              precision: 'fp32',
+              precision: precision.precision,
+              ...(precision.precision === 'fp32' ? {} : { precision_key: precisionKey(precision) }),
               weights: artifact.weights.id,
               weights_kind: artifact.weights.kind,
               ...counts,

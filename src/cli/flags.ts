@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { ThreadSpec } from '../bench/runner.js';
 import type { WeightsChoice } from '../classifier/model.js';
+import { type Int8Method, PRECISIONS, PRECISION_DEFAULTS, type Precision, type PrecisionOptions, type PrecisionSpec, resolvePrecision } from '../classifier/precision.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 
 /** --offline / --mirror: how official checkpoints may be fetched. */
@@ -83,3 +84,57 @@ export const benchListFlags = {
   }),
   batch: listFlag('batch', positiveInt, { description: 'batch sizes, comma-separated', default: [16] }),
 };
+
+/** The folder of calibration images: --calibration in convert and eval, --calibration-dir in bench (whose --calibration measures the machine). */
+export const calibrationDirFlag = (
+  description = 'int8: folder of representative images (searched recursively), preprocessed exactly as eval does; without it int8 is dynamic',
+) => Flags.string({ description, helpValue: 'DIR' });
+
+/** --precision and the int8 options, shared by convert, bench and eval. */
+export function precisionFlags(precisionDescription: string, precisionDefault: string) {
+  return {
+    precision: Flags.string({ description: precisionDescription, default: precisionDefault }),
+    'calibration-size': Flags.integer({ description: 'int8: images used from --calibration, spread evenly over the sorted file list', default: PRECISION_DEFAULTS.calibrationSize }),
+    'calibration-method': Flags.string({
+      description: 'int8: minmax or percentile (99.99%) activation ranges from --calibration; dynamic = activations quantized at run time, no images',
+      options: ['minmax', 'percentile', 'dynamic'],
+    }),
+    'target-sqnr': Flags.string({ description: 'int8 static: keep the most sensitive layers in float32 until the logits reach this SQNR (dB) against float32; 0 = never', default: String(PRECISION_DEFAULTS.targetSqnr) }),
+    'max-fallback': Flags.integer({ description: 'int8 static: at most this many layers kept in float32 by the fallback', default: PRECISION_DEFAULTS.maxFallback }),
+    'reduce-range': Flags.boolean({
+      description: 'int8: 7-bit weights, exact on AVX2 CPUs without VNNI (full-range u8*s8 products can saturate there); --no-reduce-range for VNNI/ARM-only deployment',
+      default: PRECISION_DEFAULTS.reduceRange,
+      allowNo: true,
+    }),
+  };
+}
+
+type PrecisionFlagValues = {
+  'calibration-size': number;
+  'calibration-method'?: string;
+  'target-sqnr': string;
+  'max-fallback': number;
+  'reduce-range': boolean;
+};
+
+export function precisionOptions(flags: PrecisionFlagValues, calibration: string | undefined): PrecisionOptions {
+  const target = Number(flags['target-sqnr']);
+  if (!Number.isFinite(target) || target < 0) throw new LevitError(`--target-sqnr: '${flags['target-sqnr']}' is not a number of dB >= 0`, ExitCode.usage);
+  if (flags['max-fallback'] < 0) throw new LevitError('--max-fallback: give 0 or more', ExitCode.usage);
+  return {
+    calibration,
+    calibrationSize: flags['calibration-size'],
+    method: flags['calibration-method'] as Int8Method | undefined,
+    targetSqnr: target,
+    maxFallback: flags['max-fallback'],
+    reduceRange: flags['reduce-range'],
+  };
+}
+
+/** Parses --precision fp32,int8,fp16 into resolved specs (hashing calibration images once). */
+export function precisionSpecs(list: string, flags: PrecisionFlagValues, calibration: string | undefined): PrecisionSpec[] {
+  const names = parseList('precision', list, (s) => ((PRECISIONS as readonly string[]).includes(s) ? (s as Precision) : undefined));
+  const options = precisionOptions(flags, calibration);
+  if (calibration && !names.includes('int8')) throw new LevitError(`calibration images apply to --precision int8, not ${names.join(', ')}`, ExitCode.usage);
+  return [...new Set(names)].map((p) => resolvePrecision(p, p === 'int8' ? options : { ...options, calibration: undefined }));
+}

@@ -40,7 +40,7 @@ export interface CompareReport {
 }
 
 /** The identity of a configuration: records with the same key are the same benchmark. */
-export const recordKey = (r: BenchRecord) => `${r.model} ${r.backend} ${r.threads}t b${r.batch} ${r.resolution}px ${r.precision}`;
+export const recordKey = (r: BenchRecord) => `${r.model} ${r.backend} ${r.threads}t b${r.batch} ${r.resolution}px ${r.precision_key ?? r.precision}`;
 
 function byKey(results: BenchResults): Map<string, BenchRecord> {
   return new Map(results.records.map((r) => [recordKey(r), r]));

@@ -7,6 +7,7 @@ import type { InferenceSession } from '../runtime/backend.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { writeError } from '../util/files.js';
 import { type Dataset, type Sample, realLabels } from './dataset.js';
+import { type PrecisionVerdict, judgePrecision } from './precision-gate.js';
 import { type Verdict, judge, topIndices } from './score.js';
 
 export interface EvalOptions {
@@ -17,6 +18,19 @@ export interface EvalOptions {
   workers: number;
   predictionsOut?: string;
   synthetic: boolean;
+  /** A reduced-precision run: the float32 session, run on the same batches for the paired comparison. */
+  reference?: { session: InferenceSession; precision: string };
+}
+
+/** A reduced precision against float32 on the same images. */
+export interface PrecisionComparison extends PrecisionVerdict {
+  precision: string;
+  fp32: { top1: number; top5: number };
+  /** Points, reduced precision minus float32. */
+  top1_change: number;
+  top5_change: number;
+  /** Images whose top-1 class is the same in both, percent. */
+  top1_agreement: number;
 }
 
 export interface EvalProgress {
@@ -42,6 +56,8 @@ export interface EvalSummary extends Verdict {
   workers: number;
   /** Why --predictions-out could not be written (the summary is complete all the same), or null. */
   predictions_error: string | null;
+  /** With a reference: the comparison against float32 and its verdict on the 99% gate. */
+  precision: PrecisionComparison | null;
 }
 
 /**
@@ -71,6 +87,7 @@ export async function evaluate(card: ModelCard, backend: string, session: Infere
   let realCorrect = 0;
   let realImages = 0;
   let evaluated = 0;
+  const ref = { correct1: 0, correct5: 0, agree: 0, lostRight: 0, gainedRight: 0 };
   const failures: { file: string; error: string }[] = [];
 
   const inFlight: Promise<PreprocessReply>[] = [];
@@ -85,9 +102,11 @@ export async function evaluate(card: ModelCard, backend: string, session: Infere
     if (members.length === 0) return;
     const input = members.length === o.batch ? batch : { ...batch, shape: [members.length, 3, r, r], data: batch.data.subarray(0, members.length * imageSize) };
     const logits = await session.run(input);
+    const refLogits = o.reference ? await o.reference.session.run(input) : undefined;
     const classes = logits.shape[1];
     members.forEach((s, i) => {
       const top5 = topIndices(logits.data.subarray(i * classes, (i + 1) * classes), 5);
+      if (refLogits) tallyReference(ref, topIndices(refLogits.data.subarray(i * classes, (i + 1) * classes), 5), top5, s.label);
       correct1 += top5[0] === s.label ? 1 : 0;
       correct5 += top5.includes(s.label) ? 1 : 0;
       if (o.real) {
@@ -163,6 +182,32 @@ export async function evaluate(card: ModelCard, backend: string, session: Infere
     workers: pool.size,
     ...judge(top1, evaluated, published, o.synthetic),
     predictions_error: predictionsError,
+    precision: o.reference ? compareWithReference(o.reference.precision, ref, evaluated, top1, (100 * correct5) / Math.max(1, evaluated), o.synthetic) : null,
+  };
+}
+
+type ReferenceTally = { correct1: number; correct5: number; agree: number; lostRight: number; gainedRight: number };
+
+function tallyReference(t: ReferenceTally, refTop5: number[], top5: number[], label: number): void {
+  const refRight = refTop5[0] === label;
+  const right = top5[0] === label;
+  t.correct1 += refRight ? 1 : 0;
+  t.correct5 += refTop5.includes(label) ? 1 : 0;
+  t.agree += refTop5[0] === top5[0] ? 1 : 0;
+  t.lostRight += refRight && !right ? 1 : 0;
+  t.gainedRight += right && !refRight ? 1 : 0;
+}
+
+function compareWithReference(precision: string, t: ReferenceTally, images: number, top1: number, top5: number, synthetic: boolean): PrecisionComparison {
+  const pct = (k: number) => (100 * k) / Math.max(1, images);
+  const fp32 = { top1: pct(t.correct1), top5: pct(t.correct5) };
+  return {
+    precision,
+    fp32,
+    top1_change: top1 - fp32.top1,
+    top5_change: top5 - fp32.top5,
+    top1_agreement: pct(t.agree),
+    ...judgePrecision({ images, lostRight: t.lostRight, gainedRight: t.gainedRight, fp32Right: t.correct1 }, synthetic),
   };
 }
 

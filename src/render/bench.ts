@@ -1,5 +1,5 @@
 import { bytes, millions, table } from './format.js';
-import { type Column, columnKey, columnsOf, speedUps } from '../bench/speedups.js';
+import { type Column, columnKey, columnsOf, precisionSpeedUps, speedUps } from '../bench/speedups.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { FAMILIES } from '../models/families.js';
 
@@ -14,10 +14,13 @@ interface Row {
   flops: string;
   ips: string[];
   vs: string[];
+  /** Reduced precisions against float32, same configuration; empty when only float32 was run. */
+  vsFp32: string;
 }
 
-function rows(results: BenchResults): { columns: Column[]; rows: Row[] } {
+function rows(results: BenchResults): { columns: Column[]; rows: Row[]; precisions: boolean } {
   const columns = columnsOf(results.records);
+  const precisionUps = precisionSpeedUps(results.records);
   const models = [...new Set(results.records.map((r) => r.model))];
   const ups = BASELINES.map((f) => speedUps(results.records, f.id));
   const body = models.map((model) => {
@@ -36,9 +39,10 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[] } {
         const mine = list.filter((u) => u.model === model);
         return mine.length ? `${mine.map((u) => `${u.speedup.toFixed(1)}×`).join(' / ')} (${mine[0].against})` : '';
       }),
+      vsFp32: precisionUps.filter((u) => u.model === model).map((u) => `${u.precision} ${u.speedup.toFixed(2)}×`).join(' / '),
     };
   });
-  return { columns, rows: body };
+  return { columns, rows: body, precisions: results.records.some((r) => r.precision !== 'fp32') };
 }
 
 const weightsNote = (records: readonly BenchRecord[]) =>
@@ -50,28 +54,31 @@ function footer(results: BenchResults, machines?: string): string {
   return [
     `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.`,
     `Speed-up: against the model of that family with the closest published top-1, same column${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
+    ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32: each reduced precision against float32 in the same backend, threads and batch.'] : []),
     machine,
   ].join('\n');
 }
 
 /** The paper-style comparison table for a terminal. */
 export function renderTable(results: BenchResults, machines?: string): string {
-  const { columns, rows: body } = rows(results);
+  const { columns, rows: body, precisions } = rows(results);
+  const extra = precisions ? ['vs fp32'] : [];
   const t = table(
-    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...baselineHeads],
-    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), ...BASELINES.map(() => 'left' as const)],
+    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...baselineHeads, ...extra],
+    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), ...BASELINES.map(() => 'left' as const), ...extra.map(() => 'left' as const)],
   );
-  for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs]);
+  for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs, ...(precisions ? [r.vsFp32] : [])]);
   return `${t.toString()}\n${footer(results, machines)}`;
 }
 
 export function renderMarkdown(results: BenchResults, machines?: string): string {
-  const { columns, rows: body } = rows(results);
-  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...baselineHeads];
+  const { columns, rows: body, precisions } = rows(results);
+  const numeric = 4 + columns.length;
+  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...baselineHeads, ...(precisions ? ['vs fp32'] : [])];
   const lines = [
     `| ${head.join(' | ')} |`,
-    `|${head.map((_, i) => (i === 0 || i >= head.length - BASELINES.length ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs].join(' | ')} |`),
+    `|${head.map((_, i) => (i === 0 || i >= numeric ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs, ...(precisions ? [r.vsFp32] : [])].join(' | ')} |`),
   ];
   return `${lines.join('\n')}\n\n${footer(results, machines).split('\n').join('  \n')}\n`;
 }

@@ -8,7 +8,9 @@ export interface Column {
   batch: number;
 }
 
-export const columnKey = (r: Pick<BenchRecord, 'backend' | 'threads' | 'batch'>) => `${r.backend} ${r.threads}t b${r.batch}`;
+/** fp32 is the default and unnamed, so fp32-only tables keep their column names. */
+export const columnKey = (r: Pick<BenchRecord, 'backend' | 'threads' | 'batch'> & Partial<Pick<BenchRecord, 'precision'>>) =>
+  `${r.backend}${r.precision && r.precision !== 'fp32' ? ` ${r.precision}` : ''} ${r.threads}t b${r.batch}`;
 
 export function columnsOf(records: readonly BenchRecord[]): Column[] {
   const seen = new Map<string, Column>();

@@ -19,7 +19,8 @@ export interface BenchRecord {
   threads: number;
   batch: number;
   resolution: number;
-  precision: 'fp32';
+  /** 'amp': mixed precision (PyTorch autocast to float16), written by the PyTorch reference (scripts/torch_reference.py). */
+  precision: 'fp32' | 'amp';
   weights: string;
   weights_kind: 'synthetic' | 'checkpoint';
   params: number;
@@ -46,7 +47,7 @@ export interface BenchResults {
   settings: { warmup_seconds: number; duration_seconds: number; min_iterations: number; max_iterations: number };
   records: BenchRecord[];
   /** Configurations that were asked for but not run, and why (e.g. a runtime's fixed thread count). */
-  skipped?: { model: string; backend: string; threads: number; reason: string }[];
+  skipped?: { model: string; backend: string; threads: number; batch?: number; reason: string }[];
 }
 
 export function readResults(file: string): BenchResults {

@@ -63,7 +63,7 @@ function copyProductionModules(dest) {
       filter: (src) => {
         const rel = relative(dir, src);
         if (rel.includes('node_modules')) return false; // nested packages are listed on their own
-        if (/\.(map|d\.ts|d\.mts|md|markdown)$/i.test(src) && !src.endsWith('package.json')) return false;
+        if (/\.(map|d\.ts|d\.mts|md|markdown)$|_test\.js$/i.test(src)) return false;
         return true;
       },
     });
@@ -132,6 +132,8 @@ function workingTreeBytes() {
 }
 
 /** The commands for the device tool's `run` (carry the bundle folder): one call per part, each under the 10-minute limit. */
+export const PARTS = ['webgpu-levit', 'webgpu-rivals', 'torch'];
+
 export function runCommands(bundleDir) {
   const rel = relative(root, bundleDir) || '.';
   const prologue = [
@@ -139,7 +141,7 @@ export function runCommands(bundleDir) {
     `for f in ${rel}/debs/*.deb; do dpkg -x $f /; done; ldconfig`,
     `mkdir -p /tmp/lg && tar -xJf ${rel}/levit-gpu.tar.xz -C /tmp/lg`,
   ].join('; ');
-  return ['levit', 'torch'].map((part) => `${prologue}; bash /tmp/lg/levit/scripts/gpu-run.sh ${part} 2>&1 | tee $OUT/${part}.log`);
+  return PARTS.map((part) => `${prologue}; bash /tmp/lg/levit/scripts/gpu-run.sh ${part} 2>&1 | tee $OUT/${part}.log`);
 }
 
 function main() {
@@ -177,9 +179,10 @@ function main() {
   const carry = relative(root, args.out);
   runCommands(args.out).forEach((command, i) => {
     if (command.length > COMMAND_LIMIT) fail(`run command ${i + 1} is ${command.length} characters (limit ${COMMAND_LIMIT})`);
-    console.log(`\nrun ${i + 1} of 2 (device tool: carry ["${carry}"], timeout_s 600; ${command.length} characters):\n${command}`);
+    console.log(`\nrun ${i + 1} of ${PARTS.length} (device tool: carry ["${carry}"], timeout_s 600; ${command.length} characters):\n${command}`);
   });
-  console.log('\nEach run leaves its results in $OUT; afterwards, here: node bin/run.js report --gpu levit-webgpu.json torch-cuda.json --markdown');
+  console.log('\nEach run leaves its results in $OUT. Afterwards, here:');
+  console.log('  node bin/run.js report --gpu levit-webgpu-levit.json levit-webgpu-rivals.json torch-cuda.json --markdown');
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

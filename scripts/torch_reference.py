@@ -123,7 +123,7 @@ def peak_rss_bytes():
         return 0
 
 
-def system_fingerprint():
+def system_fingerprint(gpus):
     """The fields of levit's SystemFingerprint; `id` is built the same way, so levit report sees one machine."""
     model = platform.processor() or 'unknown'
     try:
@@ -142,7 +142,7 @@ def system_fingerprint():
     return {
         'cpu': {'model': model, 'vendor': '', 'cores': cores, 'available_cores': available, 'physical_cores': cores, 'mhz': None, 'flags': []},
         'memory_bytes': memory,
-        'gpus': [],
+        'gpus': gpus,
         'os': {'platform': plat, 'distro': platform.platform(), 'release': platform.release(), 'kernel': platform.release(), 'arch': arch},
         'node': f'python {platform.python_version()}',
         'id': ' '.join(f'{model} x{cores} {arch} {plat}'.split()),
@@ -156,6 +156,7 @@ class Runner:
         self.dry_run = dry_run
         if dry_run:
             self.version, self.device = 'dry-run (no torch)', 'dry-run: no GPU, synthetic timings'
+            self.gpus = []
             return
         import torch
         import timm
@@ -164,6 +165,8 @@ class Runner:
         self.torch, self.timm = torch, timm
         self.version = f'{torch.__version__} (timm {timm.__version__}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()})'
         self.device = torch.cuda.get_device_name(0)
+        props = torch.cuda.get_device_properties(0)
+        self.gpus = [{'vendor': 'NVIDIA', 'model': self.device, 'vram_mb': props.total_memory // (1024 * 1024)}]
         torch.backends.cudnn.benchmark = True
 
     def build(self, model_id):
@@ -201,7 +204,7 @@ def record(entry, runner, batch, precision, warmup, times, setup_seconds):
         'backend': BACKEND,
         'backend_version': runner.version,
         'device': runner.device,
-        'threads': 1,
+        'threads': 1,  # the GPU runs the model; one host thread drives it
         'batch': batch,
         'resolution': entry['resolution'],
         'precision': precision,
@@ -267,7 +270,7 @@ def main(argv):
         'schema': SCHEMA,
         'created': datetime.now(timezone.utc).isoformat().replace('+00:00', 'Z'),
         'levit_version': 'torch_reference.py',
-        'system': system_fingerprint(),
+        'system': system_fingerprint(runner.gpus),
         'calibration': None,
         'settings': {'warmup_seconds': a.warmup, 'duration_seconds': a.duration, 'min_iterations': a.min_iterations, 'max_iterations': a.max_iterations},
         'records': records,

@@ -6,12 +6,14 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { floatTensor } from '../src/checkpoint/tensor.js';
 import { gpuTable, renderGpuMarkdown } from '../src/bench/gpu-table.js';
+import { fingerprint } from '../src/bench/fingerprint.js';
 import { type BenchRecord, type BenchResults, RESULTS_SCHEMA, readResults } from '../src/bench/results.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { getCard } from '../src/models/registry.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { countsOf } from '../src/pipeline/zoo.js';
-import { adapterLabel } from '../src/runtime/webgpu-adapter.js';
+import { ortWebgpu } from '../src/runtime/ort-node.js';
+import { adapterLabel, queryAdapter } from '../src/runtime/webgpu-adapter.js';
 import { packageRoot } from '../src/util/paths.js';
 import { runCli, tempDir } from './helpers/shared.js';
 
@@ -81,7 +83,7 @@ test('levit report --gpu reads results files and refuses files without GPU recor
 const python = spawnSync('python3', ['--version']).status === 0;
 const script = join(packageRoot, 'scripts', 'torch_reference.py');
 
-test('the PyTorch reference writes records that levit reads, with levit\'s exact counts (dry run, no torch)', { skip: !python && 'no python3' }, (t) => {
+test('the PyTorch reference writes records that levit reads, with levit\'s exact counts (dry run, no torch)', { skip: !python && 'no python3' }, async (t) => {
   const dir = tempDir(t);
   const zoo = join(dir, 'zoo.json');
   const zooRun = runCli(['zoo', '--json']);
@@ -104,6 +106,7 @@ test('the PyTorch reference writes records that levit reads, with levit\'s exact
   }
   assert.deepEqual([...new Set(res.records.map((x) => x.precision))], ['fp32', 'amp']);
   assert.match(res.records[0].device!, /dry-run/);
+  assert.equal(res.system.id, (await fingerprint()).id, 'the same machine id as levit bench, so levit report sees one machine');
   const report = runCli(['report', '--gpu', out]);
   assert.equal(report.status, 0, report.stderr);
   assert.match(report.stdout, /efficientnet_b2 +│ +288/);
@@ -148,11 +151,20 @@ test('bench --keep-going skips a batch that fails, saying why; without it the ru
 test('the GPU bundle prints run commands within the device tool\'s limits', async () => {
   const { runCommands } = (await import(pathToFileURL(join(packageRoot, 'scripts', 'gpu-bundle.mjs')).href)) as { runCommands: (dir: string) => string[] };
   const commands = runCommands(join(packageRoot, '.gpu-bundle'));
-  assert.equal(commands.length, 2);
+  assert.equal(commands.length, 3);
   for (const [i, c] of commands.entries()) {
     assert.ok(c.length <= 2000, `${c.length} characters`);
     assert.match(c, /dpkg -x \$f \/; done; ldconfig/);
     assert.match(c, /tar -xJf \.gpu-bundle\/levit-gpu\.tar\.xz/);
-    assert.match(c, new RegExp(`gpu-run\\.sh ${['levit', 'torch'][i]} .*\\$OUT/`));
+    assert.match(c, new RegExp(`gpu-run\\.sh ${['webgpu-levit', 'webgpu-rivals', 'torch'][i]} .*\\$OUT/`));
   }
+});
+
+test('ort-webgpu names the adapter that a high-performance WebGPU request gets here', async (t) => {
+  const status = await ortWebgpu.probe();
+  if (!status.available) return t.skip(`ort-webgpu is not available here: ${status.reason}`);
+  const info = await queryAdapter();
+  if (!info) return t.skip('the optional package webgpu is not installed or found no adapter');
+  assert.ok(info.description || info.device, 'an adapter with a name');
+  assert.equal(status.device, `${adapterLabel(info)}; WebGPU high-performance adapter`);
 });

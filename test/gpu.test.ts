@@ -168,3 +168,8 @@ test('ort-webgpu names the adapter that a high-performance WebGPU request gets h
   assert.ok(info.description || info.device, 'an adapter with a name');
   assert.equal(status.device, `${adapterLabel(info)}; WebGPU high-performance adapter`);
 });
+
+test('the GPU table keeps the digits of small figures', () => {
+  const t = gpuTable([results([rec('levit_128s', 'ort-webgpu', 'fp32', 1, 0.6, 'llvmpipe'), rec('levit_128s', 'torch-cuda', 'fp32', 1, 7039, H100)])]);
+  assert.match(renderGpuMarkdown(t), /\| levit_128s \| 224 \| 1 \| 0\.6 \| 7,039 \| 0\.000085× \|/);
+});

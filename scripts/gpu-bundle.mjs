@@ -159,7 +159,7 @@ function main() {
       cpSync(fetchNode(cache), join(stage, 'node', 'bin', 'node'));
       for (const p of ['bin', 'zoo', 'package.json']) cpSync(join(root, p), join(levit, p), { recursive: true });
       cpSync(join(root, 'dist'), join(levit, 'dist'), { recursive: true, filter: (src) => !src.startsWith(join(root, 'dist', 'test')) && !/\.(map|d\.ts)$/.test(src) });
-      for (const f of ['gpu-run.sh', 'torch_reference.py']) cpSync(join(root, 'scripts', f), join(levit, 'scripts', f));
+      for (const f of ['gpu-run.sh', 'join-results.mjs', 'torch_reference.py']) cpSync(join(root, 'scripts', f), join(levit, 'scripts', f));
       console.log('copying production node_modules (linux-x64 only)');
       copyProductionModules(join(levit, 'node_modules'));
       rmSync(args.out, { recursive: true, force: true });

@@ -40,9 +40,20 @@ if [ "$part" != torch ]; then
   levit backends 2>&1 | sed -n '1,12p'
   precision=()
   [ -n "${LEVIT_PRECISION:-}" ] && precision=(--precision "$LEVIT_PRECISION")
-  # shellcheck disable=SC2086
-  levit bench $MODELS --backend ort-webgpu --threads all --batch "$BATCHES" --duration "$DURATION" --warmup "$WARMUP" \
-    --keep-going "${precision[@]}" --out "$OUT/levit-$part.json" || status=1
+  # One bench process per model: a model that crashes its process (a driver abort, say) loses only its own records.
+  runs=() calibration=()
+  mkdir -p /tmp/levit-runs
+  for m in $MODELS; do
+    if levit bench "$m" --backend ort-webgpu --threads all --batch "$BATCHES" --duration "$DURATION" --warmup "$WARMUP" \
+      --keep-going "${precision[@]}" "${calibration[@]}" --out "/tmp/levit-runs/$part-$m.json"; then
+      runs+=("/tmp/levit-runs/$part-$m.json")
+      calibration=(--no-calibration)
+    else
+      echo "note: levit bench $m failed (exit $?): its records are missing" >&2
+      status=1
+    fi
+  done
+  [ ${#runs[@]} -gt 0 ] && { "$node" "$here/scripts/join-results.mjs" "$OUT/levit-$part.json" "${runs[@]}" || status=1; }
 fi
 
 if [ "$part" = torch ]; then

@@ -173,3 +173,29 @@ test('the GPU table keeps the digits of small figures', () => {
   const t = gpuTable([results([rec('levit_128s', 'ort-webgpu', 'fp32', 1, 0.6, 'llvmpipe'), rec('levit_128s', 'torch-cuda', 'fp32', 1, 7039, H100)])]);
   assert.match(renderGpuMarkdown(t), /\| levit_128s \| 224 \| 1 \| 0\.6 \| 7,039 \| 0\.000085× \|/);
 });
+
+test('runs of one machine join into one results file; another machine is refused', (t) => {
+  const dir = tempDir(t);
+  const machine = { id: 'GPU box x16 x64 linux' } as BenchResults['system'];
+  const run = (model: string, calibration: BenchResults['calibration'], skipped?: BenchResults['skipped']) =>
+    ({ ...results([rec(model, 'ort-webgpu', 'fp32', 16, 100, H100)]), system: machine, calibration, ...(skipped ? { skipped } : {}) }) as BenchResults;
+  const files = [run('levit_128s', { matmul_gflops_1thread: 90 } as BenchResults['calibration']), run('levit_192', null, [{ model: 'levit_192', backend: 'ort-webgpu', threads: 16, batch: 2048, reason: 'batch 2048 failed: out of memory' }])].map((r, i) => {
+    const f = join(dir, `run${i}.json`);
+    writeFileSync(f, JSON.stringify(r));
+    return f;
+  });
+  const script = join(packageRoot, 'scripts', 'join-results.mjs');
+  const out = join(dir, 'joined.json');
+  const ok = spawnSync(process.execPath, [script, out, ...files], { encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stderr);
+  const joined = readResults(out);
+  assert.deepEqual(joined.records.map((r) => r.model), ['levit_128s', 'levit_192']);
+  assert.equal(joined.calibration?.matmul_gflops_1thread, 90);
+  assert.equal(joined.skipped?.[0].batch, 2048);
+  const elsewhere = join(dir, 'elsewhere.json');
+  writeFileSync(elsewhere, JSON.stringify({ ...run('levit_256', null), system: { id: 'laptop x8 arm64 darwin' } }));
+  const refused = spawnSync(process.execPath, [script, join(dir, 'x.json'), files[0], elsewhere], { encoding: 'utf8' });
+  assert.equal(refused.status, 3);
+  assert.match(refused.stderr, /comes from another machine/);
+  assert.equal(spawnSync(process.execPath, [script, out], { encoding: 'utf8' }).status, 2);
+});

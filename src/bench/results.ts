@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CorruptFileError } from '../util/errors.js';
+import { CorruptFileError, ExitCode, LevitError } from '../util/errors.js';
 import type { Calibration } from './calibration.js';
 import type { SystemFingerprint } from './fingerprint.js';
 import type { LatencySummary, Spread } from './stats.js';
@@ -62,4 +62,25 @@ export function readResults(file: string): BenchResults {
     throw new CorruptFileError(file, `is not a ${RESULTS_SCHEMA} results file (schema: ${String(r?.schema)})`, 'Write results with levit bench --out FILE.');
   }
   return r;
+}
+
+/**
+ * One results file from several runs on one machine (e.g. one `levit bench` process per model, so that a model
+ * that crashes its process loses only its own records): records and skipped entries in order, the first run's
+ * header and the first calibration. Runs from different machines are refused: levit report puts those side by side.
+ */
+export function concatResults(runs: readonly { file: string; results: BenchResults }[]): BenchResults {
+  if (runs.length === 0) throw new LevitError('no results to join', ExitCode.usage);
+  const first = runs[0].results;
+  const other = runs.find((r) => r.results.system.id !== first.system.id);
+  if (other) {
+    throw new LevitError(`${other.file} comes from another machine (${other.results.system.id}, not ${first.system.id})`, ExitCode.badInput, 'Put machines side by side with levit report instead.');
+  }
+  const skipped = runs.flatMap((r) => r.results.skipped ?? []);
+  return {
+    ...first,
+    calibration: runs.find((r) => r.results.calibration)?.results.calibration ?? null,
+    records: runs.flatMap((r) => r.results.records),
+    ...(skipped.length ? { skipped } : {}),
+  };
 }

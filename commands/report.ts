@@ -36,7 +36,9 @@ figures and timm's published RTX 4090 figures.`;
     if (files.length === 0) throw new LevitError('name one or more results files', ExitCode.usage);
     if (flags.gpu) {
       const t = gpuTable(files.map(readResults));
-      if (t.rows.length === 0) throw new LevitError('no ort-webgpu or torch-cuda records in these files', ExitCode.badInput, 'Write them with the GPU bundle (scripts/gpu-bundle.mjs).');
+      if (t.rows.length === 0) {
+        throw new LevitError('no ort-webgpu or torch-cuda records in these files', ExitCode.badInput, 'Write them with scripts/gpu-run.sh.');
+      }
       this.log(flags.markdown ? renderGpuMarkdown(t) : renderGpuTable(t));
       return t;
     }

@@ -45,7 +45,13 @@ function parseArgs(argv) {
     if (argv[i] === '--out') args.out = resolve(argv[++i] ?? fail('--out needs a folder'));
     else if (argv[i] === '--check-only') args.checkOnly = true;
     else if (argv[i] === '--help' || argv[i] === '-h') {
-      console.log('usage: node scripts/gpu-bundle.mjs [--out DIR] [--check-only]\n  --out DIR     where the bundle goes (default .gpu-bundle, git-ignored)\n  --check-only  only measure an existing bundle and print the commands');
+      console.log(
+        [
+          'usage: node scripts/gpu-bundle.mjs [--out DIR] [--check-only]',
+          '  --out DIR     where the bundle goes (default .gpu-bundle, git-ignored)',
+          '  --check-only  only measure an existing bundle and print the commands',
+        ].join('\n'),
+      );
       process.exit(0);
     } else fail(`unknown argument ${argv[i]}`, 'usage: node scripts/gpu-bundle.mjs [--out DIR] [--check-only]');
   }
@@ -158,7 +164,8 @@ function main() {
       mkdirSync(join(stage, 'node', 'bin'), { recursive: true });
       cpSync(fetchNode(cache), join(stage, 'node', 'bin', 'node'));
       for (const p of ['bin', 'zoo', 'package.json']) cpSync(join(root, p), join(levit, p), { recursive: true });
-      cpSync(join(root, 'dist'), join(levit, 'dist'), { recursive: true, filter: (src) => !src.startsWith(join(root, 'dist', 'test')) && !/\.(map|d\.ts)$/.test(src) });
+      const notShipped = (src) => src.startsWith(join(root, 'dist', 'test')) || /\.(map|d\.ts)$/.test(src);
+      cpSync(join(root, 'dist'), join(levit, 'dist'), { recursive: true, filter: (src) => !notShipped(src) });
       for (const f of ['gpu-run.sh', 'join-results.mjs', 'torch_reference.py']) cpSync(join(root, 'scripts', f), join(levit, 'scripts', f));
       console.log('copying production node_modules (linux-x64 only)');
       copyProductionModules(join(levit, 'node_modules'));
@@ -174,8 +181,11 @@ function main() {
   if (!existsSync(archive)) fail(`no bundle at ${archive}`, 'Build it: node scripts/gpu-bundle.mjs');
   const bundle = sizeOf(args.out);
   const tree = workingTreeBytes();
-  console.log(`bundle ${relative(root, args.out)}: ${mib(bundle)} (archive ${mib(statSync(archive).size)}); working tree that travels: ${mib(tree)}; total ${mib(bundle + tree)} of ${mib(LIMIT)}`);
-  if (bundle + tree > LIMIT) fail('the bundle and the working tree exceed the 64 MiB that travels', 'Trim the bundle (copyProductionModules) or the untracked files in the working tree.');
+  const sizes = `${mib(bundle)} (archive ${mib(statSync(archive).size)}); working tree that travels: ${mib(tree)}`;
+  console.log(`bundle ${relative(root, args.out)}: ${sizes}; total ${mib(bundle + tree)} of ${mib(LIMIT)}`);
+  if (bundle + tree > LIMIT) {
+    fail('the bundle and the working tree exceed the 64 MiB that travels', 'Trim the bundle (copyProductionModules) or the untracked files.');
+  }
   const carry = relative(root, args.out);
   runCommands(args.out).forEach((command, i) => {
     if (command.length > COMMAND_LIMIT) fail(`run command ${i + 1} is ${command.length} characters (limit ${COMMAND_LIMIT})`);

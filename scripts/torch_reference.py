@@ -263,7 +263,8 @@ def main(argv):
                     continue
                 r = record(entry, runner, batch, precision, warmup, times, setup)
                 records.append(r)
-                print(f'{label}: {r["images_per_second"]:.1f} images/s, median {r["latency_ms"]["median"]:.2f} ms ({len(times)} runs)', file=sys.stderr, flush=True)
+                summary = f'{r["images_per_second"]:.1f} images/s, median {r["latency_ms"]["median"]:.2f} ms ({len(times)} runs)'
+                print(f'{label}: {summary}', file=sys.stderr, flush=True)
         del model
         runner.release()
     results = {

@@ -20,7 +20,8 @@ import { runCli, tempDir } from './helpers/shared.js';
 const H100 = 'NVIDIA H100 80GB HBM3';
 
 function rec(model: string, backend: string, precision: BenchRecord['precision'], batch: number, ips: number, device: string): BenchRecord {
-  return { model, backend, precision, batch, images_per_second: ips, device, resolution: 224, backend_version: backend === 'torch-cuda' ? '2.11.0' : '1.30.0' } as BenchRecord;
+  const backend_version = backend === 'torch-cuda' ? '2.11.0' : '1.30.0';
+  return { model, backend, precision, batch, images_per_second: ips, device, resolution: 224, backend_version } as BenchRecord;
 }
 
 function results(records: BenchRecord[]): BenchResults {
@@ -136,7 +137,8 @@ test('bench --keep-going skips a batch that fails, saying why; without it the ru
   b.output(b.mul(x, b.initializer('two', floatTensor([], Float32Array.of(2)), 'constant')));
   const onnx = join(dir, 'fixed.onnx');
   writeFileSync(onnx, exportOnnx(b.graph));
-  const args = ['bench', 'levit_128s', '--onnx', onnx, '--threads', '1', '--batch', '1,2', '--duration', '0', '--warmup', '0', '--min-iterations', '1', '--no-calibration'];
+  const quick = ['--duration', '0', '--warmup', '0', '--min-iterations', '1', '--no-calibration'];
+  const args = ['bench', 'levit_128s', '--onnx', onnx, '--threads', '1', '--batch', '1,2', ...quick];
   const kept = runCli([...args, '--keep-going', '--json'], { LEVIT_CACHE_DIR: dir });
   assert.equal(kept.status, 0, kept.stderr);
   const res = JSON.parse(kept.stdout) as BenchResults;
@@ -179,7 +181,8 @@ test('runs of one machine join into one results file; another machine is refused
   const machine = { id: 'GPU box x16 x64 linux' } as BenchResults['system'];
   const run = (model: string, calibration: BenchResults['calibration'], skipped?: BenchResults['skipped']) =>
     ({ ...results([rec(model, 'ort-webgpu', 'fp32', 16, 100, H100)]), system: machine, calibration, ...(skipped ? { skipped } : {}) }) as BenchResults;
-  const files = [run('levit_128s', { matmul_gflops_1thread: 90 } as BenchResults['calibration']), run('levit_192', null, [{ model: 'levit_192', backend: 'ort-webgpu', threads: 16, batch: 2048, reason: 'batch 2048 failed: out of memory' }])].map((r, i) => {
+  const failed = { model: 'levit_192', backend: 'ort-webgpu', threads: 16, batch: 2048, reason: 'batch 2048 failed: out of memory' };
+  const files = [run('levit_128s', { matmul_gflops_1thread: 90 } as BenchResults['calibration']), run('levit_192', null, [failed])].map((r, i) => {
     const f = join(dir, `run${i}.json`);
     writeFileSync(f, JSON.stringify(r));
     return f;

@@ -104,19 +104,24 @@ export function gpuTable(files: readonly BenchResults[]): GpuTable {
   };
 }
 
-const HEAD = ['model', 'px', 'batch', 'levit WebGPU fp32', 'PyTorch fp32', 'WebGPU ÷ PyTorch fp32', 'PyTorch AMP', 'WebGPU ÷ PyTorch AMP', 'paper V100', 'timm RTX 4090 AMP'];
+const HEAD = [
+  'model', 'px', 'batch', 'levit WebGPU fp32', 'PyTorch fp32', 'WebGPU ÷ PyTorch fp32', 'PyTorch AMP', 'WebGPU ÷ PyTorch AMP',
+  'paper V100', 'timm RTX 4090 AMP',
+];
 
 function cells(r: GpuRow): string[] {
   // Small figures keep their digits: lavapipe rehearsals give images/s below 1 and ratios below 0.01.
   const ips = (x: number | null) => (x === null ? '-' : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US'));
   const times = (x: number | null) => (x === null ? '-' : `${x >= 0.1 ? x.toFixed(2) : x.toPrecision(2)}×`);
-  return [r.model, String(r.resolution), String(r.batch), ips(r.webgpu), ips(r.torch_fp32), times(r.ratio_fp32), ips(r.torch_amp), times(r.ratio_amp), ips(r.paper_v100), ips(r.timm_rtx4090_amp)];
+  const measured = [ips(r.webgpu), ips(r.torch_fp32), times(r.ratio_fp32), ips(r.torch_amp), times(r.ratio_amp)];
+  return [r.model, String(r.resolution), String(r.batch), ...measured, ips(r.paper_v100), ips(r.timm_rtx4090_amp)];
 }
 
 function footer(t: GpuTable): string[] {
   const card = t.same_card
     ? `Same card: levit's WebGPU adapter is ${t.webgpu_device}; PyTorch ${t.torch_version ?? '?'} ran on ${t.torch_device}.`
-    : `Not shown to be the same card: levit's WebGPU adapter is ${t.webgpu_device ?? 'not recorded'}, PyTorch's device is ${t.torch_device ?? 'not recorded'}; compare the ratios with care.`;
+    : `Not shown to be the same card: levit's WebGPU adapter is ${t.webgpu_device ?? 'not recorded'}, ` +
+      `PyTorch's device is ${t.torch_device ?? 'not recorded'}; compare the ratios with care.`;
   return [
     'Images/s from the median batch time. PyTorch: timm models with random weights, eager, channels_last; AMP = autocast float16.',
     card,

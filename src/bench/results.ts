@@ -74,7 +74,8 @@ export function concatResults(runs: readonly { file: string; results: BenchResul
   const first = runs[0].results;
   const other = runs.find((r) => r.results.system.id !== first.system.id);
   if (other) {
-    throw new LevitError(`${other.file} comes from another machine (${other.results.system.id}, not ${first.system.id})`, ExitCode.badInput, 'Put machines side by side with levit report instead.');
+    const which = `${other.file} comes from another machine (${other.results.system.id}, not ${first.system.id})`;
+    throw new LevitError(which, ExitCode.badInput, 'Put machines side by side with levit report instead.');
   }
   const skipped = runs.flatMap((r) => r.results.skipped ?? []);
   return {

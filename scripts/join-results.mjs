@@ -3,7 +3,7 @@
 //   node scripts/join-results.mjs OUT.json IN.json...
 import { concatResults, readResults } from '../dist/src/bench/results.js';
 import { writeFileAtomic } from '../dist/src/util/atomic.js';
-import { LevitError } from '../dist/src/util/errors.js';
+import { LevitError } from '../dist/src/core/errors.js';
 
 const [out, ...inputs] = process.argv.slice(2);
 try {

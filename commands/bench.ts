@@ -43,6 +43,7 @@ depend on the weight values; the table says so).`;
     onnx: Flags.string({ description: "time this ONNX file (e.g. a torch.onnx export) for the one model named, instead of levit's own", helpValue: 'FILE' }),
     record: Flags.boolean({ description: "append the results to this machine's history (results/history/<machine>.jsonl)" }),
     'save-baseline': Flags.boolean({ description: "make the results this machine's baseline (results/baselines/<machine>.json)" }),
+    'keep-going': Flags.boolean({ description: 'skip a batch size that fails (e.g. out of GPU memory), saying why, instead of stopping' }),
     calibration: Flags.boolean({ description: 'measure the machine (float32 MatMul GFLOP/s) first', default: true, allowNo: true }),
     'calibration-dir': calibrationDirFlag('int8: folder of representative images for static int8 (see levit convert --help); without it int8 is dynamic'),
     ...precisionFlags('precisions of the artifacts, comma-separated: fp32, fp16, int8 (the table shows each one\'s speed-up over fp32)', 'fp32'),
@@ -72,6 +73,7 @@ depend on the weight values; the table says so).`;
         calibrate: flags.calibration,
         precisions: precisionSpecs(flags.precision, flags, flags['calibration-dir']),
         externalOnnx: flags.onnx,
+        keepGoing: flags['keep-going'],
       },
       {
         phase: (m) => progress.update(m, true),

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CorruptFileError } from '../core/errors.js';
+import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
 import type { Calibration } from './calibration.js';
 import type { SystemFingerprint } from './fingerprint.js';
 import type { LatencySummary, Spread } from './stats.js';
@@ -19,8 +19,11 @@ export interface BenchRecord {
   threads: number;
   batch: number;
   resolution: number;
-  /** Arithmetic of the artifact timed (TF.js: how its weights were stored; it computes in float32). */
-  precision: 'fp32' | 'fp16' | 'int8';
+  /**
+   * Arithmetic of the artifact timed (TF.js: how its weights were stored; it computes in float32);
+   * 'amp': mixed precision (PyTorch autocast to float16), written by the PyTorch reference (scripts/torch_reference.py).
+   */
+  precision: 'fp32' | 'fp16' | 'int8' | 'amp';
   /** How a reduced precision was made (method, calibration-set hash): its artifact's cache key. */
   precision_key?: string;
   weights: string;
@@ -49,7 +52,7 @@ export interface BenchResults {
   settings: { warmup_seconds: number; duration_seconds: number; min_iterations: number; max_iterations: number };
   records: BenchRecord[];
   /** Configurations that were asked for but not run, and why (e.g. a runtime's fixed thread count). */
-  skipped?: { model: string; backend: string; threads: number; reason: string }[];
+  skipped?: { model: string; backend: string; threads: number; batch?: number; reason: string }[];
 }
 
 export function readResults(file: string): BenchResults {
@@ -64,4 +67,26 @@ export function readResults(file: string): BenchResults {
     throw new CorruptFileError(file, `is not a ${RESULTS_SCHEMA} results file (schema: ${String(r?.schema)})`, 'Write results with levit bench --out FILE.');
   }
   return r;
+}
+
+/**
+ * One results file from several runs on one machine (e.g. one `levit bench` process per model, so that a model
+ * that crashes its process loses only its own records): records and skipped entries in order, the first run's
+ * header and the first calibration. Runs from different machines are refused: levit report puts those side by side.
+ */
+export function concatResults(runs: readonly { file: string; results: BenchResults }[]): BenchResults {
+  if (runs.length === 0) throw new LevitError('no results to join', ExitCode.usage);
+  const first = runs[0].results;
+  const other = runs.find((r) => r.results.system.id !== first.system.id);
+  if (other) {
+    const which = `${other.file} comes from another machine (${other.results.system.id}, not ${first.system.id})`;
+    throw new LevitError(which, ExitCode.badInput, 'Put machines side by side with levit report instead.');
+  }
+  const skipped = runs.flatMap((r) => r.results.skipped ?? []);
+  return {
+    ...first,
+    calibration: runs.find((r) => r.results.calibration)?.results.calibration ?? null,
+    records: runs.flatMap((r) => r.results.records),
+    ...(skipped.length ? { skipped } : {}),
+  };
 }

@@ -33,6 +33,8 @@ export interface BenchPlan {
   externalOnnx?: string;
   /** Precisions of levit's artifacts (default float32 only). */
   precisions?: PrecisionSpec[];
+  /** A batch that fails (e.g. out of GPU memory) is skipped with its error instead of ending the run. */
+  keepGoing?: boolean;
 }
 
 /** The models `levit bench` runs by default: LeViT against EfficientNet and DeiT, as in the paper. */
@@ -100,9 +102,9 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   const total = cards.length * backends.length * precisions.length * threads.length * plan.batches.length;
   const records: BenchRecord[] = [];
   const skipped: NonNullable<BenchResults['skipped']> = [];
-  const skip = (card: { id: string }, backend: Backend, t: number, reason: string) => {
-    skipped.push({ model: card.id, backend: backend.id, threads: t, reason });
-    events.skipped?.(`${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''}: skipped, ${reason}`);
+  const skip = (card: { id: string }, backend: Backend, t: number, reason: string, batch?: number) => {
+    skipped.push({ model: card.id, backend: backend.id, threads: t, ...(batch === undefined ? {} : { batch }), reason });
+    events.skipped?.(`${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''}${batch === undefined ? '' : ` batch ${batch}`}: skipped, ${reason}`);
   };
   for (const card of cards) {
     const counts = countsOf(card);
@@ -130,7 +132,14 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
           for (const batch of plan.batches) {
             events.configStart?.(records.length + 1, total, `${card.id} ${backend.id} ${precision.precision} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`);
             const input = benchInput(batch, card.preprocessing.resolution);
-            const m = await measure(() => session.run(input), plan.measure, events.iteration);
+            let m: Awaited<ReturnType<typeof measure>>;
+            try {
+              m = await measure(() => session.run(input), plan.measure, events.iteration);
+            } catch (e) {
+              if (!plan.keepGoing) throw e;
+              skip(card, backend, t, `batch ${batch} failed: ${(e as Error).message.split('\n')[0]}`, batch);
+              continue;
+            }
             const latency = summarize(m.times);
             const record: BenchRecord = {
               model: card.id,

@@ -1,5 +1,6 @@
 import { bytes, millions, table } from '../cli/format.js';
 import { type Column, columnKey, columnsOf, speedUps } from './compare-models.js';
+import { NOT_A_SPEED } from './emulation.js';
 import type { BenchRecord, BenchResults } from './results.js';
 
 const COMPARED_FAMILIES = ['efficientnet', 'deit'] as const;
@@ -16,7 +17,9 @@ interface Row {
 function rows(results: BenchResults): { columns: Column[]; rows: Row[] } {
   const columns = columnsOf(results.records);
   const models = [...new Set(results.records.map((r) => r.model))];
-  const ups = COMPARED_FAMILIES.map((f) => speedUps(results.records, f));
+  // Ratios of emulated times say nothing about the hardware either.
+  const measured = results.records.filter((r) => !r.emulated);
+  const ups = COMPARED_FAMILIES.map((f) => speedUps(measured, f));
   const body = models.map((model) => {
     const first = results.records.find((r) => r.model === model)!;
     const cell = (c: Column) => results.records.find((r) => r.model === model && columnKey(r) === c.key);
@@ -27,7 +30,7 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[] } {
       flops: millions(first.flops, 0),
       ips: columns.map((c) => {
         const r = cell(c);
-        return r ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%` : '-';
+        return r ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%${r.emulated ? ' emulated' : ''}` : '-';
       }),
       vs: ups.map((list) => {
         const mine = list.filter((u) => u.model === model);
@@ -41,6 +44,13 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[] } {
 const weightsNote = (records: readonly BenchRecord[]) =>
   records.some((r) => r.weights_kind === 'synthetic') ? 'Weights: synthetic (untrained); speed does not depend on weight values. ' : '';
 
+/** Several machines' results (levit report) carry no single system to quote the evidence of. */
+function emulationNote(results: BenchResults, merged: boolean): string[] {
+  if (!results.records.some((r) => r.emulated)) return [];
+  const how = merged ? undefined : results.system.emulation?.evidence.join('; ');
+  return [`Emulated${how ? ` (${how})` : ''}: times marked emulated are ${NOT_A_SPEED}; --record and --save-baseline refuse them.`];
+}
+
 function footer(results: BenchResults, machines?: string): string {
   const cal = results.calibration;
   const machine = machines ?? `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
@@ -48,6 +58,7 @@ function footer(results: BenchResults, machines?: string): string {
     `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.`,
     `Speed-up: against the model of that family with the closest published top-1, same column${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
     machine,
+    ...emulationNote(results, machines !== undefined),
   ].join('\n');
 }
 
@@ -75,5 +86,5 @@ export function renderMarkdown(results: BenchResults, machines?: string): string
 
 /** One line per configuration, as it finishes. */
 export function renderRecordLine(r: BenchRecord): string {
-  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})`;
+  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})${r.emulated ? `  emulated: ${NOT_A_SPEED}` : ''}`;
 }

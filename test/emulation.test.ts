@@ -30,7 +30,8 @@ test('qemu-user is seen through a faked ARM /proc/cpuinfo: the kernel and the pr
   const older = probe('arm64', { '/sys/devices/system/cpu/modalias': 'cpu:type:x86,ven0002fam0019:feature:,0000' });
   assert.match(detectEmulation(older)!.evidence[0], /^the kernel runs x86_64 \(\/sys\/devices\/system\/cpu\/modalias\) but this process is arm64$/);
   // binfmt_misc with the host's cpuinfo left in place.
-  assert.deepEqual(detectEmulation(probe('arm64', { '/proc/cpuinfo': X86_CPUINFO }))?.evidence, ['/proc/cpuinfo describes an x86 CPU but this process is arm64']);
+  const binfmt = probe('arm64', { '/proc/cpuinfo': X86_CPUINFO });
+  assert.deepEqual(detectEmulation(binfmt)?.evidence, ['/proc/cpuinfo describes an x86 CPU but this process is arm64']);
   // An x64 process translated on an arm64 kernel (FEX, box64) is the same thing the other way round.
   assert.ok(detectEmulation(probe('x64', { '/proc/sys/kernel/arch': 'aarch64' })));
 });
@@ -81,7 +82,8 @@ test('an emulated bench says so in its records and table, and --record / --save-
 
 function results(id: string, emulated: boolean, medianMs: number): BenchResults {
   const times = Array.from({ length: 20 }, (_, i) => medianMs * (1 + i / 1000));
-  const record = { model: 'levit_128s', backend: 'ort-cpu', threads: 1, batch: 16, resolution: 224, precision: 'fp32', times_ms: times, images_per_second: 16000 / medianMs, emulated };
+  const configuration = { model: 'levit_128s', backend: 'ort-cpu', threads: 1, batch: 16, resolution: 224, precision: 'fp32' };
+  const record = { ...configuration, times_ms: times, images_per_second: 16000 / medianMs, emulated };
   return { schema: RESULTS_SCHEMA, system: { id, emulation: null }, calibration: null, records: [record as BenchRecord] } as unknown as BenchResults;
 }
 

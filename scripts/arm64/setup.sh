@@ -23,7 +23,10 @@ unpack() { # package@version destination [paths inside the package...]
   local spec=$1 dest=$2 tmp
   shift 2
   tmp=$(mktemp -d "$dir/.unpack.XXXXXX")
-  (cd "$tmp" && npm pack --silent "$spec" >/dev/null) || { rm -rf "$tmp"; fail "npm pack $spec failed" 'The npm registry must be reachable (or set up .arm64/ on a machine that reaches it).'; }
+  if ! (cd "$tmp" && npm pack --silent "$spec" >/dev/null); then
+    rm -rf "$tmp"
+    fail "npm pack $spec failed" 'The npm registry must be reachable (or copy a set-up .arm64/ from a machine that reaches it).'
+  fi
   mkdir -p "$tmp/x"
   tar -xzf "$tmp"/*.tgz -C "$tmp/x" --strip-components=1 "${@/#/package/}"
   rm -rf "$dest"
@@ -58,7 +61,8 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null || fail "missing ${missing[*]} and no apt-get here" 'Install qemu-user (qemu-aarch64-static) and the arm64 glibc and libstdc++ with your package manager.'
+  command -v apt-get >/dev/null ||
+    fail "missing ${missing[*]} and no apt-get here" 'Install qemu-aarch64-static and the arm64 glibc and libstdc++ with your package manager.'
   say "installing ${missing[*]} (Debian packages)"
   dpkg --print-foreign-architectures | grep -qx arm64 || as_root dpkg --add-architecture arm64
   export DEBIAN_FRONTEND=noninteractive

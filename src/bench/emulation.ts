@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 
 /**
  * A process whose instructions are translated (qemu-user, Rosetta 2, ...) runs, but its timings

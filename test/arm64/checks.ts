@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { detectEmulation } from '../../src/bench/emulation.js';
 import type { BenchResults } from '../../src/bench/results.js';
-import { type FloatTensor, floatTensor } from '../../src/checkpoint/tensor.js';
+import { type FloatTensor, floatTensor } from '../../src/core/tensor.js';
 import { getCard } from '../../src/models/registry.js';
-import { ensureArtifact } from '../../src/pipeline/convert.js';
+import { ensureArtifact } from '../../src/classifier/convert.js';
 import { ImageDecodeError, decodeRgb } from '../../src/preprocess/decode.js';
 import { evalTransform } from '../../src/preprocess/transform.js';
 import type { BackendStatus } from '../../src/runtime/backend.js';
@@ -28,7 +28,11 @@ const BACKENDS = ['ort-cpu', 'ort-wasm', 'tfjs-wasm'] as const;
 const MODELS = [
   { model: 'levit_128s', checkpoint: golden('levit_128s', 'LeViT-128S-golden.pth'), logits: golden('levit_128s', 'logits.npy') },
   { model: 'efficientnet_b0', checkpoint: golden('efficientnet_b0', 'efficientnet_b0-golden.pth'), logits: golden('efficientnet_b0', 'logits.npy') },
-  { model: 'deit_tiny_distilled_patch16_224', checkpoint: golden('deit_tiny_distilled', 'model.safetensors'), logits: golden('deit_tiny_distilled', 'logits.npy') },
+  {
+    model: 'deit_tiny_distilled_patch16_224',
+    checkpoint: golden('deit_tiny_distilled', 'model.safetensors'),
+    logits: golden('deit_tiny_distilled', 'logits.npy'),
+  },
 ];
 /** Golden images per logits check: two, so that batches run too; emulated, each costs seconds to a minute. */
 const IMAGES = 2;
@@ -89,7 +93,7 @@ for (const m of MODELS) {
   for (const id of BACKENDS) {
     test(`${m.model} on ${id}: the golden logits of ${IMAGES} images within ${TOLERANCE}`, async (t) => {
       const start = performance.now();
-      const backend = await requireBackend(id);
+      const { backend } = await requireBackend(id);
       // Converted here, on arm64: the exporter is part of what runs on ARM.
       const artifact = await ensureArtifact(getCard(m.model), { kind: 'checkpoint', path: m.checkpoint }, backend.artifact);
       const session = await backend.load(artifact.path, { threads: 1 });
@@ -140,5 +144,6 @@ test('a short levit bench runs, and says emulated when it is; --record refuses e
     assert.equal(results.system.emulation, null);
   }
   const ips = results.records[0].images_per_second.toFixed(2);
-  summary.push(`levit bench levit_128s ort-cpu 1 thread batch 1: ${emulator ? `${ips} images/s EMULATED (not a speed), --record refused` : `${ips} images/s`} (${seconds(start)})`);
+  const said = emulator ? `${ips} images/s EMULATED (not a speed), --record refused` : `${ips} images/s`;
+  summary.push(`levit bench levit_128s ort-cpu 1 thread batch 1: ${said} (${seconds(start)})`);
 });

@@ -1,9 +1,12 @@
-import { bytes, millions, table } from '../cli/format.js';
-import { type Column, columnKey, columnsOf, speedUps } from './compare-models.js';
-import { NOT_A_SPEED } from './emulation.js';
-import type { BenchRecord, BenchResults } from './results.js';
+import { bytes, millions, table } from './format.js';
+import { type Column, columnKey, columnsOf, speedUps } from '../bench/speedups.js';
+import { NOT_A_SPEED } from '../bench/emulation.js';
+import type { BenchRecord, BenchResults } from '../bench/results.js';
+import { FAMILIES } from '../models/families.js';
 
-const COMPARED_FAMILIES = ['efficientnet', 'deit'] as const;
+/** The families LeViT's speed-up is given against, one column each. */
+const BASELINES = FAMILIES.filter((f) => f.baseline);
+const baselineHeads = BASELINES.map((f) => `vs ${f.label}`);
 
 interface Row {
   model: string;
@@ -19,7 +22,7 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[] } {
   const models = [...new Set(results.records.map((r) => r.model))];
   // Ratios of emulated times say nothing about the hardware either.
   const measured = results.records.filter((r) => !r.emulated);
-  const ups = COMPARED_FAMILIES.map((f) => speedUps(measured, f));
+  const ups = BASELINES.map((f) => speedUps(measured, f.id));
   const body = models.map((model) => {
     const first = results.records.find((r) => r.model === model)!;
     const cell = (c: Column) => results.records.find((r) => r.model === model && columnKey(r) === c.key);
@@ -66,8 +69,8 @@ function footer(results: BenchResults, machines?: string): string {
 export function renderTable(results: BenchResults, machines?: string): string {
   const { columns, rows: body } = rows(results);
   const t = table(
-    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), 'vs EfficientNet', 'vs DeiT'],
-    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), 'left', 'left'],
+    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...baselineHeads],
+    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), ...BASELINES.map(() => 'left' as const)],
   );
   for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs]);
   return `${t.toString()}\n${footer(results, machines)}`;
@@ -75,10 +78,10 @@ export function renderTable(results: BenchResults, machines?: string): string {
 
 export function renderMarkdown(results: BenchResults, machines?: string): string {
   const { columns, rows: body } = rows(results);
-  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), 'vs EfficientNet', 'vs DeiT'];
+  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...baselineHeads];
   const lines = [
     `| ${head.join(' | ')} |`,
-    `|${head.map((_, i) => (i === 0 || i >= head.length - 2 ? ' --- ' : ' ---: ')).join('|')}|`,
+    `|${head.map((_, i) => (i === 0 || i >= head.length - BASELINES.length ? ' --- ' : ' ---: ')).join('|')}|`,
     ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs].join(' | ')} |`),
   ];
   return `${lines.join('\n')}\n\n${footer(results, machines).split('\n').join('  \n')}\n`;
@@ -86,5 +89,6 @@ export function renderMarkdown(results: BenchResults, machines?: string): string
 
 /** One line per configuration, as it finishes. */
 export function renderRecordLine(r: BenchRecord): string {
-  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})${r.emulated ? `  emulated: ${NOT_A_SPEED}` : ''}`;
+  const emulatedTag = r.emulated ? `  emulated: ${NOT_A_SPEED}` : '';
+  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})${emulatedTag}`;
 }

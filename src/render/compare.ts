@@ -1,9 +1,11 @@
-import { table } from '../cli/format.js';
-import type { CompareReport } from './compare.js';
+import { table } from './format.js';
+import type { CompareReport } from '../compare/compare.js';
 
 const pct = (v: number | null) => (v === null ? '-' : `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
 const ips = (v: number | null) => (v === null ? '-' : v.toFixed(1));
-const MARK: Record<string, string> = { regressed: 'REGRESSED', improved: 'improved', unchanged: 'unchanged', missing: 'missing', new: 'new', emulated: 'emulated' };
+const MARK: Record<string, string> = {
+  regressed: 'REGRESSED', improved: 'improved', unchanged: 'unchanged', missing: 'missing', new: 'new', emulated: 'emulated',
+};
 
 function machineLine(r: CompareReport): string {
   if (r.same_machine) return `Same machine: ${r.current_machine}.`;
@@ -16,7 +18,8 @@ function machineLine(r: CompareReport): string {
 function summaryLine(r: CompareReport): string {
   const c = r.counts;
   const emulated = c.emulated ? `, ${c.emulated} not compared (emulated: no speed figure)` : '';
-  return `${c.regressed} regressed, ${c.improved} improved, ${c.unchanged} unchanged, ${c.missing} missing, ${c.new} new${emulated} (threshold ${(r.threshold * 100).toFixed(1)}% of the median, Mann-Whitney p < ${r.alpha}).`;
+  const counted = `${c.regressed} regressed, ${c.improved} improved, ${c.unchanged} unchanged, ${c.missing} missing, ${c.new} new${emulated}`;
+  return `${counted} (threshold ${(r.threshold * 100).toFixed(1)}% of the median, Mann-Whitney p < ${r.alpha}).`;
 }
 
 export function renderCompareTable(r: CompareReport): string {

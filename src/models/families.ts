@@ -1,4 +1,6 @@
 import { deit } from './deit/index.js';
+import { edgeNext } from './edgenext/index.js';
+import { efficientFormer } from './efficientformer/index.js';
 import { efficientNet } from './efficientnet/index.js';
 import type { FamilyDescriptor } from './family.js';
 import { levit } from './levit/index.js';
@@ -8,7 +10,7 @@ import { levit } from './levit/index.js';
  * Adding a family: a folder like src/models/deit/ (card type, builder, descriptor), one entry
  * here, its cards in zoo/. See docs/ADDING-A-MODEL.md.
  */
-export const FAMILIES = [levit, efficientNet, deit] as const;
+export const FAMILIES = [levit, efficientNet, deit, efficientFormer, edgeNext] as const;
 
 type CardOf<D> = D extends FamilyDescriptor<infer C> ? C : never;
 /** A model card of any family, discriminated by `family`. */

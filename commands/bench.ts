@@ -6,6 +6,7 @@ import { renderPlot } from '../src/render/plot.js';
 import { renderMarkdown, renderRecordLine, renderTable } from '../src/render/bench.js';
 import type { BenchResults } from '../src/bench/results.js';
 import { appendHistory, saveBaseline } from '../src/bench/store.js';
+import { detectEmulation, refuseEmulated } from '../src/bench/emulation.js';
 import { DEFAULT_MODELS, runBench } from '../src/bench/runner.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
@@ -21,7 +22,11 @@ results from different machines comparable.
 
 With no models, runs the paper's comparison: ${DEFAULT_MODELS.join(', ')},
 on ort-cpu with 1 thread and all threads, batch 16, synthetic weights (speed does not
-depend on the weight values; the table says so).`;
+depend on the weight values; the table says so).
+
+Under emulation (qemu-user, Rosetta 2; LEVIT_EMULATED=1 forces it) the run still works,
+but its times are the translator's: records and tables say "emulated", and --record and
+--save-baseline refuse to store them.`;
   static override examples = [
     '<%= config.bin %> bench',
     '<%= config.bin %> bench levit_128s efficientnet_b0 --backend ort-cpu --threads 1 --batch 16 --duration 3 --json',
@@ -51,6 +56,8 @@ depend on the weight values; the table says so).`;
 
   async run(): Promise<BenchResults> {
     const { argv, flags } = await this.parse(Bench);
+    // Before minutes of timing, not after: the store refuses emulated results anyway.
+    if (flags.record || flags['save-baseline']) refuseEmulated(detectEmulation(), flags.record ? '--record' : '--save-baseline');
     const seconds = (flag: string, v: string) => parseList(flag, v, (s) => (Number(s) >= 0 ? Number(s) : undefined))[0];
     const models = (argv as string[]).length ? (argv as string[]) : DEFAULT_MODELS;
     const progress = new Progress();

@@ -14,6 +14,8 @@ is decided on the raw batch times: a Mann-Whitney U test says whether they diffe
 improved, unchanged, missing (in the baseline only) and new (in the current only) are
 reported. When the two files come from different machines, the current times are scaled
 by the ratio of their calibrations (float32 MatMul GFLOP/s) first, and the output says so.
+A record timed under emulation (qemu-user, Rosetta 2) is no speed figure: such pairs are
+reported as emulated and never decided.
 BASELINE may be 'auto': the baseline committed for CURRENT's machine in results/baselines.
 
 Exit codes: 0 no regression, 1 a regression, 2 usage, 3 unreadable file.`;

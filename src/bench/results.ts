@@ -41,6 +41,8 @@ export interface BenchRecord {
   peak_rss_bytes: number;
   /** Raw wall time of every timed batch, ms: what levit compare tests on. */
   times_ms: number[];
+  /** Timed under emulation (see system.emulation): the times are the translator's, never a speed figure. Absent in older files. */
+  emulated?: boolean;
 }
 
 export interface BenchResults {

@@ -164,6 +164,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
               spread: spread(m.times),
               peak_rss_bytes: m.peakRssBytes,
               times_ms: m.times,
+              emulated: system.emulation !== null,
             };
             records.push(record);
             events.configDone?.(record);

@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { refuseEmulated } from './emulation.js';
 import type { SystemFingerprint } from './fingerprint.js';
 import type { BenchResults } from './results.js';
 
@@ -24,8 +25,15 @@ export function historyPath(system: Pick<SystemFingerprint, 'id'>): string {
   return join(resultsDir(), 'history', `${machineSlug(system)}.jsonl`);
 }
 
+/** Results fit for a baseline or the history: no emulated timing passes for a speed. */
+function assertStorable(results: BenchResults, what: string): void {
+  const emulated = results.system.emulation ?? (results.records.some((r) => r.emulated) ? { evidence: ['its records are marked emulated'] } : null);
+  refuseEmulated(emulated, what);
+}
+
 /** Appends the run to its machine's history: one JSON line, never rewriting earlier ones. */
 export function appendHistory(results: BenchResults): string {
+  assertStorable(results, '--record');
   const path = historyPath(results.system);
   mkdirSync(join(resultsDir(), 'history'), { recursive: true });
   appendFileSync(path, `${JSON.stringify(results)}\n`);
@@ -33,6 +41,7 @@ export function appendHistory(results: BenchResults): string {
 }
 
 export function saveBaseline(results: BenchResults): string {
+  assertStorable(results, '--save-baseline');
   const path = baselinePath(results.system);
   writeFileAtomic(path, `${JSON.stringify(results, null, 1)}\n`);
   return path;

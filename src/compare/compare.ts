@@ -3,7 +3,8 @@ import { quantile, sorted } from '../bench/stats.js';
 import { mannWhitney } from './mann-whitney.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 
-export type Verdict = 'improved' | 'unchanged' | 'regressed' | 'missing' | 'new';
+/** 'emulated': one side was timed under emulation, which is no speed figure, so nothing is decided. */
+export type Verdict = 'improved' | 'unchanged' | 'regressed' | 'missing' | 'new' | 'emulated';
 
 export interface CompareOptions {
   /** Relative change of the median batch time that matters, e.g. 0.05. */
@@ -46,6 +47,9 @@ function byKey(results: BenchResults): Map<string, BenchRecord> {
   return new Map(results.records.map((r) => [recordKey(r), r]));
 }
 
+/** A record timed under emulation: marked itself, or from a file whose system says so. */
+const isEmulated = (r: BenchRecord, of: BenchResults) => r.emulated === true || (of.system.emulation ?? null) !== null;
+
 /**
  * Compares two result files record by record. On different machines the current times are
  * scaled by the ratio of the two calibrations, so that a faster runner does not hide a slower
@@ -63,6 +67,14 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
     const common = { key, model: b.model, backend: b.backend, threads: b.threads, batch: b.batch, baseline_images_per_second: b.images_per_second };
     if (!c) {
       comparisons.push({ ...common, verdict: 'missing', current_images_per_second: null, change: null, p_value: null, note: 'not in the current results' });
+      continue;
+    }
+    const emulated = [isEmulated(b, baseline) && 'baseline', isEmulated(c, current) && 'current'].filter(Boolean);
+    if (emulated.length) {
+      comparisons.push({
+        ...common, verdict: 'emulated', current_images_per_second: c.images_per_second, change: null, p_value: null,
+        note: `${emulated.join(' and ')} timed under emulation: not a speed figure, not compared`,
+      });
       continue;
     }
     const currentTimes = normalisation ? c.times_ms.map((t) => t * normalisation) : c.times_ms;
@@ -83,7 +95,7 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
       });
     }
   }
-  const counts: Record<Verdict, number> = { improved: 0, unchanged: 0, regressed: 0, missing: 0, new: 0 };
+  const counts: Record<Verdict, number> = { improved: 0, unchanged: 0, regressed: 0, missing: 0, new: 0, emulated: 0 };
   for (const c of comparisons) counts[c.verdict]++;
   return {
     threshold: o.threshold,

@@ -1,5 +1,6 @@
 import { bytes, millions, table } from './format.js';
 import { type Column, columnKey, columnsOf, precisionSpeedUps, speedUps } from '../bench/speedups.js';
+import { NOT_A_SPEED } from '../bench/emulation.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { FAMILIES } from '../models/families.js';
 
@@ -22,7 +23,9 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[]; precisio
   const columns = columnsOf(results.records);
   const precisionUps = precisionSpeedUps(results.records);
   const models = [...new Set(results.records.map((r) => r.model))];
-  const ups = BASELINES.map((f) => speedUps(results.records, f.id));
+  // Ratios of emulated times say nothing about the hardware either.
+  const measured = results.records.filter((r) => !r.emulated);
+  const ups = BASELINES.map((f) => speedUps(measured, f.id));
   const body = models.map((model) => {
     const first = results.records.find((r) => r.model === model)!;
     const cell = (c: Column) => results.records.find((r) => r.model === model && columnKey(r) === c.key);
@@ -33,7 +36,7 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[]; precisio
       flops: millions(first.flops, 0),
       ips: columns.map((c) => {
         const r = cell(c);
-        return r ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%` : '-';
+        return r ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%${r.emulated ? ' emulated' : ''}` : '-';
       }),
       vs: ups.map((list) => {
         const mine = list.filter((u) => u.model === model);
@@ -48,6 +51,13 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[]; precisio
 const weightsNote = (records: readonly BenchRecord[]) =>
   records.some((r) => r.weights_kind === 'synthetic') ? 'Weights: synthetic (untrained); speed does not depend on weight values. ' : '';
 
+/** Several machines' results (levit report) carry no single system to quote the evidence of. */
+function emulationNote(results: BenchResults, merged: boolean): string[] {
+  if (!results.records.some((r) => r.emulated)) return [];
+  const how = merged ? undefined : results.system.emulation?.evidence.join('; ');
+  return [`Emulated${how ? ` (${how})` : ''}: times marked emulated are ${NOT_A_SPEED}; --record and --save-baseline refuse them.`];
+}
+
 function footer(results: BenchResults, machines?: string): string {
   const cal = results.calibration;
   const machine = machines ?? `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
@@ -56,6 +66,7 @@ function footer(results: BenchResults, machines?: string): string {
     `Speed-up: against the model of that family with the closest published top-1, same column${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
     ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32: each reduced precision against float32 in the same backend, threads and batch.'] : []),
     machine,
+    ...emulationNote(results, machines !== undefined),
   ].join('\n');
 }
 
@@ -85,5 +96,6 @@ export function renderMarkdown(results: BenchResults, machines?: string): string
 
 /** One line per configuration, as it finishes. */
 export function renderRecordLine(r: BenchRecord): string {
-  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})`;
+  const emulatedTag = r.emulated ? `  emulated: ${NOT_A_SPEED}` : '';
+  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})${emulatedTag}`;
 }

@@ -3,7 +3,9 @@ import type { CompareReport } from '../compare/compare.js';
 
 const pct = (v: number | null) => (v === null ? '-' : `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
 const ips = (v: number | null) => (v === null ? '-' : v.toFixed(1));
-const MARK: Record<string, string> = { regressed: 'REGRESSED', improved: 'improved', unchanged: 'unchanged', missing: 'missing', new: 'new' };
+const MARK: Record<string, string> = {
+  regressed: 'REGRESSED', improved: 'improved', unchanged: 'unchanged', missing: 'missing', new: 'new', emulated: 'emulated',
+};
 
 function machineLine(r: CompareReport): string {
   if (r.same_machine) return `Same machine: ${r.current_machine}.`;
@@ -15,7 +17,9 @@ function machineLine(r: CompareReport): string {
 
 function summaryLine(r: CompareReport): string {
   const c = r.counts;
-  return `${c.regressed} regressed, ${c.improved} improved, ${c.unchanged} unchanged, ${c.missing} missing, ${c.new} new (threshold ${(r.threshold * 100).toFixed(1)}% of the median, Mann-Whitney p < ${r.alpha}).`;
+  const emulated = c.emulated ? `, ${c.emulated} not compared (emulated: no speed figure)` : '';
+  const counted = `${c.regressed} regressed, ${c.improved} improved, ${c.unchanged} unchanged, ${c.missing} missing, ${c.new} new${emulated}`;
+  return `${counted} (threshold ${(r.threshold * 100).toFixed(1)}% of the median, Mann-Whitney p < ${r.alpha}).`;
 }
 
 export function renderCompareTable(r: CompareReport): string {

@@ -17,7 +17,7 @@ to see whether evaluation is limited by the model or by the pipeline.`;
   static override flags = {
     model: Flags.string({ description: "model whose preprocessing to apply", default: 'levit_128s' }),
     workers: Flags.string({ description: 'worker thread counts, comma-separated', default: '1' }),
-    limit: Flags.integer({ description: 'at most N images' }),
+    limit: Flags.integer({ description: 'at most N images', min: 1 }),
   };
 
   async run(): Promise<PreprocessThroughput[]> {

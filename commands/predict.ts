@@ -36,8 +36,8 @@ raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official chec
   static override flags = {
     ...weightsFlags('official'),
     backend: Flags.string({ char: 'b', description: 'backend (levit backends lists them)', default: 'ort-cpu' }),
-    threads: Flags.integer({ description: 'intra-op threads (0: all cores)', default: 0 }),
-    top: Flags.integer({ description: 'classes to show per input', default: 5 }),
+    threads: Flags.integer({ description: 'intra-op threads (0: all cores)', default: 0, min: 0 }),
+    top: Flags.integer({ description: 'classes to show per input (1 to 1000)', default: 5, min: 1, max: 1000 }),
     'logits-out': Flags.string({ description: 'write the raw logits [N, 1000] as float32 .npy', helpValue: 'FILE.npy' }),
   };
 

@@ -27,7 +27,7 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[] } {
       flops: millions(first.flops, 0),
       ips: columns.map((c) => {
         const r = cell(c);
-        return r ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%` : '-';
+        return r ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%${r.stability?.unstable ? ' !' : ''}` : '-';
       }),
       vs: ups.map((list) => {
         const mine = list.filter((u) => u.model === model);
@@ -44,7 +44,10 @@ const weightsNote = (records: readonly BenchRecord[]) =>
 function footer(results: BenchResults, machines?: string): string {
   const cal = results.calibration;
   const machine = machines ?? `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
+  const flagged = results.records.filter((r) => r.stability?.unstable).length;
   return [
+    ...(results.warnings ?? []).map((w) => `Warning: ${w}.`),
+    ...(flagged ? [`! = taken while the machine was busy or changing speed (${flagged} record${flagged > 1 ? 's' : ''}; see "stability" in the JSON): not to be trusted.`] : []),
     `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.`,
     `Speed-up: against the model of that family with the closest published top-1, same column${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
     machine,
@@ -75,5 +78,5 @@ export function renderMarkdown(results: BenchResults, machines?: string): string
 
 /** One line per configuration, as it finishes. */
 export function renderRecordLine(r: BenchRecord): string {
-  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})`;
+  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})${r.stability?.unstable ? `  BUSY: ${r.stability.unstable}` : ''}`;
 }

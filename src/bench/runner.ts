@@ -10,10 +10,11 @@ import { countsOf } from '../pipeline/zoo.js';
 import type { Backend, BackendStatus } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
 import { packageVersion } from '../util/paths.js';
-import { type Calibration, calibrate } from './calibration.js';
-import { fingerprint } from './fingerprint.js';
+import { type Calibration, type Calibrator, openCalibrator } from './calibration.js';
+import { type SystemFingerprint, fingerprint } from './fingerprint.js';
 import { type MeasureSettings, measure } from './measure.js';
 import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from './results.js';
+import { baselineWarning, judgeStability } from './stability.js';
 import { spread, summarize } from './stats.js';
 
 export type ThreadSpec = number | 'all';
@@ -27,6 +28,8 @@ export interface BenchPlan {
   download: DownloadOptions;
   measure: MeasureSettings;
   calibrate: boolean;
+  /** The calibration of this machine's baseline, to warn when this run's machine is far slower. */
+  reference?: (system: SystemFingerprint) => { calibration: Calibration | null; file: string } | null;
   /** Time this ONNX file instead of levit's own artifact (one model only): e.g. a torch.onnx export. */
   externalOnnx?: string;
 }
@@ -40,7 +43,11 @@ export interface BenchEvents {
   configDone?(record: BenchRecord): void;
   phase?(message: string): void;
   skipped?(message: string): void;
+  warning?(message: string): void;
 }
+
+/** Seconds of the short calibration taken between configurations. */
+const CHECK_SECONDS = 0.3;
 
 export function resolveThreads(specs: readonly ThreadSpec[]): number[] {
   const all = availableParallelism();
@@ -81,9 +88,20 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   events.phase?.('fingerprinting the system');
   const system = await fingerprint();
   let calibration: Calibration | null = null;
+  let calibrator: Calibrator | null = null;
+  let lastCheck: Calibration | null = null;
+  const warnings: string[] = [];
   if (plan.calibrate) {
     events.phase?.('calibrating: single-thread float32 matrix product');
-    calibration = await calibrate();
+    calibrator = await openCalibrator();
+    calibration = await calibrator.measure(1);
+    lastCheck = calibration;
+    const reference = plan.reference?.(system);
+    const warning = reference ? baselineWarning(calibration, reference.calibration, reference.file) : null;
+    if (warning) {
+      warnings.push(warning);
+      events.warning?.(warning);
+    }
   }
 
   const total = cards.length * backends.length * threads.length * plan.batches.length;
@@ -93,65 +111,73 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
     skipped.push({ model: card.id, backend: backend.id, threads: t, reason });
     events.skipped?.(`${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''}: skipped, ${reason}`);
   };
-  for (const card of cards) {
-    const counts = countsOf(card);
-    const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
-    const identity = weights ? await describeWeights(weights) : undefined;
-    for (const backend of backends) {
-      const artifact = weights && identity
-        ? await ensureArtifact(card, weights, backend.artifact, identity)
-        : await externalArtifact(plan.externalOnnx!, backend);
-      for (const t of threads) {
-        if (backend.threadsFixedPerProcess && t !== threads[0]) {
-          skip(card, backend, t, `${backend.id} fixes its thread count when it starts (${threads[0]} in this run)`);
-          continue;
-        }
-        const sessionStart = performance.now();
-        const session = await backend.load(artifact.path, { threads: t });
-        const sessionSeconds = (performance.now() - sessionStart) / 1000;
-        if (session.threads !== t) {
-          await session.release();
-          skip(card, backend, t, `${backend.id} runs ${session.threads} thread${session.threads > 1 ? 's' : ''} here`);
-          continue;
-        }
-        const status = statuses.get(backend)!;
-        try {
-          for (const batch of plan.batches) {
-            events.configStart?.(records.length + 1, total, `${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`);
-            const input = benchInput(batch, card.preprocessing.resolution);
-            const m = await measure(() => session.run(input), plan.measure, events.iteration);
-            const latency = summarize(m.times);
-            const record: BenchRecord = {
-              model: card.id,
-              family: card.family,
-              backend: backend.id,
-              backend_version: status.version,
-              device: status.device,
-              threads: t,
-              batch,
-              resolution: card.preprocessing.resolution,
-              precision: 'fp32',
-              weights: artifact.weights.id,
-              weights_kind: artifact.weights.kind,
-              ...counts,
-              published_top1: card.published[0]?.top1 ?? null,
-              setup_seconds: { artifact: artifact.seconds, artifact_cached: !artifact.built, session: sessionSeconds },
-              warmup_iterations: m.warmupIterations,
-              iterations: m.times.length,
-              images_per_second: (batch * 1000) / latency.median,
-              latency_ms: latency,
-              spread: spread(m.times),
-              peak_rss_bytes: m.peakRssBytes,
-              times_ms: m.times,
-            };
-            records.push(record);
-            events.configDone?.(record);
+  try {
+    for (const card of cards) {
+      const counts = countsOf(card);
+      const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
+      const identity = weights ? await describeWeights(weights) : undefined;
+      for (const backend of backends) {
+        const artifact = weights && identity
+          ? await ensureArtifact(card, weights, backend.artifact, identity)
+          : await externalArtifact(plan.externalOnnx!, backend);
+        for (const t of threads) {
+          if (backend.threadsFixedPerProcess && t !== threads[0]) {
+            skip(card, backend, t, `${backend.id} fixes its thread count when it starts (${threads[0]} in this run)`);
+            continue;
           }
-        } finally {
-          await session.release();
+          const sessionStart = performance.now();
+          const session = await backend.load(artifact.path, { threads: t });
+          const sessionSeconds = (performance.now() - sessionStart) / 1000;
+          if (session.threads !== t) {
+            await session.release();
+            skip(card, backend, t, `${backend.id} runs ${session.threads} thread${session.threads > 1 ? 's' : ''} here`);
+            continue;
+          }
+          const status = statuses.get(backend)!;
+          try {
+            for (const batch of plan.batches) {
+              events.configStart?.(records.length + 1, total, `${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`);
+              const input = benchInput(batch, card.preprocessing.resolution);
+              const before = lastCheck;
+              const m = await measure(() => session.run(input), plan.measure, events.iteration);
+              lastCheck = calibrator ? await calibrator.measure(CHECK_SECONDS) : null;
+              const latency = summarize(m.times);
+              const record: BenchRecord = {
+                model: card.id,
+                family: card.family,
+                backend: backend.id,
+                backend_version: status.version,
+                device: status.device,
+                threads: t,
+                batch,
+                resolution: card.preprocessing.resolution,
+                precision: 'fp32',
+                weights: artifact.weights.id,
+                weights_kind: artifact.weights.kind,
+                ...counts,
+                published_top1: card.published[0]?.top1 ?? null,
+                setup_seconds: { artifact: artifact.seconds, artifact_cached: !artifact.built, session: sessionSeconds },
+                warmup_iterations: m.warmupIterations,
+                iterations: m.times.length,
+                images_per_second: (batch * 1000) / latency.median,
+                latency_ms: latency,
+                spread: spread(m.times),
+                peak_rss_bytes: m.peakRssBytes,
+                times_ms: m.times,
+                stopped: m.stopped,
+                stability: before && lastCheck && calibration ? judgeStability(before, lastCheck, calibration) : null,
+              };
+              records.push(record);
+              events.configDone?.(record);
+            }
+          } finally {
+            await session.release();
+          }
         }
       }
     }
+  } finally {
+    await calibrator?.release();
   }
   return {
     schema: RESULTS_SCHEMA,
@@ -159,13 +185,17 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
     levit_version: packageVersion,
     system,
     calibration,
+    calibration_after: records.length ? lastCheck : null,
     settings: {
       warmup_seconds: plan.measure.warmupSeconds,
       duration_seconds: plan.measure.durationSeconds,
       min_iterations: plan.measure.minIterations,
       max_iterations: plan.measure.maxIterations,
+      max_duration_seconds: plan.measure.maxDurationSeconds,
+      target_ci: plan.measure.targetCi,
     },
     records,
     ...(skipped.length ? { skipped } : {}),
+    ...(warnings.length ? { warnings } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { buildDeit } from './deit.js';
 import { buildEfficientNet } from './efficientnet.js';
 import { buildLevit } from './levit.js';
 import type { WeightSource } from './weights.js';
+import { closest } from '../util/suggest.js';
 
 type Builder<C extends ModelCard> = (card: C, weights: WeightSource) => Graph;
 
@@ -40,7 +41,9 @@ function byFamilyThenId(a: ModelCard, b: ModelCard): number {
 export function getCard(id: string): ModelCard {
   const card = listCards().find((c) => c.id === id);
   if (!card) {
-    throw new LevitError(`unknown model ${id}`, ExitCode.usage, `Known models: ${listCards().map((c) => c.id).join(', ')}`);
+    const ids = listCards().map((c) => c.id);
+    const guess = closest(id, ids);
+    throw new LevitError(`unknown model ${id}${guess ? `: did you mean ${guess}?` : ''}`, ExitCode.usage, `Known models: ${ids.join(', ')}`);
   }
   return card;
 }

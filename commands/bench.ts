@@ -48,7 +48,7 @@ depend on the weight values; the table says so).`;
     batch: Flags.string({ description: 'batch sizes, comma-separated', default: '16' }),
     duration: numberFlag({ description: 'seconds of timed runs per configuration, at least', default: 3, min: 0, helpValue: 'SECONDS' }),
     'max-duration': numberFlag({
-      description: 'seconds of timed runs per configuration at most, while the median is not yet as precise as --target-ci',
+      description: 'time cap: seconds of timed runs per configuration at most while the median is not yet as precise as --target-ci (--min-iterations come first)',
       default: 15, min: 0, exclusive: true, helpValue: 'SECONDS',
     }),
     'target-ci': numberFlag({ description: "relative half-width of the median's 95% interval to reach before stopping", default: 0.02, min: 0, helpValue: 'FRACTION' }),

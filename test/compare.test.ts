@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BenchRecord, BenchResults } from '../src/bench/results.js';
 import { RESULTS_SCHEMA, readResults } from '../src/bench/results.js';
-import { compareExitCode, compareResults, parseThreshold } from '../src/compare/compare.js';
+import { compareExitCode, compareResults, parseThreshold, separationIsEvidence } from '../src/compare/compare.js';
 import { ratioOfMediansInterval } from '../src/compare/interval.js';
 import { mergeResults } from '../src/compare/report.js';
 import { runCli, tempDir } from './helpers/shared.js';
@@ -77,6 +77,10 @@ test('a significant slowdown past the threshold regresses; a small or noisy one 
   // 5 batches a side (EfficientNet-B3 at the old default), twice as slow: every batch is slower, which is evidence.
   assert.equal(verdicts.few2x.verdict, 'regressed');
   assert.match(verdicts.few2x.note!, /every current batch/);
+  // One or three batches a side separate by chance too often (1 in 2, 1 in 20): no verdict from them.
+  assert.ok(!separationIsEvidence(1, 1, 0.01) && !separationIsEvidence(3, 3, 0.01) && separationIsEvidence(5, 5, 0.01));
+  const one = compareResults(results('m', 80, [rec('x', [100])]), results('m', 80, [rec('x', [200])]), options);
+  assert.equal(one.comparisons[0].verdict, 'inconclusive');
 });
 
 test('on different machines the calibration ratio is applied before comparing', () => {

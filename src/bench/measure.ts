@@ -5,7 +5,7 @@ export interface MeasureSettings {
   warmupSeconds: number;
   /** Timed for at least this long... */
   durationSeconds: number;
-  /** ...and then until the median is known to targetCi, but never past this (the time cap). */
+  /** ...and then until the median is known to targetCi, but not past this time cap (minIterations come first). */
   maxDurationSeconds: number;
   /** Relative half-width of the median's 95% interval to reach, e.g. 0.02. */
   targetCi: number;
@@ -33,8 +33,9 @@ const checkNow = (n: number) => n < 64 || n % Math.ceil(n / 32) === 0;
 
 /**
  * Warm-up by time (at least one call, so lazy initialisation is never timed), then timed calls
- * for durationSeconds and minIterations at least, then on until the median's interval is as
- * narrow as targetCi asks (adaptive stopping), the time cap or maxIterations.
+ * for durationSeconds and minIterations at least (the minimum compare needs comes before the
+ * time cap), then on until the median's interval is as narrow as targetCi asks (adaptive
+ * stopping), the time cap or maxIterations.
  */
 export async function measure(call: () => Promise<unknown>, s: MeasureSettings, onIteration?: (done: number, elapsed: number) => void): Promise<Measurement> {
   let peakRssBytes = process.memoryUsage.rss();
@@ -56,8 +57,9 @@ export async function measure(call: () => Promise<unknown>, s: MeasureSettings, 
     onIteration?.(times.length, (t1 - start) / 1000);
     const elapsed = (t1 - start) / 1000;
     if (times.length >= s.maxIterations) return { times, warmupIterations, peakRssBytes, stopped: 'iteration-cap' };
-    if (elapsed >= Math.max(s.maxDurationSeconds, s.durationSeconds)) return { times, warmupIterations, peakRssBytes, stopped: 'time-cap' };
-    if (elapsed >= s.durationSeconds && times.length >= s.minIterations && checkNow(times.length) && medianPrecision(times) <= s.targetCi) {
+    const enough = times.length >= s.minIterations;
+    if (enough && elapsed >= Math.max(s.maxDurationSeconds, s.durationSeconds)) return { times, warmupIterations, peakRssBytes, stopped: 'time-cap' };
+    if (enough && elapsed >= s.durationSeconds && checkNow(times.length) && medianPrecision(times) <= s.targetCi) {
       return { times, warmupIterations, peakRssBytes, stopped: 'precise' };
     }
   }

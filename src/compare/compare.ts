@@ -68,6 +68,13 @@ function machineNote(baseline: BenchResults, current: BenchResults, sameMachine:
 
 const pctText = (v: number) => `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
 
+/** Whether every one of n2 batches falling beyond every one of n1 is unlikely by chance: 1 / C(n1 + n2, n1) <= alpha / 2. */
+export function separationIsEvidence(n1: number, n2: number, alpha: number): boolean {
+  let ways = 1;
+  for (let k = 1; k <= n1; k++) ways = (ways * (n2 + k)) / k;
+  return 1 / ways <= alpha / 2;
+}
+
 /** The verdict on one pair of records whose evidence is trustworthy. */
 function decide(b: BenchRecord, currentTimes: number[], o: CompareOptions): Pick<Comparison, 'verdict' | 'change' | 'change_interval' | 'note'> {
   const interval = ratioOfMediansInterval(b.times_ms, currentTimes, 1 - o.alpha);
@@ -75,12 +82,16 @@ function decide(b: BenchRecord, currentTimes: number[], o: CompareOptions): Pick
   const [low, high] = [interval.low - 1, interval.high - 1];
   const t = o.threshold;
   if (b.times_ms.length < MIN_BATCHES || currentTimes.length < MIN_BATCHES) {
-    // Too few for an interval; only a complete separation past the threshold is still evidence.
-    if (Math.min(...currentTimes) > Math.max(...b.times_ms) * (1 + t)) {
-      return { verdict: 'regressed', change, change_interval: null, note: `few batches, but every current batch is over ${pctText(t)} slower than every baseline one` };
-    }
-    if (Math.max(...currentTimes) < Math.min(...b.times_ms) * (1 - t)) {
-      return { verdict: 'improved', change, change_interval: null, note: `few batches, but every current batch is over ${pctText(t)} faster than every baseline one` };
+    // Too few for an interval; a complete separation past the threshold is still evidence, when
+    // chance alone would separate that many batches with probability under alpha / 2.
+    if (separationIsEvidence(b.times_ms.length, currentTimes.length, o.alpha)) {
+      const [slowest, fastest] = [Math.max(...b.times_ms), Math.min(...b.times_ms)];
+      if (Math.min(...currentTimes) > slowest * (1 + t)) {
+        return { verdict: 'regressed', change, change_interval: null, note: `few batches, but every current batch is over ${pctText(t)} slower than every baseline one` };
+      }
+      if (Math.max(...currentTimes) < fastest * (1 - t)) {
+        return { verdict: 'improved', change, change_interval: null, note: `few batches, but every current batch is over ${pctText(t)} faster than every baseline one` };
+      }
     }
     const note = `too few batches (${b.times_ms.length} and ${currentTimes.length}; an interval needs ${MIN_BATCHES} a side): bench with a longer --duration`;
     return { verdict: 'inconclusive', change, change_interval: null, note };

@@ -1,9 +1,8 @@
 import { Args, Flags } from '@oclif/core';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { LevitCommand } from '../src/cli/base.js';
 import { parseList, positiveInt } from '../src/cli/flags.js';
 import { type PreprocessThroughput, measurePreprocess } from '../src/bench/preprocess.js';
+import { folderImages } from '../src/eval/dataset.js';
 import { getCard } from '../src/models/registry.js';
 import { ExitCode, LevitError } from '../src/util/errors.js';
 
@@ -22,7 +21,7 @@ to see whether evaluation is limited by the model or by the pipeline.`;
 
   async run(): Promise<PreprocessThroughput[]> {
     const { args, flags } = await this.parse(BenchDecode);
-    const files = readdirSync(args.folder).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort().slice(0, flags.limit).map((f) => join(args.folder, f));
+    const files = folderImages(args.folder).slice(0, flags.limit);
     if (files.length === 0) throw new LevitError(`${args.folder}: no images`, ExitCode.badInput);
     const p = getCard(flags.model).preprocessing;
     const results: PreprocessThroughput[] = [];

@@ -99,7 +99,7 @@ const lines = [
 const cal = (r) => r.calibration?.matmul_gflops_1thread.toFixed(1) ?? '-';
 const summary = [
   `${n} reruns against the first run, on ${first.system.id} (calibrations ${[first, ...reruns].map(cal).join(', ')} GFLOP/s); `,
-  `threshold ${(threshold * 100).toFixed(1)}%, ${Math.round((1 - alpha) * 100)}% interval; bench ${o['bench-args'] || 'defaults'}.`,
+  `threshold ${(threshold * 100).toFixed(1)}%, ${Math.round((1 - alpha) * 100)}% interval; bench settings ${JSON.stringify(first.settings)}.`,
 ].join('');
 const table = `${lines.join('\n')}\n\n${summary}\n`;
 writeFileSync(join(dir, 'error-rates.md'), table);

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
 import { bytes, grouped } from '../src/cli/format.js';
-import { weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { forceFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { preflightOutput } from '../src/util/output.js';
 import { getCard } from '../src/models/registry.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
@@ -24,12 +25,14 @@ Without --out the file goes to the cache ($LEVIT_CACHE_DIR, default ~/.cache/lev
   static override flags = {
     ...weightsFlags('synthetic'),
     to: Flags.string({ description: 'artifact format: an .onnx file, or a TensorFlow.js graph-model directory', options: ['onnx', 'tfjs'], default: 'onnx' }),
-    out: Flags.string({ char: 'o', description: 'output file (written atomically)', helpValue: 'FILE' }),
+    out: Flags.string({ char: 'o', description: 'output: an .onnx file, or the folder of a TensorFlow.js model (written atomically; checked before the work)', helpValue: 'PATH' }),
+    ...forceFlag,
   };
 
   async run(): Promise<ConvertResult> {
     const { args, flags } = await this.parse(Convert);
     const card = getCard(args.model);
+    if (flags.out) preflightOutput(flags.out, 'out', flags.to === 'tfjs' ? 'directory' : 'file', flags.force);
     const progress = new Progress();
     const weights = await resolveWeights(card, weightsChoice(flags), defaultDownloadOptions(flags), (p) => progress.update(transferLine(`downloading ${card.id}`, p)));
     progress.clear();

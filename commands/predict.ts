@@ -9,6 +9,7 @@ import { readInputs } from '../src/pipeline/inputs.js';
 import { resolveWeights } from '../src/pipeline/model.js';
 import { openSession } from '../src/pipeline/session.js';
 import { writeNpy } from '../src/util/npy.js';
+import { preflightOutput } from '../src/util/output.js';
 
 interface PredictResult {
   model: string;
@@ -45,6 +46,7 @@ raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official chec
     const { args, argv, flags } = await this.parse(Predict);
     const card = getCard(args.model);
     const files = (argv as string[]).slice(1);
+    if (flags['logits-out']) preflightOutput(flags['logits-out'], 'logits-out', 'file');
     if (files.length === 0) this.error('give at least one input file', { exit: 2 });
     const { batch, items } = await readInputs(files, card);
     const progress = new Progress();

@@ -6,12 +6,13 @@ import { readResults } from '../src/bench/results.js';
 import { type MergedReport, firstColumnPerMachine, machinesLegend, mergeResults } from '../src/compare/report.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { ExitCode, LevitError } from '../src/util/errors.js';
+import { preflightOutput } from '../src/util/output.js';
 
 export default class Report extends LevitCommand {
   static override summary = 'Merge benchmark results from several machines into one table and plot.';
-  static override description = `Each machine (by fingerprint) gets a label, m1, m2, ...; the table has one column per machine
-and configuration, with LeViT's speed-ups at matched accuracy in each, and the plot one
-line per family and machine. Used by the CI workflow to put x64, arm64 and macOS runners
+  static override description = `Each results file gets a label, m1, m2, ... (two runs of one machine stay two labels, never
+mixed); the table has one column per file and configuration, with LeViT's speed-ups at
+matched accuracy in each, and the plot one line per family and file. Used by the CI workflow to put x64, arm64 and macOS runners
 side by side.`;
   static override examples = ['<%= config.bin %> report linux-x64.json linux-arm64.json macos-arm64.json --markdown --plot all.svg'];
   static override strict = false;
@@ -25,6 +26,7 @@ side by side.`;
     const { argv, flags } = await this.parse(Report);
     const files = argv as string[];
     if (files.length === 0) throw new LevitError('name one or more results files', ExitCode.usage);
+    if (flags.plot) preflightOutput(flags.plot, 'plot', 'file');
     const report = mergeResults(files.map((file) => ({ file, results: readResults(file) })));
     const legend = `Machines: ${machinesLegend(report)}.`;
     this.log(flags.markdown ? renderMarkdown(report.merged, legend) : renderTable(report.merged, legend));

@@ -8,6 +8,7 @@ import { RESULTS_SCHEMA, readResults } from '../src/bench/results.js';
 import { compareExitCode, compareResults, parseThreshold, separationIsEvidence } from '../src/compare/compare.js';
 import { ratioOfMediansInterval } from '../src/compare/interval.js';
 import { mergeResults } from '../src/compare/report.js';
+import { saveBaseline } from '../src/bench/store.js';
 import { runCli, tempDir } from './helpers/shared.js';
 
 /** Deterministic timing-like samples: a median with a right-skewed jitter. */
@@ -124,6 +125,10 @@ test('levit report merges machines into one table', (t) => {
   const b = results('arm box', 40, [rec('levit_128s', samples(200, 5, 2), { published_top1: 76.6 })]);
   const merged = mergeResults([{ file: 'a', results: a }, { file: 'b', results: b }]);
   assert.deepEqual(merged.machines.map((m) => [m.label, m.id]), [['m1', 'x64 box'], ['m2', 'arm box']]);
+  // Two runs of one machine stay apart, by file.
+  const twice = mergeResults([{ file: 'a', results: a }, { file: 'a2', results: a }]);
+  assert.deepEqual(twice.machines.map((m) => [m.label, m.files]), [['m1', ['a']], ['m2', ['a2']]]);
+  assert.deepEqual(twice.merged.records.map((r) => r.backend), ['m1 ort-cpu', 'm2 ort-cpu']);
   const dir = tempDir(t);
   writeFileSync(join(dir, 'a.json'), JSON.stringify({ ...a, system: { ...a.system, cpu: { flags: [] } } }));
   writeFileSync(join(dir, 'b.json'), JSON.stringify({ ...b, system: { ...b.system, cpu: { flags: [] } } }));
@@ -227,4 +232,18 @@ test('compare exits 6 when some configuration is inconclusive and none regressed
   assert.equal(r.status, 6, r.stdout);
   assert.match(r.stdout, /INCONCLUSIVE/);
   assert.match(r.stderr, /inconclusive: levit_128s .*too few batches/);
+});
+
+test('--save-baseline refuses to shrink a baseline without --force', (t) => {
+  const dir = tempDir(t);
+  const saved = process.env.LEVIT_RESULTS_DIR;
+  process.env.LEVIT_RESULTS_DIR = dir;
+  t.after(() => (saved === undefined ? delete process.env.LEVIT_RESULTS_DIR : (process.env.LEVIT_RESULTS_DIR = saved)));
+  const full = results('m', 80, [rec('levit_128s', samples(100, 12, 1)), rec('efficientnet_b3', samples(900, 12, 2))]);
+  const path = saveBaseline(full);
+  const one = results('m', 80, [rec('levit_128s', samples(100, 12, 3))]);
+  assert.throws(() => saveBaseline(one), /has 1 configuration this run did not measure \(efficientnet_b3 ort-cpu 1t b16 224px fp32\)/);
+  assert.equal(readResults(path).records.length, 2, 'the baseline is untouched');
+  saveBaseline(one, true);
+  assert.equal(readResults(path).records.length, 1);
 });

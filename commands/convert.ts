@@ -11,19 +11,21 @@ import { type ConvertResult, convertModel } from '../src/pipeline/convert.js';
 import type { ArtifactFormat } from '../src/runtime/backend.js';
 
 export default class Convert extends LevitCommand {
-  static override summary = 'Convert a model (official checkpoint or synthetic weights) to ONNX or TensorFlow.js, without Python.';
+  static override summary = 'Convert a model (its official checkpoint by default, or --weights synthetic) to ONNX or TensorFlow.js, without Python.';
   static override description = `Reads the checkpoint without executing any of it, builds the model from its card,
 folds BatchNorm and the attention-bias tables, and writes a standard ONNX model
 (opset 17, free batch dimension): input float32 [batch, 3, R, R], output logits [batch, 1000].
+Weights, as for predict and eval: --checkpoint FILE, else the official checkpoint (cached,
+downloaded when allowed); untrained synthetic weights only with --weights synthetic.
 Without --out the file goes to the cache ($LEVIT_CACHE_DIR, default ~/.cache/levit).`;
   static override examples = [
     '<%= config.bin %> convert levit_128s --checkpoint LeViT-128S-96703c44.pth --to onnx --out levit_128s.onnx',
-    '<%= config.bin %> convert levit_384 --to onnx   # synthetic weights, for benchmarking',
+    '<%= config.bin %> convert levit_384 --to onnx --weights synthetic   # untrained weights, for benchmarking',
     '<%= config.bin %> convert deit_tiny_patch16_224 --weights official --to tfjs --out deit_tiny_tfjs/',
   ];
   static override args = { model: Args.string({ description: 'model id (see levit zoo)', required: true }) };
   static override flags = {
-    ...weightsFlags('synthetic'),
+    ...weightsFlags('official'),
     to: Flags.string({ description: 'artifact format: an .onnx file, or a TensorFlow.js graph-model directory', options: ['onnx', 'tfjs'], default: 'onnx' }),
     out: Flags.string({ char: 'o', description: 'output: an .onnx file, or the folder of a TensorFlow.js model (written atomically; checked before the work)', helpValue: 'PATH' }),
     ...forceFlag,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { folderImages, openDataset, realLabels } from '../src/eval/dataset.js';
@@ -211,4 +211,19 @@ test('eval where no image is readable fails (exit 3) with no verdict; --predicti
   assert.equal(r.status, 3, r.stdout);
   assert.match(JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('{\n  "error"'))).error.message, /no image of 2 could be evaluated/);
   assert.doesNotMatch(r.stdout, /agrees/);
+});
+
+test('convert, like predict and eval, defaults to the official weights: never untrained ones unasked; tfjs never replaces a file', (t) => {
+  const dir = tempDir(t);
+  const env = { LEVIT_CACHE_DIR: dir };
+  const out = join(dir, 'model.onnx');
+  const r = runCli(['convert', 'levit_128s', '--offline', '--out', out, '--json'], env);
+  assert.notEqual(r.status, 0);
+  assert.match(JSON.parse(r.stdout).error.message, /offline|not cached|official/i);
+  assert.ok(!existsSync(out), 'nothing written');
+  writeFileSync(out, 'an existing file');
+  const tfjs = runCli(['convert', 'levit_128s', '--weights', 'synthetic', '--to', 'tfjs', '--out', out], env);
+  assert.equal(tfjs.status, 2);
+  assert.match(tfjs.stderr, /is a file; a folder goes there[\s\S]*--force/);
+  assert.equal(readFileSync(out, 'utf8'), 'an existing file');
 });

@@ -58,7 +58,10 @@ depend on the weight values; the table says so).`;
     out: Flags.string({ char: 'o', description: `write the results (JSON, schema ${RESULTS_SCHEMA}) to FILE`, helpValue: 'FILE' }),
     markdown: Flags.boolean({ description: 'print the table as Markdown' }),
     plot: Flags.string({ description: 'write the speed/accuracy plot (SVG) to FILE', helpValue: 'FILE.svg' }),
-    onnx: Flags.string({ description: "time this ONNX file (e.g. a torch.onnx export) for the one model named, instead of levit's own", helpValue: 'FILE' }),
+    onnx: Flags.string({
+      description: "time this ONNX file (e.g. a torch.onnx export) for the one model named, instead of levit's own; its parameter count must be within 10% of the model's, and the table labels it external",
+      helpValue: 'FILE',
+    }),
     record: Flags.boolean({ description: "append the results to this machine's history (results/history/<machine>.jsonl)" }),
     'save-baseline': Flags.boolean({ description: "make the results this machine's baseline (results/baselines/<machine>.json)" }),
     calibration: Flags.boolean({

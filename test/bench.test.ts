@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { speedUps } from '../src/bench/compare-models.js';
 import { measure, medianPrecision } from '../src/bench/measure.js';
+import { getCard } from '../src/models/registry.js';
+import { exportOnnx } from '../src/onnx/export.js';
+import { onnxParameterCount } from '../src/onnx/inspect.js';
+import { prepareModel } from '../src/pipeline/model.js';
 import { baselineWarning, judgeStability } from '../src/bench/stability.js';
 import { renderPlot } from '../src/bench/plot.js';
 import { type BenchRecord, type BenchResults, RESULTS_SCHEMA, readResults } from '../src/bench/results.js';
@@ -128,7 +132,7 @@ test('the table and Markdown say the weights are synthetic', (t) => {
   assert.match(cli.stdout, /Weights: synthetic \(untrained\)/);
 });
 
-test('bad bench arguments fail fast with usage errors', () => {
+test('bad bench arguments fail fast with usage errors', (t) => {
   const unknownBackend = runCli(['bench', 'levit_128s', '--backend', 'tpu']);
   assert.equal(unknownBackend.status, 2);
   assert.match(unknownBackend.stderr, /unknown backend tpu/);
@@ -137,6 +141,14 @@ test('bad bench arguments fail fast with usage errors', () => {
   assert.match(badThreads.stderr, /--threads: cannot use 'many'/);
   const twoWithOnnx = runCli(['bench', 'levit_128s', 'levit_192', '--onnx', 'x.onnx']);
   assert.equal(twoWithOnnx.status, 2);
+  // An external export is checked against the card it is timed as: a LeViT is not an EfficientNet.
+  const levit = exportOnnx(prepareModel(getCard('levit_128s'), { kind: 'synthetic', seed: 0 }).graph);
+  assert.ok(Math.abs(onnxParameterCount(levit) / 7_777_058 - 1) < 0.01);
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'levit.onnx'), levit);
+  const mislabelled = runCli(['bench', 'efficientnet_b0', '--onnx', join(dir, 'levit.onnx'), '--no-calibration']);
+  assert.equal(mislabelled.status, 3);
+  assert.match(mislabelled.stderr, /has 7,8\d\d,\d\d\d parameters; efficientnet_b0 has 5,288,548: it is another model/);
 });
 
 test('the plot refuses to draw nothing', () => {

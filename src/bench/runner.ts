@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { floatTensor } from '../checkpoint/tensor.js';
 import { getCard } from '../models/registry.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import type { ModelCard } from '../models/card.js';
+import { onnxParameterCount } from '../onnx/inspect.js';
 import { type Artifact, ensureArtifact } from '../pipeline/convert.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { CorruptFileError, ExitCode, LevitError } from '../util/errors.js';
 import { type WeightsChoice, describeWeights, resolveWeights, sha256File } from '../pipeline/model.js';
 import type { DownloadOptions } from '../download/checkpoints.js';
 import { countsOf } from '../pipeline/zoo.js';
@@ -67,6 +69,26 @@ export function benchInput(batch: number, resolution: number) {
   return t;
 }
 
+/** How far an external export's parameter count may stray from the card's (folded BatchNorm, expanded attention biases). */
+const EXTERNAL_PARAMS_TOLERANCE = 0.1;
+
+/** An external ONNX file must be the model it is timed as: its parameter count near the card's. */
+function checkExternalParams(path: string, card: ModelCard, params: number): void {
+  let found: number;
+  try {
+    found = onnxParameterCount(readFileSync(path));
+  } catch (e) {
+    throw new CorruptFileError(path, `is not an ONNX model (${(e as Error).message})`, 'Give --onnx an .onnx file exported from the model named.');
+  }
+  if (Math.abs(found / params - 1) > EXTERNAL_PARAMS_TOLERANCE) {
+    throw new LevitError(
+      `--onnx ${path} has ${found.toLocaleString('en-US')} parameters; ${card.id} has ${params.toLocaleString('en-US')}: it is another model`,
+      ExitCode.badInput,
+      'Name the model the file was exported from (levit zoo lists them with their parameter counts).',
+    );
+  }
+}
+
 async function externalArtifact(path: string, backend: Backend): Promise<Artifact> {
   if (backend.artifact !== 'onnx') throw new LevitError(`--onnx needs an ONNX backend; ${backend.id} runs ${backend.artifact}`, ExitCode.usage);
   if (!existsSync(path)) throw new LevitError(`--onnx: no such file ${path}`, ExitCode.notFound);
@@ -79,6 +101,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   if (plan.externalOnnx && cards.length !== 1) {
     throw new LevitError('--onnx times one external file: name exactly one model (its input contract)', ExitCode.usage);
   }
+  if (plan.externalOnnx && existsSync(plan.externalOnnx)) checkExternalParams(plan.externalOnnx, cards[0], countsOf(cards[0]).params);
   const backends: Backend[] = [];
   for (const id of plan.backends) backends.push(await requireBackend(id));
   const statuses = new Map<Backend, BackendStatus>();

@@ -56,7 +56,8 @@ the field); 4 a file not found.`;
     const report = compareResults(baseline, current, { threshold, alpha });
     this.log(flags.markdown ? renderCompareMarkdown(report) : renderCompareTable(report));
     for (const c of report.comparisons.filter((x) => x.verdict === 'regressed')) {
-      this.logToStderr(`regressed: ${c.key} (${((c.change ?? 0) * 100).toFixed(1)}% slower${c.change_interval ? `, interval +${(c.change_interval[0] * 100).toFixed(1)}% or more` : ''})`);
+      const atLeast = c.change_interval ? `, interval +${(c.change_interval[0] * 100).toFixed(1)}% or more` : '';
+      this.logToStderr(`regressed: ${c.key} (${((c.change ?? 0) * 100).toFixed(1)}% slower${atLeast})`);
     }
     for (const c of report.comparisons.filter((x) => x.verdict === 'inconclusive')) this.logToStderr(`inconclusive: ${c.key}: ${c.note}`);
     process.exitCode = compareExitCode(report);

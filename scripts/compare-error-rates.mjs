@@ -60,7 +60,8 @@ function runBenches(n) {
 
 /** The same results with every timed batch `factor` times slower: an injected regression. */
 function slowedDown(results, factor) {
-  return { ...results, records: results.records.map((r) => ({ ...r, times_ms: r.times_ms.map((t) => t * factor), images_per_second: r.images_per_second / factor })) };
+  const slower = (r) => ({ ...r, times_ms: r.times_ms.map((t) => t * factor), images_per_second: r.images_per_second / factor });
+  return { ...results, records: results.records.map(slower) };
 }
 
 if (!o.from) runBenches(Number(o.reruns));
@@ -70,7 +71,14 @@ if (files.length < 2) {
   process.exit(2);
 }
 const [first, ...reruns] = files.map((f) => readResults(join(dir, f)));
-const rows = new Map(first.records.map((r) => [recordKey(r), { key: `${r.model} ${r.threads}t`, batches: [], same: { regressed: 0, improved: 0, inconclusive: 0, unchanged: 0 }, detected: factors.map(() => 0), flagged: 0 }]));
+const newRow = (r) => ({
+  key: `${r.model} ${r.threads}t`,
+  batches: [],
+  same: { regressed: 0, improved: 0, inconclusive: 0, unchanged: 0 },
+  detected: factors.map(() => 0),
+  flagged: 0,
+});
+const rows = new Map(first.records.map((r) => [recordKey(r), newRow(r)]));
 const verdictOf = (report, key) => report.comparisons.find((c) => c.key === key)?.verdict;
 for (const rerun of reruns) {
   const same = compareResults(first, rerun, { threshold, alpha });
@@ -90,10 +98,12 @@ const n = reruns.length;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const share = (k) => `${k}/${n}`;
 const lines = [
-  `| configuration | batches (median) | same commit: regressed | improved | inconclusive | flagged busy | ${factors.map((f) => `${f.toFixed(2)}x detected`).join(' | ')} |`,
+  `| configuration | batches (median) | same commit: regressed | improved | inconclusive | flagged busy | ${factors.map((f) => `${f.toFixed(2)}x`).join(' | ')} |`,
   `| --- | ---: | ---: | ---: | ---: | ---: | ${factors.map(() => '---:').join(' | ')} |`,
   ...[...rows.values()].map(
-    (r) => `| ${r.key} | ${median(r.batches)} | ${share(r.same.regressed)} | ${share(r.same.improved)} | ${share(r.same.inconclusive)} | ${share(r.flagged)} | ${r.detected.map(share).join(' | ')} |`,
+    (r) =>
+      `| ${r.key} | ${median(r.batches)} | ${share(r.same.regressed)} | ${share(r.same.improved)} | ${share(r.same.inconclusive)} ` +
+      `| ${share(r.flagged)} | ${r.detected.map(share).join(' | ')} |`,
   ),
 ];
 const cal = (r) => r.calibration?.matmul_gflops_1thread.toFixed(1) ?? '-';
@@ -101,7 +111,9 @@ const summary = [
   `${n} reruns against the first run, on ${first.system.id} (calibrations ${[first, ...reruns].map(cal).join(', ')} GFLOP/s); `,
   `threshold ${(threshold * 100).toFixed(1)}%, ${Math.round((1 - alpha) * 100)}% interval; bench settings ${JSON.stringify(first.settings)}.`,
 ].join('');
-const table = `${lines.join('\n')}\n\n${summary}\n`;
+const note = `Columns 1.10x, 1.25x, 2.00x: injected slowdowns called regressed.`;
+const table = `${lines.join('\n')}\n\n${summary} ${note}\n`;
 writeFileSync(join(dir, 'error-rates.md'), table);
-writeFileSync(join(dir, 'error-rates.json'), `${JSON.stringify({ threshold, alpha, factors, reruns: n, machine: first.system.id, rows: [...rows.values()] }, null, 1)}\n`);
+const study = { threshold, alpha, factors, reruns: n, machine: first.system.id, rows: [...rows.values()] };
+writeFileSync(join(dir, 'error-rates.json'), `${JSON.stringify(study, null, 1)}\n`);
 console.log(table);

@@ -47,7 +47,8 @@ export function saveBaseline(results: BenchResults, force = false): string {
     const lost = old.records.map(recordKey).filter((k) => !kept.has(k));
     if (lost.length) {
       throw new LevitError(
-        `--save-baseline: ${path} has ${lost.length} configuration${lost.length > 1 ? 's' : ''} this run did not measure (${lost.slice(0, 3).join('; ')}${lost.length > 3 ? '; ...' : ''})`,
+        `--save-baseline: ${path} has ${lost.length} configuration${lost.length > 1 ? 's' : ''} this run did not measure ` +
+          `(${lost.slice(0, 3).join('; ')}${lost.length > 3 ? '; ...' : ''})`,
         ExitCode.usage,
         'Bench the same configurations as the baseline, or add --force to replace it with this smaller one.',
       );

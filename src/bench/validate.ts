@@ -32,7 +32,9 @@ function checkCalibration(value: unknown, field: string, fail: (field: string, w
 function checkRecord(r: unknown, at: string, fail: (field: string, what: string) => never): void {
   if (!isObject(r)) fail(at, 'is not an object');
   for (const f of ['model', 'backend', 'precision'] as const) if (typeof r[f] !== 'string' || !r[f]) fail(`${at}.${f}`, 'is missing or not a string');
-  for (const f of ['threads', 'batch', 'resolution'] as const) if (!isPositiveInt(r[f])) fail(`${at}.${f}`, `${JSON.stringify(r[f])} is not a positive integer`);
+  for (const f of ['threads', 'batch', 'resolution'] as const) {
+    if (!isPositiveInt(r[f])) fail(`${at}.${f}`, `${JSON.stringify(r[f])} is not a positive integer`);
+  }
   const times = r.times_ms;
   if (!Array.isArray(times) || times.length === 0) fail(`${at}.times_ms`, 'is missing or empty: compare needs every timed batch');
   const bad = times.findIndex((t) => !isPositiveFinite(t));

@@ -63,7 +63,8 @@ function machineNote(baseline: BenchResults, current: BenchResults, sameMachine:
   if (!sameMachine || !baseline.calibration || !current.calibration) return null;
   const ratio = current.calibration.matmul_gflops_1thread / baseline.calibration.matmul_gflops_1thread;
   if (Math.abs(Math.log(ratio)) <= Math.log(1 + CALIBRATION_DRIFT)) return null;
-  return `same machine, but its calibration moved from ${baseline.calibration.matmul_gflops_1thread.toFixed(1)} to ${current.calibration.matmul_gflops_1thread.toFixed(1)} GFLOP/s: one run was taken on a busy or throttled machine`;
+  const [from, to] = [baseline.calibration.matmul_gflops_1thread.toFixed(1), current.calibration.matmul_gflops_1thread.toFixed(1)];
+  return `same machine, but its calibration moved from ${from} to ${to} GFLOP/s: one run was taken on a busy or throttled machine`;
 }
 
 const pctText = (v: number) => `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
@@ -87,10 +88,12 @@ function decide(b: BenchRecord, currentTimes: number[], o: CompareOptions): Pick
     if (separationIsEvidence(b.times_ms.length, currentTimes.length, o.alpha)) {
       const [slowest, fastest] = [Math.max(...b.times_ms), Math.min(...b.times_ms)];
       if (Math.min(...currentTimes) > slowest * (1 + t)) {
-        return { verdict: 'regressed', change, change_interval: null, note: `few batches, but every current batch is over ${pctText(t)} slower than every baseline one` };
+        const note = `few batches, but every current batch is over ${pctText(t)} slower than every baseline one`;
+        return { verdict: 'regressed', change, change_interval: null, note };
       }
       if (Math.max(...currentTimes) < fastest * (1 - t)) {
-        return { verdict: 'improved', change, change_interval: null, note: `few batches, but every current batch is over ${pctText(t)} faster than every baseline one` };
+        const note = `few batches, but every current batch is over ${pctText(t)} faster than every baseline one`;
+        return { verdict: 'improved', change, change_interval: null, note };
       }
     }
     const note = `too few batches (${b.times_ms.length} and ${currentTimes.length}; an interval needs ${MIN_BATCHES} a side): bench with a longer --duration`;
@@ -100,7 +103,8 @@ function decide(b: BenchRecord, currentTimes: number[], o: CompareOptions): Pick
   if (low > t) return { verdict: 'regressed', change, change_interval };
   if (high < -t) return { verdict: 'improved', change, change_interval };
   if (low >= -t && high <= t) return { verdict: 'unchanged', change, change_interval };
-  const note = `the ${Math.round((1 - o.alpha) * 100)}% interval ${pctText(low)} to ${pctText(high)} crosses the ±${(t * 100).toFixed(1)}% threshold: too noisy to tell`;
+  const confidence = Math.round((1 - o.alpha) * 100);
+  const note = `the ${confidence}% interval ${pctText(low)} to ${pctText(high)} crosses the ±${(t * 100).toFixed(1)}% threshold: too noisy to tell`;
   return { verdict: 'inconclusive', change, change_interval, note };
 }
 
@@ -129,7 +133,8 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
     const c = cur.get(key);
     const common = { key, model: b.model, backend: b.backend, threads: b.threads, batch: b.batch, baseline_images_per_second: b.images_per_second };
     if (!c) {
-      comparisons.push({ ...common, verdict: 'missing', current_images_per_second: null, change: null, change_interval: null, note: 'not in the current results' });
+      const absent = { current_images_per_second: null, change: null, change_interval: null };
+      comparisons.push({ ...common, verdict: 'missing', ...absent, note: 'not in the current results' });
       continue;
     }
     const currentTimes = normalisation ? c.times_ms.map((t) => t * normalisation) : c.times_ms;

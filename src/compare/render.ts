@@ -4,7 +4,9 @@ import type { CompareReport, Comparison } from './compare.js';
 const pct = (v: number | null) => (v === null ? '-' : `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
 const ips = (v: number | null) => (v === null ? '-' : v.toFixed(1));
 const interval = (c: Comparison) => (c.change_interval ? `${pct(c.change_interval[0])} to ${pct(c.change_interval[1])}` : '-');
-const MARK: Record<string, string> = { regressed: 'REGRESSED', improved: 'improved', unchanged: 'unchanged', inconclusive: 'INCONCLUSIVE', missing: 'missing', new: 'new' };
+const MARK: Record<string, string> = {
+  regressed: 'REGRESSED', improved: 'improved', unchanged: 'unchanged', inconclusive: 'INCONCLUSIVE', missing: 'missing', new: 'new',
+};
 
 function machineLine(r: CompareReport): string {
   if (r.same_machine) return `Same machine: ${r.current_machine}.${r.machine_note ? ` Every record inconclusive: ${r.machine_note}.` : ''}`;
@@ -49,7 +51,9 @@ export function renderCompareMarkdown(r: CompareReport): string {
     '| configuration | baseline img/s | current img/s | time change | interval | verdict | note |',
     '| --- | ---: | ---: | ---: | ---: | --- | --- |',
     ...r.comparisons.map(
-      (c) => `| ${c.key} | ${ips(c.baseline_images_per_second)} | ${ips(c.current_images_per_second)} | ${pct(c.change)} | ${interval(c)} | ${strong(c)} | ${c.note ?? ''} |`,
+      (c) =>
+        `| ${c.key} | ${ips(c.baseline_images_per_second)} | ${ips(c.current_images_per_second)} | ${pct(c.change)} | ${interval(c)} ` +
+        `| ${strong(c)} | ${c.note ?? ''} |`,
     ),
     '',
     machineLine(r),

@@ -23,7 +23,10 @@ const sameMachineTwice = (report: MergedReport, id: string) => report.machines.f
 
 export function machinesLegend(report: MergedReport): string {
   return report.machines
-    .map((m) => `${m.label} = ${m.id}${m.calibration_gflops ? ` (calibration ${m.calibration_gflops.toFixed(1)} GFLOP/s)` : ''}${sameMachineTwice(report, m.id) ? ` [${m.files[0]}]` : ''}`)
+    .map((m) => {
+      const calibration = m.calibration_gflops ? ` (calibration ${m.calibration_gflops.toFixed(1)} GFLOP/s)` : '';
+      return `${m.label} = ${m.id}${calibration}${sameMachineTwice(report, m.id) ? ` [${m.files[0]}]` : ''}`;
+    })
     .join('; ');
 }
 

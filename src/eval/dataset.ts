@@ -143,7 +143,8 @@ export function openDataset(root: string, labels?: string): Dataset {
     );
   }
   if (dataset.samples.length === 0) {
-    throw new LevitError(`${root}: ${dataset.layout} layout, but no image in it has a label`, ExitCode.badInput, 'Check that the labels name the image files of this folder.');
+    const hint = 'Check that the labels name the image files of this folder.';
+    throw new LevitError(`${root}: ${dataset.layout} layout, but no image in it has a label`, ExitCode.badInput, hint);
   }
   return dataset;
 }

@@ -63,7 +63,8 @@ export function judge(top1: number, evaluated: number, published: PublishedAccur
   if (evaluated === 0) return { verdict: 'inconclusive', published, difference: null, tolerance: null, reason: 'no image was evaluated' };
   const full = evaluated >= FULL_VALIDATION;
   if (!full && !sample) {
-    return { verdict: 'inconclusive', published, difference, tolerance: null, reason: `${evaluated} images are whole classes, not a random sample: only the full set can be judged` };
+    const reason = `${evaluated} images are whole classes, not a random sample: only the full set can be judged`;
+    return { verdict: 'inconclusive', published, difference, tolerance: null, reason };
   }
   const p = published.top1 / 100;
   const tolerance = full ? NUMERICS : NUMERICS + Z99 * samplingError(p, evaluated);
@@ -72,7 +73,8 @@ export function judge(top1: number, evaluated: number, published: PublishedAccur
   if (Math.abs(difference) > tolerance) return { verdict: 'differs', published, difference, tolerance, reason };
   if (tolerance > AGREEMENT_BAR) {
     const needed = imagesForAgreement(p);
-    return { verdict: 'inconclusive', published, difference, tolerance, reason: `${reason}: too wide to call agreement; a ±${AGREEMENT_BAR}-point verdict needs ${needed} random images` };
+    const why = `${reason}: too wide to call agreement; a ±${AGREEMENT_BAR}-point verdict needs ${needed} random images`;
+    return { verdict: 'inconclusive', published, difference, tolerance, reason: why };
   }
   return { verdict: 'agrees', published, difference, tolerance, reason };
 }

@@ -21,7 +21,7 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[] } {
     const first = results.records.find((r) => r.model === model)!;
     const cell = (c: Column) => results.records.find((r) => r.model === model && columnKey(r) === c.key);
     return {
-      model: first.weights.startsWith('external-') ? `${model} (external ONNX)` : model,
+      model: first.weights?.startsWith('external-') ? `${model} (external ONNX)` : model,
       top1: first.published_top1?.toFixed(1) ?? '-',
       params: millions(first.params, 1),
       flops: millions(first.flops, 0),

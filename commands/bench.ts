@@ -1,14 +1,14 @@
 import { Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { forceFlag, numberFlag, parseList, positiveInt, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { benchListFlags, forceFlag, numberFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { MIN_BATCHES } from '../src/compare/interval.js';
 import { preflightOutput } from '../src/util/output.js';
 import { Progress, duration } from '../src/cli/progress.js';
-import { renderPlot } from '../src/bench/plot.js';
-import { renderMarkdown, renderRecordLine, renderTable } from '../src/bench/render.js';
+import { renderPlot } from '../src/render/plot.js';
+import { renderMarkdown, renderRecordLine, renderTable } from '../src/render/bench.js';
 import { type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
 import { appendHistory, machineBaseline, saveBaseline } from '../src/bench/store.js';
-import { DEFAULT_MODELS, type ThreadSpec, runBench } from '../src/bench/runner.js';
+import { DEFAULT_MODELS, runBench } from '../src/bench/runner.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 
@@ -43,9 +43,7 @@ depend on the weight values; the table says so).`;
   static override args = {};
   static override flags = {
     ...weightsFlags('synthetic'),
-    backend: Flags.string({ char: 'b', description: 'backends, comma-separated (levit backends lists them)', default: 'ort-cpu' }),
-    threads: Flags.string({ char: 't', description: "intra-op thread counts, comma-separated; 'all' = every core", default: '1,all' }),
-    batch: Flags.string({ description: 'batch sizes, comma-separated', default: '16' }),
+    ...benchListFlags,
     duration: numberFlag({ description: 'seconds of timed runs per configuration, at least', default: 3, min: 0, helpValue: 'SECONDS' }),
     'max-duration': numberFlag({
       description: 'time cap: seconds of timed runs per configuration at most while the median is not yet as precise as --target-ci (--min-iterations come first)',
@@ -82,9 +80,9 @@ depend on the weight values; the table says so).`;
     const results = await runBench(
       {
         models,
-        backends: parseList('backend', flags.backend, (s) => s),
-        threads: parseList<ThreadSpec>('threads', flags.threads, (s) => (s === 'all' ? 'all' : positiveInt(s))),
-        batches: parseList('batch', flags.batch, positiveInt),
+        backends: flags.backend,
+        threads: flags.threads,
+        batches: flags.batch,
         weights: weightsChoice(flags),
         download: defaultDownloadOptions(flags),
         measure: {

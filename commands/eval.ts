@@ -1,15 +1,14 @@
 import { Args, Flags } from '@oclif/core';
 import { availableParallelism } from 'node:os';
 import { LevitCommand } from '../src/cli/base.js';
-import { weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { sessionFlags, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, bar, duration, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { openDataset } from '../src/eval/dataset.js';
 import { type EvalSummary, evaluate } from '../src/eval/evaluate.js';
 import { getCard } from '../src/models/registry.js';
-import { resolveWeights } from '../src/pipeline/model.js';
-import { openSession } from '../src/pipeline/session.js';
-import { ExitCode, LevitError } from '../src/util/errors.js';
+import { openClassifier } from '../src/classifier/session.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 import { preflightOutput } from '../src/util/output.js';
 
 export default class Eval extends LevitCommand {
@@ -36,8 +35,7 @@ sample: it says how many images a verdict needs). No image evaluated is an error
   };
   static override flags = {
     ...weightsFlags('official'),
-    backend: Flags.string({ char: 'b', description: 'backend (levit backends lists them)', default: 'ort-cpu' }),
-    threads: Flags.integer({ description: 'intra-op threads of the backend (0: all cores)', default: 0, min: 0 }),
+    ...sessionFlags,
     batch: Flags.integer({ description: 'images per inference batch', default: 32, min: 1 }),
     limit: Flags.integer({ description: 'evaluate the first N images only', min: 1 }),
     workers: Flags.integer({ description: 'preprocessing worker threads', default: Math.min(4, availableParallelism()), min: 1 }),
@@ -53,9 +51,16 @@ sample: it says how many images a verdict needs). No image evaluated is an error
     if (flags['predictions-out']) preflightOutput(flags['predictions-out'], 'predictions-out', 'file');
     const dataset = openDataset(args.dataset, flags.labels);
     const progress = new Progress();
-    const weights = await resolveWeights(card, weightsChoice(flags), defaultDownloadOptions(flags), (p) => progress.update(transferLine(`downloading ${card.id}`, p)));
-    progress.update(`building ${card.id} for ${flags.backend}`, true);
-    const { session, artifact } = await openSession(card, weights, flags.backend, flags.threads, false);
+    // No spinning: the preprocessing workers share the cores.
+    const { session, artifact } = await openClassifier(card, {
+      weights: weightsChoice(flags),
+      download: defaultDownloadOptions(flags),
+      backend: flags.backend,
+      threads: flags.threads,
+      spinning: false,
+      onDownload: (p) => progress.update(transferLine(`downloading ${card.id}`, p)),
+      onBuild: () => progress.update(`building ${card.id} for ${flags.backend}`, true),
+    });
     let s: EvalSummary;
     try {
       s = await evaluate(

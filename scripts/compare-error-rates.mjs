@@ -19,7 +19,7 @@ if (!existsSync(dist('compare/compare.js'))) {
   console.error('Build first: npm run build');
   process.exit(2);
 }
-const { readResults } = await import(dist('bench/results.js'));
+const { readResults } = await import(dist('bench/validate.js'));
 const { compareResults, parseThreshold, recordKey } = await import(dist('compare/compare.js'));
 
 const { values: o } = parseArgs({

@@ -4,10 +4,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BenchRecord, BenchResults } from '../src/bench/results.js';
-import { RESULTS_SCHEMA, readResults } from '../src/bench/results.js';
+import { RESULTS_SCHEMA } from '../src/bench/results.js';
+import { readResults } from '../src/bench/validate.js';
 import { compareExitCode, compareResults, parseThreshold, separationIsEvidence } from '../src/compare/compare.js';
 import { ratioOfMediansInterval } from '../src/compare/interval.js';
-import { mergeResults } from '../src/compare/report.js';
+import { mergeResults } from '../src/bench/merge-machines.js';
 import { saveBaseline } from '../src/bench/store.js';
 import { runCli, tempDir } from './helpers/shared.js';
 

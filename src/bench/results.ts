@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { CorruptFileError, ExitCode, LevitError } from '../util/errors.js';
 import type { Calibration } from './calibration.js';
 import type { SystemFingerprint } from './fingerprint.js';
 import type { LatencySummary, Spread } from './stats.js';
-import { validateResults } from './validate.js';
 
 /**
  * The results file format. Versioned: readers accept every major version up to their own,
@@ -77,23 +74,4 @@ export interface BenchResults {
   skipped?: { model: string; backend: string; threads: number; reason: string }[];
   /** Things the reader of the figures should know, e.g. a machine far slower than its baseline. */
   warnings?: string[];
-}
-
-/** Reads and validates a results file (see validate.ts); a missing file is "not found". */
-export function readResults(file: string): BenchResults {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new LevitError(`${file}: no such results file`, ExitCode.notFound, 'Write results with levit bench --out FILE.');
-    throw new CorruptFileError(file, `cannot be read (${code ?? (e as Error).message})`, 'Give a results file written by levit bench --out FILE.');
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new CorruptFileError(file, 'is not a results file (not JSON)', 'Write results with levit bench --out FILE.');
-  }
-  return validateResults(parsed, file);
 }

@@ -3,9 +3,9 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { Calibration } from './calibration.js';
 import type { SystemFingerprint } from './fingerprint.js';
-import { type BenchResults, readResults } from './results.js';
-import { recordKey } from './validate.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import type { BenchResults } from './results.js';
+import { readResults, recordKey } from './validate.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 
 /**
  * The committed results folder: results/baselines/<machine>.json, one baseline per machine
@@ -67,8 +67,4 @@ export function machineBaseline(system: Pick<SystemFingerprint, 'id'>): { calibr
   } catch {
     return null;
   }
-}
-
-export function hasBaseline(system: Pick<SystemFingerprint, 'id'>): boolean {
-  return existsSync(baselinePath(system));
 }

@@ -1,4 +1,5 @@
-import { CorruptFileError } from '../util/errors.js';
+import { readFileSync } from 'node:fs';
+import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
 import { READABLE_SCHEMAS, RESULTS_SCHEMA } from './results.js';
 import type { BenchRecord, BenchResults } from './results.js';
 
@@ -77,4 +78,23 @@ export function validateResults(parsed: unknown, file: string): BenchResults {
   const calibration = (o.calibration as BenchResults['calibration']) ?? null;
   const calibrationAfter = (o.calibration_after as BenchResults['calibration']) ?? null;
   return { ...(o as unknown as BenchResults), schema: RESULTS_SCHEMA, calibration, calibration_after: calibrationAfter, records };
+}
+
+/** Reads and validates a results file (see validate.ts); a missing file is "not found". */
+export function readResults(file: string): BenchResults {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new LevitError(`${file}: no such results file`, ExitCode.notFound, 'Write results with levit bench --out FILE.');
+    throw new CorruptFileError(file, `cannot be read (${code ?? (e as Error).message})`, 'Give a results file written by levit bench --out FILE.');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new CorruptFileError(file, 'is not a results file (not JSON)', 'Write results with levit bench --out FILE.');
+  }
+  return validateResults(parsed, file);
 }

@@ -1,5 +1,5 @@
 import { Command } from '@oclif/core';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 import { closest } from '../util/suggest.js';
 
 /** An error oclif raised while parsing the command line (unknown flag, missing argument, bad option). */

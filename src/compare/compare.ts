@@ -2,7 +2,7 @@ import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { recordKey } from '../bench/validate.js';
 import { quantile, sorted } from '../bench/stats.js';
 import { MIN_BATCHES, ratioOfMediansInterval } from './interval.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 
 export { recordKey };
 

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ExitCode, LevitError } from './errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 
 export type OutputKind = 'file' | 'directory';
 

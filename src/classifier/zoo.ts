@@ -1,8 +1,7 @@
-import type { Family, ModelCard, PublishedAccuracy } from '../models/card.js';
+import type { ModelCard } from '../models/families.js';
+import type { PublishedAccuracy } from '../models/card.js';
 import { checkpointPath, isCached } from '../download/checkpoints.js';
-import { efficientNetStages } from '../models/efficientnet.js';
-import { levitStages } from '../models/levit.js';
-import { buildGraph, familyOrder, listCards } from '../models/registry.js';
+import { buildGraph, familyRank, listCards } from '../models/registry.js';
 import { ZeroWeights } from '../models/weights.js';
 import { type ModelCounts, countModel } from './model.js';
 
@@ -19,13 +18,6 @@ export interface ZooEntry {
   std: readonly number[];
   published: readonly PublishedAccuracy[];
   checkpoint: { url: string; sha256: string | null; cached: boolean; path: string } | null;
-}
-
-export interface StageInfo {
-  stage: number;
-  resolution: number;
-  channels: number;
-  [detail: string]: number;
 }
 
 /** Counts come from the model's graph (built on zero weights), never from the card. */
@@ -54,22 +46,8 @@ export function zooEntry(card: ModelCard): ZooEntry {
 
 /** Every model, LeViT first, each family from the fewest FLOPs to the most. */
 export function listZoo(): ZooEntry[] {
-  const rank = (e: ZooEntry) => familyOrder.indexOf(e.family as Family);
+  const rank = (e: ZooEntry) => familyRank(e.family);
   return listCards()
     .map(zooEntry)
     .sort((a, b) => rank(a) - rank(b) || a.flops - b.flops);
-}
-
-export function stagesOf(card: ModelCard): StageInfo[] {
-  switch (card.family) {
-    case 'levit':
-      return levitStages(card.architecture, card.preprocessing.resolution);
-    case 'efficientnet':
-      return efficientNetStages(card);
-    case 'deit': {
-      const a = card.architecture;
-      const grid = card.preprocessing.resolution / a.patch_size;
-      return [{ stage: 1, resolution: grid, tokens: grid * grid + (a.distilled ? 2 : 1), channels: a.embed_dim, heads: a.num_heads, blocks: a.depth }];
-    }
-  }
 }

@@ -2,17 +2,18 @@ import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
 import { renderPlot } from '../src/render/plot.js';
 import { renderMarkdown, renderTable } from '../src/render/bench.js';
-import { readResults } from '../src/bench/results.js';
+import { readResults } from '../src/bench/validate.js';
 import { type GpuTable, gpuTable, renderGpuMarkdown, renderGpuTable } from '../src/render/gpu-table.js';
 import { type MergedReport, firstColumnPerMachine, machinesLegend, mergeResults } from '../src/bench/merge-machines.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
+import { preflightOutput } from '../src/util/output.js';
 
 export default class Report extends LevitCommand {
   static override summary = 'Merge benchmark results from several machines into one table and plot.';
-  static override description = `Each machine (by fingerprint) gets a label, m1, m2, ...; the table has one column per machine
-and configuration, with LeViT's speed-ups at matched accuracy in each, and the plot one
-line per family and machine. Used by the CI workflow to put x64, arm64 and macOS runners
+  static override description = `Each results file gets a label, m1, m2, ... (two runs of one machine stay two labels, never
+mixed); the table has one column per file and configuration, with LeViT's speed-ups at
+matched accuracy in each, and the plot one line per family and file. Used by the CI workflow to put x64, arm64 and macOS runners
 side by side.
 
 With --gpu: the GPU table instead, levit's ort-webgpu beside PyTorch (torch-cuda records written by
@@ -42,6 +43,7 @@ figures and timm's published RTX 4090 figures.`;
       this.log(flags.markdown ? renderGpuMarkdown(t) : renderGpuTable(t));
       return t;
     }
+    if (flags.plot) preflightOutput(flags.plot, 'plot', 'file');
     const report = mergeResults(files.map((file) => ({ file, results: readResults(file) })));
     const legend = `Machines: ${machinesLegend(report)}.`;
     this.log(flags.markdown ? renderMarkdown(report.merged, legend) : renderTable(report.merged, legend));

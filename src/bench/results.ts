@@ -1,15 +1,27 @@
-import { readFileSync } from 'node:fs';
-import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 import type { Calibration } from './calibration.js';
 import type { SystemFingerprint } from './fingerprint.js';
 import type { LatencySummary, Spread } from './stats.js';
 
 /**
- * The results file format. Versioned: readers accept their own major version and say so
- * clearly otherwise. Documented field by field in docs/results-schema.md.
+ * The results file format. Versioned: readers accept every major version up to their own,
+ * upgrade older ones in memory, and say so clearly otherwise. Documented field by field in
+ * docs/results-schema.md.
  */
-export const RESULTS_SCHEMA = 'levit-bench/1';
+export const RESULTS_SCHEMA = 'levit-bench/2';
+/** Versions readResults understands; older ones lack the fields 2 added (read as unknown). */
+export const READABLE_SCHEMAS = ['levit-bench/1', RESULTS_SCHEMA] as const;
 
+/**
+ * How quiet the machine was around one record: the calibration just before and just after
+ * it. A record is flagged (unstable says why) when they disagree or fall far below the run's
+ * first calibration; compare treats flagged records as inconclusive.
+ */
+export interface Stability {
+  gflops_before: number;
+  gflops_after: number;
+  unstable: string | null;
+}
 export interface BenchRecord {
   model: string;
   family: string;
@@ -43,6 +55,10 @@ export interface BenchRecord {
   times_ms: number[];
   /** Timed under emulation (see system.emulation): the times are the translator's, never a speed figure. Absent in older files. */
   emulated?: boolean;
+  /** Why timing stopped (schema 2): the median precise enough, the time cap or the iteration cap. */
+  stopped?: 'precise' | 'time-cap' | 'iteration-cap';
+  /** null in files of schema 1, and with --no-calibration. */
+  stability: Stability | null;
 }
 
 export interface BenchResults {
@@ -51,24 +67,22 @@ export interface BenchResults {
   levit_version: string;
   system: SystemFingerprint;
   calibration: Calibration | null;
-  settings: { warmup_seconds: number; duration_seconds: number; min_iterations: number; max_iterations: number };
+  /** The calibration again after the last record (null: not measured, or a schema-1 file). */
+  calibration_after: Calibration | null;
+  settings: {
+    warmup_seconds: number;
+    duration_seconds: number;
+    min_iterations: number;
+    max_iterations: number;
+    /** Schema 2: the time cap of one configuration, and the precision adaptive stopping aims at. */
+    max_duration_seconds?: number;
+    target_ci?: number;
+  };
   records: BenchRecord[];
   /** Configurations that were asked for but not run, and why (e.g. a runtime's fixed thread count). */
   skipped?: { model: string; backend: string; threads: number; batch?: number; reason: string }[];
-}
-
-export function readResults(file: string): BenchResults {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new CorruptFileError(file, 'is not a results file (not JSON)', 'Write results with levit bench --out FILE.');
-  }
-  const r = parsed as BenchResults;
-  if (r?.schema !== RESULTS_SCHEMA || !Array.isArray(r.records)) {
-    throw new CorruptFileError(file, `is not a ${RESULTS_SCHEMA} results file (schema: ${String(r?.schema)})`, 'Write results with levit bench --out FILE.');
-  }
-  return r;
+  /** Things the reader of the figures should know, e.g. a machine far slower than its baseline. */
+  warnings?: string[];
 }
 
 /**

@@ -30,13 +30,13 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[]; precisio
     const first = results.records.find((r) => r.model === model)!;
     const cell = (c: Column) => results.records.find((r) => r.model === model && columnKey(r) === c.key);
     return {
-      model,
+      model: first.weights?.startsWith('external-') ? `${model} (external ONNX)` : model,
       top1: first.published_top1?.toFixed(1) ?? '-',
       params: millions(first.params, 1),
       flops: millions(first.flops, 0),
       ips: columns.map((c) => {
         const r = cell(c);
-        return r ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%${r.emulated ? ' emulated' : ''}` : '-';
+        return r ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%${r.emulated ? ' emulated' : ''}${r.stability?.unstable ? ' !' : ''}` : '-';
       }),
       vs: ups.map((list) => {
         const mine = list.filter((u) => u.model === model);
@@ -61,7 +61,10 @@ function emulationNote(results: BenchResults, merged: boolean): string[] {
 function footer(results: BenchResults, machines?: string): string {
   const cal = results.calibration;
   const machine = machines ?? `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
+  const flagged = results.records.filter((r) => r.stability?.unstable).length;
   return [
+    ...(results.warnings ?? []).map((w) => `Warning: ${w}.`),
+    ...(flagged ? [`! = taken while the machine was busy or changing speed (${flagged} record${flagged > 1 ? 's' : ''}; see "stability" in the JSON): not to be trusted.`] : []),
     `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.`,
     `Speed-up: against the model of that family with the closest published top-1, same column${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
     ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32: each reduced precision against float32 in the same backend, threads and batch.'] : []),
@@ -97,5 +100,6 @@ export function renderMarkdown(results: BenchResults, machines?: string): string
 /** One line per configuration, as it finishes. */
 export function renderRecordLine(r: BenchRecord): string {
   const emulatedTag = r.emulated ? `  emulated: ${NOT_A_SPEED}` : '';
-  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})${emulatedTag}`;
+  const busyTag = r.stability?.unstable ? `  BUSY: ${r.stability.unstable}` : '';
+  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})${emulatedTag}${busyTag}`;
 }

@@ -6,6 +6,9 @@ const FAMILY_STYLE: Record<string, { color: string; label: string }> = {
   levit: { color: '#d62728', label: 'LeViT' },
   efficientnet: { color: '#1f77b4', label: 'EfficientNet' },
   deit: { color: '#2ca02c', label: 'DeiT' },
+  vit: { color: '#8c564b', label: 'ViT' },
+  cait: { color: '#9467bd', label: 'CaiT' },
+  convit: { color: '#e377c2', label: 'ConViT' },
 };
 const W = 820;
 const H = 500;

@@ -119,6 +119,19 @@ export class GraphBuilder {
     return this.add({ op: 'prepend_tokens' }, [tokens, x], [n, (k as number) + (l as number), d]);
   }
 
+  /** Concatenation along `axis` of values that agree on every other dimension (the batch included). */
+  concat(values: readonly string[], axis: number) {
+    const shapes = values.map((v) => this.shapeOf(v));
+    const at = axis < 0 ? shapes[0].length + axis : axis;
+    for (const s of shapes.slice(1)) {
+      if (s.length !== shapes[0].length || s.some((d, i) => i !== at && d !== shapes[0][i])) {
+        fail(`concat: [${s.join(', ')}] does not match [${shapes[0].join(', ')}] outside axis ${axis}`);
+      }
+    }
+    const size = shapes.reduce((n, s) => n + (s[at] as number), 0);
+    return this.add({ op: 'concat', axis }, [...values], shapes[0].map((d, i) => (i === at ? size : d)));
+  }
+
   softmax(x: string, axis: number) {
     return this.add({ op: 'softmax', axis }, [x], this.shapeOf(x));
   }

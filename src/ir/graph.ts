@@ -29,6 +29,7 @@ export type OpAttrs =
   | { op: 'gelu' }
   | { op: 'layernorm'; eps: number }
   | { op: 'prepend_tokens' }
+  | { op: 'concat'; axis: number }
   | { op: 'softmax'; axis: number }
   | { op: 'reshape'; shape: Shape }
   | { op: 'transpose'; perm: readonly number[] }

@@ -1,4 +1,5 @@
 import { type FloatTensor, asFloat, floatTensor, numel, toIntArray } from '../checkpoint/tensor.js';
+import { foldConstantNodes } from './fold-constants.js';
 import type { Graph, Node } from './graph.js';
 
 /**
@@ -6,6 +7,7 @@ import type { Graph, Node } from './graph.js';
  * arithmetic; in float32 they move logits by ~1e-6.
  */
 export function optimizeForInference(graph: Graph): Graph {
+  foldConstantNodes(graph);
   foldBatchNorms(graph);
   foldConstantAttentionBiases(graph);
   mergeSummedLinears(graph);
@@ -139,18 +141,32 @@ export function mergeSummedLinears(graph: Graph): void {
   }
 }
 
-/** linear(x) * c -> linear with W*c, b*c, for a scalar constant c. */
+/**
+ * linear(x) * c -> linear with W*c, b*c, for a constant c that is a scalar or a vector over the
+ * output features (a scale on the logits, LayerScale's per-channel gamma).
+ */
 export function foldScalarIntoLinear(graph: Graph): void {
   for (const mul of graph.nodes.filter((n) => n.op === 'mul')) {
-    const constant = mul.inputs.find((v) => graph.isInitializer(v) && numel(graph.shape(v) as number[]) === 1);
+    const constant = mul.inputs.find((v) => graph.isInitializer(v));
     const other = mul.inputs.find((v) => v !== constant);
     const producer = other ? graph.producer(other) : undefined;
     if (!constant || !other || !isParametrised(graph, producer) || producer.op !== 'linear') continue;
     if (!onlyConsumer(graph, other, mul)) continue;
-    const c = asFloat(graph.tensor(constant), constant).data[0];
     const weight = asFloat(graph.tensor(producer.inputs[1]), producer.inputs[1]);
-    const bias = biasOf(graph, producer, weight.shape[0]);
-    setWeights(graph, producer, floatTensor(weight.shape, weight.data.map((v) => v * c)), floatTensor([bias.length], bias.map((v) => v * c)));
+    const [outF, inF] = weight.shape;
+    const c = asFloat(graph.tensor(constant), constant);
+    const perOutput = c.shape.length > 0 && c.shape.at(-1) === outF && numel(c.shape) === outF;
+    if (numel(c.shape) !== 1 && !perOutput) continue;
+    // A rank-raising constant (e.g. [1, 1, outF] on a [N, outF] product) would change the output's shape.
+    if (c.shape.length > graph.shape(other).length) continue;
+    const scale = (o: number) => (perOutput ? c.data[o] : c.data[0]);
+    const bias = biasOf(graph, producer, outF);
+    setWeights(
+      graph,
+      producer,
+      floatTensor(weight.shape, weight.data.map((v, i) => v * scale(Math.floor(i / inF)))),
+      floatTensor([outF], bias.map((v, o) => v * scale(o))),
+    );
     graph.removeNode(mul);
     graph.rewire(mul.outputs[0], other);
   }

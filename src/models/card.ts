@@ -48,6 +48,8 @@ export interface LevitArchitecture {
 interface CardCommon {
   readonly id: string;
   readonly name: string;
+  /** The licence of the released weights (SPDX id), e.g. CC-BY-NC-4.0 forbids commercial use. */
+  readonly license: string;
   readonly num_classes: number;
   readonly preprocessing: Preprocessing;
   readonly published: readonly PublishedAccuracy[];
@@ -94,5 +96,46 @@ export interface DeitCard extends CardCommon {
   readonly architecture: DeitArchitecture;
 }
 
-export type ModelCard = LevitCard | EfficientNetCard | DeitCard;
+/** ViT (AugReg weights): DeiT's architecture without distillation token, trained by Google. */
+export interface VitCard extends CardCommon {
+  readonly family: 'vit';
+  readonly architecture: DeitArchitecture & { readonly distilled: false };
+}
+
+/** CaiT (Touvron et al., 2021): LayerScale, talking-heads self-attention, then class-attention blocks. */
+export interface CaitArchitecture {
+  readonly patch_size: number;
+  readonly embed_dim: number;
+  readonly depth: number;
+  readonly num_heads: number;
+  readonly mlp_ratio: number;
+  /** Class-attention blocks, where only the class token is updated. */
+  readonly depth_token_only: number;
+  readonly mlp_ratio_token_only: number;
+  readonly ln_eps: number;
+}
+
+export interface CaitCard extends CardCommon {
+  readonly family: 'cait';
+  readonly architecture: CaitArchitecture;
+}
+
+/** ConViT (d'Ascoli et al., 2021): gated positional self-attention (GPSA) in the first blocks. */
+export interface ConvitArchitecture {
+  readonly patch_size: number;
+  readonly embed_dim: number;
+  readonly depth: number;
+  readonly num_heads: number;
+  readonly mlp_ratio: number;
+  /** Blocks 0 .. local_up_to_layer-1 use GPSA on the patches; the class token joins after them. */
+  readonly local_up_to_layer: number;
+  readonly ln_eps: number;
+}
+
+export interface ConvitCard extends CardCommon {
+  readonly family: 'convit';
+  readonly architecture: ConvitArchitecture;
+}
+
+export type ModelCard = LevitCard | EfficientNetCard | DeitCard | VitCard | CaitCard | ConvitCard;
 export type Family = ModelCard['family'];

@@ -1,14 +1,15 @@
 import { GraphBuilder } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
-import type { DeitCard } from './card.js';
-import { type BuildContext, conv2d, linear, param, scaledDotAttention } from './layers.js';
+import type { DeitCard, VitCard } from './card.js';
+import { type BuildContext, conv2d, layerNorm, linear, mlp, param, selfAttention } from './layers.js';
 import type { WeightSource } from './weights.js';
 
 /**
  * DeiT (Touvron et al., 2021): a ViT with class token, and for the distilled models a
- * distillation token whose head is averaged with the class head at inference.
+ * distillation token whose head is averaged with the class head at inference. ViT's own
+ * weights (AugReg) use the same graph without distillation token.
  */
-export function buildDeit(card: DeitCard, w: WeightSource): Graph {
+export function buildDeit(card: DeitCard | VitCard, w: WeightSource): Graph {
   const a = card.architecture;
   const res = card.preprocessing.resolution;
   const d = a.embed_dim;
@@ -26,11 +27,8 @@ export function buildDeit(card: DeitCard, w: WeightSource): Graph {
   for (let i = 0; i < a.depth; i++) {
     const p = `blocks.${i}`;
     x = b.within(p, () => {
-      const attn = selfAttention(ctx, layerNorm(ctx, x, `${p}.norm1`, d, a.ln_eps), `${p}.attn`, d, a.num_heads);
-      const y = b.add2(x, attn);
-      const hidden = d * a.mlp_ratio;
-      const h = b.gelu(linear(ctx, layerNorm(ctx, y, `${p}.norm2`, d, a.ln_eps), `${p}.mlp.fc1`, d, hidden, true));
-      return b.add2(y, linear(ctx, h, `${p}.mlp.fc2`, hidden, d, true));
+      const y = b.add2(x, selfAttention(ctx, layerNorm(ctx, x, `${p}.norm1`, d, a.ln_eps), `${p}.attn`, d, a.num_heads, true));
+      return b.add2(y, mlp(ctx, layerNorm(ctx, y, `${p}.norm2`, d, a.ln_eps), `${p}.mlp`, d, d * a.mlp_ratio));
     });
   }
   x = layerNorm(ctx, x, 'norm', d, a.ln_eps);
@@ -44,19 +42,4 @@ export function buildDeit(card: DeitCard, w: WeightSource): Graph {
   b.output(logits);
   w.finish(card.id);
   return b.graph;
-}
-
-function layerNorm(ctx: BuildContext, x: string, prefix: string, dim: number, eps: number): string {
-  return ctx.b.layerNorm(x, param(ctx, `${prefix}.weight`, [dim], 'bn_weight'), param(ctx, `${prefix}.bias`, [dim], 'bn_bias'), eps);
-}
-
-/** timm's Attention: qkv laid out [3, heads, head_dim], i.e. all queries, then keys, then values. */
-function selfAttention(ctx: BuildContext, x: string, prefix: string, dim: number, heads: number): string {
-  const { b } = ctx;
-  const headDim = dim / heads;
-  const [, tokens] = b.graph.shape(x);
-  const qkv = b.reshape(linear(ctx, x, `${prefix}.qkv`, dim, 3 * dim, true), ['N', tokens, 3 * heads, headDim]);
-  const [q, k, v] = b.split(qkv, 2, [heads, heads, heads]);
-  const out = scaledDotAttention(ctx, b.transpose(q, [0, 2, 1, 3]), b.transpose(k, [0, 2, 3, 1]), b.transpose(v, [0, 2, 1, 3]), `${prefix}.scale`, headDim ** -0.5);
-  return linear(ctx, out, `${prefix}.proj`, dim, dim, true);
 }

@@ -4,6 +4,8 @@ import type { Graph } from '../ir/graph.js';
 import { ExitCode, LevitError } from '../util/errors.js';
 import { zooDir } from '../util/paths.js';
 import type { Family, ModelCard } from './card.js';
+import { buildCait } from './cait.js';
+import { buildConvit } from './convit.js';
 import { buildDeit } from './deit.js';
 import { buildEfficientNet } from './efficientnet.js';
 import { buildLevit } from './levit.js';
@@ -16,6 +18,9 @@ const builders: { [F in Family]: Builder<Extract<ModelCard, { family: F }>> } = 
   levit: buildLevit,
   efficientnet: buildEfficientNet,
   deit: buildDeit,
+  vit: buildDeit,
+  cait: buildCait,
+  convit: buildConvit,
 };
 
 let cards: ModelCard[] | undefined;
@@ -29,7 +34,7 @@ export function listCards(): ModelCard[] {
   return cards;
 }
 
-export const familyOrder: readonly Family[] = ['levit', 'efficientnet', 'deit'];
+export const familyOrder: readonly Family[] = ['levit', 'efficientnet', 'deit', 'vit', 'cait', 'convit'];
 
 /** LeViT first, then the comparison models; zoo listings re-sort by computed size. */
 function byFamilyThenId(a: ModelCard, b: ModelCard): number {
@@ -61,6 +66,7 @@ function validateCard(raw: unknown, file: string): ModelCard {
     problems.push('preprocessing needs resolution, crop_pct in (0, 1], mean and std of 3 values');
   }
   if (!Array.isArray(card?.published)) problems.push('published must be a list');
+  if (typeof card?.license !== 'string' || !card.license) problems.push('license must name the licence of the weights');
   if (problems.length) throw new LevitError(`zoo/${file}: invalid model card: ${problems.join('; ')}`, ExitCode.failure);
   return card;
 }

@@ -200,6 +200,9 @@ class Lowering {
       case 'prepend_tokens':
         this.lowerPrependTokens(n);
         return;
+      case 'concat':
+        this.emit('Concat', n.name, n.inputs, out, [{ name: 'axis', i: n.axis }]);
+        return;
       case 'softmax':
         this.emit('Softmax', n.name, n.inputs, out, [{ name: 'axis', i: n.axis }]);
         return;

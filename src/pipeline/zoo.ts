@@ -10,6 +10,7 @@ export interface ZooEntry {
   id: string;
   name: string;
   family: string;
+  license: string;
   params: number;
   flops: number;
   resolution: number;
@@ -39,6 +40,7 @@ export function zooEntry(card: ModelCard): ZooEntry {
     id: card.id,
     name: card.name,
     family: card.family,
+    license: card.license,
     ...countsOf(card),
     resolution: p.resolution,
     crop_pct: p.crop_pct,
@@ -66,10 +68,27 @@ export function stagesOf(card: ModelCard): StageInfo[] {
       return levitStages(card.architecture, card.preprocessing.resolution);
     case 'efficientnet':
       return efficientNetStages(card);
-    case 'deit': {
+    case 'deit':
+    case 'vit': {
       const a = card.architecture;
       const grid = card.preprocessing.resolution / a.patch_size;
       return [{ stage: 1, resolution: grid, tokens: grid * grid + (a.distilled ? 2 : 1), channels: a.embed_dim, heads: a.num_heads, blocks: a.depth }];
+    }
+    case 'cait': {
+      const a = card.architecture;
+      const grid = card.preprocessing.resolution / a.patch_size;
+      return [
+        { stage: 1, resolution: grid, tokens: grid * grid, channels: a.embed_dim, heads: a.num_heads, blocks: a.depth },
+        { stage: 2, resolution: grid, tokens: grid * grid + 1, channels: a.embed_dim, heads: a.num_heads, blocks: a.depth_token_only },
+      ];
+    }
+    case 'convit': {
+      const a = card.architecture;
+      const grid = card.preprocessing.resolution / a.patch_size;
+      return [
+        { stage: 1, resolution: grid, tokens: grid * grid, channels: a.embed_dim, heads: a.num_heads, blocks: a.local_up_to_layer },
+        { stage: 2, resolution: grid, tokens: grid * grid + 1, channels: a.embed_dim, heads: a.num_heads, blocks: a.depth - a.local_up_to_layer },
+      ];
     }
   }
 }

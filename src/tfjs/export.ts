@@ -169,6 +169,10 @@ class TfjsLowering {
         return this.set(n, this.node('GatherV2', n.name, [x(), this.value(n.inputs[1]), this.const(n.name, Int32Array.of(1), [])], { batch_dims: { i: '0' } }));
       case 'prepend_tokens':
         return this.set(n, this.prependTokens(n));
+      case 'concat': {
+        const inputs = [...n.inputs.map((v) => this.value(v)), this.const(n.name, Int32Array.of(n.axis), [])];
+        return this.set(n, this.node('ConcatV2', n.name, inputs, { T: F32, N: { i: String(n.inputs.length) }, Tidx: { type: 'DT_INT32' } }));
+      }
     }
   }
 

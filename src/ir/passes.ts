@@ -1,5 +1,5 @@
 import { type FloatTensor, asFloat, floatTensor, numel, toIntArray } from '../checkpoint/tensor.js';
-import { foldConstantNodes } from './fold-constants.js';
+import { evaluateConstantNode } from './evaluate.js';
 import type { Graph, Node } from './graph.js';
 
 /**
@@ -98,6 +98,18 @@ function foldBefore(graph: Graph, node: Node, scale: Float32Array, shift: Float3
     b[o] = acc;
   }
   setWeights(graph, node, floatTensor(weight.shape, w), floatTensor([outF], b));
+}
+
+/** Nodes that read initializers only (e.g. a projection of a fixed positional encoding) become constants. */
+export function foldConstantNodes(graph: Graph): void {
+  for (const node of [...graph.nodes]) {
+    if (!node.inputs.every((v) => graph.isInitializer(v)) || node.outputs.some((v) => graph.outputs.includes(v))) continue;
+    const value = evaluateConstantNode(graph, node);
+    if (!value) continue;
+    graph.removeNode(node);
+    const name = graph.addInitializer(graph.freshName(`${node.name}.value`), value, 'constant');
+    graph.rewire(node.outputs[0], name);
+  }
 }
 
 /** table[:, idxs] computed once: the attention biases are constants at inference. */

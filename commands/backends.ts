@@ -1,5 +1,5 @@
 import { LevitCommand } from '../src/cli/base.js';
-import { table } from '../src/cli/format.js';
+import { table } from '../src/render/format.js';
 import type { BackendStatus } from '../src/runtime/backend.js';
 import { probeAll } from '../src/runtime/registry.js';
 

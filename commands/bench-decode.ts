@@ -5,7 +5,7 @@ import { LevitCommand } from '../src/cli/base.js';
 import { parseList, positiveInt } from '../src/cli/flags.js';
 import { type PreprocessThroughput, measurePreprocess } from '../src/bench/preprocess.js';
 import { getCard } from '../src/models/registry.js';
-import { ExitCode, LevitError } from '../src/util/errors.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 
 export default class BenchDecode extends LevitCommand {
   static override summary = "Measure how fast images are decoded and preprocessed for a model, without the model.";

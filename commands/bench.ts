@@ -1,12 +1,12 @@
 import { Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { parseList, positiveInt, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { benchListFlags, parseList, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, duration } from '../src/cli/progress.js';
-import { renderPlot } from '../src/bench/plot.js';
-import { renderMarkdown, renderRecordLine, renderTable } from '../src/bench/render.js';
+import { renderPlot } from '../src/render/plot.js';
+import { renderMarkdown, renderRecordLine, renderTable } from '../src/render/bench.js';
 import type { BenchResults } from '../src/bench/results.js';
 import { appendHistory, saveBaseline } from '../src/bench/store.js';
-import { DEFAULT_MODELS, type ThreadSpec, runBench } from '../src/bench/runner.js';
+import { DEFAULT_MODELS, runBench } from '../src/bench/runner.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 
@@ -31,9 +31,7 @@ depend on the weight values; the table says so).`;
   static override args = {};
   static override flags = {
     ...weightsFlags('synthetic'),
-    backend: Flags.string({ char: 'b', description: 'backends, comma-separated (levit backends lists them)', default: 'ort-cpu' }),
-    threads: Flags.string({ char: 't', description: "intra-op thread counts, comma-separated; 'all' = every core", default: '1,all' }),
-    batch: Flags.string({ description: 'batch sizes, comma-separated', default: '16' }),
+    ...benchListFlags,
     duration: Flags.string({ description: 'seconds of timed runs per configuration', default: '3' }),
     warmup: Flags.string({ description: 'seconds of warm-up per configuration (at least one run)', default: '1' }),
     'min-iterations': Flags.integer({ description: 'timed batches at least, even past --duration', default: 5 }),
@@ -57,9 +55,9 @@ depend on the weight values; the table says so).`;
     const results = await runBench(
       {
         models,
-        backends: parseList('backend', flags.backend, (s) => s),
-        threads: parseList<ThreadSpec>('threads', flags.threads, (s) => (s === 'all' ? 'all' : positiveInt(s))),
-        batches: parseList('batch', flags.batch, positiveInt),
+        backends: flags.backend,
+        threads: flags.threads,
+        batches: flags.batch,
         weights: weightsChoice(flags),
         download: defaultDownloadOptions(flags),
         measure: {

@@ -3,8 +3,8 @@ import { LevitCommand } from '../src/cli/base.js';
 import { readResults } from '../src/bench/results.js';
 import { baselinePath } from '../src/bench/store.js';
 import { type CompareReport, compareResults, parseThreshold } from '../src/compare/compare.js';
-import { renderCompareMarkdown, renderCompareTable } from '../src/compare/render.js';
-import { ExitCode, LevitError } from '../src/util/errors.js';
+import { renderCompareMarkdown, renderCompareTable } from '../src/render/compare.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 
 export default class Compare extends LevitCommand {
   static override summary = 'Compare two benchmark results; exit 1 on any regression (for CI).';

@@ -1,12 +1,12 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { bytes, grouped } from '../src/cli/format.js';
+import { bytes, grouped } from '../src/render/format.js';
 import { weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { getCard } from '../src/models/registry.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
-import { resolveWeights } from '../src/pipeline/model.js';
-import { type ConvertResult, convertModel } from '../src/pipeline/convert.js';
+import { resolveClassifierWeights } from '../src/classifier/session.js';
+import { type ConvertResult, convertModel } from '../src/classifier/convert.js';
 import type { ArtifactFormat } from '../src/runtime/backend.js';
 
 export default class Convert extends LevitCommand {
@@ -31,7 +31,11 @@ Without --out the file goes to the cache ($LEVIT_CACHE_DIR, default ~/.cache/lev
     const { args, flags } = await this.parse(Convert);
     const card = getCard(args.model);
     const progress = new Progress();
-    const weights = await resolveWeights(card, weightsChoice(flags), defaultDownloadOptions(flags), (p) => progress.update(transferLine(`downloading ${card.id}`, p)));
+    const weights = await resolveClassifierWeights(card, {
+      weights: weightsChoice(flags),
+      download: defaultDownloadOptions(flags),
+      onDownload: (p) => progress.update(transferLine(`downloading ${card.id}`, p)),
+    });
     progress.clear();
     const result = await convertModel(card, weights, flags.to as ArtifactFormat, flags.out);
     for (const note of result.notes) this.logToStderr(`note: ${note}`);

@@ -1,11 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { bytes } from '../src/cli/format.js';
+import { bytes } from '../src/render/format.js';
 import { networkFlags } from '../src/cli/flags.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { type DownloadResult, defaultDownloadOptions, ensureCheckpoint } from '../src/download/checkpoints.js';
 import { getCard, listCards } from '../src/models/registry.js';
-import { ExitCode, LevitError } from '../src/util/errors.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 
 export default class Download extends LevitCommand {
   static override summary = 'Download official checkpoints into the cache, verified by sha256.';

@@ -1,14 +1,13 @@
 import { Args, Flags } from '@oclif/core';
 import { availableParallelism } from 'node:os';
 import { LevitCommand } from '../src/cli/base.js';
-import { weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { sessionFlags, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, bar, duration, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { openDataset } from '../src/eval/dataset.js';
 import { type EvalSummary, evaluate } from '../src/eval/evaluate.js';
 import { getCard } from '../src/models/registry.js';
-import { resolveWeights } from '../src/pipeline/model.js';
-import { openSession } from '../src/pipeline/session.js';
+import { openClassifier } from '../src/classifier/session.js';
 
 export default class Eval extends LevitCommand {
   static override summary = 'ImageNet validation accuracy of a model through any backend, preprocessing as the reference.';
@@ -29,8 +28,7 @@ The summary compares top-1 with the checkpoint's published figure and gives a ve
   };
   static override flags = {
     ...weightsFlags('official'),
-    backend: Flags.string({ char: 'b', description: 'backend (levit backends lists them)', default: 'ort-cpu' }),
-    threads: Flags.integer({ description: 'intra-op threads of the backend (0: all cores)', default: 0 }),
+    ...sessionFlags,
     batch: Flags.integer({ description: 'images per inference batch', default: 32 }),
     limit: Flags.integer({ description: 'evaluate the first N images only' }),
     workers: Flags.integer({ description: 'preprocessing worker threads', default: Math.min(4, availableParallelism()) }),
@@ -45,9 +43,16 @@ The summary compares top-1 with the checkpoint's published figure and gives a ve
     const card = getCard(args.model);
     const dataset = openDataset(args.dataset, flags.labels);
     const progress = new Progress();
-    const weights = await resolveWeights(card, weightsChoice(flags), defaultDownloadOptions(flags), (p) => progress.update(transferLine(`downloading ${card.id}`, p)));
-    progress.update(`building ${card.id} for ${flags.backend}`, true);
-    const { session, artifact } = await openSession(card, weights, flags.backend, flags.threads, false);
+    // No spinning: the preprocessing workers share the cores.
+    const { session, artifact } = await openClassifier(card, {
+      weights: weightsChoice(flags),
+      download: defaultDownloadOptions(flags),
+      backend: flags.backend,
+      threads: flags.threads,
+      spinning: false,
+      onDownload: (p) => progress.update(transferLine(`downloading ${card.id}`, p)),
+      onBuild: () => progress.update(`building ${card.id} for ${flags.backend}`, true),
+    });
     let s: EvalSummary;
     try {
       s = await evaluate(

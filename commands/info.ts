@@ -1,8 +1,9 @@
 import { Args } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { grouped, table } from '../src/cli/format.js';
-import { getCard } from '../src/models/registry.js';
-import { type StageInfo, type ZooEntry, stagesOf, zooEntry } from '../src/pipeline/zoo.js';
+import { grouped, table } from '../src/render/format.js';
+import { type ZooEntry, zooEntry } from '../src/classifier/zoo.js';
+import type { StageInfo } from '../src/models/family.js';
+import { getCard, stagesOf } from '../src/models/registry.js';
 
 const NON_COMMERCIAL = /-NC\b/i;
 

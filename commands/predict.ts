@@ -1,13 +1,12 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { sessionFlags, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { type Prediction, topK } from '../src/imagenet/classes.js';
 import { getCard } from '../src/models/registry.js';
-import { readInputs } from '../src/pipeline/inputs.js';
-import { resolveWeights } from '../src/pipeline/model.js';
-import { openSession } from '../src/pipeline/session.js';
+import { readInputs } from '../src/classifier/inputs.js';
+import { openClassifier } from '../src/classifier/session.js';
 import { writeNpy } from '../src/util/npy.js';
 
 interface PredictResult {
@@ -35,8 +34,7 @@ raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official chec
   };
   static override flags = {
     ...weightsFlags('official'),
-    backend: Flags.string({ char: 'b', description: 'backend (levit backends lists them)', default: 'ort-cpu' }),
-    threads: Flags.integer({ description: 'intra-op threads (0: all cores)', default: 0 }),
+    ...sessionFlags,
     top: Flags.integer({ description: 'classes to show per input', default: 5 }),
     'logits-out': Flags.string({ description: 'write the raw logits [N, 1000] as float32 .npy', helpValue: 'FILE.npy' }),
   };
@@ -48,9 +46,14 @@ raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official chec
     if (files.length === 0) this.error('give at least one input file', { exit: 2 });
     const { batch, items } = await readInputs(files, card);
     const progress = new Progress();
-    const weights = await resolveWeights(card, weightsChoice(flags), defaultDownloadOptions(flags), (p) => progress.update(transferLine(`downloading ${card.id}`, p)));
-    progress.update(`building ${card.id} for ${flags.backend}`, true);
-    const { session, artifact } = await openSession(card, weights, flags.backend, flags.threads);
+    const { session, artifact } = await openClassifier(card, {
+      weights: weightsChoice(flags),
+      download: defaultDownloadOptions(flags),
+      backend: flags.backend,
+      threads: flags.threads,
+      onDownload: (p) => progress.update(transferLine(`downloading ${card.id}`, p)),
+      onBuild: () => progress.update(`building ${card.id} for ${flags.backend}`, true),
+    });
     progress.clear();
     try {
       const logits = await session.run(batch);

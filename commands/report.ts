@@ -1,11 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { renderPlot } from '../src/bench/plot.js';
-import { renderMarkdown, renderTable } from '../src/bench/render.js';
+import { renderPlot } from '../src/render/plot.js';
+import { renderMarkdown, renderTable } from '../src/render/bench.js';
 import { readResults } from '../src/bench/results.js';
-import { type MergedReport, firstColumnPerMachine, machinesLegend, mergeResults } from '../src/compare/report.js';
+import { type MergedReport, firstColumnPerMachine, machinesLegend, mergeResults } from '../src/bench/merge-machines.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import { ExitCode, LevitError } from '../src/util/errors.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 
 export default class Report extends LevitCommand {
   static override summary = 'Merge benchmark results from several machines into one table and plot.';

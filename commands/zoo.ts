@@ -1,6 +1,6 @@
 import { LevitCommand } from '../src/cli/base.js';
-import { millions, table } from '../src/cli/format.js';
-import { type ZooEntry, listZoo } from '../src/pipeline/zoo.js';
+import { millions, table } from '../src/render/format.js';
+import { type ZooEntry, listZoo } from '../src/classifier/zoo.js';
 
 export default class Zoo extends LevitCommand {
   static override summary = 'List the models: exact parameter and FLOP counts, accuracy, checkpoints.';

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { getCard } from '../src/models/registry.js';
-import { ensureArtifact } from '../src/pipeline/convert.js';
+import { ensureArtifact } from '../src/classifier/convert.js';
 import type { BackendStatus } from '../src/runtime/backend.js';
 import { readNpy } from '../src/util/npy.js';
 import { packageRoot } from '../src/util/paths.js';

@@ -7,7 +7,7 @@ import type { BenchRecord, BenchResults } from '../src/bench/results.js';
 import { RESULTS_SCHEMA } from '../src/bench/results.js';
 import { compareResults, parseThreshold } from '../src/compare/compare.js';
 import { mannWhitney, normalCdf } from '../src/compare/mann-whitney.js';
-import { mergeResults } from '../src/compare/report.js';
+import { mergeResults } from '../src/bench/merge-machines.js';
 import { runCli, tempDir } from './helpers/shared.js';
 
 /** Deterministic timing-like samples: a median with a right-skewed jitter. */

@@ -4,10 +4,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { type DownloadOptions, checkpointPath, ensureCheckpoint } from '../src/download/checkpoints.js';
-import type { ModelCard } from '../src/models/card.js';
+import type { ModelCard } from '../src/models/families.js';
 import { buildGraph, getCard } from '../src/models/registry.js';
 import { DownloadError } from '../src/download/http.js';
-import { ExitCode } from '../src/util/errors.js';
+import { ExitCode } from '../src/core/errors.js';
 import { type Behaviour, TestServer } from './helpers/http-server.js';
 import { RecordingWeights } from './helpers/recording-weights.js';
 import { safetensorsBuffer } from './helpers/safetensors-save.js';
@@ -42,7 +42,7 @@ beforeEach((t) => {
 /** A real card whose checkpoint points at the test server. */
 function card(file: string, sha256: string | null): ModelCard {
   const c = getCard('levit_128s');
-  return { ...c, checkpoint: { url: `${base}/${file}`, sha256, format: 'torch-zip' } };
+  return { ...c, checkpoint: { url: `${base}/${file}`, sha256 } };
 }
 const fast: DownloadOptions = { offline: false, fetch: { timeoutMs: 2000, retries: 3, backoffMs: 10 } };
 const cacheFiles = () => (existsSync(join(cache, 'checkpoints')) ? readdirSync(join(cache, 'checkpoints')) : []);

@@ -3,11 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { countFlops, countParams } from '../src/ir/count.js';
-import { attentionBiasIndices } from '../src/models/levit.js';
+import { attentionBiasIndices } from '../src/models/levit/build.js';
 import { buildGraph, getCard } from '../src/models/registry.js';
-import { SyntheticWeights } from '../src/models/weights.js';
+import { SyntheticWeights } from '../src/models/synthetic.js';
 import { exportOnnx } from '../src/onnx/export.js';
-import { convertModel } from '../src/pipeline/convert.js';
+import { convertModel } from '../src/classifier/convert.js';
 import { writeFileSync } from 'node:fs';
 import { readNpy } from '../src/util/npy.js';
 import { packageRoot } from '../src/util/paths.js';
@@ -15,8 +15,8 @@ import { checkerSkip, onnxCheck } from './helpers/onnx-checker.js';
 import { RecordingWeights } from './helpers/recording-weights.js';
 import { golden, hasShared, maxAbsDiff, onnxLogits, runCli, tempDir } from './helpers/shared.js';
 import { torchSave } from './helpers/torch-save.js';
-import { floatTensor } from '../src/checkpoint/tensor.js';
-import type { LevitCard } from '../src/models/card.js';
+import { floatTensor } from '../src/core/tensor.js';
+import type { LevitCard } from '../src/models/levit/card.js';
 
 const OFFICIAL_COUNTS: Record<string, [number, number]> = {
   levit_128s: [7_777_058, 305_108_946],
@@ -114,7 +114,7 @@ test('the exported ONNX passes the ONNX checker (full check)', { skip: checkerSk
 
 test('exporting LeViT-384 stays under 1.5 GB of memory (time reported, not asserted)', (t) => {
   const script = `
-    const { convertModel } = await import(${JSON.stringify(join(packageRoot, 'dist/src/pipeline/convert.js'))});
+    const { convertModel } = await import(${JSON.stringify(join(packageRoot, 'dist/src/classifier/convert.js'))});
     const { getCard } = await import(${JSON.stringify(join(packageRoot, 'dist/src/models/registry.js'))});
     const t0 = performance.now();
     await convertModel(getCard('levit_384'), { kind: 'synthetic' }, 'onnx', process.argv[1]);

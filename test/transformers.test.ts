@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { floatTensor } from '../src/checkpoint/tensor.js';
+import { floatTensor } from '../src/core/tensor.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { countFlops } from '../src/ir/count.js';
 import { foldConstantNodes, optimizeForInference } from '../src/ir/passes.js';
-import { relativeOffsets } from '../src/models/convit.js';
+import { relativeOffsets } from '../src/models/convit/build.js';
 import { buildGraph, getCard } from '../src/models/registry.js';
-import { SyntheticWeights, ZeroWeights } from '../src/models/weights.js';
+import { SyntheticWeights } from '../src/models/synthetic.js';
+import { ZeroWeights } from '../src/models/weights.js';
 import { readNpy, writeNpy } from '../src/util/npy.js';
 import { golden, hasShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './helpers/shared.js';
 

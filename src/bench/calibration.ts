@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { floatTensor } from '../checkpoint/tensor.js';
+import { floatTensor } from '../core/tensor.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { exportOnnx } from '../onnx/export.js';
 import { ortSessionOptions } from '../runtime/ort-node.js';

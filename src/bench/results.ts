@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CorruptFileError } from '../util/errors.js';
+import { CorruptFileError } from '../core/errors.js';
 import type { Calibration } from './calibration.js';
 import type { SystemFingerprint } from './fingerprint.js';
 import type { LatencySummary, Spread } from './stats.js';

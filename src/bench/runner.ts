@@ -1,12 +1,13 @@
 import { availableParallelism } from 'node:os';
-import { floatTensor } from '../checkpoint/tensor.js';
+import { floatTensor } from '../core/tensor.js';
 import { getCard } from '../models/registry.js';
 import { existsSync } from 'node:fs';
-import { type Artifact, ensureArtifact } from '../pipeline/convert.js';
-import { ExitCode, LevitError } from '../util/errors.js';
-import { type WeightsChoice, describeWeights, resolveWeights, sha256File } from '../pipeline/model.js';
+import { type Artifact, ensureArtifact } from '../classifier/convert.js';
+import { ExitCode, LevitError } from '../core/errors.js';
+import { type WeightsChoice, describeWeights, resolveWeights } from '../classifier/model.js';
+import { sha256File } from '../util/hash.js';
 import type { DownloadOptions } from '../download/checkpoints.js';
-import { countsOf } from '../pipeline/zoo.js';
+import { countsOf } from '../classifier/zoo.js';
 import type { Backend, BackendStatus } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
 import { packageVersion } from '../util/paths.js';
@@ -72,11 +73,14 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   if (plan.externalOnnx && cards.length !== 1) {
     throw new LevitError('--onnx times one external file: name exactly one model (its input contract)', ExitCode.usage);
   }
-  const backends: Backend[] = [];
-  for (const id of plan.backends) backends.push(await requireBackend(id));
-  const statuses = new Map<Backend, BackendStatus>();
-  for (const b of backends) statuses.set(b, await b.probe());
   const threads = resolveThreads(plan.threads);
+  const backends: Backend[] = [];
+  const statuses = new Map<Backend, BackendStatus>();
+  for (const id of plan.backends) {
+    const { backend, status } = await requireBackend(id, threads[0]);
+    backends.push(backend);
+    statuses.set(backend, status);
+  }
 
   events.phase?.('fingerprinting the system');
   const system = await fingerprint();

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { SystemFingerprint } from './fingerprint.js';
@@ -36,8 +36,4 @@ export function saveBaseline(results: BenchResults): string {
   const path = baselinePath(results.system);
   writeFileAtomic(path, `${JSON.stringify(results, null, 1)}\n`);
   return path;
-}
-
-export function hasBaseline(system: Pick<SystemFingerprint, 'id'>): boolean {
-  return existsSync(baselinePath(system));
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CorruptFileError, ExitCode, LevitError } from '../util/errors.js';
+import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
 import { isSafetensors, readSafetensors } from './safetensors.js';
-import type { WeightsMap } from './tensor.js';
+import type { WeightsMap } from '../core/tensor.js';
 import { isTorchLegacy, readTorchLegacy, readTorchZip } from './torch.js';
 import { ZipArchive } from './zip.js';
 
@@ -20,8 +20,11 @@ export interface Checkpoint {
 
 const inertNotes = (globals: string[]) => globals.map((g) => `kept ${g} as an inert placeholder (not needed for the weights)`);
 
-/** Reads a checkpoint of any supported format, told apart by content, not by file name. */
-export function readCheckpoint(file: string): Checkpoint {
+/**
+ * Reads a checkpoint of any supported format, told apart by content, not by file name.
+ * `sha256`: the file's hash when the caller has just computed it (no second pass over the bytes).
+ */
+export function readCheckpoint(file: string, sha256?: string): Checkpoint {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
@@ -29,7 +32,7 @@ export function readCheckpoint(file: string): Checkpoint {
     const code = (e as NodeJS.ErrnoException).code;
     throw new LevitError(`cannot read checkpoint ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, ExitCode.notFound);
   }
-  const sha256 = createHash('sha256').update(buf).digest('hex');
+  sha256 ??= createHash('sha256').update(buf).digest('hex');
   if (ZipArchive.isZip(buf)) {
     const c = readTorchZip(buf, file);
     return { source: file, format: 'torch-zip', weights: c.weights, sha256, notes: inertNotes(c.unknownGlobals) };

@@ -1,6 +1,6 @@
-import { CorruptFileError } from '../util/errors.js';
+import { CorruptFileError } from '../core/errors.js';
 import { storageKinds, tensorFromStorage } from './storage.js';
-import { type WeightsMap, numel } from './tensor.js';
+import { type WeightsMap, numel } from '../core/tensor.js';
 
 const DTYPES: Record<string, string> = {
   F32: 'FloatStorage',

@@ -1,4 +1,4 @@
-import { numel, type DType, type Tensor, type TensorData } from './tensor.js';
+import { numel, type DType, type Tensor, type TensorData } from '../core/tensor.js';
 
 /** A PyTorch storage element type: how it is stored on disk and what it loads as. */
 export interface StorageKind {

@@ -1,7 +1,7 @@
-import { CorruptFileError } from '../util/errors.js';
+import { CorruptFileError } from '../core/errors.js';
 import { type GlobalCall, PyDict, PyGlobal, PyTuple, type PyValue, unpickle } from './pickle.js';
 import { type StorageKind, storageKinds, tensorFromStorage } from './storage.js';
-import type { WeightsMap } from './tensor.js';
+import type { WeightsMap } from '../core/tensor.js';
 import { ZipArchive } from './zip.js';
 
 /** A storage named in the pickle; its bytes are attached when the file format locates them. */

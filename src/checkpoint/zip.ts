@@ -1,5 +1,5 @@
 import { crc32, inflateRawSync } from 'node:zlib';
-import { CorruptFileError } from '../util/errors.js';
+import { CorruptFileError } from '../core/errors.js';
 
 /** One member of a zip archive, located but not yet read. */
 export interface ZipEntry {

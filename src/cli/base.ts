@@ -1,5 +1,5 @@
 import { Command } from '@oclif/core';
-import { LevitError } from '../util/errors.js';
+import { LevitError } from '../core/errors.js';
 
 /**
  * What every levit command shares: --json (the value run() returns is printed as JSON), and

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
-import type { WeightsChoice } from '../pipeline/model.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import type { ThreadSpec } from '../bench/runner.js';
+import type { WeightsChoice } from '../classifier/model.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 
 /** --offline / --mirror: how official checkpoints may be fetched. */
 export const networkFlags = {
@@ -46,3 +47,39 @@ export function parseList<T>(flag: string, value: string, item: (s: string) => T
 }
 
 export const positiveInt = (s: string): number | undefined => (/^\d+$/.test(s) && Number(s) > 0 ? Number(s) : undefined);
+
+/** --backend / --threads of a command that runs one model on one backend (predict, eval). */
+export const sessionFlags = {
+  backend: Flags.string({ char: 'b', description: 'backend (levit backends lists them)', default: 'ort-cpu' }),
+  threads: Flags.integer({ description: 'intra-op threads of the backend (0: all cores)', default: 0, min: 0 }),
+};
+
+/** A list flag: comma-separated (or repeated) values, each parsed into a typed value when the command line is read. */
+function listFlag<T>(name: string, item: (s: string) => T | undefined, o: { description: string; default: T[]; char?: 'b' | 't' }) {
+  return Flags.custom<T>({
+    multiple: true,
+    // One value per flag occurrence: a following word is a model name, not another value.
+    multipleNonGreedy: true,
+    delimiter: ',',
+    description: o.description,
+    char: o.char,
+    default: o.default,
+    defaultHelp: async () => o.default.join(','),
+    parse: async (value) => {
+      const v = item(value.trim());
+      if (v === undefined) throw new LevitError(`--${name}: cannot use '${value}'`, ExitCode.usage);
+      return v;
+    },
+  })();
+}
+
+/** bench's --backend, --threads and --batch: every combination is measured. */
+export const benchListFlags = {
+  backend: listFlag('backend', (s) => s, { char: 'b', description: 'backends, comma-separated (levit backends lists them)', default: ['ort-cpu'] }),
+  threads: listFlag<ThreadSpec>('threads', (s) => (s === 'all' ? 'all' : positiveInt(s)), {
+    char: 't',
+    description: "intra-op thread counts, comma-separated; 'all' = every core",
+    default: [1, 'all'],
+  }),
+  batch: listFlag('batch', positiveInt, { description: 'batch sizes, comma-separated', default: [16] }),
+};

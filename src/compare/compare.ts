@@ -1,7 +1,7 @@
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { quantile, sorted } from '../bench/stats.js';
 import { mannWhitney } from './mann-whitney.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 
 export type Verdict = 'improved' | 'unchanged' | 'regressed' | 'missing' | 'new';
 

@@ -1,9 +1,10 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CheckpointRef, ModelCard } from '../models/card.js';
-import { sha256File } from '../pipeline/model.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import type { CheckpointRef } from '../models/card.js';
+import type { ModelCard } from '../models/families.js';
+import { ExitCode, LevitError } from '../core/errors.js';
+import { sha256File } from '../util/hash.js';
 import { cacheDir } from '../util/paths.js';
 import { DownloadError, type FetchOptions, type TransferProgress, fetchToFile } from './http.js';
 

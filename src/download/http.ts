@@ -2,7 +2,7 @@ import { createWriteStream, rmSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { type Dispatcher, EnvHttpProxyAgent, errors, interceptors, request } from 'undici';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 
 export class DownloadError extends LevitError {
   constructor(message: string, hint?: string, exitCode: ExitCode = ExitCode.unavailable) {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { imagenetClasses } from '../imagenet/classes.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 import { zooDir } from '../util/paths.js';
 
 export type DatasetLayout = 'imagefolder' | 'kaggle-csv' | 'labels-file';

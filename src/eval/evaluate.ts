@@ -1,10 +1,10 @@
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
-import { floatTensor } from '../checkpoint/tensor.js';
-import type { ModelCard } from '../models/card.js';
+import { floatTensor } from '../core/tensor.js';
+import type { ModelCard } from '../models/families.js';
 import { PreprocessPool } from '../preprocess/pool.js';
 import type { PreprocessReply } from '../preprocess/worker.js';
 import type { InferenceSession } from '../runtime/backend.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 import { type Dataset, type Sample, realLabels } from './dataset.js';
 import { type Verdict, judge, topIndices } from './score.js';
 

@@ -1,4 +1,4 @@
-import type { Tensor } from '../checkpoint/tensor.js';
+import type { Tensor } from '../core/tensor.js';
 import { type Dim, Graph, type InitializerRole, type Node, type OpAttrs, type Shape } from './graph.js';
 
 const fail = (message: string): never => {

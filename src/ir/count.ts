@@ -1,4 +1,4 @@
-import { numel } from '../checkpoint/tensor.js';
+import { numel } from '../core/tensor.js';
 import { type Graph, type Node, elementsPerImage } from './graph.js';
 
 /** Trainable parameters: the initializers PyTorch's model.parameters() would yield. */

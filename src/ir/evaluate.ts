@@ -1,4 +1,4 @@
-import { type FloatTensor, asFloat, floatTensor, numel } from '../checkpoint/tensor.js';
+import { type FloatTensor, asFloat, floatTensor, numel } from '../core/tensor.js';
 import type { Graph, Node } from './graph.js';
 
 /**

@@ -1,4 +1,4 @@
-import { numel, type Tensor } from '../checkpoint/tensor.js';
+import { numel, type Tensor } from '../core/tensor.js';
 
 /** A dimension: a number, or the batch size, left free in every exported artifact. */
 export type Dim = number | 'N';

@@ -1,4 +1,5 @@
-import { type FloatTensor, asFloat, floatTensor, numel, toIntArray } from '../checkpoint/tensor.js';
+import { type FloatTensor, asFloat, floatTensor, numel, toIntArray } from '../core/tensor.js';
+import { batchNormAffine } from './arithmetic.js';
 import { evaluateConstantNode } from './evaluate.js';
 import type { Graph, Node } from './graph.js';
 
@@ -20,18 +21,6 @@ const onlyConsumer = (graph: Graph, value: string, node: Node) => {
   const users = graph.consumers(value);
   return users.length === 1 && users[0] === node && !graph.outputs.includes(value);
 };
-
-/** Per-channel affine form of an inference BatchNorm: y = x * scale + shift. */
-function batchNormAffine(graph: Graph, bn: Node & { op: 'batchnorm' }) {
-  const [, w, b, m, v] = bn.inputs.map((name, i) => (i === 0 ? undefined : asFloat(graph.tensor(name), name).data));
-  const scale = new Float32Array(w!.length);
-  const shift = new Float32Array(w!.length);
-  for (let c = 0; c < scale.length; c++) {
-    scale[c] = w![c] / Math.sqrt(v![c] + bn.eps);
-    shift[c] = b![c] - m![c] * scale[c];
-  }
-  return { scale, shift };
-}
 
 const isParametrised = (graph: Graph, n: Node | undefined): n is Node & { op: 'conv2d' | 'linear' } =>
   !!n && (n.op === 'conv2d' || n.op === 'linear') && n.inputs.slice(1).every((i) => graph.isInitializer(i));

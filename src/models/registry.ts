@@ -1,27 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Graph } from '../ir/graph.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 import { zooDir } from '../util/paths.js';
-import type { Family, ModelCard } from './card.js';
-import { buildCait } from './cait.js';
-import { buildConvit } from './convit.js';
-import { buildDeit } from './deit.js';
-import { buildEfficientNet } from './efficientnet.js';
-import { buildLevit } from './levit.js';
+import { FAMILIES, type ModelCard, familyOf } from './families.js';
+import type { StageInfo } from './family.js';
 import type { WeightSource } from './weights.js';
-
-type Builder<C extends ModelCard> = (card: C, weights: WeightSource) => Graph;
-
-/** One builder per family; a new family is a builder here plus its cards in zoo/. */
-const builders: { [F in Family]: Builder<Extract<ModelCard, { family: F }>> } = {
-  levit: buildLevit,
-  efficientnet: buildEfficientNet,
-  deit: buildDeit,
-  vit: buildDeit,
-  cait: buildCait,
-  convit: buildConvit,
-};
 
 let cards: ModelCard[] | undefined;
 
@@ -34,11 +18,12 @@ export function listCards(): ModelCard[] {
   return cards;
 }
 
-export const familyOrder: readonly Family[] = ['levit', 'efficientnet', 'deit', 'vit', 'cait', 'convit'];
+/** The rank of a family in listings: the order of FAMILIES. */
+export const familyRank = (family: string): number => FAMILIES.findIndex((f) => f.id === family);
 
 /** LeViT first, then the comparison models; zoo listings re-sort by computed size. */
 function byFamilyThenId(a: ModelCard, b: ModelCard): number {
-  const f = familyOrder.indexOf(a.family) - familyOrder.indexOf(b.family);
+  const f = familyRank(a.family) - familyRank(b.family);
   return f || a.id.localeCompare(b.id, 'en', { numeric: true });
 }
 
@@ -52,15 +37,19 @@ export function getCard(id: string): ModelCard {
 
 /** The reference graph of a model (before inference passes), with its weights bound. */
 export function buildGraph(card: ModelCard, weights: WeightSource): Graph {
-  const build = builders[card.family] as Builder<ModelCard>;
-  return build(card, weights);
+  return familyOf(card.family)!.build(card, weights);
+}
+
+/** The stages of a model, as its family describes them. */
+export function stagesOf(card: ModelCard): StageInfo[] {
+  return familyOf(card.family)!.stages(card);
 }
 
 function validateCard(raw: unknown, file: string): ModelCard {
   const card = raw as ModelCard;
   const problems: string[] = [];
   if (typeof card?.id !== 'string') problems.push('no id');
-  if (!(card?.family in builders)) problems.push(`unknown family ${String(card?.family)}`);
+  if (!familyOf(card?.family)) problems.push(`unknown family ${String(card?.family)}`);
   const p = card?.preprocessing;
   if (!p || !(p.resolution > 0) || !(p.crop_pct > 0 && p.crop_pct <= 1) || p.mean?.length !== 3 || p.std?.length !== 3) {
     problems.push('preprocessing needs resolution, crop_pct in (0, 1], mean and std of 3 values');

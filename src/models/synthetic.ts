@@ -1,5 +1,5 @@
-import { type FloatTensor, numel } from '../checkpoint/tensor.js';
-import type { TensorKind } from './weights.js';
+import { type FloatTensor, numel } from '../core/tensor.js';
+import type { TensorKind, WeightSource } from './weights.js';
 
 /** FNV-1a: a stable seed per tensor name, so values do not depend on build order. */
 function hash(s: string): number {
@@ -53,4 +53,16 @@ export function syntheticTensor(key: string, shape: readonly number[], kind: Ten
   })();
   for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * next();
   return { dtype: 'float32', shape: [...shape], data };
+}
+
+/** Deterministic made-up weights: architecture-only work (benchmarks) needs no download. */
+export class SyntheticWeights implements WeightSource {
+  constructor(private readonly seed = 0) {}
+
+  tensor(name: string, shape: readonly number[], kind: TensorKind): FloatTensor {
+    return syntheticTensor(`${this.seed}:${name}`, shape, kind);
+  }
+  verifyIndexBuffer(): void {}
+  ignore(): void {}
+  finish(): void {}
 }

@@ -1,6 +1,5 @@
-import { type FloatTensor, type Tensor, type WeightsMap, floatTensor, formatShape, sameShape, toIntArray } from '../checkpoint/tensor.js';
-import { CheckpointMismatchError, type Mismatch } from '../util/errors.js';
-import { syntheticTensor } from './synthetic.js';
+import { type FloatTensor, type Tensor, type WeightsMap, floatTensor, formatShape, sameShape, toIntArray } from '../core/tensor.js';
+import { CheckpointMismatchError, type Mismatch } from '../core/errors.js';
 
 /** How a tensor is used, which tells synthetic weights what values are plausible for it. */
 export type TensorKind =
@@ -20,7 +19,6 @@ export type TensorKind =
  * are reported together when the build finishes.
  */
 export interface WeightSource {
-  readonly synthetic: boolean;
   tensor(name: string, shape: readonly number[], kind: TensorKind): FloatTensor;
   /** An index buffer the builder computes itself; a checkpoint's copy must agree with it. */
   verifyIndexBuffer(name: string, expected: readonly number[], shape: readonly number[]): void;
@@ -31,7 +29,6 @@ export interface WeightSource {
 }
 
 export class CheckpointWeights implements WeightSource {
-  readonly synthetic = false;
   private readonly used = new Set<string>();
   private readonly problems: Mismatch[] = [];
 
@@ -79,22 +76,8 @@ export class CheckpointWeights implements WeightSource {
   }
 }
 
-/** Deterministic made-up weights: architecture-only work (benchmarks) needs no download. */
-export class SyntheticWeights implements WeightSource {
-  readonly synthetic = true;
-  constructor(private readonly seed = 0) {}
-
-  tensor(name: string, shape: readonly number[], kind: TensorKind): FloatTensor {
-    return syntheticTensor(`${this.seed}:${name}`, shape, kind);
-  }
-  verifyIndexBuffer(): void {}
-  ignore(): void {}
-  finish(): void {}
-}
-
 /** All-zero weights: for what needs the architecture only, such as counting parameters and FLOPs. */
 export class ZeroWeights implements WeightSource {
-  readonly synthetic = true;
   tensor(_name: string, shape: readonly number[]): FloatTensor {
     return floatTensor(shape);
   }

@@ -1,5 +1,6 @@
 import { endianness } from 'node:os';
-import { type DType, type Tensor, asFloat, numel } from '../checkpoint/tensor.js';
+import { type DType, type Tensor, asFloat } from '../core/tensor.js';
+import { GELU, batchNormAffine, transposeLinearWeight, unhandledOp } from '../ir/arithmetic.js';
 import type { Graph, Node, Shape } from '../ir/graph.js';
 import { packageVersion } from '../util/paths.js';
 import { ProtoWriter } from './protobuf.js';
@@ -104,11 +105,7 @@ class Lowering {
 
   stored(name: string, t: Tensor): Tensor {
     if (!this.transposed.has(name)) return t;
-    const w = asFloat(t, name);
-    const [outF, inF] = w.shape;
-    const data = new Float32Array(numel(w.shape));
-    for (let o = 0; o < outF; o++) for (let i = 0; i < inF; i++) data[i * outF + o] = w.data[o * inF + i];
-    return { dtype: 'float32', shape: [inF, outF], data };
+    return transposeLinearWeight(asFloat(t, name));
   }
 
   private constant(base: string, t: Tensor): string {
@@ -233,6 +230,8 @@ class Lowering {
           { name: 'keepdims', i: n.keepdims ? 1 : 0 },
         ]);
         return;
+      default:
+        unhandledOp(n, 'ONNX export');
     }
   }
 
@@ -241,10 +240,10 @@ class Lowering {
     const [x] = n.inputs;
     const scalar = (v: number) => this.constant(n.name, { dtype: 'float32', shape: [], data: new Float32Array([v]) });
     const steps = ['scaled', 'erf', 'plus1', 'half'].map((s) => `${n.name}:${s}`);
-    this.emit('Mul', `${n.name}/scale`, [x, scalar(Math.SQRT1_2)], [steps[0]]);
+    this.emit('Mul', `${n.name}/scale`, [x, scalar(GELU.inputScale)], [steps[0]]);
     this.emit('Erf', `${n.name}/erf`, [steps[0]], [steps[1]]);
     this.emit('Add', `${n.name}/plus1`, [steps[1], scalar(1)], [steps[2]]);
-    this.emit('Mul', `${n.name}/half`, [x, scalar(0.5)], [steps[3]]);
+    this.emit('Mul', `${n.name}/half`, [x, scalar(GELU.half)], [steps[3]]);
     this.emit('Mul', n.name, [steps[3], steps[2]], n.outputs);
   }
 
@@ -262,7 +261,7 @@ class Lowering {
 
   /** A BatchNorm that no pass could fold: an affine map along its axis. */
   private lowerBatchNorm(n: Node & { op: 'batchnorm' }): void {
-    const [x, w, b, m, v] = n.inputs;
+    const [x] = n.inputs;
     const rank = this.graph.shape(x).length;
     const axis = n.axis < 0 ? rank + n.axis : n.axis;
     if (axis === 1) {
@@ -270,9 +269,7 @@ class Lowering {
       return;
     }
     if (axis !== rank - 1) throw new Error(`${n.name}: BatchNorm over axis ${n.axis} of a rank-${rank} tensor`);
-    const [gamma, beta, mean, variance] = [w, b, m, v].map((name) => asFloat(this.graph.tensor(name), name).data);
-    const scale = gamma.map((g, c) => g / Math.sqrt(variance[c] + n.eps));
-    const shift = beta.map((bb, c) => bb - mean[c] * scale[c]);
+    const { scale, shift } = batchNormAffine(this.graph, n);
     const scaled = `${n.name}:scaled`;
     this.emit('Mul', `${n.name}/scale`, [x, this.constant(n.name, { dtype: 'float32', shape: [scale.length], data: scale })], [scaled]);
     this.emit('Add', `${n.name}/shift`, [scaled, this.constant(n.name, { dtype: 'float32', shape: [shift.length], data: shift })], n.outputs);

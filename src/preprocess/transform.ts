@@ -1,4 +1,4 @@
-import { type FloatTensor, floatTensor } from '../checkpoint/tensor.js';
+import { type FloatTensor, floatTensor } from '../core/tensor.js';
 import type { Preprocessing } from '../models/card.js';
 import type { RgbImage } from './decode.js';
 import { resize } from './resize.js';

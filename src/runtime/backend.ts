@@ -1,4 +1,4 @@
-import type { FloatTensor } from '../checkpoint/tensor.js';
+import type { FloatTensor } from '../core/tensor.js';
 
 export const BACKEND_IDS = ['ort-cpu', 'ort-webgpu', 'ort-cuda', 'ort-wasm', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu'] as const;
 export type BackendId = (typeof BACKEND_IDS)[number];
@@ -40,7 +40,10 @@ export interface Backend {
   readonly artifact: ArtifactFormat;
   /** The runtime fixes its thread count when it starts: one thread count per process. */
   readonly threadsFixedPerProcess?: boolean;
-  /** Whether it can run here; never throws. */
-  probe(): Promise<BackendStatus>;
+  /**
+   * Whether it can run here; never throws. `threads`: where the runtime fixes its thread count when it
+   * starts, the count to start with if this probe starts it (0: the runtime's default, all cores).
+   */
+  probe(threads?: number): Promise<BackendStatus>;
   load(artifactPath: string, options: SessionOptions): Promise<InferenceSession>;
 }

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import type { FloatTensor } from '../checkpoint/tensor.js';
+import type { FloatTensor } from '../core/tensor.js';
 import type { Backend, BackendId, BackendStatus, InferenceSession, SessionOptions } from './backend.js';
 import { probeOnnx } from './probe-model.js';
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import type { FloatTensor } from '../checkpoint/tensor.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import type { FloatTensor } from '../core/tensor.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 import type { Backend, BackendStatus, InferenceSession, SessionOptions } from './backend.js';
 
 type OrtWeb = typeof import('onnxruntime-web');

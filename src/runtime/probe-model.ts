@@ -1,4 +1,4 @@
-import { floatTensor } from '../checkpoint/tensor.js';
+import { floatTensor } from '../core/tensor.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { exportOnnx } from '../onnx/export.js';
 

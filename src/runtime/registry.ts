@@ -1,4 +1,4 @@
-import { ExitCode, LevitError } from '../util/errors.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 import { BACKEND_IDS, type Backend, type BackendId, type BackendStatus } from './backend.js';
 import { ortCpu, ortCuda, ortWebgpu } from './ort-node.js';
 import { ortWasm } from './ort-web.js';
@@ -25,12 +25,15 @@ export function getBackend(id: string): Backend {
   return backends[id];
 }
 
-/** A backend that can run here, or an error that says why not and what to do. */
-export async function requireBackend(id: string): Promise<Backend> {
+/**
+ * A backend that can run here with its status (probed once), or an error that says why not and what to do.
+ * `threads`: the thread count to start a runtime with that fixes it when it starts.
+ */
+export async function requireBackend(id: string, threads = 0): Promise<{ backend: Backend; status: BackendStatus }> {
   const backend = getBackend(id);
-  const status = await backend.probe();
+  const status = await backend.probe(threads);
   if (!status.available) throw new LevitError(`backend ${id} is not available here: ${status.reason}`, ExitCode.unavailable);
-  return backend;
+  return { backend, status };
 }
 
 /** Every backend's status, probed one after the other (some start native runtimes). */

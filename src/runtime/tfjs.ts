@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
-import type { FloatTensor } from '../checkpoint/tensor.js';
+import type { FloatTensor } from '../core/tensor.js';
 import { TFJS_INPUT, TFJS_OUTPUT } from '../tfjs/export.js';
 import type { Backend, BackendId, BackendStatus, InferenceSession, SessionOptions } from './backend.js';
 
@@ -36,6 +37,9 @@ interface Flavour {
   /** The TF.js backend name registered by the import. */
   tfBackend: string;
   setup(tf: Tf, threads: number): Promise<void>;
+  /** Its thread count is set when the runtime starts and cannot change afterwards. */
+  threadsFixedPerProcess: boolean;
+  /** The threads a session runs on, given the count asked for (0: the runtime's default). */
   threadsInUse(tf: Tf, requested: number): number;
 }
 
@@ -72,9 +76,12 @@ class TfjsSession implements InferenceSession {
 
 function tfjsBackend(f: Flavour, version: () => string | null, device: string): Backend {
   let ready: Promise<{ tf: Tf; error?: string }> | undefined;
+  /** The thread count the runtime started with: the first probe's or load's, for the whole process. */
+  let started: number | undefined;
   const init = (threads: number) =>
     (ready ??= (async () => {
       const tf = await loadCore();
+      started = threads;
       try {
         await f.setup(tf, threads);
         if (!(await tf.setBackend(f.tfBackend))) return { tf, error: `the ${f.tfBackend} backend did not initialise` };
@@ -87,8 +94,9 @@ function tfjsBackend(f: Flavour, version: () => string | null, device: string): 
   return {
     id: f.id,
     artifact: 'tfjs',
-    async probe(): Promise<BackendStatus> {
-      const { error } = await init(0);
+    threadsFixedPerProcess: f.threadsFixedPerProcess,
+    async probe(threads = 0): Promise<BackendStatus> {
+      const { error } = await init(threads);
       return { id: f.id, artifact: 'tfjs', available: !error, version: version(), device: error ? null : device, reason: error };
     },
     async load(path: string, options: SessionOptions): Promise<InferenceSession> {
@@ -98,7 +106,8 @@ function tfjsBackend(f: Flavour, version: () => string | null, device: string): 
       await tf.setBackend(f.tfBackend);
       const { loadGraphModel } = await import('@tensorflow/tfjs-converter');
       const model = await loadGraphModel(fileHandler(path));
-      return new TfjsSession(f.id, tf, f.tfBackend, model, f.threadsInUse(tf, options.threads));
+      // What the runtime started with, not what this load asks for: a record must not claim threads it did not use.
+      return new TfjsSession(f.id, tf, f.tfBackend, model, f.threadsInUse(tf, f.threadsFixedPerProcess ? started! : options.threads));
     },
   };
 }
@@ -118,6 +127,7 @@ export const tfjsCpu = tfjsBackend(
     async setup() {
       await import('@tensorflow/tfjs-backend-cpu');
     },
+    threadsFixedPerProcess: false,
     threadsInUse: () => 1,
   },
   versionOf('@tensorflow/tfjs-backend-cpu'),
@@ -134,6 +144,7 @@ export const tfjsWasm = tfjsBackend(
       wasm.setWasmPaths(`${dist}/`);
       if (threads > 0) wasm.setThreadsCount(threads);
     },
+    threadsFixedPerProcess: true,
     threadsInUse: (tf, requested) => (tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? requested || 1 : 1),
   },
   versionOf('@tensorflow/tfjs-backend-wasm'),
@@ -157,7 +168,8 @@ export const tfjsNode = tfjsBackend(
         );
       }
     },
-    threadsInUse: (_tf, requested) => requested,
+    threadsFixedPerProcess: true,
+    threadsInUse: (_tf, requested) => requested || availableParallelism(),
   },
   versionOf('@tensorflow/tfjs-node'),
   'CPU (libtensorflow)',

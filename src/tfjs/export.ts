@@ -1,4 +1,5 @@
-import { type Tensor, asFloat } from '../checkpoint/tensor.js';
+import { type Tensor, asFloat } from '../core/tensor.js';
+import { GELU, batchNormAffine, transposeLinearWeight, unhandledOp } from '../ir/arithmetic.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { packageVersion } from '../util/paths.js';
 
@@ -130,8 +131,8 @@ class TfjsLowering {
       case 'sigmoid':
         return this.set(n, this.node('Sigmoid', n.name, [x()], { T: F32 }));
       case 'gelu': {
-        const erf = this.node('Erf', `${n.name}/erf`, [this.node('Mul', `${n.name}/scale`, [x(), this.scalar(n.name, Math.SQRT1_2)], { T: F32 })], { T: F32 });
-        const half = this.node('Mul', `${n.name}/half`, [x(), this.scalar(n.name, 0.5)], { T: F32 });
+        const erf = this.node('Erf', `${n.name}/erf`, [this.node('Mul', `${n.name}/scale`, [x(), this.scalar(n.name, GELU.inputScale)], { T: F32 })], { T: F32 });
+        const half = this.node('Mul', `${n.name}/half`, [x(), this.scalar(n.name, GELU.half)], { T: F32 });
         return this.set(n, this.node('Mul', n.name, [half, this.node('AddV2', `${n.name}/plus1`, [erf, this.scalar(n.name, 1)], { T: F32 })], { T: F32 }));
       }
       case 'layernorm':
@@ -173,6 +174,8 @@ class TfjsLowering {
         const inputs = [...n.inputs.map((v) => this.value(v)), this.const(n.name, Int32Array.of(n.axis), [])];
         return this.set(n, this.node('ConcatV2', n.name, inputs, { T: F32, N: { i: String(n.inputs.length) }, Tidx: { type: 'DT_INT32' } }));
       }
+      default:
+        return unhandledOp(n, 'tfjs export');
     }
   }
 
@@ -218,14 +221,12 @@ class TfjsLowering {
 
   /** x W^T + b over the last axis, as a 2-D fused product between reshapes. */
   private linear(n: Node, x: string): string {
-    const w = asFloat(this.graph.tensor(n.inputs[1]), n.inputs[1]);
-    const [outF, inF] = w.shape;
+    const w = transposeLinearWeight(asFloat(this.graph.tensor(n.inputs[1]), n.inputs[1]));
+    const [inF, outF] = w.shape;
     const inShape = this.graph.shape(n.inputs[0]);
     const flat = inShape.length === 2 ? x : this.reshape(`${n.name}/flatten`, x, [-1, inF]);
     // Stored [in, out]: TF.js's wasm backend gets _FusedMatMul with transpose_b wrong.
-    const transposed = new Float32Array(w.data.length);
-    for (let o = 0; o < outF; o++) for (let i = 0; i < inF; i++) transposed[i * outF + o] = w.data[o * inF + i];
-    const weight = this.const(`${n.name}/weight`, transposed, [inF, outF]);
+    const weight = this.const(`${n.name}/weight`, w.data, [inF, outF]);
     const mm = n.inputs[2]
       ? this.node('_FusedMatMul', n.name, [flat, weight, this.value(n.inputs[2])], {
           T: F32, transpose_a: { b: false }, transpose_b: { b: false }, num_args: { i: '1' }, fused_ops: { list: { s: [b64('BiasAdd')] } }, epsilon: { f: 0 },
@@ -247,9 +248,7 @@ class TfjsLowering {
   }
 
   private batchNorm(n: Node & { op: 'batchnorm' }, x: string): string {
-    const [, w, b, m, v] = n.inputs.map((name, i) => (i === 0 ? new Float32Array() : asFloat(this.graph.tensor(name), name).data));
-    const scale = w.map((g, c) => g / Math.sqrt(v[c] + n.eps));
-    const shift = b.map((bb, c) => bb - m[c] * scale[c]);
+    const { scale, shift } = batchNormAffine(this.graph, n);
     const rank = this.graph.shape(n.inputs[0]).length;
     const axis = n.axis < 0 ? rank + n.axis : n.axis;
     const shape = Array.from({ length: rank - axis }, (_, i) => (i === 0 ? scale.length : 1));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { type FloatTensor, numel } from '../checkpoint/tensor.js';
-import { CorruptFileError } from './errors.js';
+import { type FloatTensor, numel } from '../core/tensor.js';
+import { CorruptFileError } from '../core/errors.js';
 import { writeFileAtomic } from './atomic.js';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);

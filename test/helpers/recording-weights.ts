@@ -1,12 +1,12 @@
-import type { FloatTensor, Tensor } from '../../src/checkpoint/tensor.js';
-import { SyntheticWeights, type TensorKind, type WeightSource } from '../../src/models/weights.js';
+import type { FloatTensor, Tensor } from '../../src/core/tensor.js';
+import { SyntheticWeights } from '../../src/models/synthetic.js';
+import type { TensorKind, WeightSource } from '../../src/models/weights.js';
 
 /**
  * Synthetic weights that remember every tensor the builder asked for, under its official
  * name: the state_dict an official checkpoint of that architecture would hold.
  */
 export class RecordingWeights implements WeightSource {
-  readonly synthetic = true;
   readonly stateDict = new Map<string, Tensor>();
   private readonly inner: SyntheticWeights;
 

@@ -1,4 +1,4 @@
-import type { Tensor } from '../../src/checkpoint/tensor.js';
+import type { Tensor } from '../../src/core/tensor.js';
 
 const DTYPE: Record<string, string> = { float32: 'F32', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL' };
 

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../../src/util/paths.js';
-import type { FloatTensor } from '../../src/checkpoint/tensor.js';
+import type { FloatTensor } from '../../src/core/tensor.js';
 import { ortCpu } from '../../src/runtime/ort-node.js';
 
 /** ../shared beside the checkout (as CI places it), or LEVIT_SHARED_DIR. */

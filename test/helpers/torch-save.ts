@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import type { Tensor } from '../../src/checkpoint/tensor.js';
+import type { Tensor } from '../../src/core/tensor.js';
 import { PickleWriter } from './pickle-writer.js';
 
 const STORAGE: Record<string, string> = { float32: 'FloatStorage', int64: 'LongStorage', int32: 'IntStorage', uint8: 'ByteStorage', bool: 'BoolStorage' };

@@ -1,9 +1,9 @@
-import { GraphBuilder } from '../ir/builder.js';
-import type { Graph } from '../ir/graph.js';
+import { GraphBuilder } from '../../ir/builder.js';
+import type { Graph } from '../../ir/graph.js';
 import type { EfficientNetArchitecture, EfficientNetCard } from './card.js';
-import { type BuildContext, batchNorm, conv2d, linear } from './layers.js';
-import type { WeightSource } from './weights.js';
-import { pyRound } from '../util/python.js';
+import { type BuildContext, batchNorm, conv2d, linear } from '../layers.js';
+import type { WeightSource } from '../weights.js';
+import { pyRound } from '../../util/python.js';
 
 /** timm's make_divisible: round to a multiple of 8, never more than 10% below the value. */
 export function makeDivisible(v: number, divisor = 8, roundLimit = 0.9): number {

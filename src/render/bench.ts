@@ -1,8 +1,11 @@
-import { bytes, millions, table } from '../cli/format.js';
-import { type Column, columnKey, columnsOf, speedUps } from './compare-models.js';
-import type { BenchRecord, BenchResults } from './results.js';
+import { bytes, millions, table } from './format.js';
+import { type Column, columnKey, columnsOf, speedUps } from '../bench/speedups.js';
+import type { BenchRecord, BenchResults } from '../bench/results.js';
+import { FAMILIES } from '../models/families.js';
 
-const COMPARED_FAMILIES = ['efficientnet', 'deit'] as const;
+/** The families LeViT's speed-up is given against, one column each. */
+const BASELINES = FAMILIES.filter((f) => f.baseline);
+const baselineHeads = BASELINES.map((f) => `vs ${f.label}`);
 
 interface Row {
   model: string;
@@ -16,7 +19,7 @@ interface Row {
 function rows(results: BenchResults): { columns: Column[]; rows: Row[] } {
   const columns = columnsOf(results.records);
   const models = [...new Set(results.records.map((r) => r.model))];
-  const ups = COMPARED_FAMILIES.map((f) => speedUps(results.records, f));
+  const ups = BASELINES.map((f) => speedUps(results.records, f.id));
   const body = models.map((model) => {
     const first = results.records.find((r) => r.model === model)!;
     const cell = (c: Column) => results.records.find((r) => r.model === model && columnKey(r) === c.key);
@@ -55,8 +58,8 @@ function footer(results: BenchResults, machines?: string): string {
 export function renderTable(results: BenchResults, machines?: string): string {
   const { columns, rows: body } = rows(results);
   const t = table(
-    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), 'vs EfficientNet', 'vs DeiT'],
-    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), 'left', 'left'],
+    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...baselineHeads],
+    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), ...BASELINES.map(() => 'left' as const)],
   );
   for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs]);
   return `${t.toString()}\n${footer(results, machines)}`;
@@ -64,10 +67,10 @@ export function renderTable(results: BenchResults, machines?: string): string {
 
 export function renderMarkdown(results: BenchResults, machines?: string): string {
   const { columns, rows: body } = rows(results);
-  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), 'vs EfficientNet', 'vs DeiT'];
+  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...baselineHeads];
   const lines = [
     `| ${head.join(' | ')} |`,
-    `|${head.map((_, i) => (i === 0 || i >= head.length - 2 ? ' --- ' : ' ---: ')).join('|')}|`,
+    `|${head.map((_, i) => (i === 0 || i >= head.length - BASELINES.length ? ' --- ' : ' ---: ')).join('|')}|`,
     ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs].join(' | ')} |`),
   ];
   return `${lines.join('\n')}\n\n${footer(results, machines).split('\n').join('  \n')}\n`;

@@ -1,5 +1,5 @@
-import { columnsOf } from '../bench/compare-models.js';
-import type { BenchResults } from '../bench/results.js';
+import { columnsOf } from './speedups.js';
+import type { BenchResults } from './results.js';
 
 export interface MergedReport {
   /** All records, each configuration prefixed with its machine's label (m1, m2, ...). */

@@ -1,5 +1,5 @@
-import { table } from '../cli/format.js';
-import type { CompareReport } from './compare.js';
+import { table } from './format.js';
+import type { CompareReport } from '../compare/compare.js';
 
 const pct = (v: number | null) => (v === null ? '-' : `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
 const ips = (v: number | null) => (v === null ? '-' : v.toFixed(1));

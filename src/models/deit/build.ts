@@ -1,8 +1,9 @@
-import { GraphBuilder } from '../ir/builder.js';
-import type { Graph } from '../ir/graph.js';
-import type { DeitCard, VitCard } from './card.js';
-import { type BuildContext, conv2d, layerNorm, linear, mlp, param, selfAttention } from './layers.js';
-import type { WeightSource } from './weights.js';
+import { GraphBuilder } from '../../ir/builder.js';
+import type { Graph } from '../../ir/graph.js';
+import type { VitCard } from '../vit/card.js';
+import type { DeitCard } from './card.js';
+import { type BuildContext, conv2d, layerNorm, linear, mlp, param, selfAttention } from '../layers.js';
+import type { WeightSource } from '../weights.js';
 
 /**
  * DeiT (Touvron et al., 2021): a ViT with class token, and for the distilled models a

@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
-import { type FloatTensor, floatTensor, formatShape } from '../checkpoint/tensor.js';
-import type { ModelCard } from '../models/card.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { type FloatTensor, floatTensor, formatShape } from '../core/tensor.js';
+import type { ModelCard } from '../models/families.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 import { readNpy } from '../util/npy.js';
 import { decodeRgb } from '../preprocess/decode.js';
 import { evalTransform } from '../preprocess/transform.js';

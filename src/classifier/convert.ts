@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelCard } from '../models/card.js';
+import type { ModelCard } from '../models/families.js';
 import { ONNX_OPSET, exportOnnx } from '../onnx/export.js';
 import type { ArtifactFormat } from '../runtime/backend.js';
 import { writeDirAtomic, writeFileAtomic } from '../util/atomic.js';
@@ -43,9 +43,9 @@ export function artifactMetadata(card: ModelCard, weights: WeightsInfo): Record<
   };
 }
 
-export async function convertModel(card: ModelCard, choice: ResolvedWeights, format: ArtifactFormat, out?: string): Promise<ConvertResult> {
+export async function convertModel(card: ModelCard, choice: ResolvedWeights, format: ArtifactFormat, out?: string, known?: WeightsInfo): Promise<ConvertResult> {
   const t0 = performance.now();
-  const prepared = prepareModel(card, choice);
+  const prepared = prepareModel(card, choice, known);
   const { weights } = prepared;
   const t1 = performance.now();
   const target = out ?? artifactPath(card.id, weights, format);
@@ -91,6 +91,6 @@ export async function ensureArtifact(card: ModelCard, choice: ResolvedWeights, f
   const weights = known ?? (await describeWeights(choice));
   const path = artifactPath(card.id, weights, format);
   if (existsSync(path)) return { path, weights, built: false, seconds: (performance.now() - t0) / 1000 };
-  await convertModel(card, choice, format, path);
+  await convertModel(card, choice, format, path, weights);
   return { path, weights, built: true, seconds: (performance.now() - t0) / 1000 };
 }

@@ -1,5 +1,5 @@
-import { GraphBuilder } from '../ir/builder.js';
-import type { Graph } from '../ir/graph.js';
+import { GraphBuilder } from '../../ir/builder.js';
+import type { Graph } from '../../ir/graph.js';
 import type { CaitCard } from './card.js';
 import {
   type BuildContext,
@@ -14,8 +14,8 @@ import {
   param,
   projectHeads,
   scaledDotAttention,
-} from './layers.js';
-import type { WeightSource } from './weights.js';
+} from '../layers.js';
+import type { WeightSource } from '../weights.js';
 
 /**
  * CaiT (Touvron et al., ICCV 2021), in timm's layout: patch tokens (no class token) through

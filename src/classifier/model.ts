@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readCheckpoint } from '../checkpoint/index.js';
 import { type DownloadOptions, ensureCheckpoint } from '../download/checkpoints.js';
 import type { TransferProgress } from '../download/http.js';
 import { countFlops, countParams } from '../ir/count.js';
 import type { Graph } from '../ir/graph.js';
 import { optimizeForInference } from '../ir/passes.js';
-import type { ModelCard } from '../models/card.js';
+import type { ModelCard } from '../models/families.js';
 import { buildGraph } from '../models/registry.js';
-import { CheckpointWeights, SyntheticWeights, type WeightSource } from '../models/weights.js';
+import { SyntheticWeights } from '../models/synthetic.js';
+import { CheckpointWeights, type WeightSource } from '../models/weights.js';
+import { sha256File } from '../util/hash.js';
 
 /** Weights a model can be built with, once resolved. */
 export type ResolvedWeights = { kind: 'synthetic'; seed?: number } | { kind: 'checkpoint'; path: string };
@@ -41,12 +41,6 @@ export interface PreparedModel {
   notes: string[];
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 function syntheticInfo(seed = 0): WeightsInfo {
   return { kind: 'synthetic', id: `synthetic-s${seed}`, label: `synthetic (seed ${seed}, untrained)` };
 }
@@ -60,8 +54,11 @@ export async function describeWeights(choice: ResolvedWeights): Promise<WeightsI
   return choice.kind === 'synthetic' ? syntheticInfo(choice.seed) : checkpointInfo(choice.path, await sha256File(choice.path));
 }
 
-/** Builds a model with its weights, counts it on the reference graph, and optimizes it for inference. */
-export function prepareModel(card: ModelCard, choice: ResolvedWeights): PreparedModel {
+/**
+ * Builds a model with its weights, counts it on the reference graph, and optimizes it for inference.
+ * `known`: the weights' identity when describeWeights already hashed them.
+ */
+export function prepareModel(card: ModelCard, choice: ResolvedWeights, known?: WeightsInfo): PreparedModel {
   let source: WeightSource;
   let weights: WeightsInfo;
   let notes: string[] = [];
@@ -69,8 +66,8 @@ export function prepareModel(card: ModelCard, choice: ResolvedWeights): Prepared
     source = new SyntheticWeights(choice.seed ?? 0);
     weights = syntheticInfo(choice.seed);
   } else {
-    // One read: the identity is hashed from the bytes the reader already holds.
-    const checkpoint = readCheckpoint(choice.path);
+    // One read: the identity is hashed from the bytes the reader holds (unless describeWeights just hashed the file).
+    const checkpoint = readCheckpoint(choice.path, known?.sha256);
     source = new CheckpointWeights(checkpoint.weights);
     weights = checkpointInfo(choice.path, checkpoint.sha256);
     notes = checkpoint.notes;

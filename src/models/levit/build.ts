@@ -1,9 +1,9 @@
-import { type Tensor } from '../checkpoint/tensor.js';
-import { GraphBuilder } from '../ir/builder.js';
-import type { Graph } from '../ir/graph.js';
+import { type Tensor } from '../../core/tensor.js';
+import { GraphBuilder } from '../../ir/builder.js';
+import type { Graph } from '../../ir/graph.js';
 import type { LevitArchitecture, LevitCard } from './card.js';
-import { type BuildContext, batchNorm, conv2d, linear, param, scaledDotAttention } from './layers.js';
-import type { WeightSource } from './weights.js';
+import { type BuildContext, batchNorm, conv2d, linear, param, scaledDotAttention } from '../layers.js';
+import type { WeightSource } from '../weights.js';
 
 /**
  * LeViT (Graham et al., 2021) from its card, following the official levit.py module for

@@ -1,15 +1,8 @@
-import { type Column, columnKey, columnsOf } from './compare-models.js';
-import type { BenchRecord, BenchResults } from './results.js';
-import { ExitCode, LevitError } from '../util/errors.js';
+import { type Column, columnKey, columnsOf } from '../bench/speedups.js';
+import type { BenchRecord, BenchResults } from '../bench/results.js';
+import { ExitCode, LevitError } from '../core/errors.js';
+import { familyOf } from '../models/families.js';
 
-const FAMILY_STYLE: Record<string, { color: string; label: string }> = {
-  levit: { color: '#d62728', label: 'LeViT' },
-  efficientnet: { color: '#1f77b4', label: 'EfficientNet' },
-  deit: { color: '#2ca02c', label: 'DeiT' },
-  vit: { color: '#8c564b', label: 'ViT' },
-  cait: { color: '#9467bd', label: 'CaiT' },
-  convit: { color: '#e377c2', label: 'ConViT' },
-};
 const W = 820;
 const H = 500;
 const M = { left: 70, right: 190, top: 60, bottom: 60 };
@@ -69,7 +62,7 @@ export function renderPlot(results: BenchResults, columns?: Column[]): string {
 
   const series = [...new Set(points.map((p) => `${p.family}\u0000${columnKey(p)}`))].map((s) => s.split('\u0000'));
   series.forEach(([family, key], i) => {
-    const style = FAMILY_STYLE[family] ?? { color: '#7f7f7f', label: family };
+    const style = familyOf(family) ?? { color: '#7f7f7f', label: family };
     const dash = DASHES[keys.indexOf(key) % DASHES.length];
     const mine = points.filter((p) => p.family === family && columnKey(p) === key).sort((a, b) => a.images_per_second - b.images_per_second);
     const path = mine.map((p) => `${px(p.images_per_second).toFixed(1)},${py(p.published_top1).toFixed(1)}`).join(' ');

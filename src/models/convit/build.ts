@@ -1,6 +1,6 @@
-import { floatTensor } from '../checkpoint/tensor.js';
-import { GraphBuilder } from '../ir/builder.js';
-import type { Graph } from '../ir/graph.js';
+import { floatTensor } from '../../core/tensor.js';
+import { GraphBuilder } from '../../ir/builder.js';
+import type { Graph } from '../../ir/graph.js';
 import type { ConvitCard } from './card.js';
 import {
   type BuildContext,
@@ -15,8 +15,8 @@ import {
   param,
   projectHeads,
   selfAttention,
-} from './layers.js';
-import type { WeightSource } from './weights.js';
+} from '../layers.js';
+import type { WeightSource } from '../weights.js';
 
 /**
  * ConViT (d'Ascoli et al., ICML 2021), in timm's layout: patch tokens through blocks of gated

@@ -1,0 +1,47 @@
+import { type DownloadOptions, defaultDownloadOptions } from '../download/checkpoints.js';
+import type { TransferProgress } from '../download/http.js';
+import type { ModelCard } from '../models/families.js';
+import type { InferenceSession } from '../runtime/backend.js';
+import { requireBackend } from '../runtime/registry.js';
+import { type Artifact, ensureArtifact } from './convert.js';
+import { type ResolvedWeights, type WeightsChoice, resolveWeights } from './model.js';
+
+export interface OpenOptions {
+  weights: WeightsChoice;
+  /** How an official checkpoint may be fetched (default: the environment's, LEVIT_OFFLINE / LEVIT_MIRROR). */
+  download?: DownloadOptions;
+  backend: string;
+  /** Intra-op threads; 0: all cores. */
+  threads?: number;
+  /** Let idle runtime threads spin (off when other work shares the cores). */
+  spinning?: boolean;
+  onDownload?: (p: TransferProgress) => void;
+  /** Called once the weights are at hand, before the artifact is built or taken from the cache. */
+  onBuild?: () => void;
+}
+
+export interface Classifier {
+  card: ModelCard;
+  weights: ResolvedWeights;
+  artifact: Artifact;
+  session: InferenceSession;
+}
+
+/** The weights resolved (official ones downloaded when allowed), in one call: what convert needs. */
+export function resolveClassifierWeights(card: ModelCard, o: Pick<OpenOptions, 'weights' | 'download' | 'onDownload'>): Promise<ResolvedWeights> {
+  return resolveWeights(card, o.weights, o.download ?? defaultDownloadOptions({}), o.onDownload);
+}
+
+/**
+ * Opens a model to run: its weights resolved, its artifact built or taken from the cache, and a
+ * session on the backend with the given threads. Release `session` when done.
+ */
+export async function openClassifier(card: ModelCard, o: OpenOptions): Promise<Classifier> {
+  const threads = o.threads ?? 0;
+  const { backend } = await requireBackend(o.backend, threads);
+  const weights = await resolveClassifierWeights(card, o);
+  o.onBuild?.();
+  const artifact = await ensureArtifact(card, weights, backend.artifact);
+  const session = await backend.load(artifact.path, { threads, spinning: o.spinning ?? true });
+  return { card, weights, artifact, session };
+}

@@ -1,8 +1,7 @@
-import * as ort from 'onnxruntime-node';
 import { floatTensor } from '../core/tensor.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { exportOnnx } from '../onnx/export.js';
-import { ortSessionOptions } from '../runtime/ort-node.js';
+import { ortCpu } from '../runtime/ort-node.js';
 import { quantile, sorted } from './stats.js';
 
 export interface Calibration {
@@ -22,15 +21,15 @@ export async function calibrate(size = 1024, seconds = 1): Promise<Calibration> 
   const a = b.input('a', [size, size]);
   const w = b.initializer('b', floatTensor([size, size], new Float32Array(size * size).fill(0.5)), 'constant');
   b.output(b.matmul(a, w));
-  const session = await ort.InferenceSession.create(exportOnnx(b.graph), { ...ortSessionOptions(1), executionProviders: ['cpu'] });
+  const session = await ortCpu.load(exportOnnx(b.graph), { threads: 1 });
   try {
-    const input = new ort.Tensor('float32', new Float32Array(size * size).fill(1), [size, size]);
-    await session.run({ a: input });
+    const input = floatTensor([size, size], new Float32Array(size * size).fill(1));
+    await session.run(input);
     const times: number[] = [];
     const start = performance.now();
     while (performance.now() - start < seconds * 1000 || times.length < 5) {
       const t0 = performance.now();
-      await session.run({ a: input });
+      await session.run(input);
       times.push(performance.now() - t0);
     }
     const median = quantile(sorted(times), 0.5) / 1000;

@@ -43,7 +43,13 @@ export function artifactMetadata(card: ModelCard, weights: WeightsInfo): Record<
   };
 }
 
-export async function convertModel(card: ModelCard, choice: ResolvedWeights, format: ArtifactFormat, out?: string, known?: WeightsInfo): Promise<ConvertResult> {
+export async function convertModel(
+  card: ModelCard,
+  choice: ResolvedWeights,
+  format: ArtifactFormat,
+  out?: string,
+  known?: WeightsInfo,
+): Promise<ConvertResult> {
   const t0 = performance.now();
   const prepared = prepareModel(card, choice, known);
   const { weights } = prepared;

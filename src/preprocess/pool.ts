@@ -60,7 +60,8 @@ export class PreprocessPool {
 
   private fail(worker: Worker, how: string): void {
     if (this.closing) return;
-    this.dead ??= new LevitError(`a preprocessing worker ${how}`, ExitCode.failure, 'run again; if it recurs, try --workers 1 and report the image it stopped at');
+    const hint = 'run again; if it recurs, try --workers 1 and report the image it stopped at';
+    this.dead ??= new LevitError(`a preprocessing worker ${how}`, ExitCode.failure, hint);
     for (const [id, p] of this.pending) {
       if (p.worker !== worker) continue;
       p.reject(this.dead);

@@ -45,5 +45,6 @@ export interface Backend {
    * starts, the count to start with if this probe starts it (0: the runtime's default, all cores).
    */
   probe(threads?: number): Promise<BackendStatus>;
-  load(artifactPath: string, options: SessionOptions): Promise<InferenceSession>;
+  /** Opens a session on an artifact: its path, or (ONNX backends) the model's bytes. */
+  load(artifact: string | Uint8Array, options: SessionOptions): Promise<InferenceSession>;
 }

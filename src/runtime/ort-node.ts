@@ -3,32 +3,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import type { FloatTensor } from '../core/tensor.js';
 import type { Backend, BackendId, BackendStatus, InferenceSession, SessionOptions } from './backend.js';
+import { OrtSession, createSession } from './ort-session.js';
 import { probeOnnx } from './probe-model.js';
 
 const require = createRequire(import.meta.url);
 const ortVersion: string = require('onnxruntime-node/package.json').version;
-
-/** An onnxruntime session behind the common interface; shared by every onnxruntime backend. */
-export class OrtSession implements InferenceSession {
-  constructor(
-    readonly backend: BackendId,
-    private readonly session: ort.InferenceSession,
-    readonly threads: number,
-  ) {}
-
-  async run(input: FloatTensor): Promise<FloatTensor> {
-    const feeds = { [this.session.inputNames[0]]: new ort.Tensor('float32', input.data, [...input.shape]) };
-    const result = await this.session.run(feeds);
-    const out = result[this.session.outputNames[0]];
-    return { dtype: 'float32', shape: [...out.dims], data: out.data as Float32Array };
-  }
-
-  async release(): Promise<void> {
-    await this.session.release();
-  }
-}
 
 export function ortSessionOptions(threads: number, spinning = true): ort.InferenceSession.SessionOptions {
   return {
@@ -47,9 +27,9 @@ export const ortCpu: Backend = {
   async probe(): Promise<BackendStatus> {
     return { id: 'ort-cpu', artifact: 'onnx', available: true, version: ortVersion, device: cpus()[0]?.model.trim() ?? 'cpu' };
   },
-  async load(path: string, options: SessionOptions): Promise<InferenceSession> {
-    const session = await ort.InferenceSession.create(path, { ...ortSessionOptions(options.threads, options.spinning), executionProviders: ['cpu'] });
-    return new OrtSession('ort-cpu', session, options.threads || availableParallelism());
+  async load(model: string | Uint8Array, options: SessionOptions): Promise<InferenceSession> {
+    const session = await createSession(ort, model, { ...ortSessionOptions(options.threads, options.spinning), executionProviders: ['cpu'] });
+    return new OrtSession('ort-cpu', ort.Tensor, session, options.threads || availableParallelism());
   },
 };
 
@@ -83,9 +63,9 @@ function providerBackend(id: BackendId, provider: string, device: string, precon
     id,
     artifact: 'onnx',
     probe,
-    async load(path: string, options: SessionOptions): Promise<InferenceSession> {
-      const session = await ort.InferenceSession.create(path, { ...ortSessionOptions(options.threads), executionProviders: [provider] });
-      return new OrtSession(id, session, options.threads || availableParallelism());
+    async load(model: string | Uint8Array, options: SessionOptions): Promise<InferenceSession> {
+      const session = await createSession(ort, model, { ...ortSessionOptions(options.threads), executionProviders: [provider] });
+      return new OrtSession(id, ort.Tensor, session, options.threads || availableParallelism());
     },
   };
 }

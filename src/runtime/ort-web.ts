@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
-import type { FloatTensor } from '../core/tensor.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import type { Backend, BackendStatus, InferenceSession, SessionOptions } from './backend.js';
+import { OrtSession, createSession } from './ort-session.js';
 
 type OrtWeb = typeof import('onnxruntime-web');
 
@@ -27,25 +27,6 @@ async function ortWeb(threads: number): Promise<OrtWeb> {
   return module;
 }
 
-class OrtWebSession implements InferenceSession {
-  readonly backend = 'ort-wasm';
-  constructor(
-    private readonly ort: OrtWeb,
-    private readonly session: import('onnxruntime-web').InferenceSession,
-    readonly threads: number,
-  ) {}
-
-  async run(input: FloatTensor): Promise<FloatTensor> {
-    const result = await this.session.run({ [this.session.inputNames[0]]: new this.ort.Tensor('float32', input.data, [...input.shape]) });
-    const out = result[this.session.outputNames[0]];
-    return { dtype: 'float32', shape: [...out.dims], data: out.data as Float32Array };
-  }
-
-  async release(): Promise<void> {
-    await this.session.release();
-  }
-}
-
 /** The smallest module with a SIMD instruction (i32x4.splat): onnxruntime-web's build needs SIMD. */
 const SIMD_PROBE = Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 17, 11]);
 
@@ -65,9 +46,10 @@ export const ortWasm: Backend = {
       return { ...base, available: false, version: null, device: null, reason: (e as Error).message };
     }
   },
-  async load(path: string, options: SessionOptions): Promise<InferenceSession> {
+  async load(model: string | Uint8Array, options: SessionOptions): Promise<InferenceSession> {
     const ort = await ortWeb(options.threads);
-    const session = await ort.InferenceSession.create(path, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-    return new OrtWebSession(ort, session, initialisedThreads!);
+    const sessionOptions: import('onnxruntime-web').InferenceSession.SessionOptions = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
+    const session = await createSession(ort, model, sessionOptions);
+    return new OrtSession('ort-wasm', ort.Tensor, session, initialisedThreads!);
   },
 };

@@ -99,7 +99,8 @@ function tfjsBackend(f: Flavour, version: () => string | null, device: string): 
       const { error } = await init(threads);
       return { id: f.id, artifact: 'tfjs', available: !error, version: version(), device: error ? null : device, reason: error };
     },
-    async load(path: string, options: SessionOptions): Promise<InferenceSession> {
+    async load(path: string | Uint8Array, options: SessionOptions): Promise<InferenceSession> {
+      if (typeof path !== 'string') throw new Error(`${f.id} loads a TensorFlow.js graph-model directory by its path, not bytes`);
       const { tf, error } = await init(options.threads);
       if (error) throw new Error(`${f.id} is not available: ${error}`);
       if (!existsSync(join(path, 'model.json'))) throw new Error(`${path} is not a TensorFlow.js graph model (no model.json)`);

@@ -131,7 +131,8 @@ class TfjsLowering {
       case 'sigmoid':
         return this.set(n, this.node('Sigmoid', n.name, [x()], { T: F32 }));
       case 'gelu': {
-        const erf = this.node('Erf', `${n.name}/erf`, [this.node('Mul', `${n.name}/scale`, [x(), this.scalar(n.name, GELU.inputScale)], { T: F32 })], { T: F32 });
+        const scaled = this.node('Mul', `${n.name}/scale`, [x(), this.scalar(n.name, GELU.inputScale)], { T: F32 });
+        const erf = this.node('Erf', `${n.name}/erf`, [scaled], { T: F32 });
         const half = this.node('Mul', `${n.name}/half`, [x(), this.scalar(n.name, GELU.half)], { T: F32 });
         return this.set(n, this.node('Mul', n.name, [half, this.node('AddV2', `${n.name}/plus1`, [erf, this.scalar(n.name, 1)], { T: F32 })], { T: F32 }));
       }

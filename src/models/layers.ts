@@ -51,6 +51,15 @@ export function linear(ctx: BuildContext, x: string, prefix: string, inF: number
   return ctx.b.linear(x, weight, bias ? param(ctx, `${prefix}.bias`, [outF], 'bias') : undefined);
 }
 
+/** timm's PatchEmbed: a patch-sized, patch-strided convolution, flattened to [N, patches, dim] tokens in row-major order. */
+export function patchTokens(ctx: BuildContext, image: string, prefix: string, patch: number, dim: number): string {
+  const { b } = ctx;
+  const [, , res] = b.graph.shape(image);
+  const grid = (res as number) / patch;
+  const x = conv2d(ctx, image, prefix, { cin: 3, cout: dim, kernel: patch, stride: patch, pad: 0, bias: true });
+  return b.transpose(b.reshape(x, ['N', dim, grid * grid]), [0, 2, 1]);
+}
+
 /** LayerNorm over the last axis, with PyTorch's weight and bias. */
 export function layerNorm(ctx: BuildContext, x: string, prefix: string, dim: number, eps: number): string {
   return ctx.b.layerNorm(x, param(ctx, `${prefix}.weight`, [dim], 'bn_weight'), param(ctx, `${prefix}.bias`, [dim], 'bn_bias'), eps);
@@ -104,6 +113,7 @@ export function scaledDotAttention(ctx: BuildContext, q: string, kT: string, v: 
 export function selfAttention(ctx: BuildContext, x: string, prefix: string, dim: number, heads: number, qkvBias: boolean): string {
   const { b } = ctx;
   const [q, k, v] = projectHeads(ctx, x, `${prefix}.qkv`, dim, heads, 3, qkvBias);
-  const out = scaledDotAttention(ctx, b.transpose(q, HEADS_FIRST), b.transpose(k, KEYS_TRANSPOSED), b.transpose(v, HEADS_FIRST), `${prefix}.scale`, (dim / heads) ** -0.5);
+  const [qh, kT, vh] = [b.transpose(q, HEADS_FIRST), b.transpose(k, KEYS_TRANSPOSED), b.transpose(v, HEADS_FIRST)];
+  const out = scaledDotAttention(ctx, qh, kT, vh, `${prefix}.scale`, (dim / heads) ** -0.5);
   return linear(ctx, out, `${prefix}.proj`, dim, dim, true);
 }

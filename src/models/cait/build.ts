@@ -7,11 +7,11 @@ import {
   KEYS_TRANSPOSED,
   attend,
   attentionScores,
-  conv2d,
-  layerNorm,
+    layerNorm,
   linear,
   mlp,
   param,
+  patchTokens,
   projectHeads,
   scaledDotAttention,
 } from '../layers.js';
@@ -30,14 +30,14 @@ export function buildCait(card: CaitCard, w: WeightSource): Graph {
   const ctx: BuildContext = { b, w };
   const grid = res / a.patch_size;
 
-  let x = conv2d(ctx, b.input('input', ['N', 3, res, res]), 'patch_embed.proj', { cin: 3, cout: d, kernel: a.patch_size, stride: a.patch_size, pad: 0, bias: true });
-  x = b.transpose(b.reshape(x, ['N', d, grid * grid]), [0, 2, 1]);
+  let x = patchTokens(ctx, b.input('input', ['N', 3, res, res]), 'patch_embed.proj', a.patch_size, d);
   x = b.add2(x, param(ctx, 'pos_embed', [1, grid * grid, d], 'embedding'));
 
   for (let i = 0; i < a.depth; i++) {
     const p = `blocks.${i}`;
     x = b.within(p, () => {
-      const y = b.add2(x, layerScale(ctx, talkingHeadsAttention(ctx, layerNorm(ctx, x, `${p}.norm1`, d, a.ln_eps), `${p}.attn`, d, a.num_heads), `${p}.gamma_1`, d));
+      const attn = talkingHeadsAttention(ctx, layerNorm(ctx, x, `${p}.norm1`, d, a.ln_eps), `${p}.attn`, d, a.num_heads);
+      const y = b.add2(x, layerScale(ctx, attn, `${p}.gamma_1`, d));
       return b.add2(y, layerScale(ctx, mlp(ctx, layerNorm(ctx, y, `${p}.norm2`, d, a.ln_eps), `${p}.mlp`, d, d * a.mlp_ratio), `${p}.gamma_2`, d));
     });
   }

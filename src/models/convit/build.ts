@@ -8,11 +8,11 @@ import {
   KEYS_TRANSPOSED,
   attend,
   attentionScores,
-  conv2d,
-  layerNorm,
+    layerNorm,
   linear,
   mlp,
   param,
+  patchTokens,
   projectHeads,
   selfAttention,
 } from '../layers.js';
@@ -30,8 +30,7 @@ export function buildConvit(card: ConvitCard, w: WeightSource): Graph {
   const ctx: BuildContext = { b, w };
   const grid = res / a.patch_size;
 
-  let x = conv2d(ctx, b.input('input', ['N', 3, res, res]), 'patch_embed.proj', { cin: 3, cout: d, kernel: a.patch_size, stride: a.patch_size, pad: 0, bias: true });
-  x = b.transpose(b.reshape(x, ['N', d, grid * grid]), [0, 2, 1]);
+  let x = patchTokens(ctx, b.input('input', ['N', 3, res, res]), 'patch_embed.proj', a.patch_size, d);
   x = b.add2(x, param(ctx, 'pos_embed', [1, grid * grid, d], 'embedding'));
   const clsToken = param(ctx, 'cls_token', [1, 1, d], 'embedding');
 
@@ -40,7 +39,10 @@ export function buildConvit(card: ConvitCard, w: WeightSource): Graph {
     if (i === a.local_up_to_layer) x = b.prependTokens(clsToken, x);
     x = b.within(p, () => {
       const normed = layerNorm(ctx, x, `${p}.norm1`, d, a.ln_eps);
-      const attn = i < a.local_up_to_layer ? gatedPositionalAttention(ctx, normed, `${p}.attn`, d, a.num_heads, grid) : selfAttention(ctx, normed, `${p}.attn`, d, a.num_heads, false);
+      const attn =
+        i < a.local_up_to_layer
+          ? gatedPositionalAttention(ctx, normed, `${p}.attn`, d, a.num_heads, grid)
+          : selfAttention(ctx, normed, `${p}.attn`, d, a.num_heads, false);
       const y = b.add2(x, attn);
       return b.add2(y, mlp(ctx, layerNorm(ctx, y, `${p}.norm2`, d, a.ln_eps), `${p}.mlp`, d, d * a.mlp_ratio));
     });

@@ -2,7 +2,7 @@ import { GraphBuilder } from '../../ir/builder.js';
 import type { Graph } from '../../ir/graph.js';
 import type { VitCard } from '../vit/card.js';
 import type { DeitCard } from './card.js';
-import { type BuildContext, conv2d, layerNorm, linear, mlp, param, selfAttention } from '../layers.js';
+import { type BuildContext, layerNorm, linear, mlp, param, patchTokens, selfAttention } from '../layers.js';
 import type { WeightSource } from '../weights.js';
 
 /**
@@ -18,8 +18,7 @@ export function buildDeit(card: DeitCard | VitCard, w: WeightSource): Graph {
   const ctx: BuildContext = { b, w };
   const grid = res / a.patch_size;
 
-  let x = conv2d(ctx, b.input('input', ['N', 3, res, res]), 'patch_embed.proj', { cin: 3, cout: d, kernel: a.patch_size, stride: a.patch_size, pad: 0, bias: true });
-  x = b.transpose(b.reshape(x, ['N', d, grid * grid]), [0, 2, 1]);
+  let x = patchTokens(ctx, b.input('input', ['N', 3, res, res]), 'patch_embed.proj', a.patch_size, d);
   const tokens = a.distilled ? 2 : 1;
   if (a.distilled) x = b.prependTokens(param(ctx, 'dist_token', [1, 1, d], 'embedding'), x);
   x = b.prependTokens(param(ctx, 'cls_token', [1, 1, d], 'embedding'), x);

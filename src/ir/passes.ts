@@ -12,7 +12,7 @@ export function optimizeForInference(graph: Graph): Graph {
   foldBatchNorms(graph);
   foldConstantAttentionBiases(graph);
   mergeSummedLinears(graph);
-  foldScalarIntoLinear(graph);
+  foldScalesIntoProducers(graph);
   graph.pruneInitializers();
   return graph;
 }
@@ -143,32 +143,30 @@ export function mergeSummedLinears(graph: Graph): void {
 }
 
 /**
- * linear(x) * c -> linear with W*c, b*c, for a constant c that is a scalar or a vector over the
- * output features (a scale on the logits, LayerScale's per-channel gamma).
+ * linear(x) * c and conv(x) * c -> one layer with W*c, b*c, for a constant c that is a scalar or
+ * one value per output channel (LayerScale's gamma, a distilled model's averaging 0.5).
  */
-export function foldScalarIntoLinear(graph: Graph): void {
+export function foldScalesIntoProducers(graph: Graph): void {
   for (const mul of graph.nodes.filter((n) => n.op === 'mul')) {
     const constant = mul.inputs.find((v) => graph.isInitializer(v));
     const other = mul.inputs.find((v) => v !== constant);
     const producer = other ? graph.producer(other) : undefined;
-    if (!constant || !other || !isParametrised(graph, producer) || producer.op !== 'linear') continue;
-    if (!onlyConsumer(graph, other, mul)) continue;
-    const weight = asFloat(graph.tensor(producer.inputs[1]), producer.inputs[1]);
-    const [outF, inF] = weight.shape;
-    const c = asFloat(graph.tensor(constant), constant);
-    const perOutput = c.shape.length > 0 && c.shape.at(-1) === outF && numel(c.shape) === outF;
-    if (numel(c.shape) !== 1 && !perOutput) continue;
-    // A rank-raising constant (e.g. [1, 1, outF] on a [N, outF] product) would change the output's shape.
-    if (c.shape.length > graph.shape(other).length) continue;
-    const scale = (o: number) => (perOutput ? c.data[o] : c.data[0]);
-    const bias = biasOf(graph, producer, outF);
-    setWeights(
-      graph,
-      producer,
-      floatTensor(weight.shape, weight.data.map((v, i) => v * scale(Math.floor(i / inF)))),
-      floatTensor([outF], bias.map((v, o) => v * scale(o))),
-    );
+    if (!constant || !other || !isParametrised(graph, producer) || !onlyConsumer(graph, other, mul)) continue;
+    const outC = graph.shape(producer.inputs[1])[0] as number;
+    const scale = perOutputChannel(graph.shape(constant) as number[], producer.op, outC);
+    if (!scale) continue;
+    const c = asFloat(graph.tensor(constant), constant).data;
+    const channelScale = scale === 'scalar' ? new Float32Array(outC).fill(c[0]) : c;
+    foldAfter(graph, producer, channelScale, new Float32Array(outC));
     graph.removeNode(mul);
     graph.rewire(mul.outputs[0], other);
   }
+}
+
+/** Whether a constant of this shape scales a layer's output uniformly or per output channel, without broadcasting it wider. */
+function perOutputChannel(shape: number[], op: 'conv2d' | 'linear', outC: number): 'scalar' | 'channels' | undefined {
+  if (numel(shape) === 1) return 'scalar';
+  const dims = shape.filter((d, i) => d !== 1 || i >= shape.length - (op === 'conv2d' ? 3 : 1));
+  const channels = op === 'conv2d' ? [outC, 1, 1] : [outC];
+  return dims.length === channels.length && dims.every((d, i) => d === channels[i]) ? 'channels' : undefined;
 }

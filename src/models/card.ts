@@ -31,9 +31,9 @@ export const nonCommercial = (license: string): boolean => /-NC\b/i.test(license
 export interface CardCommon {
   readonly id: string;
   readonly name: string;
-  /** The licence of the released weights (SPDX id), e.g. CC-BY-NC-4.0 forbids commercial use. */
-  readonly license: string;
   readonly num_classes: number;
+  /** SPDX identifier of the weights' licence, e.g. 'Apache-2.0'; a non-commercial one restricts what users may do. */
+  readonly license: string;
   readonly preprocessing: Preprocessing;
   readonly published: readonly PublishedAccuracy[];
   readonly checkpoint?: CheckpointRef;

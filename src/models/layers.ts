@@ -1,3 +1,4 @@
+import type { Tensor } from '../core/tensor.js';
 import type { GraphBuilder } from '../ir/builder.js';
 import type { WeightSource } from './weights.js';
 
@@ -46,6 +47,11 @@ export function conv2d(
   return ctx.b.conv2d(x, weight, bias, { stride: o.stride, pad: o.pad, groups });
 }
 
+/** LayerNorm over the last axis with PyTorch's weight and bias. */
+export function layerNorm(ctx: BuildContext, x: string, prefix: string, dim: number, eps: number): string {
+  return ctx.b.layerNorm(x, param(ctx, `${prefix}.weight`, [dim], 'bn_weight'), param(ctx, `${prefix}.bias`, [dim], 'bn_bias'), eps);
+}
+
 export function linear(ctx: BuildContext, x: string, prefix: string, inF: number, outF: number, bias: boolean): string {
   const weight = param(ctx, `${prefix}.weight`, [outF, inF], 'linear_weight');
   return ctx.b.linear(x, weight, bias ? param(ctx, `${prefix}.bias`, [outF], 'bias') : undefined);
@@ -58,11 +64,6 @@ export function patchTokens(ctx: BuildContext, image: string, prefix: string, pa
   const grid = (res as number) / patch;
   const x = conv2d(ctx, image, prefix, { cin: 3, cout: dim, kernel: patch, stride: patch, pad: 0, bias: true });
   return b.transpose(b.reshape(x, ['N', dim, grid * grid]), [0, 2, 1]);
-}
-
-/** LayerNorm over the last axis, with PyTorch's weight and bias. */
-export function layerNorm(ctx: BuildContext, x: string, prefix: string, dim: number, eps: number): string {
-  return ctx.b.layerNorm(x, param(ctx, `${prefix}.weight`, [dim], 'bn_weight'), param(ctx, `${prefix}.bias`, [dim], 'bn_bias'), eps);
 }
 
 /** timm's Mlp: fc1, exact GELU, fc2. */
@@ -116,4 +117,37 @@ export function selfAttention(ctx: BuildContext, x: string, prefix: string, dim:
   const [qh, kT, vh] = [b.transpose(q, HEADS_FIRST), b.transpose(k, KEYS_TRANSPOSED), b.transpose(v, HEADS_FIRST)];
   const out = scaledDotAttention(ctx, qh, kT, vh, `${prefix}.scale`, (dim / heads) ** -0.5);
   return linear(ctx, out, `${prefix}.proj`, dim, dim, true);
+}
+
+/**
+ * The official attention_bias_idxs: for each (query, key) pair of grid points, the index of
+ * their absolute offset (|dy|, |dx|) in order of first appearance. Queries may sit on a
+ * subsampled grid (stride > 1), keys on the full one. On a full grid (stride 1) this is
+ * |dy| * resolution + |dx|, the layout of EfficientFormer's attention_bias_idxs too.
+ */
+export function attentionBiasIndices(resolution: number, queryResolution: number, stride: number) {
+  const offsets = new Map<string, number>();
+  const idxs: number[] = [];
+  for (let qy = 0; qy < queryResolution; qy++) {
+    for (let qx = 0; qx < queryResolution; qx++) {
+      for (let ky = 0; ky < resolution; ky++) {
+        for (let kx = 0; kx < resolution; kx++) {
+          const key = `${Math.abs(qy * stride - ky)},${Math.abs(qx * stride - kx)}`;
+          if (!offsets.has(key)) offsets.set(key, offsets.size);
+          idxs.push(offsets.get(key)!);
+        }
+      }
+    }
+  }
+  return { idxs, offsets: offsets.size };
+}
+
+/** The attention biases as a [heads, queries, keys] table: attention_biases[:, attention_bias_idxs]. */
+export function attentionBias(ctx: BuildContext, prefix: string, heads: number, resolution: number, queryResolution: number, stride: number): string {
+  const { idxs, offsets } = attentionBiasIndices(resolution, queryResolution, stride);
+  const shape = [queryResolution ** 2, resolution ** 2];
+  ctx.w.verifyIndexBuffer(`${prefix}.attention_bias_idxs`, idxs, shape);
+  const table = param(ctx, `${prefix}.attention_biases`, [heads, offsets], 'attention_biases');
+  const index: Tensor = { dtype: 'int64', shape, data: BigInt64Array.from(idxs, (v) => BigInt(v)) };
+  return ctx.b.gatherBias(table, ctx.b.initializer(`${prefix}.attention_bias_idxs`, index, 'buffer'));
 }

@@ -1,0 +1,12 @@
+import type { FamilyDescriptor } from '../family.js';
+import { buildEdgeNext, edgeNextStages } from './build.js';
+import type { EdgeNextCard } from './card.js';
+
+export const edgeNext: FamilyDescriptor<EdgeNextCard> = {
+  id: 'edgenext',
+  label: 'EdgeNeXt',
+  color: '#8c564b',
+  baseline: false,
+  build: buildEdgeNext,
+  stages: edgeNextStages,
+};

@@ -11,21 +11,12 @@ export function countParams(graph: Graph): number {
 /**
  * Multiply-adds for one image, counted as the official LeViT code counts its FLOPs:
  * convolutions, linear layers and activation products by their multiply-adds, softmax by its
- * elements; normalisation, activations, additions and data movement are free. Work on constants
- * (e.g. a positional attention that depends only on the resolution) is done once, not per image.
+ * elements; normalisation, activations, additions and data movement are free.
  */
 export function countFlops(graph: Graph): number {
-  const perImage = inputDependent(graph);
   let total = 0;
-  for (const node of graph.nodes) if (node.outputs.some((o) => perImage.has(o))) total += nodeFlops(graph, node);
+  for (const node of graph.nodes) total += nodeFlops(graph, node);
   return total;
-}
-
-/** Values computed from the graph's input; the rest depends on weights and resolution only, computed once. */
-function inputDependent(graph: Graph): Set<string> {
-  const values = new Set(graph.inputs);
-  for (const node of graph.nodes) if (node.inputs.some((v) => values.has(v))) for (const o of node.outputs) values.add(o);
-  return values;
 }
 
 function nodeFlops(graph: Graph, node: Node): number {

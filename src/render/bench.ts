@@ -1,11 +1,9 @@
 import { bytes, millions, table } from './format.js';
-import { type Column, columnKey, columnsOf, speedUps } from '../bench/speedups.js';
+import { type Column, columnKey, columnsOf, rivalFamilies, speedUps } from '../bench/speedups.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
-import { FAMILIES } from '../models/families.js';
+import { familyOf } from '../models/families.js';
 
-/** The families LeViT's speed-up is given against, one column each. */
-const BASELINES = FAMILIES.filter((f) => f.baseline);
-const baselineHeads = BASELINES.map((f) => `vs ${f.label}`);
+const rivalHead = (family: string) => `vs ${familyOf(family)?.label ?? family}`;
 
 interface Row {
   model: string;
@@ -16,10 +14,11 @@ interface Row {
   vs: string[];
 }
 
-function rows(results: BenchResults): { columns: Column[]; rows: Row[] } {
+function rows(results: BenchResults): { columns: Column[]; rivals: string[]; rows: Row[] } {
   const columns = columnsOf(results.records);
+  const rivals = rivalFamilies(results.records);
   const models = [...new Set(results.records.map((r) => r.model))];
-  const ups = BASELINES.map((f) => speedUps(results.records, f.id));
+  const ups = rivals.map((f) => speedUps(results.records, f));
   const body = models.map((model) => {
     const first = results.records.find((r) => r.model === model)!;
     const cell = (c: Column) => results.records.find((r) => r.model === model && columnKey(r) === c.key);
@@ -38,7 +37,7 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[] } {
       }),
     };
   });
-  return { columns, rows: body };
+  return { columns, rivals, rows: body };
 }
 
 const weightsNote = (records: readonly BenchRecord[]) =>
@@ -49,28 +48,28 @@ function footer(results: BenchResults, machines?: string): string {
   const machine = machines ?? `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
   return [
     `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.`,
-    `Speed-up: against the model of that family with the closest published top-1, same column${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
+    `Speed-up: against the model of that family with the nearest published top-1 at or above LeViT's, same column${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
     machine,
   ].join('\n');
 }
 
 /** The paper-style comparison table for a terminal. */
 export function renderTable(results: BenchResults, machines?: string): string {
-  const { columns, rows: body } = rows(results);
+  const { columns, rivals, rows: body } = rows(results);
   const t = table(
-    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...baselineHeads],
-    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), ...BASELINES.map(() => 'left' as const)],
+    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...rivals.map(rivalHead)],
+    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), ...rivals.map(() => 'left' as const)],
   );
   for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs]);
   return `${t.toString()}\n${footer(results, machines)}`;
 }
 
 export function renderMarkdown(results: BenchResults, machines?: string): string {
-  const { columns, rows: body } = rows(results);
-  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...baselineHeads];
+  const { columns, rivals, rows: body } = rows(results);
+  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...rivals.map(rivalHead)];
   const lines = [
     `| ${head.join(' | ')} |`,
-    `|${head.map((_, i) => (i === 0 || i >= head.length - BASELINES.length ? ' --- ' : ' ---: ')).join('|')}|`,
+    `|${head.map((_, i) => (i === 0 || i >= head.length - rivals.length ? ' --- ' : ' ---: ')).join('|')}|`,
     ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs].join(' | ')} |`),
   ];
   return `${lines.join('\n')}\n\n${footer(results, machines).split('\n').join('  \n')}\n`;

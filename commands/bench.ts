@@ -4,6 +4,8 @@ import { benchListFlags, parseList, weightsChoice, weightsFlags } from '../src/c
 import { Progress, duration } from '../src/cli/progress.js';
 import { renderPlot } from '../src/render/plot.js';
 import { renderMarkdown, renderRecordLine, renderTable } from '../src/render/bench.js';
+import { renderClaims, renderClaimsMarkdown } from '../src/render/claims.js';
+import { type ClaimCheck, checkClaims, loadClaims } from '../src/compare/claims.js';
 import type { BenchResults } from '../src/bench/results.js';
 import { appendHistory, saveBaseline } from '../src/bench/store.js';
 import { DEFAULT_MODELS, runBench } from '../src/bench/runner.js';
@@ -21,11 +23,17 @@ results from different machines comparable.
 
 With no models, runs the paper's comparison: ${DEFAULT_MODELS.join(', ')},
 on ort-cpu with 1 thread and all threads, batch 16, synthetic weights (speed does not
-depend on the weight values; the table says so).`;
+depend on the weight values; the table says so).
+
+Published speed claims (the LeViT paper's Table 3 and headline, EfficientFormer's against
+LeViT; zoo/claims/) follow the table with a verdict for each the run measured: holds, does
+not hold or inconclusive, from a seeded bootstrap interval of the measured speed-up.
+--claims lists every claim, with why the others are not measured here (docs/claims.md).`;
   static override examples = [
     '<%= config.bin %> bench',
     '<%= config.bin %> bench levit_128s efficientnet_b0 --backend ort-cpu --threads 1 --batch 16 --duration 3 --json',
     '<%= config.bin %> bench levit_256 --threads 1,2,all --batch 1,16 --out results/mine.json --plot speed.svg',
+    '<%= config.bin %> bench levit_192 efficientnet_b2 --threads 1 --batch 16 --min-iterations 20 --claims',
   ];
   static override strict = false;
   static override args = {};
@@ -42,10 +50,11 @@ depend on the weight values; the table says so).`;
     onnx: Flags.string({ description: "time this ONNX file (e.g. a torch.onnx export) for the one model named, instead of levit's own", helpValue: 'FILE' }),
     record: Flags.boolean({ description: "append the results to this machine's history (results/history/<machine>.jsonl)" }),
     'save-baseline': Flags.boolean({ description: "make the results this machine's baseline (results/baselines/<machine>.json)" }),
+    claims: Flags.boolean({ description: 'list every published speed claim, also those this run cannot test (and why)' }),
     calibration: Flags.boolean({ description: 'measure the machine (float32 MatMul GFLOP/s) first', default: true, allowNo: true }),
   };
 
-  async run(): Promise<BenchResults> {
+  async run(): Promise<BenchResults & { claims: ClaimCheck[] }> {
     const { argv, flags } = await this.parse(Bench);
     const seconds = (flag: string, v: string) => parseList(flag, v, (s) => (Number(s) >= 0 ? Number(s) : undefined))[0];
     const models = (argv as string[]).length ? (argv as string[]) : DEFAULT_MODELS;
@@ -86,9 +95,12 @@ depend on the weight values; the table says so).`;
     if (flags.plot) writeFileAtomic(flags.plot, renderPlot(results));
     const stored = [flags.record ? `history: ${appendHistory(results)}` : '', flags['save-baseline'] ? `baseline: ${saveBaseline(results)}` : ''];
     this.log(flags.markdown ? renderMarkdown(results) : renderTable(results));
+    const checks = checkClaims(results, loadClaims());
+    const shown = flags.claims ? checks : checks.filter((c) => c.verdict !== 'not measured');
+    if (shown.length) this.log(`\nPublished speed claims\n${flags.markdown ? renderClaimsMarkdown(shown) : renderClaims(shown)}`);
     if (flags.out) this.log(`results: ${flags.out}`);
     if (flags.plot) this.log(`plot: ${flags.plot}`);
     for (const line of stored.filter(Boolean)) this.log(line);
-    return results;
+    return { ...results, claims: checks };
   }
 }

@@ -67,14 +67,17 @@ test('a claim the run cannot test says why: a missing model, another architectur
   assert.match(why([record('efficientformer_l1', 100), record('levit_256', 400)], 'x64', { ...claim, model: 'efficientformer_l1', than: 'levit_256', device: { kind: 'npu', name: 'iPhone 12' } }), /levit has no backend/);
 });
 
-test('a claim is checked on every configuration that fits it; a resolution other than the claim\'s is a caveat', () => {
+test('a claim is checked on every configuration that fits it; resolutions other than the claim\'s never decide a verdict in their favour', () => {
   const records = [
     record('levit_192', 100), record('efficientnet_b2', 480, { resolution: 288 }),
     record('levit_192', 100, { backend: 'ort-wasm' }), record('efficientnet_b2', 200, { backend: 'ort-wasm', resolution: 288 }),
   ];
   const checks = checkClaims(run(records), [claim]);
-  assert.deepEqual(checks.map((c) => [c.column, c.verdict]), [['ort-cpu 1t b16', 'holds'], ['ort-wasm 1t b16', 'does not hold']]);
-  assert.match(checks[0].notes[0], /measured at 224 and 288 px; the claim at 224 and 224 px/);
+  assert.deepEqual(checks.map((c) => [c.column, c.verdict]), [['ort-cpu 1t b16', 'inconclusive'], ['ort-wasm 1t b16', 'does not hold']]);
+  assert.match(checks[0].notes[0], /holds only with resolutions that favour the claim \(1\.65× the rival's relative pixels\)/);
+  assert.match(checks[0].notes[1], /measured at 224 and 288 px; the claim at 224 and 224 px/);
+  const smaller = checkClaims(run([record('levit_192', 100), record('efficientnet_b2', 200, { resolution: 200 })]), [claim])[0];
+  assert.equal(smaller.verdict, 'inconclusive', 'a rival at fewer pixels than the claim cannot disprove it');
 });
 
 test('direction-only claims hold above 1x and fail below; factors come from published images/s when not given', () => {

@@ -12,7 +12,8 @@ import { MIN_BATCHES, ratioOfMediansInterval } from './interval.js';
  * interval (compare/interval.ts). Verdicts, as documented in docs/claims.md:
  *   holds          the whole interval is at or above factor x (1 - CLAIM_TOLERANCE)
  *   does not hold  the whole interval is below it
- *   inconclusive   the interval straddles it, or a side has too few batches
+ *   inconclusive   the interval straddles it, a side has too few batches, or the verdict rests on
+ *                  input resolutions that differ from the claim's in the verdict's favour
  *   not measured   the run lacks a model, the device kind or the paper's batch/threads (the reason says which)
  * A claim with no factor (direction only) holds when the interval is above 1 and fails below 1.
  */
@@ -141,9 +142,10 @@ function verdictOf(factor: number | null, low: number, high: number): ClaimVerdi
 function check(c: Claim, mine: BenchRecord, theirs: BenchRecord, seed: number): ClaimCheck {
   const factor = claimedFactor(c);
   const notes: string[] = [];
-  if (c.resolution && (mine.resolution !== c.resolution.model || theirs.resolution !== c.resolution.than)) {
-    notes.push(`measured at ${mine.resolution} and ${theirs.resolution} px; the claim at ${c.resolution.model} and ${c.resolution.than} px`);
-  }
+  // Pixels the rival works on relative to the claim's, over the same for the model: above 1 the
+  // run's resolutions inflate the speed-up (they favour the claim), below 1 they deflate it.
+  const favour = c.resolution ? (theirs.resolution / c.resolution.than) ** 2 / (mine.resolution / c.resolution.model) ** 2 : 1;
+  if (favour !== 1) notes.push(`measured at ${mine.resolution} and ${theirs.resolution} px; the claim at ${c.resolution!.model} and ${c.resolution!.than} px`);
   if (c.note) notes.push(c.note);
   const base = { claim: c.id, statement: c.statement, model: c.model, than: c.than, device: c.device.name, published: factor, column: columnOf(mine), source: c.source };
   const interval = ratioOfMediansInterval(mine.times_ms, theirs.times_ms, CLAIM_CONFIDENCE, 4000, seed);
@@ -152,8 +154,12 @@ function check(c: Claim, mine: BenchRecord, theirs: BenchRecord, seed: number): 
     const few = `too few batches (${mine.times_ms.length} and ${theirs.times_ms.length}; an interval needs ${MIN_BATCHES} a side): bench with a longer --duration`;
     return { ...base, measured, verdict: 'inconclusive', notes: [few, ...notes] };
   }
-  const verdict = verdictOf(factor, interval.low, interval.high);
-  if (verdict === 'inconclusive') notes.unshift(`the ${CLAIM_CONFIDENCE * 100}% interval straddles ${factor === null ? '1' : `${(factor * (1 - CLAIM_TOLERANCE)).toFixed(2)}×`}`);
+  let verdict = verdictOf(factor, interval.low, interval.high);
+  if ((verdict === 'holds' && favour > 1) || (verdict === 'does not hold' && favour < 1)) {
+    // The resolutions, not the models, may decide it: no verdict either way.
+    notes.unshift(`${verdict} only with resolutions that ${favour > 1 ? 'favour' : 'disfavour'} the claim (${favour.toFixed(2)}× the rival's relative pixels)`);
+    verdict = 'inconclusive';
+  } else if (verdict === 'inconclusive') notes.unshift(`the ${CLAIM_CONFIDENCE * 100}% interval straddles ${factor === null ? '1' : `${(factor * (1 - CLAIM_TOLERANCE)).toFixed(2)}×`}`);
   return { ...base, measured, verdict, notes };
 }
 

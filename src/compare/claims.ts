@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
+import { columnKey } from '../bench/speedups.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { zooDir } from '../util/paths.js';
 import { MIN_BATCHES, ratioOfMediansInterval } from './interval.js';
@@ -110,7 +111,6 @@ export function deviceKindOf(r: Pick<BenchRecord, 'backend' | 'device'>): Device
 }
 
 const describeDevice = (c: Claim) => (c.device.kind === 'cpu' ? `${c.device.arch ?? 'any'} CPU` : c.device.kind === 'gpu' ? 'GPU' : 'NPU');
-const columnOf = (r: BenchRecord) => `${r.backend} ${r.threads}t b${r.batch}`;
 
 function notMeasured(c: Claim, reason: string): ClaimCheck {
   return {
@@ -127,9 +127,9 @@ function missingReason(c: Claim, results: BenchResults, mine: BenchRecord[], the
   const arch = results.system.os.arch;
   if (c.device.arch && c.device.arch !== arch) return `needs an ${c.device.arch} CPU; this run is on ${arch}`;
   const onDevice = (rs: BenchRecord[]) => rs.filter((r) => deviceKindOf(r) === c.device.kind);
-  if (!onDevice(mine).length || !onDevice(theirs).length) return `needs a ${describeDevice(c)} backend for both models; this run has ${[...new Set(mine.map(columnOf))].join(', ')}`;
+  if (!onDevice(mine).length || !onDevice(theirs).length) return `needs a ${describeDevice(c)} backend for both models; this run has ${[...new Set(mine.map(columnKey))].join(', ')}`;
   const want = `batch ${c.batch.join(' or ')}${c.threads === null ? '' : ` and ${c.threads} thread${c.threads > 1 ? 's' : ''}`}`;
-  const had = [...new Set(onDevice(mine).filter((m) => onDevice(theirs).some((t) => columnOf(t) === columnOf(m))).map(columnOf))];
+  const had = [...new Set(onDevice(mine).filter((m) => onDevice(theirs).some((t) => columnKey(t) === columnKey(m))).map(columnKey))];
   return `needs both models at the claim's ${want} on one backend; this run has ${had.join(', ') || 'them in no common configuration'}`;
 }
 
@@ -147,7 +147,7 @@ function check(c: Claim, mine: BenchRecord, theirs: BenchRecord, seed: number): 
   const favour = c.resolution ? (theirs.resolution / c.resolution.than) ** 2 / (mine.resolution / c.resolution.model) ** 2 : 1;
   if (favour !== 1) notes.push(`measured at ${mine.resolution} and ${theirs.resolution} px; the claim at ${c.resolution!.model} and ${c.resolution!.than} px`);
   if (c.note) notes.push(c.note);
-  const base = { claim: c.id, statement: c.statement, model: c.model, than: c.than, device: c.device.name, published: factor, column: columnOf(mine), source: c.source };
+  const base = { claim: c.id, statement: c.statement, model: c.model, than: c.than, device: c.device.name, published: factor, column: columnKey(mine), source: c.source };
   const interval = ratioOfMediansInterval(mine.times_ms, theirs.times_ms, CLAIM_CONFIDENCE, 4000, seed);
   const measured = { speedup: interval.ratio, low: interval.low, high: interval.high, confidence: CLAIM_CONFIDENCE };
   if (mine.times_ms.length < MIN_BATCHES || theirs.times_ms.length < MIN_BATCHES) {
@@ -176,7 +176,7 @@ export function checkClaims(results: BenchResults, claims: readonly Claim[]): Cl
       (!c.device.arch || c.device.arch === results.system.os.arch) &&
       c.batch.includes(r.batch) &&
       (c.threads === null || r.threads === c.threads);
-    const pairs = mine.filter(fits).flatMap((m) => theirs.filter((t) => columnOf(t) === columnOf(m)).map((t) => [m, t] as const));
+    const pairs = mine.filter(fits).flatMap((m) => theirs.filter((t) => columnKey(t) === columnKey(m)).map((t) => [m, t] as const));
     if (pairs.length === 0) return [notMeasured(c, missingReason(c, results, mine, theirs))];
     return pairs.map(([m, t], j) => check(c, m, t, 1 + i * 97 + j));
   });

@@ -81,7 +81,9 @@ test('the table has a speed-up column for every other family the run measured, u
   const head = renderMarkdown(results).split('\n')[0];
   assert.match(head, /\| vs DeiT \| vs mobilenet \| vs resnet \|$/);
   const svg = renderPlot({ ...results, records: records.map((r) => ({ ...r, images_per_second: r.images_per_second })) });
-  for (const label of ['LeViT', 'DeiT', 'mobilenet', 'resnet']) assert.match(svg, new RegExp(`<text [^>]*>${label}</text>`), `the plot's legend names ${label}`);
+  for (const label of ['LeViT', 'DeiT', 'mobilenet', 'resnet']) {
+    assert.match(svg, new RegExp(`<text [^>]*>${label}</text>`), `the plot's legend names ${label}`);
+  }
   assert.match(renderMarkdown(results), /\| levit_128s \|.*\| 8\.0× \(deit_small\) \| 3\.0× \(mobilenet_x\) \| 4\.0× \(resnet50\) \|/);
 });
 

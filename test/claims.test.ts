@@ -13,7 +13,8 @@ function times(ms: number, n = 30): number[] {
 }
 
 function record(model: string, ms: number, over: Partial<BenchRecord> = {}): BenchRecord {
-  return { model, family: model.split('_')[0], backend: 'ort-cpu', device: null, threads: 1, batch: 16, resolution: 224, times_ms: times(ms), ...over } as BenchRecord;
+  const base = { model, family: model.split('_')[0], backend: 'ort-cpu', device: null, threads: 1, batch: 16, resolution: 224, times_ms: times(ms) };
+  return { ...base, ...over } as BenchRecord;
 }
 
 function run(records: BenchRecord[], arch = 'x64'): BenchResults {
@@ -60,11 +61,14 @@ test('a claim the run cannot test says why: a missing model, another architectur
   };
   assert.match(why([record('levit_192', 100)]), /lacks efficientnet_b2/);
   assert.match(why([record('levit_192', 100), record('efficientnet_b2', 400)], 'arm64'), /needs an x64 CPU; this run is on arm64/);
-  const gpu = [record('levit_192', 100, { backend: 'ort-webgpu', device: 'llvmpipe (LLVM 19)' }), record('efficientnet_b2', 400, { backend: 'ort-webgpu', device: 'llvmpipe (LLVM 19)' })];
+  const lavapipe = { backend: 'ort-webgpu', device: 'llvmpipe (LLVM 19)' };
+  const gpu = [record('levit_192', 100, lavapipe), record('efficientnet_b2', 400, lavapipe)];
   assert.match(why(gpu, 'x64', { ...claim, device: { kind: 'gpu', name: 'V100' }, threads: null }), /needs a GPU backend/);
-  assert.match(why([record('levit_192', 100, { batch: 1 }), record('efficientnet_b2', 400, { batch: 1 })]), /batch 16 and 1 thread .* this run has ort-cpu 1t b1/);
+  const batch1 = [record('levit_192', 100, { batch: 1 }), record('efficientnet_b2', 400, { batch: 1 })];
+  assert.match(why(batch1), /batch 16 and 1 thread .* this run has ort-cpu 1t b1/);
   assert.match(why([record('levit_192', 100, { threads: 2 }), record('efficientnet_b2', 400, { threads: 2 })]), /1 thread/);
-  assert.match(why([record('efficientformer_l1', 100), record('levit_256', 400)], 'x64', { ...claim, model: 'efficientformer_l1', than: 'levit_256', device: { kind: 'npu', name: 'iPhone 12' } }), /levit has no backend/);
+  const iphone: Claim = { ...claim, model: 'efficientformer_l1', than: 'levit_256', device: { kind: 'npu', name: 'iPhone 12' } };
+  assert.match(why([record('efficientformer_l1', 100), record('levit_256', 400)], 'x64', iphone), /levit has no backend/);
 });
 
 test('a claim is checked on every configuration that fits it; resolutions other than the claim\'s never decide a verdict in their favour', () => {

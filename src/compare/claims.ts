@@ -70,7 +70,8 @@ function validateClaim(c: Partial<Claim>, file: string): Claim {
   const where = `claim ${String(c.id)}`;
   for (const key of ['id', 'statement', 'model', 'than', 'source'] as const) if (typeof c[key] !== 'string') invalid(file, `${where}: ${key} must be a string`);
   if (!c.device || !['cpu', 'gpu', 'npu'].includes(c.device.kind)) invalid(file, `${where}: device.kind must be cpu, gpu or npu`);
-  if (!Array.isArray(c.batch) || c.batch.length === 0 || !c.batch.every((b) => Number.isInteger(b) && b > 0)) invalid(file, `${where}: batch must list positive integers`);
+  const batchesOk = Array.isArray(c.batch) && c.batch.length > 0 && c.batch.every((b) => Number.isInteger(b) && b > 0);
+  if (!batchesOk) invalid(file, `${where}: batch must list positive integers`);
   if (c.threads !== null && !(Number.isInteger(c.threads) && c.threads! > 0)) invalid(file, `${where}: threads must be a positive integer or null`);
   const factor = claimedFactor(c as Claim);
   if (factor !== null && !(factor > 0 && Number.isFinite(factor))) invalid(file, `${where}: needs a positive factor or published_images_per_second`);
@@ -127,7 +128,9 @@ function missingReason(c: Claim, results: BenchResults, mine: BenchRecord[], the
   const arch = results.system.os.arch;
   if (c.device.arch && c.device.arch !== arch) return `needs an ${c.device.arch} CPU; this run is on ${arch}`;
   const onDevice = (rs: BenchRecord[]) => rs.filter((r) => deviceKindOf(r) === c.device.kind);
-  if (!onDevice(mine).length || !onDevice(theirs).length) return `needs a ${describeDevice(c)} backend for both models; this run has ${[...new Set(mine.map(columnKey))].join(', ')}`;
+  if (!onDevice(mine).length || !onDevice(theirs).length) {
+    return `needs a ${describeDevice(c)} backend for both models; this run has ${[...new Set(mine.map(columnKey))].join(', ')}`;
+  }
   const want = `batch ${c.batch.join(' or ')}${c.threads === null ? '' : ` and ${c.threads} thread${c.threads > 1 ? 's' : ''}`}`;
   const had = [...new Set(onDevice(mine).filter((m) => onDevice(theirs).some((t) => columnKey(t) === columnKey(m))).map(columnKey))];
   return `needs both models at the claim's ${want} on one backend; this run has ${had.join(', ') || 'them in no common configuration'}`;
@@ -147,20 +150,25 @@ function check(c: Claim, mine: BenchRecord, theirs: BenchRecord, seed: number): 
   const favour = c.resolution ? (theirs.resolution / c.resolution.than) ** 2 / (mine.resolution / c.resolution.model) ** 2 : 1;
   if (favour !== 1) notes.push(`measured at ${mine.resolution} and ${theirs.resolution} px; the claim at ${c.resolution!.model} and ${c.resolution!.than} px`);
   if (c.note) notes.push(c.note);
-  const base = { claim: c.id, statement: c.statement, model: c.model, than: c.than, device: c.device.name, published: factor, column: columnKey(mine), source: c.source };
+  const base = { claim: c.id, statement: c.statement, model: c.model, than: c.than, device: c.device.name, source: c.source };
+  const where = { published: factor, column: columnKey(mine) };
   const interval = ratioOfMediansInterval(mine.times_ms, theirs.times_ms, CLAIM_CONFIDENCE, 4000, seed);
   const measured = { speedup: interval.ratio, low: interval.low, high: interval.high, confidence: CLAIM_CONFIDENCE };
   if (mine.times_ms.length < MIN_BATCHES || theirs.times_ms.length < MIN_BATCHES) {
-    const few = `too few batches (${mine.times_ms.length} and ${theirs.times_ms.length}; an interval needs ${MIN_BATCHES} a side): bench with a longer --duration`;
-    return { ...base, measured, verdict: 'inconclusive', notes: [few, ...notes] };
+    const counts = `${mine.times_ms.length} and ${theirs.times_ms.length}`;
+    const few = `too few batches (${counts}; an interval needs ${MIN_BATCHES} a side): bench with a longer --duration or more --min-iterations`;
+    return { ...base, ...where, measured, verdict: 'inconclusive', notes: [few, ...notes] };
   }
   let verdict = verdictOf(factor, interval.low, interval.high);
   if ((verdict === 'holds' && favour > 1) || (verdict === 'does not hold' && favour < 1)) {
     // The resolutions, not the models, may decide it: no verdict either way.
-    notes.unshift(`${verdict} only with resolutions that ${favour > 1 ? 'favour' : 'disfavour'} the claim (${favour.toFixed(2)}× the rival's relative pixels)`);
+    const how = favour > 1 ? 'favour' : 'disfavour';
+    notes.unshift(`${verdict} only with resolutions that ${how} the claim (${favour.toFixed(2)}× the rival's relative pixels)`);
     verdict = 'inconclusive';
-  } else if (verdict === 'inconclusive') notes.unshift(`the ${CLAIM_CONFIDENCE * 100}% interval straddles ${factor === null ? '1' : `${(factor * (1 - CLAIM_TOLERANCE)).toFixed(2)}×`}`);
-  return { ...base, measured, verdict, notes };
+  } else if (verdict === 'inconclusive') {
+    notes.unshift(`the ${CLAIM_CONFIDENCE * 100}% interval straddles ${factor === null ? '1' : `${(factor * (1 - CLAIM_TOLERANCE)).toFixed(2)}×`}`);
+  }
+  return { ...base, ...where, measured, verdict, notes };
 }
 
 /**

@@ -29,7 +29,10 @@ export function renderClaimsMarkdown(checks: readonly ClaimCheck[]): string {
   const lines = [
     '| claim | device (claim) | measured on | published | measured [95%] | verdict | notes |',
     '| --- | --- | --- | ---: | ---: | --- | --- |',
-    ...checks.map((c) => `| ${[claimText(c), c.device, c.column ?? '-', published(c), measured(c), `**${c.verdict}**`, c.notes.join('; ')].map(cell).join(' | ')} |`),
+    ...checks.map((c) => {
+      const cells = [claimText(c), c.device, c.column ?? '-', published(c), measured(c), `**${c.verdict}**`, c.notes.join('; ')];
+      return `| ${cells.map(cell).join(' | ')} |`;
+    }),
   ];
   return `${lines.join('\n')}\n\n${legend().split('\n').join('  \n')}\n`;
 }

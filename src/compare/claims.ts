@@ -113,11 +113,11 @@ export function deviceKindOf(r: Pick<BenchRecord, 'backend' | 'device'>): Device
 
 const describeDevice = (c: Claim) => (c.device.kind === 'cpu' ? `${c.device.arch ?? 'any'} CPU` : c.device.kind === 'gpu' ? 'GPU' : 'NPU');
 
+/** What a check says of its claim, measured or not. */
+const about = (c: Claim) => ({ claim: c.id, statement: c.statement, model: c.model, than: c.than, device: c.device.name, source: c.source, published: claimedFactor(c) });
+
 function notMeasured(c: Claim, reason: string): ClaimCheck {
-  return {
-    claim: c.id, statement: c.statement, model: c.model, than: c.than, device: c.device.name, published: claimedFactor(c),
-    column: null, measured: null, verdict: 'not measured', notes: [reason, ...(c.note ? [c.note] : [])], source: c.source,
-  };
+  return { ...about(c), column: null, measured: null, verdict: 'not measured', notes: [reason, ...(c.note ? [c.note] : [])] };
 }
 
 /** Why no pair of records of the run can test the claim: the most specific reason. */
@@ -150,14 +150,13 @@ function check(c: Claim, mine: BenchRecord, theirs: BenchRecord, seed: number): 
   const favour = c.resolution ? (theirs.resolution / c.resolution.than) ** 2 / (mine.resolution / c.resolution.model) ** 2 : 1;
   if (favour !== 1) notes.push(`measured at ${mine.resolution} and ${theirs.resolution} px; the claim at ${c.resolution!.model} and ${c.resolution!.than} px`);
   if (c.note) notes.push(c.note);
-  const base = { claim: c.id, statement: c.statement, model: c.model, than: c.than, device: c.device.name, source: c.source };
-  const where = { published: factor, column: columnKey(mine) };
+  const base = { ...about(c), column: columnKey(mine) };
   const interval = ratioOfMediansInterval(mine.times_ms, theirs.times_ms, CLAIM_CONFIDENCE, 4000, seed);
   const measured = { speedup: interval.ratio, low: interval.low, high: interval.high, confidence: CLAIM_CONFIDENCE };
   if (mine.times_ms.length < MIN_BATCHES || theirs.times_ms.length < MIN_BATCHES) {
     const counts = `${mine.times_ms.length} and ${theirs.times_ms.length}`;
     const few = `too few batches (${counts}; an interval needs ${MIN_BATCHES} a side): bench with a longer --duration or more --min-iterations`;
-    return { ...base, ...where, measured, verdict: 'inconclusive', notes: [few, ...notes] };
+    return { ...base, measured, verdict: 'inconclusive', notes: [few, ...notes] };
   }
   let verdict = verdictOf(factor, interval.low, interval.high);
   if ((verdict === 'holds' && favour > 1) || (verdict === 'does not hold' && favour < 1)) {
@@ -168,7 +167,7 @@ function check(c: Claim, mine: BenchRecord, theirs: BenchRecord, seed: number): 
   } else if (verdict === 'inconclusive') {
     notes.unshift(`the ${CLAIM_CONFIDENCE * 100}% interval straddles ${factor === null ? '1' : `${(factor * (1 - CLAIM_TOLERANCE)).toFixed(2)}×`}`);
   }
-  return { ...base, ...where, measured, verdict, notes };
+  return { ...base, measured, verdict, notes };
 }
 
 /**

@@ -114,7 +114,9 @@ export function deviceKindOf(r: Pick<BenchRecord, 'backend' | 'device'>): Device
 const describeDevice = (c: Claim) => (c.device.kind === 'cpu' ? `${c.device.arch ?? 'any'} CPU` : c.device.kind === 'gpu' ? 'GPU' : 'NPU');
 
 /** What a check says of its claim, measured or not. */
-const about = (c: Claim) => ({ claim: c.id, statement: c.statement, model: c.model, than: c.than, device: c.device.name, source: c.source, published: claimedFactor(c) });
+const about = (c: Claim) => ({
+  claim: c.id, statement: c.statement, model: c.model, than: c.than, device: c.device.name, source: c.source, published: claimedFactor(c),
+});
 
 function notMeasured(c: Claim, reason: string): ClaimCheck {
   return { ...about(c), column: null, measured: null, verdict: 'not measured', notes: [reason, ...(c.note ? [c.note] : [])] };

@@ -17,6 +17,7 @@ export default class Info extends LevitCommand {
     this.log(`${info.name} (${info.id}, family ${info.family})`);
     this.log(`  parameters      ${grouped(info.params)}`);
     this.log(`  FLOPs           ${grouped(info.flops)} multiply-adds per image`);
+    this.log(`  licence         ${info.license} (the weights' terms)`);
     this.log(`  preprocessing   resize short side to ${Math.floor(info.resolution / info.crop_pct)} (${info.interpolation}), centre crop ${info.resolution}, mean [${info.mean.join(', ')}], std [${info.std.join(', ')}]`);
     for (const p of info.published) {
       this.log(`  published       top-1 ${p.top1}${p.top5 !== undefined ? `, top-5 ${p.top5}` : ''}${p.crop_pct ? ` (crop ${p.crop_pct})` : ''}: ${p.source}`);

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { countFlops, countParams } from '../src/ir/count.js';
-import { attentionBiasIndices } from '../src/models/levit/build.js';
+import { attentionBiasIndices } from '../src/models/layers.js';
 import { buildGraph, getCard } from '../src/models/registry.js';
 import { SyntheticWeights } from '../src/models/synthetic.js';
 import { exportOnnx } from '../src/onnx/export.js';

@@ -9,6 +9,7 @@ export interface ZooEntry {
   id: string;
   name: string;
   family: string;
+  license: string;
   params: number;
   flops: number;
   resolution: number;
@@ -31,6 +32,7 @@ export function zooEntry(card: ModelCard): ZooEntry {
     id: card.id,
     name: card.name,
     family: card.family,
+    license: card.license,
     ...countsOf(card),
     resolution: p.resolution,
     crop_pct: p.crop_pct,

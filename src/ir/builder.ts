@@ -81,8 +81,16 @@ export class GraphBuilder {
     return this.add({ op: 'add' }, [a, b], broadcast(this.shapeOf(a), this.shapeOf(b)));
   }
 
+  sub(a: string, b: string) {
+    return this.add({ op: 'sub' }, [a, b], broadcast(this.shapeOf(a), this.shapeOf(b)));
+  }
+
   mul(a: string, b: string) {
     return this.add({ op: 'mul' }, [a, b], broadcast(this.shapeOf(a), this.shapeOf(b)));
+  }
+
+  relu(x: string) {
+    return this.add({ op: 'relu' }, [x], this.shapeOf(x));
   }
 
   hardswish(x: string) {
@@ -157,6 +165,30 @@ export class GraphBuilder {
     const norm = axes.map((a) => (a < 0 ? s.length + a : a));
     const out = s.flatMap((d, i) => (norm.includes(i) ? (keepdims ? [1] : []) : [d]));
     return this.add({ op: 'mean', axes, keepdims }, [x], out);
+  }
+
+  /** torch.cat along `axis`: every other dimension must agree. */
+  concat(xs: readonly string[], axis: number) {
+    const shapes = xs.map((x) => this.shapeOf(x));
+    const at = axis < 0 ? shapes[0].length + axis : axis;
+    for (const s of shapes) {
+      if (s.length !== shapes[0].length || s.some((d, i) => i !== at && d !== shapes[0][i])) {
+        fail(`concat: [${s.join(', ')}] does not fit [${shapes[0].join(', ')}] beside axis ${axis}`);
+      }
+    }
+    const size = shapes.reduce((n, s) => n + (s[at] as number), 0);
+    return this.add({ op: 'concat', axis }, [...xs], shapes[0].map((d, i) => (i === at ? size : d)));
+  }
+
+  /** Average pooling over NCHW with a square window and symmetric zero padding. */
+  avgPool2d(x: string, o: { kernel: number; stride: number; pad: number; countIncludePad: boolean }) {
+    const [n, c, h, w] = this.shapeOf(x);
+    const out = (size: Dim) => Math.floor(((size as number) + 2 * o.pad - o.kernel) / o.stride) + 1;
+    return this.add({ op: 'avgpool2d', ...o }, [x], [n, c, out(h), out(w)]);
+  }
+
+  l2Normalize(x: string, axis: number, eps = 1e-12) {
+    return this.add({ op: 'l2normalize', axis, eps }, [x], this.shapeOf(x));
   }
 
   /** table[:, idxs]: per-head attention biases spread over (query, key) pairs. */

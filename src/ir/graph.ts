@@ -22,7 +22,9 @@ export type OpAttrs =
   | { op: 'linear' }
   | { op: 'matmul' }
   | { op: 'add' }
+  | { op: 'sub' }
   | { op: 'mul' }
+  | { op: 'relu' }
   | { op: 'hardswish' }
   | { op: 'silu' }
   | { op: 'sigmoid' }
@@ -35,6 +37,11 @@ export type OpAttrs =
   | { op: 'slice'; axis: number; start: number; end: number; step: number }
   | { op: 'split'; axis: number; sizes: readonly number[] }
   | { op: 'mean'; axes: readonly number[]; keepdims: boolean }
+  | { op: 'concat'; axis: number }
+  /** Average over a square window; countIncludePad false divides by the in-image cells only (PyTorch's count_include_pad). */
+  | { op: 'avgpool2d'; kernel: number; stride: number; pad: number; countIncludePad: boolean }
+  /** x / max(||x||_2, eps) along one axis, as torch.nn.functional.normalize. */
+  | { op: 'l2normalize'; axis: number; eps: number }
   | { op: 'gather_bias' };
 
 export type OpType = OpAttrs['op'];

@@ -1,5 +1,6 @@
 import { type FloatTensor, asFloat, floatTensor, numel, toIntArray } from '../core/tensor.js';
 import { batchNormAffine } from './arithmetic.js';
+import { evaluateConstantNode } from './evaluate.js';
 import type { Graph, Node } from './graph.js';
 
 /**
@@ -7,10 +8,11 @@ import type { Graph, Node } from './graph.js';
  * arithmetic; in float32 they move logits by ~1e-6.
  */
 export function optimizeForInference(graph: Graph): Graph {
+  foldConstantNodes(graph);
   foldBatchNorms(graph);
   foldConstantAttentionBiases(graph);
   mergeSummedLinears(graph);
-  foldScalarIntoLinear(graph);
+  foldScalesIntoProducers(graph);
   graph.pruneInitializers();
   return graph;
 }
@@ -87,6 +89,18 @@ function foldBefore(graph: Graph, node: Node, scale: Float32Array, shift: Float3
   setWeights(graph, node, floatTensor(weight.shape, w), floatTensor([outF], b));
 }
 
+/** Nodes that read initializers only (e.g. a projection of a fixed positional encoding) become constants. */
+export function foldConstantNodes(graph: Graph): void {
+  for (const node of [...graph.nodes]) {
+    if (!node.inputs.every((v) => graph.isInitializer(v)) || node.outputs.some((v) => graph.outputs.includes(v))) continue;
+    const value = evaluateConstantNode(graph, node);
+    if (!value) continue;
+    graph.removeNode(node);
+    const name = graph.addInitializer(graph.freshName(`${node.name}.value`), value, 'constant');
+    graph.rewire(node.outputs[0], name);
+  }
+}
+
 /** table[:, idxs] computed once: the attention biases are constants at inference. */
 export function foldConstantAttentionBiases(graph: Graph): void {
   for (const node of graph.nodes.filter((n) => n.op === 'gather_bias')) {
@@ -128,19 +142,31 @@ export function mergeSummedLinears(graph: Graph): void {
   }
 }
 
-/** linear(x) * c -> linear with W*c, b*c, for a scalar constant c. */
-export function foldScalarIntoLinear(graph: Graph): void {
+/**
+ * linear(x) * c and conv(x) * c -> one layer with W*c, b*c, for a constant c that is a scalar or
+ * one value per output channel (LayerScale's gamma, a distilled model's averaging 0.5).
+ */
+export function foldScalesIntoProducers(graph: Graph): void {
   for (const mul of graph.nodes.filter((n) => n.op === 'mul')) {
-    const constant = mul.inputs.find((v) => graph.isInitializer(v) && numel(graph.shape(v) as number[]) === 1);
+    const constant = mul.inputs.find((v) => graph.isInitializer(v));
     const other = mul.inputs.find((v) => v !== constant);
     const producer = other ? graph.producer(other) : undefined;
-    if (!constant || !other || !isParametrised(graph, producer) || producer.op !== 'linear') continue;
-    if (!onlyConsumer(graph, other, mul)) continue;
-    const c = asFloat(graph.tensor(constant), constant).data[0];
-    const weight = asFloat(graph.tensor(producer.inputs[1]), producer.inputs[1]);
-    const bias = biasOf(graph, producer, weight.shape[0]);
-    setWeights(graph, producer, floatTensor(weight.shape, weight.data.map((v) => v * c)), floatTensor([bias.length], bias.map((v) => v * c)));
+    if (!constant || !other || !isParametrised(graph, producer) || !onlyConsumer(graph, other, mul)) continue;
+    const outC = graph.shape(producer.inputs[1])[0] as number;
+    const scale = perOutputChannel(graph.shape(constant) as number[], producer.op, outC);
+    if (!scale) continue;
+    const c = asFloat(graph.tensor(constant), constant).data;
+    const channelScale = scale === 'scalar' ? new Float32Array(outC).fill(c[0]) : c;
+    foldAfter(graph, producer, channelScale, new Float32Array(outC));
     graph.removeNode(mul);
     graph.rewire(mul.outputs[0], other);
   }
+}
+
+/** Whether a constant of this shape scales a layer's output uniformly or per output channel, without broadcasting it wider. */
+function perOutputChannel(shape: number[], op: 'conv2d' | 'linear', outC: number): 'scalar' | 'channels' | undefined {
+  if (numel(shape) === 1) return 'scalar';
+  const dims = shape.filter((d, i) => d !== 1 || i >= shape.length - (op === 'conv2d' ? 3 : 1));
+  const channels = op === 'conv2d' ? [outC, 1, 1] : [outC];
+  return dims.length === channels.length && dims.every((d, i) => d === channels[i]) ? 'channels' : undefined;
 }

@@ -29,6 +29,8 @@ export interface CardCommon {
   readonly id: string;
   readonly name: string;
   readonly num_classes: number;
+  /** SPDX identifier of the weights' licence, e.g. 'Apache-2.0'; a non-commercial one restricts what users may do. */
+  readonly license: string;
   readonly preprocessing: Preprocessing;
   readonly published: readonly PublishedAccuracy[];
   readonly checkpoint?: CheckpointRef;

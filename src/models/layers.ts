@@ -1,3 +1,4 @@
+import type { Tensor } from '../core/tensor.js';
 import type { GraphBuilder } from '../ir/builder.js';
 import type { WeightSource } from './weights.js';
 
@@ -46,6 +47,11 @@ export function conv2d(
   return ctx.b.conv2d(x, weight, bias, { stride: o.stride, pad: o.pad, groups });
 }
 
+/** LayerNorm over the last axis with PyTorch's weight and bias. */
+export function layerNorm(ctx: BuildContext, x: string, prefix: string, dim: number, eps: number): string {
+  return ctx.b.layerNorm(x, param(ctx, `${prefix}.weight`, [dim], 'bn_weight'), param(ctx, `${prefix}.bias`, [dim], 'bn_bias'), eps);
+}
+
 export function linear(ctx: BuildContext, x: string, prefix: string, inF: number, outF: number, bias: boolean): string {
   const weight = param(ctx, `${prefix}.weight`, [outF, inF], 'linear_weight');
   return ctx.b.linear(x, weight, bias ? param(ctx, `${prefix}.bias`, [outF], 'bias') : undefined);
@@ -63,4 +69,37 @@ export function scaledDotAttention(ctx: BuildContext, q: string, kT: string, v: 
   const out = b.transpose(b.matmul(b.softmax(scores, -1), v), [0, 2, 1, 3]);
   const [, tokens, heads, dv] = b.graph.shape(out);
   return b.reshape(out, ['N', tokens, (heads as number) * (dv as number)]);
+}
+
+/**
+ * The official attention_bias_idxs: for each (query, key) pair of grid points, the index of
+ * their absolute offset (|dy|, |dx|) in order of first appearance. Queries may sit on a
+ * subsampled grid (stride > 1), keys on the full one. On a full grid (stride 1) this is
+ * |dy| * resolution + |dx|, the layout of EfficientFormer's attention_bias_idxs too.
+ */
+export function attentionBiasIndices(resolution: number, queryResolution: number, stride: number) {
+  const offsets = new Map<string, number>();
+  const idxs: number[] = [];
+  for (let qy = 0; qy < queryResolution; qy++) {
+    for (let qx = 0; qx < queryResolution; qx++) {
+      for (let ky = 0; ky < resolution; ky++) {
+        for (let kx = 0; kx < resolution; kx++) {
+          const key = `${Math.abs(qy * stride - ky)},${Math.abs(qx * stride - kx)}`;
+          if (!offsets.has(key)) offsets.set(key, offsets.size);
+          idxs.push(offsets.get(key)!);
+        }
+      }
+    }
+  }
+  return { idxs, offsets: offsets.size };
+}
+
+/** The attention biases as a [heads, queries, keys] table: attention_biases[:, attention_bias_idxs]. */
+export function attentionBias(ctx: BuildContext, prefix: string, heads: number, resolution: number, queryResolution: number, stride: number): string {
+  const { idxs, offsets } = attentionBiasIndices(resolution, queryResolution, stride);
+  const shape = [queryResolution ** 2, resolution ** 2];
+  ctx.w.verifyIndexBuffer(`${prefix}.attention_bias_idxs`, idxs, shape);
+  const table = param(ctx, `${prefix}.attention_biases`, [heads, offsets], 'attention_biases');
+  const index: Tensor = { dtype: 'int64', shape, data: BigInt64Array.from(idxs, (v) => BigInt(v)) };
+  return ctx.b.gatherBias(table, ctx.b.initializer(`${prefix}.attention_bias_idxs`, index, 'buffer'));
 }

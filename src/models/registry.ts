@@ -55,6 +55,7 @@ function validateCard(raw: unknown, file: string): ModelCard {
     problems.push('preprocessing needs resolution, crop_pct in (0, 1], mean and std of 3 values');
   }
   if (!Array.isArray(card?.published)) problems.push('published must be a list');
+  if (typeof card?.license !== 'string' || !card.license) problems.push('no license (an SPDX identifier)');
   if (problems.length) throw new LevitError(`zoo/${file}: invalid model card: ${problems.join('; ')}`, ExitCode.failure);
   return card;
 }

@@ -170,8 +170,32 @@ class Lowering {
       case 'add':
         this.emit('Add', n.name, n.inputs, out);
         return;
+      case 'sub':
+        this.emit('Sub', n.name, n.inputs, out);
+        return;
       case 'mul':
         this.emit('Mul', n.name, n.inputs, out);
+        return;
+      case 'concat':
+        this.emit('Concat', n.name, n.inputs, out, [{ name: 'axis', i: n.axis }]);
+        return;
+      case 'avgpool2d':
+        this.emit('AveragePool', n.name, n.inputs, out, [
+          { name: 'kernel_shape', ints: [n.kernel, n.kernel] },
+          { name: 'strides', ints: [n.stride, n.stride] },
+          { name: 'pads', ints: [n.pad, n.pad, n.pad, n.pad] },
+          { name: 'count_include_pad', i: n.countIncludePad ? 1 : 0 },
+        ]);
+        return;
+      case 'l2normalize': {
+        const [norm, clamped] = [`${n.name}:norm`, `${n.name}:clamped`];
+        this.emit('ReduceL2', `${n.name}/norm`, [x], [norm], [{ name: 'axes', ints: [n.axis] }, { name: 'keepdims', i: 1 }]);
+        this.emit('Max', `${n.name}/clamp`, [norm, this.constant(n.name, { dtype: 'float32', shape: [], data: new Float32Array([n.eps]) })], [clamped]);
+        this.emit('Div', n.name, [x, clamped], out);
+        return;
+      }
+      case 'relu':
+        this.emit('Relu', n.name, n.inputs, out);
         return;
       case 'hardswish':
         this.emit('HardSwish', n.name, n.inputs, out);

@@ -119,8 +119,26 @@ class TfjsLowering {
         return this.set(n, this.node('BatchMatMulV2', n.name, [x(), this.value(n.inputs[1])], { T: F32, adj_x: { b: false }, adj_y: { b: false } }));
       case 'add':
         return this.set(n, this.node('AddV2', n.name, [x(), this.value(n.inputs[1])], { T: F32 }));
+      case 'sub':
+        return this.set(n, this.node('Sub', n.name, [x(), this.value(n.inputs[1])], { T: F32 }));
       case 'mul':
         return this.set(n, this.node('Mul', n.name, [x(), this.value(n.inputs[1])], { T: F32 }));
+      case 'concat': {
+        const axis = n.axis < 0 ? shapeOf(n.inputs[0]).length + n.axis : n.axis;
+        const inputs = [...n.inputs.map((v) => this.value(v)), this.const(n.name, Int32Array.of(axis), [])];
+        return this.set(n, this.node('ConcatV2', n.name, inputs, { T: F32, N: { i: String(n.inputs.length) }, Tidx: { type: 'DT_INT32' } }));
+      }
+      case 'avgpool2d':
+        return this.set(n, this.avgPool(n, x()));
+      case 'l2normalize': {
+        // x * rsqrt(max(sum(x^2), eps^2)) = x / max(||x||, eps)
+        const axis = this.i32(n.name, [n.axis]);
+        const sumSq = this.node('Sum', `${n.name}/sumsq`, [this.node('Square', `${n.name}/sq`, [x()], { T: F32 }), axis], { T: F32, keep_dims: { b: true } });
+        const clamped = this.node('Maximum', `${n.name}/clamp`, [sumSq, this.scalar(n.name, n.eps * n.eps)], { T: F32 });
+        return this.set(n, this.node('Mul', n.name, [x(), this.node('Rsqrt', `${n.name}/rsqrt`, [clamped], { T: F32 })], { T: F32 }));
+      }
+      case 'relu':
+        return this.set(n, this.node('Relu', n.name, [x()], { T: F32 }));
       case 'hardswish': {
         // x * relu6(x + 3) / 6
         const r = this.node('Relu6', `${n.name}/relu6`, [this.node('AddV2', `${n.name}/plus3`, [x(), this.scalar(n.name, 3)], { T: F32 })], { T: F32 });
@@ -213,6 +231,21 @@ class TfjsLowering {
     };
     let y = this.node(depthwise ? 'DepthwiseConv2dNative' : 'Conv2D', n.name, [nhwc, f], attrs);
     if (n.inputs[2]) y = this.node('BiasAdd', `${n.name}/bias`, [y, this.value(n.inputs[2])], { T: F32, data_format: { s: b64('NHWC') } });
+    return this.transpose(`${n.name}/to_nchw`, y, [0, 3, 1, 2]);
+  }
+
+  /**
+   * TensorFlow pads a pooling window only as 'SAME', and then averages over the in-image cells:
+   * that is PyTorch's count_include_pad=False with stride 1 and padding (kernel - 1) / 2.
+   */
+  private avgPool(n: Node & { op: 'avgpool2d' }, x: string): string {
+    const same = n.stride === 1 && n.kernel === 2 * n.pad + 1 && !n.countIncludePad;
+    if (n.pad !== 0 && !same) throw new Error(`tfjs export: ${n.name}: average pooling with this padding has no TensorFlow equivalent`);
+    const nhwc = this.transpose(`${n.name}/to_nhwc`, x, [0, 2, 3, 1]);
+    const y = this.node('AvgPool', n.name, [nhwc], {
+      T: F32, ksize: ints([1, n.kernel, n.kernel, 1]), strides: ints([1, n.stride, n.stride, 1]),
+      padding: { s: b64(same ? 'SAME' : 'VALID') }, data_format: { s: b64('NHWC') },
+    });
     return this.transpose(`${n.name}/to_nchw`, y, [0, 3, 1, 2]);
   }
 

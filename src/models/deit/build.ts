@@ -1,7 +1,7 @@
 import { GraphBuilder } from '../../ir/builder.js';
 import type { Graph } from '../../ir/graph.js';
 import type { DeitCard } from './card.js';
-import { type BuildContext, conv2d, linear, param, scaledDotAttention } from '../layers.js';
+import { type BuildContext, conv2d, layerNorm, linear, param, scaledDotAttention } from '../layers.js';
 import type { WeightSource } from '../weights.js';
 
 /**
@@ -44,10 +44,6 @@ export function buildDeit(card: DeitCard, w: WeightSource): Graph {
   b.output(logits);
   w.finish(card.id);
   return b.graph;
-}
-
-function layerNorm(ctx: BuildContext, x: string, prefix: string, dim: number, eps: number): string {
-  return ctx.b.layerNorm(x, param(ctx, `${prefix}.weight`, [dim], 'bn_weight'), param(ctx, `${prefix}.bias`, [dim], 'bn_bias'), eps);
 }
 
 /** timm's Attention: qkv laid out [3, heads, head_dim], i.e. all queries, then keys, then values. */

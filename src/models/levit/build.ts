@@ -2,7 +2,7 @@ import { type Tensor } from '../../core/tensor.js';
 import { GraphBuilder } from '../../ir/builder.js';
 import type { Graph } from '../../ir/graph.js';
 import type { LevitArchitecture, LevitCard } from './card.js';
-import { type BuildContext, batchNorm, conv2d, linear, param, scaledDotAttention } from '../layers.js';
+import { type BuildContext, attentionBias, batchNorm, conv2d, linear, scaledDotAttention } from '../layers.js';
 import type { WeightSource } from '../weights.js';
 
 /**
@@ -99,38 +99,6 @@ function mlp(ctx: BuildContext, x: string, prefix: string, dim: number, ratio: n
   const hidden = dim * ratio;
   const h = ctx.b.hardswish(linearBn(ctx, x, `${prefix}.0`, dim, hidden));
   return linearBn(ctx, h, `${prefix}.2`, hidden, dim);
-}
-
-/**
- * The official attention_bias_idxs: for each (query, key) pair of grid points, the index of
- * their absolute offset (|dy|, |dx|) in order of first appearance. Queries may sit on a
- * subsampled grid (stride > 1), keys on the full one.
- */
-export function attentionBiasIndices(resolution: number, queryResolution: number, stride: number) {
-  const offsets = new Map<string, number>();
-  const idxs: number[] = [];
-  for (let qy = 0; qy < queryResolution; qy++) {
-    for (let qx = 0; qx < queryResolution; qx++) {
-      for (let ky = 0; ky < resolution; ky++) {
-        for (let kx = 0; kx < resolution; kx++) {
-          const key = `${Math.abs(qy * stride - ky)},${Math.abs(qx * stride - kx)}`;
-          if (!offsets.has(key)) offsets.set(key, offsets.size);
-          idxs.push(offsets.get(key)!);
-        }
-      }
-    }
-  }
-  return { idxs, offsets: offsets.size };
-}
-
-/** The attention biases as a [heads, queries, keys] table: attention_biases[:, attention_bias_idxs]. */
-function attentionBias(ctx: BuildContext, prefix: string, heads: number, resolution: number, queryResolution: number, stride: number): string {
-  const { idxs, offsets } = attentionBiasIndices(resolution, queryResolution, stride);
-  const shape = [queryResolution ** 2, resolution ** 2];
-  ctx.w.verifyIndexBuffer(`${prefix}.attention_bias_idxs`, idxs, shape);
-  const table = param(ctx, `${prefix}.attention_biases`, [heads, offsets], 'attention_biases');
-  const index: Tensor = { dtype: 'int64', shape, data: BigInt64Array.from(idxs, (v) => BigInt(v)) };
-  return ctx.b.gatherBias(table, ctx.b.initializer(`${prefix}.attention_bias_idxs`, index, 'buffer'));
 }
 
 /** LeViT's attention: biased scores, and the Hardswish that opens its projection. */

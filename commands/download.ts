@@ -3,7 +3,9 @@ import { LevitCommand } from '../src/cli/base.js';
 import { bytes } from '../src/render/format.js';
 import { networkFlags } from '../src/cli/flags.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
-import { type DownloadResult, defaultDownloadOptions, ensureCheckpoint } from '../src/download/checkpoints.js';
+import { verificationText } from '../src/download/cache-record.js';
+import { type DownloadResult, defaultDownloadOptions, ensureCheckpoint, verifyCached } from '../src/download/checkpoints.js';
+import type { ModelCard } from '../src/models/families.js';
 import { getCard, listCards } from '../src/models/registry.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
 
@@ -12,7 +14,10 @@ export default class Download extends LevitCommand {
   static override description = `Files go to $LEVIT_CACHE_DIR/checkpoints (default ~/.cache/levit). A transfer that breaks
 off is resumed (HTTP Range) and retried with backoff; a file appears under its final name
 only after its sha256 matches the pinned hash (or, for hub files without one, the digest
-the server states). A mismatch deletes the partial file and exits non-zero.
+the server states). A mismatch deletes the partial file and exits non-zero. The full sha256 of every verified file
+is recorded beside it and every later use is checked against that record (trust on first use);
+--verify hashes the cache again. The official LeViT/DeiT file names pin only 32 bits of sha256:
+pin the full hash with --sha256 or LEVIT_SHA256_<MODEL> where you know it.
 HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`;
   static override examples = ['<%= config.bin %> download levit_128s levit_256', '<%= config.bin %> download --all', 'LEVIT_MIRROR=https://mirror.example.org/levit <%= config.bin %> download levit_384'];
   static override strict = false;
@@ -20,9 +25,12 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`;
   static override flags = {
     ...networkFlags,
     all: Flags.boolean({ description: 'every model in the zoo' }),
-    timeout: Flags.integer({ description: 'seconds without data before a try is abandoned', default: 30 }),
-    retries: Flags.integer({ description: 'retries after a broken transfer', default: 4 }),
+    timeout: Flags.integer({ description: 'seconds without data before a try is abandoned', default: 30, min: 1 }),
+    retries: Flags.integer({ description: 'retries after a broken transfer', default: 4, min: 0 }),
     'allow-unverified': Flags.boolean({ description: 'accept a file when no sha256 is pinned or stated by the server' }),
+    sha256: Flags.string({ description: 'the full sha256 the file must have (with one model; also LEVIT_SHA256_<MODEL>)', helpValue: 'HEX' }),
+    verify: Flags.boolean({ description: 'download nothing: hash the cached files again and check them against their records and pins' }),
+    deadline: Flags.integer({ description: 'seconds the whole download of one file may take, retries included (default: none)' }),
   };
 
   async run(): Promise<DownloadResult[]> {
@@ -30,13 +38,17 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`;
     const ids = flags.all ? listCards().filter((c) => c.checkpoint).map((c) => c.id) : (argv as string[]);
     if (ids.length === 0) throw new LevitError('name the models to download, or pass --all', ExitCode.usage, 'levit zoo lists them.');
     const cards = ids.map(getCard);
+    if (flags.sha256 && cards.length !== 1) throw new LevitError('--sha256 pins one file: name exactly one model', ExitCode.usage);
+    if (flags.verify) return this.verify(cards, flags.sha256);
     const progress = new Progress();
     const options = {
       ...defaultDownloadOptions(flags),
       allowUnverified: flags['allow-unverified'],
+      sha256: flags.sha256,
       fetch: {
         timeoutMs: flags.timeout * 1000,
         retries: flags.retries,
+        deadlineMs: flags.deadline === undefined ? undefined : flags.deadline * 1000,
         onRetry: (attempt: number, reason: string, delay: number) => progress.log(`  retry ${attempt} in ${(delay / 1000).toFixed(1)} s: ${reason}`),
       },
     };
@@ -48,8 +60,18 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`;
       this.log(
         r.status === 'cached'
           ? `${card.id}: already in the cache (${r.path})`
-          : `${card.id}: ${r.status} ${bytes(r.bytes)} -> ${r.path} (sha256 ${r.sha256?.slice(0, 16)}..., ${r.verified === 'pinned' ? 'matches the pinned hash' : r.verified === 'server' ? "matches the server's digest" : 'NOT verified'})`,
+          : `${card.id}: ${r.status} ${bytes(r.bytes)} -> ${r.path} (sha256 ${r.sha256}, ${verificationText[r.verified]})`,
       );
+    }
+    return results;
+  }
+
+  private async verify(cards: ModelCard[], sha256?: string): Promise<DownloadResult[]> {
+    const results: DownloadResult[] = [];
+    for (const card of cards) {
+      const r = await verifyCached(card, { sha256 });
+      this.log(`${card.id}: ${r.path} re-hashed: sha256 ${r.sha256} matches its record (first verified: ${verificationText[r.verified]})`);
+      results.push(r);
     }
     return results;
   }

@@ -1,26 +1,42 @@
 import { Args, Flags } from '@oclif/core';
 import { availableParallelism } from 'node:os';
 import { LevitCommand } from '../src/cli/base.js';
-import { sessionFlags, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { calibrationDirFlag, precisionFlags, precisionSpecs, sessionFlags, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, bar, duration, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
+import type { TransferProgress } from '../src/download/http.js';
 import { openDataset } from '../src/eval/dataset.js';
 import { type EvalSummary, evaluate } from '../src/eval/evaluate.js';
 import { getCard } from '../src/models/registry.js';
 import { openClassifier } from '../src/classifier/session.js';
+import { printable } from '../src/cli/escape.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
+import { preflightOutput } from '../src/util/output.js';
+import { precisionLabel, precisionProgressLine } from '../src/classifier/precision.js';
+
+const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
 
 export default class Eval extends LevitCommand {
   static override summary = 'ImageNet validation accuracy of a model through any backend, preprocessing as the reference.';
-  static override description = `DATASET is a folder: the ImageFolder layout (val/<wnid>/*.JPEG), a flat folder with Kaggle's
-LOC_val_solution.csv beside it, or any flat folder with --labels FILE ("file wnid" or
-"file class-index" per line). Images go through torchvision's evaluation transform on PIL,
+  static override description = `DATASET is a folder: the ImageFolder layout (val/<wnid>/*.JPEG), Kaggle's download
+(ILSVRC/Data/CLS-LOC/val, with LOC_val_solution.csv beside it or at the top of the download),
+or any flat folder with --labels FILE ("file wnid" or "file class-index" per line, or
+Kaggle's LOC_val_solution.csv). Images go through torchvision's evaluation transform on PIL,
 reproduced exactly (resize to int(R / crop_pct) with the card's interpolation, centre crop,
 normalize), decoded and preprocessed in worker threads while the model runs.
 Unreadable images are reported by name and counted, and the run goes on (--strict: stop).
-The summary compares top-1 with the checkpoint's published figure and gives a verdict.`;
+The summary compares top-1 with the checkpoint's published figure and gives a verdict:
+agrees (within 0.1 points on the full set; on a random subset, 0.1 + 2.58 sampling errors, and
+only when that is within ±0.5 points), differs (a gap past that tolerance), or inconclusive
+(a subset too small, or the first images of an ImageFolder, which are whole classes, not a
+sample: it says how many images a verdict needs). No image evaluated is an error (exit 3).
+With --precision int8 or fp16, the float32 model runs on the same batches too: the summary
+gives both top-1/top-5, the change, and a verdict on MLPerf's gate (keep at least 99% of
+float32's top-1): passes, fails, or inconclusive when the images are too few to tell.`;
   static override examples = [
     '<%= config.bin %> eval levit_256 ~/imagenet/val --checkpoint LeViT-256-13b5763e.pth',
     '<%= config.bin %> eval levit_128s ~/imagenet/val --limit 5000 --real --predictions-out preds.jsonl --json',
+    '<%= config.bin %> eval levit_128s ~/imagenet/val --precision int8 --calibration ~/imagenet/calib',
   ];
   static override args = {
     model: Args.string({ description: 'model id (see levit zoo)', required: true }),
@@ -29,30 +45,38 @@ The summary compares top-1 with the checkpoint's published figure and gives a ve
   static override flags = {
     ...weightsFlags('official'),
     ...sessionFlags,
-    batch: Flags.integer({ description: 'images per inference batch', default: 32 }),
-    limit: Flags.integer({ description: 'evaluate the first N images only' }),
-    workers: Flags.integer({ description: 'preprocessing worker threads', default: Math.min(4, availableParallelism()) }),
+    batch: Flags.integer({ description: 'images per inference batch', default: 32, min: 1 }),
+    limit: Flags.integer({ description: 'evaluate the first N images only', min: 1 }),
+    workers: Flags.integer({ description: 'preprocessing worker threads', default: Math.min(4, availableParallelism()), min: 1 }),
     labels: Flags.string({ description: 'labels file for a flat folder', helpValue: 'FILE' }),
     real: Flags.boolean({ description: 'also score against the ImageNet-ReaL labels (validation file names)' }),
     strict: Flags.boolean({ description: 'stop at the first unreadable image' }),
     'predictions-out': Flags.string({ description: 'write one JSON line per image: {"file", "label", "top5", "error"?}', helpValue: 'FILE.jsonl' }),
+    ...precisionFlags('fp32, or fp16 / int8 compared with fp32 on the same images', 'fp32'),
+    calibration: calibrationDirFlag(),
   };
 
   async run(): Promise<EvalSummary> {
     const { args, flags } = await this.parse(Eval);
     const card = getCard(args.model);
+    if (flags['predictions-out']) preflightOutput(flags['predictions-out'], 'predictions-out', 'file');
     const dataset = openDataset(args.dataset, flags.labels);
     const progress = new Progress();
+    const specs = precisionSpecs(flags.precision, flags, flags.calibration);
+    if (specs.length !== 1) throw new LevitError('--precision: eval takes one precision (it compares it with fp32 itself)', ExitCode.usage);
+    const [precision] = specs;
     // No spinning: the preprocessing workers share the cores.
-    const { session, artifact } = await openClassifier(card, {
+    const open = {
       weights: weightsChoice(flags),
       download: defaultDownloadOptions(flags),
       backend: flags.backend,
       threads: flags.threads,
       spinning: false,
-      onDownload: (p) => progress.update(transferLine(`downloading ${card.id}`, p)),
+      onDownload: (p: TransferProgress) => progress.update(transferLine(`downloading ${card.id}`, p)),
       onBuild: () => progress.update(`building ${card.id} for ${flags.backend}`, true),
-    });
+    };
+    const { session, artifact } = await openClassifier(card, { ...open, precision, onPrecision: (p) => progress.update(precisionProgressLine(card.id, p), true) });
+    const reference = precision.precision === 'fp32' ? undefined : (await openClassifier(card, open)).session;
     let s: EvalSummary;
     try {
       s = await evaluate(
@@ -60,19 +84,36 @@ The summary compares top-1 with the checkpoint's published figure and gives a ve
         flags.backend,
         session,
         dataset,
-        { batch: flags.batch, limit: flags.limit, strict: flags.strict, real: flags.real, workers: flags.workers, predictionsOut: flags['predictions-out'], synthetic: artifact.weights.kind === 'synthetic' },
+        { batch: flags.batch, limit: flags.limit, strict: flags.strict, real: flags.real, workers: flags.workers, predictionsOut: flags['predictions-out'], synthetic: artifact.weights.kind === 'synthetic', reference: reference && { session: reference, precision: precision.precision } },
         (p) => progress.update(`${bar(p.done / p.total)} ${p.done}/${p.total}  ${p.imagesPerSecond.toFixed(1)} img/s  ETA ${duration((p.total - p.done) / p.imagesPerSecond)}  top-1 ${p.top1.toFixed(2)}%${p.failed ? `  ${p.failed} unreadable` : ''}`),
       );
     } finally {
       progress.clear();
       await session.release();
+      await reference?.release();
     }
-    for (const f of s.failures) this.logToStderr(`unreadable: ${f.error}`);
+    for (const f of dataset.skipped) this.logToStderr(`skipped: ${printable(f.path)}: ${printable(f.reason)}`);
+    for (const f of s.failures) this.logToStderr(`unreadable: ${printable(f.error)}`);
     this.log(`${card.name} on ${s.dataset.root} (${s.dataset.layout}), ${s.backend}, weights ${artifact.weights.label}`);
     this.log(`  images      ${s.evaluated} evaluated, ${s.failed} unreadable, ${s.images_per_second.toFixed(1)} images/s (${s.workers} preprocessing workers)`);
     this.log(`  top-1       ${s.top1.toFixed(3)}%    top-5 ${s.top5.toFixed(3)}%${s.real ? `    ReaL top-1 ${s.real.top1.toFixed(3)}% (${s.real.images} images)` : ''}`);
     if (s.published) this.log(`  published   top-1 ${s.published.top1}% (${s.published.source})`);
+    if (s.real && s.real.images === 0) this.logToStderr('note: --real: no image is an ImageNet validation file (ILSVRC2012_val_NNNNNNNN): no ReaL score');
+    const c = s.precision;
+    if (c) {
+      this.log(`  precision   ${precisionLabel(precision)}`);
+      this.log(`  fp32        top-1 ${c.fp32.top1.toFixed(3)}%    top-5 ${c.fp32.top5.toFixed(3)}%    (same images, same run)`);
+      this.log(`  change      top-1 ${signed(c.top1_change)}    top-5 ${signed(c.top5_change)} points; top-1 class agrees with fp32 on ${c.top1_agreement.toFixed(2)}%`);
+      this.log(`  99% gate    ${c.verdict}: ${c.reason}`);
+    }
     this.log(`  verdict     ${s.verdict}${s.difference !== null ? ` (${s.difference >= 0 ? '+' : ''}${s.difference.toFixed(2)} points)` : ''}: ${s.reason}`);
+    if (s.evaluated === 0) {
+      throw new LevitError(`no image of ${s.dataset.images} could be evaluated: no accuracy and no verdict`, ExitCode.badInput, 'The unreadable files are listed above.');
+    }
+    if (s.predictions_error) {
+      const hint = 'The summary above is complete; free space or choose a writable --predictions-out and run again.';
+      throw new LevitError(`the predictions were not written: ${s.predictions_error}`, ExitCode.failure, hint);
+    }
     return s;
   }
 }

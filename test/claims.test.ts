@@ -13,8 +13,8 @@ function times(ms: number, n = 30): number[] {
 }
 
 function record(model: string, ms: number, over: Partial<BenchRecord> = {}): BenchRecord {
-  const base = { model, family: model.split('_')[0], backend: 'ort-cpu', device: null, threads: 1, batch: 16, resolution: 224, times_ms: times(ms) };
-  return { ...base, ...over } as BenchRecord;
+  const base = { model, family: model.split('_')[0], backend: 'ort-cpu', device: null, threads: 1, batch: 16, resolution: 224, precision: 'fp32' };
+  return { ...base, times_ms: times(ms), ...over } as BenchRecord;
 }
 
 function run(records: BenchRecord[], arch = 'x64'): BenchResults {
@@ -44,6 +44,18 @@ test('the interval is deterministic (seeded) and comes from the raw batch times'
   const a = checkClaims(results, [claim])[0];
   assert.deepEqual(checkClaims(results, [claim])[0], a);
   assert.ok(a.measured!.high - a.measured!.low > 0.5, 'a bimodal rival gives a wide interval');
+});
+
+test('records taken on a busy machine are inconclusive; emulated or reduced-precision runs are not measured', () => {
+  const busy = { stability: { gflops_before: 80, gflops_after: 40, unstable: 'calibration fell 50%' } };
+  const r = checkClaims(run([record('levit_192', 100, busy), record('efficientnet_b2', 900)]), [claim])[0];
+  assert.equal(r.verdict, 'inconclusive');
+  assert.match(r.notes[0], /busy machine \(levit_192: calibration fell 50%\)/);
+  const emulated = checkClaims(run([record('levit_192', 100, { emulated: true }), record('efficientnet_b2', 900, { emulated: true })]), [claim])[0];
+  assert.deepEqual([emulated.verdict, emulated.notes[0]], ['not measured', 'the run is emulated: its times are not a speed figure']);
+  const int8 = checkClaims(run([record('levit_192', 100, { precision: 'int8' }), record('efficientnet_b2', 900, { precision: 'int8' })]), [claim])[0];
+  assert.equal(int8.verdict, 'not measured');
+  assert.match(int8.notes[0], /float32/);
 });
 
 test('too few batches are inconclusive, whatever the ratio', () => {
@@ -91,11 +103,13 @@ test('direction-only claims hold above 1x and fail below; factors come from publ
   assert.equal(claimedFactor({ ...claim, factor: undefined, published_images_per_second: { model: 65, than: 13 } }), 5);
 });
 
-test('GPU backends count as GPUs unless WebGPU runs on a software renderer', () => {
+test('GPU backends (PyTorch reference included) count as GPUs unless WebGPU runs on a software renderer', () => {
   assert.equal(deviceKindOf({ backend: 'ort-cuda', device: 'NVIDIA H100' }), 'gpu');
   assert.equal(deviceKindOf({ backend: 'ort-webgpu', device: 'NVIDIA H100' }), 'gpu');
   assert.equal(deviceKindOf({ backend: 'ort-webgpu', device: 'llvmpipe' }), 'cpu');
   assert.equal(deviceKindOf({ backend: 'tfjs-wasm', device: null }), 'cpu');
+  assert.equal(deviceKindOf({ backend: 'torch-cuda', device: 'NVIDIA H100' }), 'gpu');
+  assert.equal(deviceKindOf({ backend: 'something-else', device: null }), null);
 });
 
 test('the shipped claims load: the paper\'s headline and Table 3 on three devices, and EfficientFormer\'s', () => {

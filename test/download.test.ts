@@ -50,10 +50,10 @@ const cacheFiles = () => (existsSync(join(cache, 'checkpoints')) ? readdirSync(j
 test('downloads, checks the pinned sha256 prefix, and renames into place', async () => {
   const r = await ensureCheckpoint(card('ok.bin', sha.slice(0, 8)), fast);
   assert.equal(r.status, 'downloaded');
-  assert.equal(r.verified, 'pinned');
+  assert.equal(r.verified, 'prefix-pin');
   assert.equal(r.sha256, sha);
   assert.deepEqual(readFileSync(r.path), body);
-  assert.deepEqual(cacheFiles(), ['ok.bin']);
+  assert.deepEqual(cacheFiles(), ['ok.bin', 'ok.bin.sha256.json']);
 });
 
 test('a dropped connection is resumed with a Range request, not restarted', async () => {
@@ -80,8 +80,8 @@ test('a wrong hash is refused, naming both hashes, and nothing is left in the ca
 
 test("without a pinned hash the server's stated digest is checked", async () => {
   const r = await ensureCheckpoint(card('stated.bin', null), fast);
-  assert.equal(r.verified, 'server');
-  await assert.rejects(ensureCheckpoint(card('stated-wrong.bin', null), fast), /expected sha256 0{64} \(stated by the server\)/);
+  assert.equal(r.verified, 'server-digest');
+  await assert.rejects(ensureCheckpoint(card('stated-wrong.bin', null), fast), /\(stated by the server\): expected sha256 0{64}/);
   await assert.rejects(ensureCheckpoint(card('ok.bin', null), fast), /no sha256 to check/);
   assert.equal((await ensureCheckpoint(card('ok.bin', null), { ...fast, allowUnverified: true })).verified, 'unverified');
 });
@@ -135,7 +135,7 @@ test('end to end: levit download via a mirror, zoo shows it cached, convert uses
   const dl = await runCliAsync(['download', 'efficientnet_b0', '--json'], env);
   assert.equal(dl.status, 0, dl.stderr);
   const [result] = JSON.parse(dl.stdout);
-  assert.equal(result.verified, 'server');
+  assert.equal(result.verified, 'server-digest');
   assert.equal(result.sha256, digest);
 
   const zoo = JSON.parse(runCli(['zoo', '--json'], env).stdout) as { id: string; checkpoint: { cached: boolean } }[];

@@ -21,6 +21,7 @@ const FLOORS: Record<string, number> = {
   download: 5,
   preprocess: 5,
   runtime: 5,
+  quant: 5, // int8 and fp16 rewrites of an ONNX graph, calibration and sensitivity (onnxruntime runs them)
   classifier: 6, // a model assembled: weights, graph, artifact, session
   eval: 7,
   bench: 7,

@@ -12,7 +12,9 @@ export interface Column {
   batch: number;
 }
 
-export const columnKey = (r: Pick<BenchRecord, 'backend' | 'threads' | 'batch'>) => `${r.backend} ${r.threads}t b${r.batch}`;
+/** Float32 columns keep their plain name; other precisions are named ("ort-cpu 1t b16 int8"). */
+export const columnKey = (r: Pick<BenchRecord, 'backend' | 'threads' | 'batch'> & { precision?: BenchRecord['precision'] }) =>
+  `${r.backend} ${r.threads}t b${r.batch}${r.precision && r.precision !== 'fp32' ? ` ${r.precision}` : ''}`;
 
 export function columnsOf(records: readonly BenchRecord[]): Column[] {
   const seen = new Map<string, Column>();
@@ -81,6 +83,24 @@ export function speedUps(records: readonly BenchRecord[], family: string): Speed
         speedup: r.images_per_second / rival.images_per_second,
       });
     }
+  }
+  return out;
+}
+
+export interface PrecisionSpeedUp {
+  model: string;
+  column: string;
+  precision: BenchRecord['precision'];
+  /** Images/s against the float32 record of the same model, backend, threads and batch. */
+  speedup: number;
+}
+
+/** Each reduced-precision record's speed-up over float32 in the same configuration. */
+export function precisionSpeedUps(records: readonly BenchRecord[]): PrecisionSpeedUp[] {
+  const out: PrecisionSpeedUp[] = [];
+  for (const r of records.filter((x) => x.precision !== 'fp32')) {
+    const base = records.find((x) => x.precision === 'fp32' && x.model === r.model && x.backend === r.backend && x.threads === r.threads && x.batch === r.batch);
+    if (base) out.push({ model: r.model, column: columnKey(r), precision: r.precision, speedup: r.images_per_second / base.images_per_second });
   }
   return out;
 }

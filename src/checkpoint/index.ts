@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
+import { CorruptFileError } from '../core/errors.js';
+import { readRegularFile } from '../util/files.js';
 import { isSafetensors, readSafetensors } from './safetensors.js';
 import type { WeightsMap } from '../core/tensor.js';
 import { isTorchLegacy, readTorchLegacy, readTorchZip } from './torch.js';
@@ -25,13 +25,11 @@ const inertNotes = (globals: string[]) => globals.map((g) => `kept ${g} as an in
  * `sha256`: the file's hash when the caller has just computed it (no second pass over the bytes).
  */
 export function readCheckpoint(file: string, sha256?: string): Checkpoint {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new LevitError(`cannot read checkpoint ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, ExitCode.notFound);
-  }
+  return readCheckpointBytes(readRegularFile(file, 'checkpoint'), file, sha256);
+}
+
+/** Reads checkpoint bytes already in memory; `file` names them in messages. */
+export function readCheckpointBytes(buf: Buffer, file: string, sha256?: string): Checkpoint {
   sha256 ??= createHash('sha256').update(buf).digest('hex');
   if (ZipArchive.isZip(buf)) {
     const c = readTorchZip(buf, file);

@@ -61,6 +61,11 @@ export interface UnpickleOptions {
   /** Resolves BINPERSID / PERSID ids (PyTorch uses them for tensor storages). */
   persistentLoad?: (pid: PyValue) => PyValue;
   maxDepth?: number;
+  /**
+   * Bounds the machine's stack, memo and the values it creates. The largest zoo checkpoint
+   * pickles a few thousand values; the default leaves 50x room and caps memory near 50 MB.
+   */
+  maxObjects?: number;
 }
 
 export interface UnpickleResult {
@@ -81,6 +86,7 @@ export class PickleError extends Error {
 const MARK = Symbol('mark');
 type StackItem = PyValue | typeof MARK;
 const MAX_LONG_BYTES = 1024;
+const DEFAULT_MAX_OBJECTS = 250_000;
 
 function depthOf(v: PyValue): number {
   if (v instanceof PyTuple || v instanceof PyList || v instanceof PyDict || v instanceof PyObject) {
@@ -92,6 +98,8 @@ const depths = new WeakMap<object, number>();
 
 export function unpickle(bytes: Uint8Array, start = 0, options: UnpickleOptions = {}): UnpickleResult {
   const maxDepth = options.maxDepth ?? 1000;
+  const maxObjects = options.maxObjects ?? DEFAULT_MAX_OBJECTS;
+  let created = 0;
   const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: StackItem[] = [];
   const marks: number[] = [];
@@ -142,6 +150,11 @@ export function unpickle(bytes: Uint8Array, start = 0, options: UnpickleOptions 
     const items = stack.splice(m!) as PyValue[];
     return items;
   };
+  /** Counts one created container or item placed in one, against maxObjects. */
+  const counted = (n = 1): true => {
+    created += n;
+    return true;
+  };
   const track = <T extends object>(container: T, childDepth: number): T => {
     const d = Math.max(depths.get(container) ?? 1, childDepth + 1);
     if (d > maxDepth) fail(`objects nested deeper than ${maxDepth} levels`);
@@ -149,7 +162,7 @@ export function unpickle(bytes: Uint8Array, start = 0, options: UnpickleOptions 
     return container;
   };
   const tuple = (items: PyValue[]): PyTuple =>
-    track(new PyTuple(items), items.reduce<number>((m, v) => Math.max(m, depthOf(v)), 0));
+    counted(1 + items.length) && track(new PyTuple(items), items.reduce<number>((m, v) => Math.max(m, depthOf(v)), 0));
   const long = (n: number): number | bigint => {
     if (n > MAX_LONG_BYTES) fail(`integer of ${n} bytes is beyond any sane checkpoint`);
     if (n === 0) return 0;
@@ -165,6 +178,7 @@ export function unpickle(bytes: Uint8Array, start = 0, options: UnpickleOptions 
     const g = fn as PyGlobal;
     const known = options.globals?.get(g.qualifiedName);
     if (known) {
+      counted();
       try {
         return known(args);
       } catch (e) {
@@ -173,12 +187,14 @@ export function unpickle(bytes: Uint8Array, start = 0, options: UnpickleOptions 
       }
     }
     unknown.add(g.qualifiedName);
+    counted(1 + args.length);
     return track(new PyObject(g, args), args.reduce<number>((m, v) => Math.max(m, depthOf(v)), 0));
   };
   const setItems = (target: PyValue, items: PyValue[]) => {
     if (items.length % 2) fail('odd number of items for a dict');
     if (!(target instanceof PyDict)) fail('SETITEM on something that is not a dict');
     const dict = target as PyDict;
+    counted(items.length / 2);
     let d = 0;
     for (let i = 0; i < items.length; i += 2) {
       dict.entries.set(items[i], items[i + 1]);
@@ -189,6 +205,7 @@ export function unpickle(bytes: Uint8Array, start = 0, options: UnpickleOptions 
   const appendItems = (target: PyValue, items: PyValue[]) => {
     if (!(target instanceof PyList)) fail('APPEND on something that is not a list');
     const list = target as PyList;
+    counted(items.length);
     let d = 0;
     for (const item of items) {
       list.items.push(item);
@@ -202,6 +219,9 @@ export function unpickle(bytes: Uint8Array, start = 0, options: UnpickleOptions 
   };
 
   for (;;) {
+    if (stack.length > maxObjects || memo.size > maxObjects || created > maxObjects) {
+      fail(`builds more than ${maxObjects} values, far beyond any real checkpoint (crafted or corrupt)`);
+    }
     opAt = pos;
     if (pos >= data.length) fail('ends before its STOP opcode (truncated)');
     const op = data[pos++];
@@ -220,9 +240,11 @@ export function unpickle(bytes: Uint8Array, start = 0, options: UnpickleOptions 
         marks.push(stack.length);
         break;
       case 0x7d: // EMPTY_DICT
+        counted();
         stack.push(new PyDict());
         break;
       case 0x5d: // EMPTY_LIST
+        counted();
         stack.push(new PyList());
         break;
       case 0x29: // EMPTY_TUPLE

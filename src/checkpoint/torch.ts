@@ -1,5 +1,5 @@
 import { CorruptFileError } from '../core/errors.js';
-import { type GlobalCall, PyDict, PyGlobal, PyTuple, type PyValue, unpickle } from './pickle.js';
+import { type GlobalCall, PyDict, PyGlobal, PyList, PyTuple, type PyValue, unpickle } from './pickle.js';
 import { type StorageKind, storageKinds, tensorFromStorage } from './storage.js';
 import type { WeightsMap } from '../core/tensor.js';
 import { ZipArchive } from './zip.js';
@@ -13,6 +13,10 @@ class StorageRef {
     readonly key: string,
     readonly declaredNumel: number,
   ) {}
+
+  get byteLength(): number {
+    return this.declaredNumel * this.kind.itemSize;
+  }
 
   /** Checks the bytes against the declared element count before any tensor reads them. */
   attach(bytes: Buffer): void {
@@ -130,7 +134,31 @@ function asCorrupt<T>(file: string, read: () => T): T {
   }
 }
 
+/** A state_dict's pickle is kilobytes; this is far beyond any real one, and bounds what a crafted one can inflate. */
+const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Checks every tensor's size before any is allocated: one tensor may not hold more elements
+ * than its storage (a stride-0 view of one value could otherwise ask for billions), and all
+ * of them together not more than twice the stored elements (tied weights share a storage).
+ */
+function checkSizes(tensors: Map<string, TensorRef>): void {
+  const stored = new Set<StorageRef>();
+  let wanted = 0;
+  for (const [name, ref] of tensors) {
+    const n = ref.shape.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(n) || n > ref.storage.declaredNumel) {
+      throw new Error(`tensor ${name}: shape [${ref.shape.join(', ')}] has more elements than its storage's ${ref.storage.declaredNumel}`);
+    }
+    wanted += n;
+    stored.add(ref.storage);
+  }
+  const available = [...stored].reduce((a, s) => a + s.declaredNumel, 0);
+  if (wanted > 2 * available) throw new Error(`tensors declare ${wanted} elements over ${available} stored ones (crafted or corrupt)`);
+}
+
 function materializeAll(tensors: Map<string, TensorRef>): WeightsMap {
+  checkSizes(tensors);
   const weights: WeightsMap = new Map();
   for (const [name, ref] of tensors) {
     try {
@@ -150,9 +178,9 @@ export function readTorchZip(buf: Buffer, file: string): TorchCheckpoint {
   const prefix = pkl.slice(0, pkl.length - 'data.pkl'.length);
   return asCorrupt(file, () => {
     const storages = new Map<string, StorageRef>();
-    const { value, unknownGlobals } = unpickle(zip.read(pkl), 0, { globals: torchGlobals, persistentLoad: storageLoader(storages) });
+    const { value, unknownGlobals } = unpickle(zip.read(pkl, MAX_PICKLE_BYTES), 0, { globals: torchGlobals, persistentLoad: storageLoader(storages) });
     const tensors = extractStateDict(value, file);
-    for (const s of storages.values()) s.attach(zip.read(`${prefix}data/${s.key}`));
+    for (const s of storages.values()) s.attach(zip.read(`${prefix}data/${s.key}`, s.byteLength));
     return { weights: materializeAll(tensors), unknownGlobals };
   });
 }
@@ -189,8 +217,8 @@ export function readTorchLegacy(buf: Buffer, file: string): TorchCheckpoint {
     const main = unpickle(buf, sysInfo.end, { globals: torchGlobals, persistentLoad: storageLoader(storages) });
     const keys = unpickle(buf, main.end);
     at = keys.end;
-    const keyList = keys.value as { items?: PyValue[] };
-    if (!Array.isArray(keyList.items)) throw new Error('storage key list is missing');
+    const keyList = keys.value;
+    if (!(keyList instanceof PyList || keyList instanceof PyTuple)) throw new Error('storage key list is missing');
     for (const key of keyList.items) {
       const storage = typeof key === 'string' ? storages.get(key) : undefined;
       if (!storage) throw new Error(`storage key ${String(key)} was never referenced`);

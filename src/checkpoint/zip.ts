@@ -37,9 +37,16 @@ export class ZipArchive {
     return buf.length >= 4 && buf.readUInt32LE(0) === LOCAL_SIGNATURE;
   }
 
-  read(name: string): Buffer {
+  /**
+   * The bytes of a member. `maxBytes` is what the caller can use: a member declaring more is
+   * refused before anything is inflated, so a crafted size cannot make us allocate.
+   */
+  read(name: string, maxBytes: number): Buffer {
     const entry = this.entries.get(name);
     if (!entry) throw new CorruptFileError(this.file, `archive has no member ${name}`);
+    if (entry.size > maxBytes) {
+      throw new CorruptFileError(this.file, `member ${name} declares ${entry.size} bytes where at most ${maxBytes} can be used (crafted or corrupt)`);
+    }
     const at = entry.localHeaderOffset;
     if (at + 30 > this.buf.length || this.buf.readUInt32LE(at) !== LOCAL_SIGNATURE) {
       throw new CorruptFileError(this.file, `member ${name} has a damaged local header`);

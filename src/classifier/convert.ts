@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelCard } from '../models/families.js';
-import { ONNX_OPSET, exportOnnx } from '../onnx/export.js';
+import { exportTfjs } from '../tfjs/export.js';
+import type { TfjsWeightQuantization } from '../tfjs/quantize.js';
+import { ONNX_OPSET, type OnnxModel, serializeOnnx } from '../onnx/model.js';
+import type { SensitivityReport } from '../quant/sensitivity.js';
 import type { ArtifactFormat } from '../runtime/backend.js';
 import { writeDirAtomic, writeFileAtomic } from '../util/atomic.js';
-import { exportTfjs } from '../tfjs/export.js';
 import type { Graph } from '../ir/graph.js';
 import { cacheDir } from '../util/paths.js';
 import { type ModelCounts, type ResolvedWeights, type WeightsInfo, describeWeights, prepareModel } from './model.js';
+import { FP32, type PrecisionProgress, type PrecisionSpec, lowerWithPrecision, precisionKey, precisionLabel } from './precision.js';
 
 /** Bump when exported graphs change, so that cached artifacts from older versions are rebuilt. */
 export const EXPORTER_VERSION = 3;
@@ -23,21 +26,47 @@ export interface ConvertResult {
   notes: string[];
   /** ONNX opset of an ONNX artifact. */
   opset: number | null;
+  /** 'fp32', 'fp16' or 'int8', and how (calibration, method). */
+  precision: { precision: PrecisionSpec['precision']; key: string; label: string };
+  /** Static int8: each layer's SQNR against float32 and which stayed float. */
+  sensitivity: SensitivityReport | null;
 }
 
-/** Where an artifact lives in the cache: one per model, weights, exporter version and format. */
-export function artifactPath(model: string, weights: WeightsInfo, format: ArtifactFormat): string {
-  return join(cacheDir(), 'artifacts', `${model}.${weights.id}.v${EXPORTER_VERSION}.${format}`);
+/**
+ * TF.js has no integer kernels: int8 and fp16 there mean weights stored in uint8 or float16 for
+ * smaller downloads, dequantized to float32 when the model loads.
+ */
+const TFJS_WEIGHTS: Record<PrecisionSpec['precision'], TfjsWeightQuantization | undefined> = { fp32: undefined, fp16: 'float16', int8: 'uint8' };
+
+/** TF.js artifacts differ only in how weights are stored, so calibration is no part of their key. */
+function artifactKey(format: ArtifactFormat, precision: PrecisionSpec): string {
+  if (format === 'onnx') return precisionKey(precision);
+  const stored = TFJS_WEIGHTS[precision.precision];
+  return stored ? `weights-${stored}` : '';
+}
+
+function artifactLabel(format: ArtifactFormat, precision: PrecisionSpec): string {
+  if (format === 'onnx') return precisionLabel(precision);
+  const stored = TFJS_WEIGHTS[precision.precision];
+  return stored ? `float32 arithmetic, weights stored as ${stored}` : 'fp32';
+}
+
+/** Where an artifact lives in the cache: one per model, weights, exporter version, precision and format. */
+export function artifactPath(model: string, weights: WeightsInfo, format: ArtifactFormat, precision: PrecisionSpec = FP32): string {
+  const key = artifactKey(format, precision);
+  return join(cacheDir(), 'artifacts', `${model}.${weights.id}.v${EXPORTER_VERSION}${key ? `.${key}` : ''}.${format}`);
 }
 
 /** The metadata every artifact carries, so that nobody mistakes synthetic weights for trained ones. */
-export function artifactMetadata(card: ModelCard, weights: WeightsInfo): Record<string, string> {
+export function artifactMetadata(card: ModelCard, weights: WeightsInfo, format: ArtifactFormat = 'onnx', precision: PrecisionSpec = FP32): Record<string, string> {
   const r = card.preprocessing.resolution;
   return {
     model: card.id,
     weights: weights.kind,
     weights_id: weights.id,
     weights_label: weights.label,
+    precision: artifactLabel(format, precision),
+    ...(format === 'onnx' && precision.precision === 'int8' && precision.method !== 'dynamic' ? { calibration_sha256: precision.calibration.hash } : {}),
     input: `float32 NCHW [batch, 3, ${r}, ${r}], normalized with the card's mean and std`,
     output: `float32 logits [batch, ${card.num_classes}]`,
   };
@@ -49,13 +78,25 @@ export async function convertModel(
   format: ArtifactFormat,
   out?: string,
   known?: WeightsInfo,
+  precision: PrecisionSpec = FP32,
+  onProgress?: (p: PrecisionProgress) => void,
 ): Promise<ConvertResult> {
   const t0 = performance.now();
   const prepared = prepareModel(card, choice, known);
   const { weights } = prepared;
+  const notes = [...prepared.notes];
+  let onnx: OnnxModel | undefined;
+  let sensitivity: SensitivityReport | null = null;
+  if (format === 'onnx') {
+    const lowered = await lowerWithPrecision(prepared.graph, card, precision, onProgress);
+    onnx = lowered.model;
+    sensitivity = lowered.sensitivity ?? null;
+    notes.push(...lowered.notes);
+  }
   const t1 = performance.now();
-  const target = out ?? artifactPath(card.id, weights, format);
-  const bytes = writeArtifact(prepared.graph, format, target, artifactMetadata(card, weights));
+  const target = out ?? artifactPath(card.id, weights, format, precision);
+  const metadata = artifactMetadata(card, weights, format, precision);
+  const bytes = onnx ? writeOnnx(onnx, target, metadata) : writeTfjs(prepared.graph, target, metadata, TFJS_WEIGHTS[precision.precision]);
   const t2 = performance.now();
   return {
     model: card.id,
@@ -65,19 +106,22 @@ export async function convertModel(
     seconds: { build: (t1 - t0) / 1000, export: (t2 - t1) / 1000 },
     counts: prepared.counts,
     weights,
-    notes: prepared.notes,
+    notes,
     opset: format === 'onnx' ? ONNX_OPSET : null,
+    precision: { precision: precision.precision, key: artifactKey(format, precision) || 'fp32', label: artifactLabel(format, precision) },
+    sensitivity,
   };
 }
 
-/** Writes the artifact (an .onnx file, or a TF.js graph-model directory) atomically; returns its size. */
-function writeArtifact(graph: Graph, format: ArtifactFormat, target: string, metadata: Record<string, string>): number {
-  if (format === 'onnx') {
-    const bytes = exportOnnx(graph, metadata);
-    writeFileAtomic(target, bytes);
-    return bytes.length;
-  }
-  const model = exportTfjs(graph, metadata);
+function writeOnnx(model: OnnxModel, target: string, metadata: Record<string, string>): number {
+  const bytes = serializeOnnx(model, metadata);
+  writeFileAtomic(target, bytes);
+  return bytes.length;
+}
+
+/** A TF.js graph-model directory, written atomically; returns its size. */
+function writeTfjs(graph: Graph, target: string, metadata: Record<string, string>, quantization?: TfjsWeightQuantization): number {
+  const model = exportTfjs(graph, metadata, quantization);
   const json = JSON.stringify(model.modelJson);
   writeDirAtomic(target, [{ name: 'model.json', data: json }, ...model.shards.map((s) => ({ name: s.name, data: s.data }))]);
   return json.length + model.shards.reduce((n, s) => n + s.data.length, 0);
@@ -91,12 +135,19 @@ export interface Artifact {
   seconds: number;
 }
 
-/** The cached artifact for this model, weights and format, built first if missing. */
-export async function ensureArtifact(card: ModelCard, choice: ResolvedWeights, format: ArtifactFormat, known?: WeightsInfo): Promise<Artifact> {
+/** The cached artifact for this model, weights, precision and format, built first if missing. */
+export async function ensureArtifact(
+  card: ModelCard,
+  choice: ResolvedWeights,
+  format: ArtifactFormat,
+  known?: WeightsInfo,
+  precision: PrecisionSpec = FP32,
+  onProgress?: (p: PrecisionProgress) => void,
+): Promise<Artifact> {
   const t0 = performance.now();
   const weights = known ?? (await describeWeights(choice));
-  const path = artifactPath(card.id, weights, format);
+  const path = artifactPath(card.id, weights, format, precision);
   if (existsSync(path)) return { path, weights, built: false, seconds: (performance.now() - t0) / 1000 };
-  await convertModel(card, choice, format, path, weights);
+  await convertModel(card, choice, format, path, weights, precision, onProgress);
   return { path, weights, built: true, seconds: (performance.now() - t0) / 1000 };
 }

@@ -1,5 +1,7 @@
 import { readCheckpoint } from '../checkpoint/index.js';
+import { type Verification, verificationText } from '../download/cache-record.js';
 import { type DownloadOptions, ensureCheckpoint } from '../download/checkpoints.js';
+import { ExitCode, LevitError } from '../core/errors.js';
 import type { TransferProgress } from '../download/http.js';
 import { countFlops, countParams } from '../ir/count.js';
 import type { Graph } from '../ir/graph.js';
@@ -11,7 +13,10 @@ import { CheckpointWeights, type WeightSource } from '../models/weights.js';
 import { sha256File } from '../util/hash.js';
 
 /** Weights a model can be built with, once resolved. */
-export type ResolvedWeights = { kind: 'synthetic'; seed?: number } | { kind: 'checkpoint'; path: string };
+export type ResolvedWeights =
+  | { kind: 'synthetic'; seed?: number }
+  /** `recorded`: the cache's record of a verified download, which the bytes read must match. */
+  | { kind: 'checkpoint'; path: string; recorded?: { sha256: string; verifiedBy: Verification } };
 /** What the user asked for: 'official' is resolved to the cached (or downloaded) checkpoint. */
 export type WeightsChoice = ResolvedWeights | { kind: 'official' };
 
@@ -24,6 +29,8 @@ export interface WeightsInfo {
   label: string;
   source?: string;
   sha256?: string;
+  /** How the checkpoint's bytes were verified, in words (absent for synthetic weights). */
+  verification?: string;
 }
 
 export interface ModelCounts {
@@ -45,13 +52,29 @@ function syntheticInfo(seed = 0): WeightsInfo {
   return { kind: 'synthetic', id: `synthetic-s${seed}`, label: `synthetic (seed ${seed}, untrained)` };
 }
 
-function checkpointInfo(path: string, sha256: string): WeightsInfo {
-  return { kind: 'checkpoint', id: sha256.slice(0, 12), label: path, source: path, sha256 };
+/**
+ * The checkpoint's identity and how it was verified. A cached official file must still hash to
+ * what was recorded when it was verified; a user's own file is taken as given, and said so.
+ */
+function checkpointInfo(choice: Extract<ResolvedWeights, { kind: 'checkpoint' }>, sha256: string): WeightsInfo {
+  const { path, recorded } = choice;
+  if (recorded && recorded.sha256 !== sha256) {
+    throw new LevitError(
+      `${path} changed since it was verified: sha256 ${sha256}, recorded ${recorded.sha256}`,
+      ExitCode.badInput,
+      'Delete it and download it again (levit download), or check it with levit download --verify.',
+    );
+  }
+  const verification = recorded
+    ? `sha256 ${sha256} as recorded on download, which ${verificationText[recorded.verifiedBy]}`
+    : `sha256 ${sha256}, a file you gave: not checked against any pin`;
+  const label = `${path} (${recorded ? `verified: ${recorded.verifiedBy}` : 'your file, unverified'})`;
+  return { kind: 'checkpoint', id: sha256.slice(0, 12), label, source: path, sha256, verification };
 }
 
 /** Identifies the weights without building anything (hashing a checkpoint's bytes): for cache lookups. */
 export async function describeWeights(choice: ResolvedWeights): Promise<WeightsInfo> {
-  return choice.kind === 'synthetic' ? syntheticInfo(choice.seed) : checkpointInfo(choice.path, await sha256File(choice.path));
+  return choice.kind === 'synthetic' ? syntheticInfo(choice.seed) : checkpointInfo(choice, await sha256File(choice.path));
 }
 
 /**
@@ -69,7 +92,7 @@ export function prepareModel(card: ModelCard, choice: ResolvedWeights, known?: W
     // One read: the identity is hashed from the bytes the reader holds (unless describeWeights just hashed the file).
     const checkpoint = readCheckpoint(choice.path, known?.sha256);
     source = new CheckpointWeights(checkpoint.weights);
-    weights = checkpointInfo(choice.path, checkpoint.sha256);
+    weights = checkpointInfo(choice, checkpoint.sha256);
     notes = checkpoint.notes;
   }
   const graph = buildGraph(card, source);
@@ -84,6 +107,6 @@ export function countModel(referenceGraph: Graph): ModelCounts {
 /** Turns 'official' into the cached checkpoint's path, downloading it first when allowed. */
 export async function resolveWeights(card: ModelCard, choice: WeightsChoice, download: DownloadOptions, onProgress?: (p: TransferProgress) => void): Promise<ResolvedWeights> {
   if (choice.kind !== 'official') return choice;
-  const { path } = await ensureCheckpoint(card, download, onProgress);
-  return { kind: 'checkpoint', path };
+  const r = await ensureCheckpoint(card, download, onProgress);
+  return { kind: 'checkpoint', path: r.path, recorded: { sha256: r.sha256, verifiedBy: r.verified } };
 }

@@ -5,6 +5,7 @@ import type { InferenceSession } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
 import { type Artifact, ensureArtifact } from './convert.js';
 import { type ResolvedWeights, type WeightsChoice, resolveWeights } from './model.js';
+import type { PrecisionProgress, PrecisionSpec } from './precision.js';
 
 export interface OpenOptions {
   weights: WeightsChoice;
@@ -18,6 +19,9 @@ export interface OpenOptions {
   onDownload?: (p: TransferProgress) => void;
   /** Called once the weights are at hand, before the artifact is built or taken from the cache. */
   onBuild?: () => void;
+  /** Arithmetic of the artifact (default float32), and progress while a reduced one is made. */
+  precision?: PrecisionSpec;
+  onPrecision?: (p: PrecisionProgress) => void;
 }
 
 export interface Classifier {
@@ -41,7 +45,7 @@ export async function openClassifier(card: ModelCard, o: OpenOptions): Promise<C
   const { backend } = await requireBackend(o.backend, threads);
   const weights = await resolveClassifierWeights(card, o);
   o.onBuild?.();
-  const artifact = await ensureArtifact(card, weights, backend.artifact);
+  const artifact = await ensureArtifact(card, weights, backend.artifact, undefined, o.precision, o.onPrecision);
   const session = await backend.load(artifact.path, { threads, spinning: o.spinning ?? true });
   return { card, weights, artifact, session };
 }

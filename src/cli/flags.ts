@@ -1,12 +1,18 @@
 import { Flags } from '@oclif/core';
 import type { ThreadSpec } from '../bench/runner.js';
 import type { WeightsChoice } from '../classifier/model.js';
+import { type Int8Method, PRECISIONS, PRECISION_DEFAULTS, type Precision, type PrecisionOptions, type PrecisionSpec, resolvePrecision } from '../classifier/precision.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 
 /** --offline / --mirror: how official checkpoints may be fetched. */
 export const networkFlags = {
   offline: Flags.boolean({ description: 'never touch the network (also LEVIT_OFFLINE=1)' }),
   mirror: Flags.string({ description: 'fetch checkpoints by file name from this base URL instead (also LEVIT_MIRROR)', helpValue: 'URL' }),
+};
+
+/** --force: replace an existing output of another kind, or a baseline by a smaller one. */
+export const forceFlag = {
+  force: Flags.boolean({ description: 'replace an existing output of another kind (a file where a folder goes), or a baseline by one with fewer configurations' }),
 };
 
 /** --checkpoint / --weights, shared by every command that builds a model. */
@@ -46,6 +52,24 @@ export function parseList<T>(flag: string, value: string, item: (s: string) => T
   return out;
 }
 
+/**
+ * A decimal number flag checked when parsed: finite, and at least `min` (above it when
+ * `exclusive`). Integers use oclif's Flags.integer with min/max instead.
+ */
+export function numberFlag(o: { description: string; default: number; min: number; exclusive?: boolean; helpValue?: string }) {
+  return Flags.custom<number>({
+    description: o.description,
+    helpValue: o.helpValue ?? 'NUMBER',
+    default: o.default,
+    async parse(input: string) {
+      const v = Number(input);
+      const ok = input.trim() !== '' && Number.isFinite(v) && (o.exclusive ? v > o.min : v >= o.min);
+      if (!ok) throw new Error(`'${input}' is not a number ${o.exclusive ? 'above' : 'of at least'} ${o.min}`);
+      return v;
+    },
+  })();
+}
+
 export const positiveInt = (s: string): number | undefined => (/^\d+$/.test(s) && Number(s) > 0 ? Number(s) : undefined);
 
 /** --backend / --threads of a command that runs one model on one backend (predict, eval). */
@@ -83,3 +107,57 @@ export const benchListFlags = {
   }),
   batch: listFlag('batch', positiveInt, { description: 'batch sizes, comma-separated', default: [16] }),
 };
+
+/** The folder of calibration images: --calibration in convert and eval, --calibration-dir in bench (whose --calibration measures the machine). */
+export const calibrationDirFlag = (
+  description = 'int8: folder of representative images (searched recursively), preprocessed exactly as eval does; without it int8 is dynamic',
+) => Flags.string({ description, helpValue: 'DIR' });
+
+/** --precision and the int8 options, shared by convert, bench and eval. */
+export function precisionFlags(precisionDescription: string, precisionDefault: string) {
+  return {
+    precision: Flags.string({ description: precisionDescription, default: precisionDefault }),
+    'calibration-size': Flags.integer({ description: 'int8: images used from --calibration, spread evenly over the sorted file list', default: PRECISION_DEFAULTS.calibrationSize }),
+    'calibration-method': Flags.string({
+      description: 'int8: minmax or percentile (99.99%) activation ranges from --calibration; dynamic = activations quantized at run time, no images',
+      options: ['minmax', 'percentile', 'dynamic'],
+    }),
+    'target-sqnr': Flags.string({ description: 'int8 static: keep the most sensitive layers in float32 until the logits reach this SQNR (dB) against float32; 0 = never', default: String(PRECISION_DEFAULTS.targetSqnr) }),
+    'max-fallback': Flags.integer({ description: 'int8 static: at most this many layers kept in float32 by the fallback', default: PRECISION_DEFAULTS.maxFallback }),
+    'reduce-range': Flags.boolean({
+      description: 'int8: 7-bit weights, exact on AVX2 CPUs without VNNI (full-range u8*s8 products can saturate there); --no-reduce-range for VNNI/ARM-only deployment',
+      default: PRECISION_DEFAULTS.reduceRange,
+      allowNo: true,
+    }),
+  };
+}
+
+type PrecisionFlagValues = {
+  'calibration-size': number;
+  'calibration-method'?: string;
+  'target-sqnr': string;
+  'max-fallback': number;
+  'reduce-range': boolean;
+};
+
+export function precisionOptions(flags: PrecisionFlagValues, calibration: string | undefined): PrecisionOptions {
+  const target = Number(flags['target-sqnr']);
+  if (!Number.isFinite(target) || target < 0) throw new LevitError(`--target-sqnr: '${flags['target-sqnr']}' is not a number of dB >= 0`, ExitCode.usage);
+  if (flags['max-fallback'] < 0) throw new LevitError('--max-fallback: give 0 or more', ExitCode.usage);
+  return {
+    calibration,
+    calibrationSize: flags['calibration-size'],
+    method: flags['calibration-method'] as Int8Method | undefined,
+    targetSqnr: target,
+    maxFallback: flags['max-fallback'],
+    reduceRange: flags['reduce-range'],
+  };
+}
+
+/** Parses --precision fp32,int8,fp16 into resolved specs (hashing calibration images once). */
+export function precisionSpecs(list: string, flags: PrecisionFlagValues, calibration: string | undefined): PrecisionSpec[] {
+  const names = parseList('precision', list, (s) => ((PRECISIONS as readonly string[]).includes(s) ? (s as Precision) : undefined));
+  const options = precisionOptions(flags, calibration);
+  if (calibration && !names.includes('int8')) throw new LevitError(`calibration images apply to --precision int8, not ${names.join(', ')}`, ExitCode.usage);
+  return [...new Set(names)].map((p) => resolvePrecision(p, p === 'int8' ? options : { ...options, calibration: undefined }));
+}

@@ -13,9 +13,9 @@ import { MIN_BATCHES, ratioOfMediansInterval } from './interval.js';
  * interval (compare/interval.ts). Verdicts, as documented in docs/claims.md:
  *   holds          the whole interval is at or above factor x (1 - CLAIM_TOLERANCE)
  *   does not hold  the whole interval is below it
- *   inconclusive   the interval straddles it, a side has too few batches, or the verdict rests on
+ *   inconclusive   the interval straddles it, a side has too few batches or was flagged busy, or the verdict rests on
  *                  input resolutions that differ from the claim's in the verdict's favour
- *   not measured   the run lacks a model, the device kind or the paper's batch/threads (the reason says which)
+ *   not measured   the run lacks a model, the device kind, float32 or the paper's batch/threads, or is emulated (the reason says which)
  * A claim with no factor (direction only) holds when the interval is above 1 and fails below 1.
  */
 export const CLAIM_TOLERANCE = 0.1;
@@ -101,14 +101,16 @@ export function loadClaims(dir = join(zooDir, 'claims')): Claim[] {
 }
 
 const CPU_BACKENDS = new Set(['ort-cpu', 'ort-wasm', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu']);
+/** torch-cuda: the PyTorch reference's records (scripts/torch_reference.py), the runtime the papers timed. */
+const GPU_BACKENDS = new Set(['ort-cuda', 'ort-webgpu', 'torch-cuda']);
 /** Software renderers that give WebGPU a "GPU" made of CPU cores. */
 const SOFTWARE_GPU = /llvmpipe|lavapipe|swiftshader|software/i;
 
-/** The kind of device a record ran on, as claims name them. */
-export function deviceKindOf(r: Pick<BenchRecord, 'backend' | 'device'>): DeviceKind {
+/** The kind of device a record ran on, as claims name them; null for a backend levit does not know. */
+export function deviceKindOf(r: Pick<BenchRecord, 'backend' | 'device'>): DeviceKind | null {
   if (CPU_BACKENDS.has(r.backend)) return 'cpu';
-  if (r.backend === 'ort-webgpu' && r.device !== null && SOFTWARE_GPU.test(r.device)) return 'cpu';
-  return 'gpu';
+  if (!GPU_BACKENDS.has(r.backend)) return null;
+  return r.backend === 'ort-webgpu' && r.device !== null && SOFTWARE_GPU.test(r.device) ? 'cpu' : 'gpu';
 }
 
 const describeDevice = (c: Claim) => (c.device.kind === 'cpu' ? `${c.device.arch ?? 'any'} CPU` : c.device.kind === 'gpu' ? 'GPU' : 'NPU');
@@ -127,6 +129,8 @@ function missingReason(c: Claim, results: BenchResults, mine: BenchRecord[], the
   const lacking = [c.model, c.than].filter((m) => !results.records.some((r) => r.model === m));
   if (lacking.length) return `the run lacks ${lacking.join(' and ')} (add ${lacking.length > 1 ? 'them' : 'it'} to the models benched)`;
   if (c.device.kind === 'npu') return `needs ${c.device.name}: levit has no backend for it`;
+  if ([...mine, ...theirs].every((r) => r.emulated)) return 'the run is emulated: its times are not a speed figure';
+  if ([...mine, ...theirs].every((r) => r.precision !== 'fp32')) return 'the claims are float32 figures; this run has only reduced precisions';
   const arch = results.system.os.arch;
   if (c.device.arch && c.device.arch !== arch) return `needs an ${c.device.arch} CPU; this run is on ${arch}`;
   const onDevice = (rs: BenchRecord[]) => rs.filter((r) => deviceKindOf(r) === c.device.kind);
@@ -160,6 +164,8 @@ function check(c: Claim, mine: BenchRecord, theirs: BenchRecord, seed: number): 
     const few = `too few batches (${counts}; an interval needs ${MIN_BATCHES} a side): bench with a longer --duration or more --min-iterations`;
     return { ...base, measured, verdict: 'inconclusive', notes: [few, ...notes] };
   }
+  const busy = [mine, theirs].filter((r) => r.stability?.unstable).map((r) => `${r.model}: ${r.stability!.unstable}`);
+  if (busy.length) return { ...base, measured, verdict: 'inconclusive', notes: [`taken on a busy machine (${busy.join('; ')})`, ...notes] };
   let verdict = verdictOf(factor, interval.low, interval.high);
   if ((verdict === 'holds' && favour > 1) || (verdict === 'does not hold' && favour < 1)) {
     // The resolutions, not the models, may decide it: no verdict either way.
@@ -181,6 +187,8 @@ export function checkClaims(results: BenchResults, claims: readonly Claim[]): Cl
     const mine = results.records.filter((r) => r.model === c.model);
     const theirs = results.records.filter((r) => r.model === c.than);
     const fits = (r: BenchRecord) =>
+      r.precision === 'fp32' &&
+      !r.emulated &&
       deviceKindOf(r) === c.device.kind &&
       (!c.device.arch || c.device.arch === results.system.os.arch) &&
       c.batch.includes(r.batch) &&

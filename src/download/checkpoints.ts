@@ -1,11 +1,13 @@
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckpointRef } from '../models/card.js';
 import type { ModelCard } from '../models/families.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { sha256File } from '../util/hash.js';
+import { pidAlive } from '../util/files.js';
 import { cacheDir } from '../util/paths.js';
+import { type CacheRecord, isFullPin, type Pin, pinEnvName, readRecord, type Verification, writeRecord } from './cache-record.js';
 import { DownloadError, type FetchOptions, type TransferProgress, fetchToFile } from './http.js';
 
 export interface DownloadOptions {
@@ -15,6 +17,8 @@ export interface DownloadOptions {
   mirror?: string;
   /** Accept a file no hash can be checked against (neither pinned nor stated by the server). */
   allowUnverified?: boolean;
+  /** A full sha256 (or a prefix) the file must match, over the card's pin (--sha256). */
+  sha256?: string;
   fetch?: Partial<FetchOptions>;
 }
 
@@ -23,12 +27,12 @@ export interface DownloadResult {
   path: string;
   url: string;
   bytes: number;
-  /** Null when the file was already cached (it was checked when it was downloaded). */
-  sha256: string | null;
+  /** The full sha256: hashed on download, or as recorded when the file was first verified. */
+  sha256: string;
   /** 'cached': nothing was fetched. */
   status: 'downloaded' | 'resumed' | 'cached';
-  /** What the hash was checked against. */
-  verified: 'pinned' | 'server' | 'unverified' | 'earlier';
+  /** What the hash was checked against when the file entered the cache. */
+  verified: Verification;
 }
 
 export function defaultDownloadOptions(flags: { offline?: boolean; mirror?: string } = {}): DownloadOptions {
@@ -60,17 +64,85 @@ export function sourceUrl(ref: CheckpointRef, mirror?: string): string {
   return mirror ? `${mirror.replace(/\/+$/, '')}/${checkpointFileName(ref)}` : ref.url;
 }
 
+/** The strongest pin known for a model: --sha256, then LEVIT_SHA256_<MODEL>, then the card. */
+export function pinFor(card: ModelCard, o: Pick<DownloadOptions, 'sha256'>): Pin | null {
+  const env = process.env[pinEnvName(card.id)];
+  const candidates: [string | null | undefined, string][] = [
+    [o.sha256, '--sha256'],
+    [env, pinEnvName(card.id)],
+    [card.checkpoint?.sha256, `the ${card.id} card`],
+  ];
+  for (const [value, source] of candidates) {
+    if (!value) continue;
+    if (!/^[0-9a-f]{8,64}$/i.test(value)) throw new LevitError(`${source}: '${value}' is not a sha256 (8 to 64 hex digits)`, ExitCode.usage);
+    return { sha256: value.toLowerCase(), source };
+  }
+  return null;
+}
+
+function mismatch(card: ModelCard, what: string, expected: string, found: string, hint: string): DownloadError {
+  return new DownloadError(`${card.id}: checksum mismatch for ${what}: expected sha256 ${expected}, found ${found}`, hint, ExitCode.badInput);
+}
+
 /**
- * The official checkpoint of a model in the cache, downloaded first when missing and allowed.
- * The file appears under its final name only after its sha256 has been checked.
+ * A cached file is used only when its size matches its record and, where a full pin exists, the
+ * recorded hash matches it. The bytes themselves are checked against the record when read
+ * (checkRecordedHash), so no file is hashed twice.
  */
-export async function ensureCheckpoint(card: ModelCard, o: DownloadOptions, onProgress?: (p: TransferProgress) => void): Promise<DownloadResult> {
+function checkCached(card: ModelCard, path: string, pin: Pin | null): CacheRecord {
+  const record = readRecord(path);
+  const size = statSync(path).size;
+  if (!record) {
+    throw new DownloadError(
+      `${card.id}: ${path} has no verification record (downloaded by an older levit, or copied in)`,
+      `Run levit download --verify ${card.id} to hash and check it, or delete it and download again.`,
+      ExitCode.badInput,
+    );
+  }
+  if (record.bytes !== size) {
+    const hint = `Delete it and run levit download ${card.id} again.`;
+    throw new DownloadError(`${card.id}: ${path} holds ${size} bytes, but ${record.bytes} were verified`, hint, ExitCode.badInput);
+  }
+  if (pin && !record.sha256.startsWith(pin.sha256)) {
+    throw mismatch(card, `the cached ${path} (pinned by ${pin.source})`, pin.sha256, record.sha256, `Delete it and run levit download ${card.id} again.`);
+  }
+  return record;
+}
+
+/** Hashes a cached file again and checks it against its record and pin: levit download --verify. */
+export async function verifyCached(card: ModelCard, o: Pick<DownloadOptions, 'sha256'> = {}): Promise<DownloadResult> {
   const ref = requireCheckpoint(card);
   const path = checkpointPath(card);
-  const url = sourceUrl(ref, o.mirror);
-  if (existsSync(path)) {
-    return { model: card.id, path, url, bytes: statSync(path).size, sha256: null, status: 'cached', verified: 'earlier' };
+  if (!existsSync(path)) throw new LevitError(`${card.id}: not in the cache (${path})`, ExitCode.notFound, `Run levit download ${card.id}.`);
+  const pin = pinFor(card, o);
+  const sha256 = await sha256File(path);
+  const bytes = statSync(path).size;
+  const record = readRecord(path);
+  const hint = `Delete it and run levit download ${card.id} again.`;
+  if (record && record.sha256 !== sha256) {
+    throw mismatch(card, `the cached ${path} (recorded when it was first verified)`, record.sha256, sha256, hint);
   }
+  if (pin && !sha256.startsWith(pin.sha256)) throw mismatch(card, `the cached ${path} (pinned by ${pin.source})`, pin.sha256, sha256, hint);
+  const verifiedBy: Verification = isFullPin(pin) ? 'full-pin' : (record?.verifiedBy ?? (pin ? 'prefix-pin' : 'unverified'));
+  if (!record) writeRecord(path, { sha256, bytes, verifiedBy, url: sourceUrl(ref), recordedAt: new Date().toISOString() });
+  return { model: card.id, path, url: record?.url ?? sourceUrl(ref), bytes, sha256, status: 'cached', verified: verifiedBy };
+}
+
+/**
+ * The official checkpoint of a model in the cache, downloaded first when missing and allowed.
+ * The file appears under its final name only after its sha256 has been checked, and a record of
+ * that full sha256 is kept beside it. One process at a time fetches a given file (a lock file);
+ * another waits for it, then uses its result.
+ */
+export async function ensureCheckpoint(card: ModelCard, o: DownloadOptions, onProgress?: (p: TransferProgress) => void): Promise<DownloadResult> {
+  const path = checkpointPath(card);
+  const url = sourceUrl(requireCheckpoint(card), o.mirror);
+  const pin = pinFor(card, o);
+  const cached = (): DownloadResult => {
+    const record = checkCached(card, path, pin);
+    return { model: card.id, path, url, bytes: record.bytes, sha256: record.sha256, status: 'cached', verified: record.verifiedBy };
+  };
+  if (existsSync(path)) return cached();
   if (o.offline) {
     throw new LevitError(
       `${card.id}: the checkpoint is not in the cache (${path}) and downloads are off (offline)`,
@@ -79,6 +151,23 @@ export async function ensureCheckpoint(card: ModelCard, o: DownloadOptions, onPr
     );
   }
   await mkdir(join(cacheDir(), 'checkpoints'), { recursive: true });
+  const release = await acquireLock(`${path}.lock`);
+  try {
+    if (existsSync(path)) return cached(); // another process fetched it while we waited
+    return await download(card, path, url, pin, o, onProgress);
+  } finally {
+    release();
+  }
+}
+
+async function download(
+  card: ModelCard,
+  path: string,
+  url: string,
+  pin: Pin | null,
+  o: DownloadOptions,
+  onProgress?: (p: TransferProgress) => void,
+): Promise<DownloadResult> {
   const partial = `${path}.partial`;
   const fetched = await fetchToFile(url, partial, {
     timeoutMs: 30_000,
@@ -88,17 +177,17 @@ export async function ensureCheckpoint(card: ModelCard, o: DownloadOptions, onPr
     onProgress: onProgress ?? o.fetch?.onProgress,
   });
   const sha256 = await sha256File(partial);
-  const expected = ref.sha256?.toLowerCase() ?? fetched.serverSha256;
-  const verified: DownloadResult['verified'] = ref.sha256 ? 'pinned' : fetched.serverSha256 ? 'server' : 'unverified';
-  if (expected && !sha256.startsWith(expected)) {
+  const discard = 'The partial file was deleted. Try again; if it persists, the server or mirror serves a different file.';
+  if (pin && !sha256.startsWith(pin.sha256)) {
     rmSync(partial, { force: true });
-    throw new DownloadError(
-      `${card.id}: checksum mismatch for ${url}: expected sha256 ${expected}${verified === 'server' ? ' (stated by the server)' : ''}, found ${sha256}`,
-      'The partial file was deleted. Try again; if it persists, the server or mirror serves a different file.',
-      ExitCode.badInput,
-    );
+    throw mismatch(card, `${url} (pinned by ${pin.source})`, pin.sha256, sha256, discard);
   }
-  if (!expected && !o.allowUnverified) {
+  if (fetched.serverSha256 && fetched.serverSha256 !== sha256) {
+    rmSync(partial, { force: true });
+    throw mismatch(card, `${url} (stated by the server)`, fetched.serverSha256, sha256, discard);
+  }
+  const verified: Verification = isFullPin(pin) ? 'full-pin' : fetched.serverSha256 ? 'server-digest' : pin ? 'prefix-pin' : 'unverified';
+  if (verified === 'unverified' && !o.allowUnverified) {
     rmSync(partial, { force: true });
     throw new DownloadError(
       `${card.id}: no sha256 to check ${url} against (none pinned, none stated by the server)`,
@@ -106,6 +195,23 @@ export async function ensureCheckpoint(card: ModelCard, o: DownloadOptions, onPr
       ExitCode.badInput,
     );
   }
+  const bytes = statSync(partial).size;
+  writeRecord(path, { sha256, bytes, verifiedBy: verified, url, recordedAt: new Date().toISOString() });
   renameSync(partial, path);
-  return { model: card.id, path, url, bytes: fetched.bytes, sha256, status: fetched.resumed ? 'resumed' : 'downloaded', verified };
+  return { model: card.id, path, url, bytes, sha256, status: fetched.resumed ? 'resumed' : 'downloaded', verified };
+}
+
+/** An exclusive lock file holding our pid; a lock whose process is gone is taken over. */
+async function acquireLock(lock: string): Promise<() => void> {
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = Number.parseInt(readFileSync(lock, 'utf8') || '0', 10);
+    if (!holder || !pidAlive(holder)) rmSync(lock, { force: true });
+    else await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -1,8 +1,9 @@
-import { createWriteStream, rmSync, statSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { createWriteStream, rmSync, statSync, type WriteStream } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
-import { type Dispatcher, EnvHttpProxyAgent, errors, interceptors, request } from 'undici';
 import { ExitCode, LevitError } from '../core/errors.js';
+import { writeFailureReason } from '../util/files.js';
+import { startGet } from './proxy.js';
 
 export class DownloadError extends LevitError {
   constructor(message: string, hint?: string, exitCode: ExitCode = ExitCode.unavailable) {
@@ -20,6 +21,10 @@ export interface TransferProgress {
 export interface FetchOptions {
   /** Gives up on a silent connection after this long (connect, headers, or between body chunks). */
   timeoutMs: number;
+  /** A try slower than this over a whole `timeoutMs` window is abandoned, as curl's --speed-limit (bytes/s). */
+  minBytesPerSecond?: number;
+  /** The whole download, every try included, must end within this (ms); none when absent. */
+  deadlineMs?: number;
   retries: number;
   /** First retry delay; doubled each time. */
   backoffMs: number;
@@ -37,20 +42,12 @@ export interface FetchResult {
 /** A failure that a later attempt may not repeat: dropped connections, timeouts, 5xx, 408, 429. */
 class Transient extends Error {}
 
-const agents = new Map<number, Dispatcher>();
-/** HTTP_PROXY, HTTPS_PROXY and NO_PROXY are honoured; redirects (hub -> CDN) are followed. */
-function dispatcher(timeoutMs: number): Dispatcher {
-  let agent = agents.get(timeoutMs);
-  if (!agent) {
-    agent = new EnvHttpProxyAgent({ connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }).compose(
-      interceptors.redirect({ maxRedirections: 5 }),
-    );
-    agents.set(timeoutMs, agent);
-  }
-  return agent;
-}
-
-function statedSha256(headers: Record<string, string | string[] | undefined>): string | null {
+const MAX_REDIRECTS = 5;
+const DEFAULT_MIN_BYTES_PER_SECOND = 1024;
+/** Errors of the connection, which a retry may not meet again. */
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED']);
+/** A sha256 the server stated in full (64 hex digits or 32 bytes of base64); shorter digests are ignored. */
+export function statedSha256(headers: Record<string, string | string[] | undefined>): string | null {
   const first = (name: string) => {
     const v = headers[name];
     return (Array.isArray(v) ? v[0] : v)?.replace(/^W\//, '').replace(/"/g, '').trim();
@@ -61,7 +58,8 @@ function statedSha256(headers: Record<string, string | string[] | undefined>): s
   }
   const digest = first('digest') ?? first('repr-digest');
   const b64 = digest && /sha-256=:?([A-Za-z0-9+/=]+):?/i.exec(digest)?.[1];
-  return b64 ? Buffer.from(b64, 'base64').toString('hex') : null;
+  const hex = b64 ? Buffer.from(b64, 'base64').toString('hex') : '';
+  return hex.length === 64 ? hex : null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -72,74 +70,145 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * so that the next attempt (or the next run) resumes it.
  */
 export async function fetchToFile(url: string, partial: string, o: FetchOptions): Promise<FetchResult> {
+  const deadline = o.deadlineMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + o.deadlineMs;
   let serverSha256: string | null = null;
   let resumed = false;
   for (let attempt = 0; ; attempt++) {
     try {
-      const r = await fetchOnce(url, partial, o);
+      const r = await fetchOnce(new URL(url), partial, o, deadline);
       serverSha256 = r.serverSha256 ?? serverSha256;
       resumed ||= r.resumed;
       return { bytes: r.bytes, serverSha256, resumed };
     } catch (e) {
-      const reason = describe(e, o.timeoutMs);
-      if (!(e instanceof Transient || isNetworkError(e)) || attempt >= o.retries) {
-        if (e instanceof LevitError) throw e;
+      if (e instanceof LevitError) throw e;
+      const reason = (e as Error).message;
+      const delay = o.backoffMs * 2 ** attempt;
+      if (!isTransient(e) || attempt >= o.retries || performance.now() + delay >= deadline) {
         throw new DownloadError(`download of ${url} failed: ${reason}`, 'Check the network (HTTPS_PROXY is honoured) or use --mirror; a later run resumes the partial file.');
       }
-      const delay = o.backoffMs * 2 ** attempt;
       o.onRetry?.(attempt + 1, reason, delay);
       await sleep(delay);
     }
   }
 }
 
-function isNetworkError(e: unknown): boolean {
-  return e instanceof errors.UndiciError || ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET'].includes((e as NodeJS.ErrnoException)?.code ?? '');
+function isTransient(e: unknown): boolean {
+  return e instanceof Transient || NETWORK_CODES.has((e as NodeJS.ErrnoException)?.code ?? '');
 }
 
-function describe(e: unknown, timeoutMs: number): string {
-  if (e instanceof errors.HeadersTimeoutError || e instanceof errors.BodyTimeoutError || e instanceof errors.ConnectTimeoutError) {
-    return `no answer within ${timeoutMs / 1000} s (timeout)`;
-  }
-  const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  return err.cause?.code ? `${err.message} (${err.cause.code})` : err.message;
-}
-
-async function fetchOnce(url: string, partial: string, o: FetchOptions): Promise<{ bytes: number; serverSha256: string | null; resumed: boolean }> {
-  const have = (() => {
-    try {
-      return statSync(partial).size;
-    } catch {
-      return 0;
+/** One GET, following redirects; a loop, too many hops or a scheme other than http(s) fails for good. */
+async function getFollowing(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<{ res: IncomingMessage; url: URL }> {
+  const seen = new Set<string>();
+  for (let hop = 0; ; hop++) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      const hint = 'For a file on this machine, pass --checkpoint PATH.';
+      throw new DownloadError(`cannot download ${url.href}: only http:// and https:// are fetched`, hint, ExitCode.usage);
     }
-  })();
-  const res = await request(url, {
-    dispatcher: dispatcher(o.timeoutMs),
-    headers: have > 0 ? { range: `bytes=${have}-` } : {},
+    seen.add(url.href);
+    const res = await getOnce(url, headers, timeoutMs);
+    const location = res.headers.location;
+    if (![301, 302, 303, 307, 308].includes(res.statusCode ?? 0) || !location) return { res, url };
+    res.resume();
+    const next = new URL(location, url);
+    if (seen.has(next.href)) throw new DownloadError(`redirect loop: ${url.href} sends back to ${next.href}`, 'The server or mirror is misconfigured.');
+    if (hop >= MAX_REDIRECTS) throw new DownloadError(`more than ${MAX_REDIRECTS} redirects from ${[...seen][0]}`, 'The server or mirror is misconfigured.');
+    url = next;
+  }
+}
+
+function getOnce(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = startGet(url, headers, resolve);
+    // The socket's idle timeout: connect, headers, and every gap between body chunks.
+    req.setTimeout(timeoutMs, () => req.destroy(new Transient(`no answer within ${timeoutMs / 1000} s (timeout)`)));
+    req.on('error', reject);
+    req.end();
   });
+}
+
+/**
+ * Copies a response body into a file. When the connection fails, what arrived is still flushed
+ * to the file before the error is passed on, so that the next try resumes after it.
+ */
+function drain(res: IncomingMessage, meter: Transform, out: WriteStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failure: Error | null = null;
+    res.once('error', (e) => {
+      failure ??= e;
+      res.unpipe(meter);
+      meter.end();
+    });
+    out.once('error', (e) => {
+      failure = e;
+      res.destroy();
+      reject(e);
+    });
+    out.once('finish', () => (failure ? reject(failure) : resolve()));
+    res.pipe(meter).pipe(out);
+  });
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The start a 206's Content-Range states ("bytes START-END/TOTAL"), or null. */
+function rangeStart(header: string | undefined): number | null {
+  const m = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(header?.trim() ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+type OneTry = { bytes: number; serverSha256: string | null; resumed: boolean };
+
+async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: number): Promise<OneTry> {
+  const have = sizeOf(partial);
+  const { res, url: finalUrl } = await getFollowing(url, have > 0 ? { range: `bytes=${have}-` } : {}, o.timeoutMs);
+  const status = res.statusCode ?? 0;
   const serverSha256 = statedSha256(res.headers);
-  if (res.statusCode === 416 && have > 0) {
+  if (status === 416 && have > 0) {
     // Our partial file is not a prefix the server recognises: start over.
-    await res.body.dump();
+    res.resume();
     rmSync(partial, { force: true });
     throw new Transient('the server refused to resume (HTTP 416); restarting');
   }
-  if (res.statusCode >= 400) {
-    await res.body.dump();
-    const message = `HTTP ${res.statusCode} from ${url}`;
-    if (res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429) throw new Transient(message);
+  if (status >= 400 || status < 200 || status >= 300) {
+    res.resume();
+    const message = `HTTP ${status} from ${finalUrl.href}`;
+    if (status >= 500 || status === 408 || status === 429) throw new Transient(message);
     throw new DownloadError(
-      res.statusCode === 404 ? `not found: ${message}` : message,
-      res.statusCode === 404 ? 'The file may have moved: set LEVIT_MIRROR to a server that has it, or pass --checkpoint.' : undefined,
-      res.statusCode === 404 ? ExitCode.notFound : ExitCode.unavailable,
+      status === 404 ? `not found: ${message}` : message,
+      status === 404 ? 'The file may have moved: set LEVIT_MIRROR to a server that has it, or pass --checkpoint.' : undefined,
+      status === 404 ? ExitCode.notFound : ExitCode.unavailable,
     );
   }
-  const resumed = res.statusCode === 206;
+  const resumed = status === 206;
+  if (resumed && rangeStart(res.headers['content-range']) !== have) {
+    res.resume();
+    rmSync(partial, { force: true });
+    throw new Transient(`the server resumed at ${res.headers['content-range'] ?? 'an unstated offset'}, not at byte ${have}; restarting`);
+  }
   const start = resumed ? have : 0;
   const length = Number(res.headers['content-length']);
-  const total = Number.isFinite(length) ? start + length : null;
+  const total = res.headers['content-length'] !== undefined && Number.isSafeInteger(length) ? start + length : null;
   let received = start;
   const began = performance.now();
+  const minSpeed = o.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND;
+  let window = { at: began, received };
+  const watch = setInterval(() => {
+    const now = performance.now();
+    if (now >= deadline) {
+      res.destroy(new DownloadError(`download of ${url.href} did not finish within ${((o.deadlineMs ?? 0) / 1000).toFixed(0)} s (deadline)`));
+    }
+    else if (now - window.at >= o.timeoutMs) {
+      const speed = ((received - window.received) * 1000) / (now - window.at);
+      if (speed < minSpeed) res.destroy(new Transient(`slower than ${minSpeed} bytes/s for ${o.timeoutMs / 1000} s (${speed.toFixed(0)} bytes/s)`));
+      window = { at: now, received };
+    }
+  }, Math.min(1000, o.timeoutMs / 4));
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       received += chunk.length;
@@ -148,7 +217,22 @@ async function fetchOnce(url: string, partial: string, o: FetchOptions): Promise
       done(null, chunk);
     },
   });
-  await pipeline(res.body, meter, createWriteStream(partial, { flags: resumed ? 'a' : 'w' }));
+  try {
+    await drain(res, meter, createWriteStream(partial, { flags: resumed ? 'a' : 'w' }));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    const diskFailure = writeFailureReason(e as NodeJS.ErrnoException);
+    if (diskFailure) {
+      const hint = 'Free space or fix permissions in the cache (LEVIT_CACHE_DIR), then run again: the download resumes.';
+      throw new DownloadError(`cannot write ${partial}: ${diskFailure}`, hint, ExitCode.failure);
+    }
+    if (e instanceof LevitError || e instanceof Transient) throw e;
+    // A body cut off mid-way (chunked or not) surfaces as an aborted response: worth a retry.
+    throw new Transient(`connection closed after ${received} bytes${total !== null ? ` of ${total}` : ''} (${code || (e as Error).message})`);
+  } finally {
+    clearInterval(watch);
+  }
   if (total !== null && received !== total) throw new Transient(`connection closed after ${received} of ${total} bytes`);
+  if (!res.complete) throw new Transient(`connection closed after ${received} bytes, before the end of the body`);
   return { bytes: received, serverSha256, resumed };
 }

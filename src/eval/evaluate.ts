@@ -1,11 +1,13 @@
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { floatTensor } from '../core/tensor.js';
 import type { ModelCard } from '../models/families.js';
 import { PreprocessPool } from '../preprocess/pool.js';
 import type { PreprocessReply } from '../preprocess/worker.js';
 import type { InferenceSession } from '../runtime/backend.js';
 import { ExitCode, LevitError } from '../core/errors.js';
+import { writeError } from '../util/files.js';
 import { type Dataset, type Sample, realLabels } from './dataset.js';
+import { type PrecisionVerdict, judgePrecision } from './precision-gate.js';
 import { type Verdict, judge, topIndices } from './score.js';
 
 export interface EvalOptions {
@@ -16,6 +18,19 @@ export interface EvalOptions {
   workers: number;
   predictionsOut?: string;
   synthetic: boolean;
+  /** A reduced-precision run: the float32 session, run on the same batches for the paired comparison. */
+  reference?: { session: InferenceSession; precision: string };
+}
+
+/** A reduced precision against float32 on the same images. */
+export interface PrecisionComparison extends PrecisionVerdict {
+  precision: string;
+  fp32: { top1: number; top5: number };
+  /** Points, reduced precision minus float32. */
+  top1_change: number;
+  top5_change: number;
+  /** Images whose top-1 class is the same in both, percent. */
+  top1_agreement: number;
 }
 
 export interface EvalProgress {
@@ -39,6 +54,20 @@ export interface EvalSummary extends Verdict {
   seconds: number;
   images_per_second: number;
   workers: number;
+  /** Why --predictions-out could not be written (the summary is complete all the same), or null. */
+  predictions_error: string | null;
+  /** With a reference: the comparison against float32 and its verdict on the 99% gate. */
+  precision: PrecisionComparison | null;
+}
+
+/**
+ * Whether the images evaluated are a fair sample of ImageNet validation: a flat folder is in
+ * file-name order, which is random across classes; an ImageFolder is sorted by class, so only
+ * all of it (all 1000 classes) is.
+ */
+function isRandomSample(dataset: Dataset, evaluated: number): boolean {
+  if (dataset.layout !== 'imagefolder') return true;
+  return evaluated === dataset.samples.length && new Set(dataset.samples.map((s) => s.label)).size === 1000;
 }
 
 /**
@@ -54,13 +83,21 @@ export async function evaluate(card: ModelCard, backend: string, session: Infere
   const pool = new PreprocessPool(o.workers);
   const window = Math.max(o.batch * 2, pool.size * 4);
   const predictionsTmp = o.predictionsOut ? `${o.predictionsOut}.${process.pid}.partial` : undefined;
-  const predictions = predictionsTmp ? createWriteStream(predictionsTmp) : undefined;
+  let predictions = predictionsTmp ? createWriteStream(predictionsTmp) : undefined;
+  // A write that fails (read-only folder, full disk) must not end the run: the summary is still worth having.
+  let predictionsError: string | null = null;
+  predictions?.on('error', (e: NodeJS.ErrnoException) => {
+    predictionsError = writeFailure(o.predictionsOut!, e);
+    predictions = undefined;
+    if (predictionsTmp) rmSync(predictionsTmp, { force: true });
+  });
   const started = performance.now();
   let correct1 = 0;
   let correct5 = 0;
   let realCorrect = 0;
   let realImages = 0;
   let evaluated = 0;
+  const ref = { correct1: 0, correct5: 0, agree: 0, lostRight: 0, gainedRight: 0 };
   const failures: { file: string; error: string }[] = [];
 
   const inFlight: Promise<PreprocessReply>[] = [];
@@ -75,9 +112,11 @@ export async function evaluate(card: ModelCard, backend: string, session: Infere
     if (members.length === 0) return;
     const input = members.length === o.batch ? batch : { ...batch, shape: [members.length, 3, r, r], data: batch.data.subarray(0, members.length * imageSize) };
     const logits = await session.run(input);
+    const refLogits = o.reference ? await o.reference.session.run(input) : undefined;
     const classes = logits.shape[1];
     members.forEach((s, i) => {
       const top5 = topIndices(logits.data.subarray(i * classes, (i + 1) * classes), 5);
+      if (refLogits) tallyReference(ref, topIndices(refLogits.data.subarray(i * classes, (i + 1) * classes), 5), top5, s.label);
       correct1 += top5[0] === s.label ? 1 : 0;
       correct5 += top5.includes(s.label) ? 1 : 0;
       if (o.real) {
@@ -112,9 +151,20 @@ export async function evaluate(card: ModelCard, backend: string, session: Infere
       onProgress?.({ done: i + 1, total: samples.length, imagesPerSecond: (i + 1) / seconds, top1: evaluated ? (100 * correct1) / evaluated : 0, failed: failures.length });
     }
     await runBatch();
-    if (predictions && predictionsTmp) {
-      await new Promise<void>((resolve, reject) => predictions.end((e?: Error | null) => (e ? reject(e) : resolve())));
-      renameSync(predictionsTmp, o.predictionsOut!);
+    const open = predictions as WriteStream | undefined;
+    if (open && predictionsTmp) {
+      await new Promise<void>((resolve) =>
+        open.end((e?: Error | null) => {
+          if (e) predictionsError ??= writeFailure(o.predictionsOut!, e as NodeJS.ErrnoException);
+          resolve();
+        }),
+      );
+      try {
+        if (!predictionsError) renameSync(predictionsTmp, o.predictionsOut!);
+      } catch (e) {
+        predictionsError = writeFailure(o.predictionsOut!, e as NodeJS.ErrnoException);
+      }
+      if (predictionsError) rmSync(predictionsTmp, { force: true });
     }
   } catch (e) {
     predictions?.destroy();
@@ -140,6 +190,37 @@ export async function evaluate(card: ModelCard, backend: string, session: Infere
     seconds,
     images_per_second: samples.length / seconds,
     workers: pool.size,
-    ...judge(top1, evaluated, published, o.synthetic),
+    ...judge(top1, evaluated, published, o.synthetic, isRandomSample(dataset, samples.length)),
+    predictions_error: predictionsError,
+    precision: o.reference ? compareWithReference(o.reference.precision, ref, evaluated, top1, (100 * correct5) / Math.max(1, evaluated), o.synthetic) : null,
   };
+}
+
+type ReferenceTally = { correct1: number; correct5: number; agree: number; lostRight: number; gainedRight: number };
+
+function tallyReference(t: ReferenceTally, refTop5: number[], top5: number[], label: number): void {
+  const refRight = refTop5[0] === label;
+  const right = top5[0] === label;
+  t.correct1 += refRight ? 1 : 0;
+  t.correct5 += refTop5.includes(label) ? 1 : 0;
+  t.agree += refTop5[0] === top5[0] ? 1 : 0;
+  t.lostRight += refRight && !right ? 1 : 0;
+  t.gainedRight += right && !refRight ? 1 : 0;
+}
+
+function compareWithReference(precision: string, t: ReferenceTally, images: number, top1: number, top5: number, synthetic: boolean): PrecisionComparison {
+  const pct = (k: number) => (100 * k) / Math.max(1, images);
+  const fp32 = { top1: pct(t.correct1), top5: pct(t.correct5) };
+  return {
+    precision,
+    fp32,
+    top1_change: top1 - fp32.top1,
+    top5_change: top5 - fp32.top5,
+    top1_agreement: pct(t.agree),
+    ...judgePrecision({ images, lostRight: t.lostRight, gainedRight: t.gainedRight, fp32Right: t.correct1 }, synthetic),
+  };
+}
+
+function writeFailure(file: string, e: NodeJS.ErrnoException): string {
+  return writeError(file, e).message;
 }

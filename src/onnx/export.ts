@@ -1,91 +1,30 @@
-import { endianness } from 'node:os';
-import { type DType, type Tensor, asFloat } from '../core/tensor.js';
+import { type Tensor, asFloat } from '../core/tensor.js';
 import { GELU, batchNormAffine, transposeLinearWeight, unhandledOp } from '../ir/arithmetic.js';
-import type { Graph, Node, Shape } from '../ir/graph.js';
-import { packageVersion } from '../util/paths.js';
-import { ProtoWriter } from './protobuf.js';
+import type { Graph, Node } from '../ir/graph.js';
+import { type Attr, type ExportMetadata, type OnnxModel, type OnnxNode, type OnnxTensor, serializeOnnx } from './model.js';
 
-/** ONNX opset and IR version: opset 17 is understood by onnxruntime and by onnx >= 1.12's checker. */
-export const ONNX_OPSET = 17;
-const IR_VERSION = 8;
-const BATCH_DIM = 'batch';
-
-const ELEMENT_TYPE: Record<DType, number> = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9 };
-const ATTR = { FLOAT: 1, INT: 2, INTS: 7 } as const;
-
-type Attr = { name: string } & ({ f: number } | { i: number } | { ints: readonly number[] });
-
-interface OnnxNode {
-  op: string;
-  name: string;
-  inputs: string[];
-  outputs: string[];
-  attrs?: Attr[];
-}
-
-export interface ExportMetadata {
-  [key: string]: string;
-}
+export { ONNX_OPSET, type ExportMetadata } from './model.js';
 
 /** Writes a graph as an ONNX ModelProto with a free batch dimension. */
 export function exportOnnx(graph: Graph, metadata: ExportMetadata = {}): Buffer {
-  if (endianness() !== 'LE') throw new Error('ONNX export needs a little-endian machine');
+  return serializeOnnx(lowerGraph(graph), metadata);
+}
+
+/** The graph as ONNX operators, before serialization: what precision rewrites work on. */
+export function lowerGraph(graph: Graph): OnnxModel {
   const lowering = new Lowering(graph);
   for (const node of graph.nodes) lowering.lower(node);
-
-  const g = new ProtoWriter();
-  for (const n of lowering.nodes) g.message(1, nodeProto(n));
-  g.string(2, graph.name);
   const read = new Set(lowering.nodes.flatMap((n) => n.inputs));
-  for (const [name, init] of graph.initializers) {
-    if (read.has(name)) g.message(5, tensorProto(name, lowering.stored(name, init.tensor)));
-  }
-  for (const [name, t] of lowering.extraInitializers) g.message(5, tensorProto(name, t));
-  for (const v of graph.inputs) g.message(11, valueInfo(v, graph.shape(v)));
-  for (const v of graph.outputs) g.message(12, valueInfo(v, graph.shape(v)));
-
-  const model = new ProtoWriter();
-  model.int(1, IR_VERSION);
-  model.string(2, 'levit');
-  model.string(3, packageVersion);
-  model.message(7, g);
-  model.message(8, new ProtoWriter().string(1, '').int(2, ONNX_OPSET));
-  for (const [key, value] of Object.entries(metadata)) {
-    model.message(14, new ProtoWriter().string(1, key).string(2, value));
-  }
-  return model.toBuffer();
-}
-
-function nodeProto(n: OnnxNode): ProtoWriter {
-  const p = new ProtoWriter();
-  for (const i of n.inputs) p.string(1, i);
-  for (const o of n.outputs) p.string(2, o);
-  p.string(3, n.name);
-  p.string(4, n.op);
-  for (const a of n.attrs ?? []) {
-    const attr = new ProtoWriter().string(1, a.name);
-    if ('f' in a) attr.float(2, a.f).int(20, ATTR.FLOAT);
-    else if ('i' in a) attr.int(3, a.i).int(20, ATTR.INT);
-    else attr.ints(8, a.ints).int(20, ATTR.INTS);
-    p.message(5, attr);
-  }
-  return p;
-}
-
-function tensorProto(name: string, t: Tensor): ProtoWriter {
-  const data = t.data;
-  return new ProtoWriter()
-    .ints(1, t.shape)
-    .int(2, ELEMENT_TYPE[t.dtype])
-    .string(8, name)
-    .bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-}
-
-function valueInfo(name: string, shape: Shape): ProtoWriter {
-  const dims = new ProtoWriter();
-  for (const d of shape) dims.message(1, d === 'N' ? new ProtoWriter().string(2, BATCH_DIM) : new ProtoWriter().int(1, d));
-  const tensorType = new ProtoWriter().int(1, ELEMENT_TYPE.float32).message(2, dims);
-  return new ProtoWriter().string(1, name).message(2, new ProtoWriter().message(1, tensorType));
+  const initializers = new Map<string, OnnxTensor>();
+  for (const [name, init] of graph.initializers) if (read.has(name)) initializers.set(name, lowering.stored(name, init.tensor));
+  for (const [name, t] of lowering.extraInitializers) initializers.set(name, t);
+  return {
+    name: graph.name,
+    nodes: lowering.nodes,
+    initializers,
+    inputs: graph.inputs.map((v) => ({ name: v, elemType: 'float32', shape: graph.shape(v) })),
+    outputs: graph.outputs.map((v) => ({ name: v, elemType: 'float32', shape: graph.shape(v) })),
+  };
 }
 
 const int64s = (values: readonly number[]): Tensor => ({

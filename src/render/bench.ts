@@ -1,5 +1,6 @@
 import { bytes, millions, table } from './format.js';
-import { type Column, columnKey, columnsOf, rivalFamilies, speedUps } from '../bench/speedups.js';
+import { type Column, columnKey, columnsOf, precisionSpeedUps, rivalFamilies, speedUps } from '../bench/speedups.js';
+import { NOT_A_SPEED } from '../bench/emulation.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { familyOf } from '../models/families.js';
 
@@ -12,70 +13,94 @@ interface Row {
   flops: string;
   ips: string[];
   vs: string[];
+  /** Reduced precisions against float32, same configuration; empty when only float32 was run. */
+  vsFp32: string;
 }
 
-function rows(results: BenchResults): { columns: Column[]; rivals: string[]; rows: Row[] } {
+function rows(results: BenchResults): { columns: Column[]; rivals: string[]; rows: Row[]; precisions: boolean } {
   const columns = columnsOf(results.records);
   const rivals = rivalFamilies(results.records);
+  const precisionUps = precisionSpeedUps(results.records);
   const models = [...new Set(results.records.map((r) => r.model))];
-  const ups = rivals.map((f) => speedUps(results.records, f));
+  // Ratios of emulated times say nothing about the hardware either.
+  const measured = results.records.filter((r) => !r.emulated);
+  const ups = rivals.map((f) => speedUps(measured, f));
   const body = models.map((model) => {
     const first = results.records.find((r) => r.model === model)!;
     const cell = (c: Column) => results.records.find((r) => r.model === model && columnKey(r) === c.key);
     return {
-      model,
+      model: first.weights?.startsWith('external-') ? `${model} (external ONNX)` : model,
       top1: first.published_top1?.toFixed(1) ?? '-',
       params: millions(first.params, 1),
       flops: millions(first.flops, 0),
       ips: columns.map((c) => {
         const r = cell(c);
-        return r ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%` : '-';
+        return r ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%${r.emulated ? ' emulated' : ''}${r.stability?.unstable ? ' !' : ''}` : '-';
       }),
       vs: ups.map((list) => {
         const mine = list.filter((u) => u.model === model);
         return mine.length ? `${mine.map((u) => `${u.speedup.toFixed(1)}×`).join(' / ')} (${mine[0].against})` : '';
       }),
+      vsFp32: precisionUps.filter((u) => u.model === model).map((u) => `${u.precision} ${u.speedup.toFixed(2)}×`).join(' / '),
     };
   });
-  return { columns, rivals, rows: body };
+  return { columns, rivals, rows: body, precisions: results.records.some((r) => r.precision !== 'fp32') };
 }
 
 const weightsNote = (records: readonly BenchRecord[]) =>
   records.some((r) => r.weights_kind === 'synthetic') ? 'Weights: synthetic (untrained); speed does not depend on weight values. ' : '';
 
+/** Several machines' results (levit report) carry no single system to quote the evidence of. */
+function emulationNote(results: BenchResults, merged: boolean): string[] {
+  if (!results.records.some((r) => r.emulated)) return [];
+  const how = merged ? undefined : results.system.emulation?.evidence.join('; ');
+  return [`Emulated${how ? ` (${how})` : ''}: times marked emulated are ${NOT_A_SPEED}; --record and --save-baseline refuse them.`];
+}
+
 function footer(results: BenchResults, machines?: string): string {
   const cal = results.calibration;
   const machine = machines ?? `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
+  const flagged = results.records.filter((r) => r.stability?.unstable).length;
   return [
+    ...(results.warnings ?? []).map((w) => `Warning: ${w}.`),
+    ...(flagged ? [`! = taken while the machine was busy or changing speed (${flagged} record${flagged > 1 ? 's' : ''}; see "stability" in the JSON): not to be trusted.`] : []),
     `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.`,
-    `Speed-up: against the model of that family with the nearest published top-1 at or above LeViT's, same column${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
+    `Speed-up: against the model of that family with the nearest published top-1 at or above LeViT's, same column${
+      results.records.length ? ' (columns in the order shown, separated by /)' : ''
+    }.`,
+    ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32: each reduced precision against float32 in the same backend, threads and batch.'] : []),
     machine,
+    ...emulationNote(results, machines !== undefined),
   ].join('\n');
 }
 
 /** The paper-style comparison table for a terminal. */
 export function renderTable(results: BenchResults, machines?: string): string {
-  const { columns, rivals, rows: body } = rows(results);
+  const { columns, rivals, rows: body, precisions } = rows(results);
+  const extra = precisions ? ['vs fp32'] : [];
   const t = table(
-    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...rivals.map(rivalHead)],
-    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), ...rivals.map(() => 'left' as const)],
+    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...rivals.map(rivalHead), ...extra],
+    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), ...rivals.map(() => 'left' as const), ...extra.map(() => 'left' as const)],
   );
-  for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs]);
+  for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs, ...(precisions ? [r.vsFp32] : [])]);
   return `${t.toString()}\n${footer(results, machines)}`;
 }
 
 export function renderMarkdown(results: BenchResults, machines?: string): string {
-  const { columns, rivals, rows: body } = rows(results);
-  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...rivals.map(rivalHead)];
+  const { columns, rivals, rows: body, precisions } = rows(results);
+  const numeric = 4 + columns.length;
+  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...rivals.map(rivalHead), ...(precisions ? ['vs fp32'] : [])];
   const lines = [
     `| ${head.join(' | ')} |`,
-    `|${head.map((_, i) => (i === 0 || i >= head.length - rivals.length ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs].join(' | ')} |`),
+    `|${head.map((_, i) => (i === 0 || i >= numeric ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs, ...(precisions ? [r.vsFp32] : [])].join(' | ')} |`),
   ];
   return `${lines.join('\n')}\n\n${footer(results, machines).split('\n').join('  \n')}\n`;
 }
 
 /** One line per configuration, as it finishes. */
 export function renderRecordLine(r: BenchRecord): string {
-  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})`;
+  const emulatedTag = r.emulated ? `  emulated: ${NOT_A_SPEED}` : '';
+  const busyTag = r.stability?.unstable ? `  BUSY: ${r.stability.unstable}` : '';
+  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})${emulatedTag}${busyTag}`;
 }

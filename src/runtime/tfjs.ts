@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import type { FloatTensor } from '../core/tensor.js';
+import { recoverAtomic } from '../util/atomic.js';
 import { TFJS_INPUT, TFJS_OUTPUT } from '../tfjs/export.js';
 import type { Backend, BackendId, BackendStatus, InferenceSession, SessionOptions } from './backend.js';
 
@@ -15,6 +16,7 @@ type Tf = typeof TfCore;
 function fileHandler(dir: string): TfCore.io.IOHandler {
   return {
     async load() {
+      recoverAtomic(dir); // a conversion killed mid-swap leaves the previous model as *.partial.old
       const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
       const groups = json.weightsManifest as { paths: string[]; weights: TfCore.io.WeightsManifestEntry[] }[];
       const data = Buffer.concat(groups.flatMap((g) => g.paths.map((p) => readFileSync(join(dir, p)))));

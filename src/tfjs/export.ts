@@ -2,6 +2,7 @@ import { type Tensor, asFloat } from '../core/tensor.js';
 import { GELU, batchNormAffine, transposeLinearWeight, unhandledOp } from '../ir/arithmetic.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { packageVersion } from '../util/paths.js';
+import { type QuantizationSpec, type TfjsWeightQuantization, quantizeTfjsWeight } from './quantize.js';
 
 /**
  * Writes a graph as a TensorFlow.js graph model: a TensorFlow GraphDef in JSON (model.json)
@@ -30,6 +31,7 @@ interface WeightSpec {
   name: string;
   shape: number[];
   dtype: 'float32' | 'int32';
+  quantization?: QuantizationSpec;
 }
 
 export interface TfjsModel {
@@ -307,14 +309,20 @@ function toTfData(t: Tensor): Float32Array | Int32Array {
 export const TFJS_INPUT = 'input';
 export const TFJS_OUTPUT = 'logits';
 
-export function exportTfjs(graph: Graph, metadata: Record<string, string> = {}): TfjsModel {
+/** With `quantization`, float weights are stored in uint8 or float16 (smaller downloads); arithmetic stays float32. */
+export function exportTfjs(graph: Graph, metadata: Record<string, string> = {}, quantization?: TfjsWeightQuantization): TfjsModel {
   if (graph.inputs.length !== 1 || graph.outputs.length !== 1) throw new Error('tfjs export: one input and one output');
   const l = new TfjsLowering(graph);
   l.input(graph.inputs[0]);
   for (const n of graph.nodes) l.lower(n);
   l.output(graph.outputs[0], TFJS_OUTPUT);
 
-  const all = Buffer.concat(l.weights.map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength)));
+  const stored = l.weights.map((w) => {
+    if (!quantization || !(w.data instanceof Float32Array)) return { spec: w.spec, bytes: w.data };
+    const q = quantizeTfjsWeight(w.data, quantization);
+    return { spec: { ...w.spec, quantization: q.quantization }, bytes: q.bytes };
+  });
+  const all = Buffer.concat(stored.map((w) => Buffer.from(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength)));
   const count = Math.max(1, Math.ceil(all.length / SHARD_BYTES));
   const shards = Array.from({ length: count }, (_, i) => ({
     name: `group1-shard${i + 1}of${count}.bin`,
@@ -335,7 +343,7 @@ export function exportTfjs(graph: Graph, metadata: Record<string, string> = {}):
       outputs: { [TFJS_OUTPUT]: tensorInfo(TFJS_OUTPUT, graph.shape(graph.outputs[0])) },
     },
     modelTopology: { node: l.nodes, library: {}, versions: { producer: 1 } },
-    weightsManifest: [{ paths: shards.map((s) => s.name), weights: l.weights.map((w) => w.spec) }],
+    weightsManifest: [{ paths: shards.map((s) => s.name), weights: stored.map((w) => w.spec) }],
   };
   return { modelJson, shards };
 }

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { crc32 } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 import type { Tensor } from '../../src/core/tensor.js';
 import { PickleWriter } from './pickle-writer.js';
 
@@ -53,33 +53,39 @@ export function torchSave(file: string, stateDict: ReadonlyMap<string, Tensor>, 
   writeFileSync(file, torchSaveBuffer(stateDict, options));
 }
 
-/** A zip archive with every member stored uncompressed, as PyTorch writes it. */
-export function zipStored(entries: [string, Buffer][]): Buffer {
+/**
+ * A zip archive with every member stored uncompressed, as PyTorch writes it, or deflated
+ * (`deflate`), as a crafted file may be.
+ */
+export function zipStored(entries: [string, Buffer][], { deflate = false } = {}): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
   for (const [name, data] of entries) {
     const n = Buffer.from(name, 'utf8');
     const crc = crc32(data);
+    const body = deflate ? deflateRawSync(data) : data;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(deflate ? 8 : 0, 8);
     local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(body.length, 18);
     local.writeUInt32LE(data.length, 22);
     local.writeUInt16LE(n.length, 26);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(deflate ? 8 : 0, 10);
     central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(body.length, 20);
     central.writeUInt32LE(data.length, 24);
     central.writeUInt16LE(n.length, 28);
     central.writeUInt32LE(offset, 42);
-    locals.push(local, n, data);
+    locals.push(local, n, body);
     centrals.push(central, n);
-    offset += 30 + n.length + data.length;
+    offset += 30 + n.length + body.length;
   }
   const dirSize = centrals.reduce((s, b) => s + b.length, 0);
   const end = Buffer.alloc(22);

@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { type FloatTensor, floatTensor } from '../core/tensor.js';
+import type { Preprocessing } from '../models/card.js';
+import { decodeRgb } from '../preprocess/decode.js';
+import { evalTransformInto } from '../preprocess/transform.js';
+import { ExitCode, LevitError } from '../core/errors.js';
+
+const IMAGE = /\.(jpe?g|png|bmp|webp|tiff?|gif)$/i;
+const BATCH = 8;
+
+/** Which images calibrate, and their identity (part of the artifact's cache key). */
+export interface CalibrationFiles {
+  dir: string;
+  files: string[];
+  /** sha256 over the chosen files' relative names and bytes, in order. */
+  hash: string;
+}
+
+export interface CalibrationSet extends CalibrationFiles {
+  /** Preprocessed exactly as levit eval does, in batches of up to 8. */
+  batches: FloatTensor[];
+  /** Files that could not be decoded: left out, and said. */
+  skipped: { file: string; reason: string }[];
+}
+
+function listImages(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listImages(path));
+    else if (IMAGE.test(entry.name)) out.push(path);
+  }
+  return out;
+}
+
+/**
+ * The first `size` images in name order, or, when there are more, `size` images spread evenly
+ * over the sorted list (so that an ImageFolder tree contributes many classes). Deterministic.
+ */
+export function chooseCalibrationFiles(dir: string, size: number): CalibrationFiles {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new LevitError(`${dir}: no such folder`, ExitCode.notFound, 'Give --calibration a folder of representative images (JPEG, PNG, ...), e.g. 100-500 from the training set.');
+  }
+  const all = listImages(dir);
+  if (all.length === 0) throw new LevitError(`${dir}: no images in this folder`, ExitCode.badInput, 'Calibration needs image files (.jpg, .png, ...), searched recursively.');
+  const files = all.length <= size ? all : Array.from({ length: size }, (_, i) => all[Math.floor((i * all.length) / size)]);
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(relative(dir, f)).update('\0').update(readFileSync(f));
+  return { dir, files, hash: hash.digest('hex') };
+}
+
+export async function loadCalibrationSet(chosen: CalibrationFiles, p: Preprocessing): Promise<CalibrationSet> {
+  const plane = 3 * p.resolution * p.resolution;
+  const images: FloatTensor[] = [];
+  const skipped: CalibrationSet['skipped'] = [];
+  for (const file of chosen.files) {
+    try {
+      const t = floatTensor([1, 3, p.resolution, p.resolution]);
+      evalTransformInto(await decodeRgb(file), p, t.data, 0);
+      images.push(t);
+    } catch (e) {
+      skipped.push({ file, reason: (e as Error).message });
+    }
+  }
+  if (images.length === 0) throw new LevitError(`${chosen.dir}: none of the calibration images could be decoded`, ExitCode.badInput, skipped[0]?.reason);
+  const batches: FloatTensor[] = [];
+  for (let i = 0; i < images.length; i += BATCH) {
+    const part = images.slice(i, i + BATCH);
+    const batch = floatTensor([part.length, 3, p.resolution, p.resolution]);
+    part.forEach((t, j) => batch.data.set(t.data, j * plane));
+    batches.push(batch);
+  }
+  return { ...chosen, batches, skipped };
+}

@@ -1,0 +1,129 @@
+import type { OnnxModel, OnnxNode, OnnxTensor } from '../onnx/model.js';
+import { type QuantLayer, quantLayers } from './layers.js';
+import { activationQuant, quantizeWeights, roundHalfEven } from './numeric.js';
+
+export interface Range {
+  min: number;
+  max: number;
+}
+
+export interface StaticPlan {
+  /** Calibrated range of every value in calibratedValues(). */
+  ranges: ReadonlyMap<string, Range>;
+  /** Layers (node names) kept in float32: the sensitivity fallback's choice. */
+  keepFloat: ReadonlySet<string>;
+  /** 7-bit weights, for AVX2 machines without VNNI (see quantizeWeights). */
+  reduceRange: boolean;
+}
+
+const scalar = (v: number): OnnxTensor => ({ dtype: 'float32', shape: [], data: Float32Array.of(v) });
+
+/**
+ * Static int8 in the QDQ form onnxruntime's graph optimizer fuses into integer kernels
+ * (QLinearConv, QGemm, MatMulIntegerToFloat), following its Python quantizer's conventions:
+ * activations uint8 asymmetric per tensor, weights int8 symmetric per output channel,
+ * biases int32 with scale = input scale x weight scale and zero point 0.
+ */
+export function quantizeStatic(model: OnnxModel, plan: StaticPlan): OnnxModel {
+  const rewrite = new QdqRewrite(model, plan.reduceRange);
+  const layers = new Map(quantLayers(model).filter((l) => !plan.keepFloat.has(l.node)).map((l) => [l.node, l]));
+  for (const n of model.nodes) {
+    const layer = layers.get(n.name);
+    if (layer) rewrite.layer(n, layer, plan.ranges);
+    else rewrite.keep(n);
+  }
+  return rewrite.result();
+}
+
+function rangeOf(ranges: ReadonlyMap<string, Range>, value: string): Range {
+  const r = ranges.get(value);
+  if (!r) throw new Error(`no calibrated range for ${value}`);
+  return r;
+}
+
+class QdqRewrite {
+  private readonly nodes: OnnxNode[] = [];
+  private readonly initializers: Map<string, OnnxTensor>;
+  /** Quantized copies of activations already made: value -> its dequantized name and scale. */
+  private readonly dequantized = new Map<string, { name: string; scale: number }>();
+
+  constructor(
+    private readonly model: OnnxModel,
+    private readonly reduceRange: boolean,
+  ) {
+    this.initializers = new Map(model.initializers);
+  }
+
+  keep(n: OnnxNode): void {
+    this.nodes.push(n);
+  }
+
+  layer(n: OnnxNode, layer: QuantLayer, ranges: ReadonlyMap<string, Range>): void {
+    const x = this.activation(layer.input, rangeOf(ranges, layer.input));
+    const w = this.weight(layer);
+    const inputs = [x.name, w.name];
+    if (layer.bias) inputs.push(this.bias(layer, x.scale, w.scales));
+    if (layer.op !== 'Conv') {
+      this.nodes.push({ ...n, inputs });
+      return;
+    }
+    const float = `${layer.output}:float`;
+    this.nodes.push({ ...n, inputs, outputs: [float] });
+    this.qdq(float, layer.output, rangeOf(ranges, layer.output));
+  }
+
+  result(): OnnxModel {
+    const read = new Set(this.nodes.flatMap((n) => n.inputs));
+    for (const name of [...this.initializers.keys()]) if (!read.has(name)) this.initializers.delete(name);
+    return { ...this.model, nodes: this.nodes, initializers: this.initializers };
+  }
+
+  /** QuantizeLinear then DequantizeLinear: `from` as onnxruntime sees it after uint8 rounding. */
+  private qdq(from: string, to: string, range: Range): number {
+    const q = activationQuant(range.min, range.max);
+    const s = this.add(`${to}:scale`, scalar(q.scale));
+    const zp = this.add(`${to}:zero_point`, { dtype: 'uint8', shape: [], data: Uint8Array.of(q.zeroPoint) });
+    this.nodes.push({ op: 'QuantizeLinear', name: `${to}/quantize`, inputs: [from, s, zp], outputs: [`${to}:uint8`] });
+    this.nodes.push({ op: 'DequantizeLinear', name: `${to}/dequantize`, inputs: [`${to}:uint8`, s, zp], outputs: [to] });
+    return q.scale;
+  }
+
+  private activation(value: string, range: Range): { name: string; scale: number } {
+    let dq = this.dequantized.get(value);
+    if (!dq) {
+      const name = `${value}:dq`;
+      dq = { name, scale: this.qdq(value, name, range) };
+      this.dequantized.set(value, dq);
+    }
+    return dq;
+  }
+
+  private weight(layer: QuantLayer): { name: string; scales: Float32Array } {
+    const w = this.initializers.get(layer.weight)!;
+    const q = quantizeWeights(w.data as Float32Array, w.shape, layer.axis, this.reduceRange);
+    const channels = q.scales.length;
+    const data = this.add(`${layer.weight}:int8`, { dtype: 'int8', shape: w.shape, data: q.data });
+    const s = this.add(`${layer.weight}:scale`, { dtype: 'float32', shape: [channels], data: q.scales });
+    const zp = this.add(`${layer.weight}:zero_point`, { dtype: 'int8', shape: [channels], data: new Int8Array(channels) });
+    const name = `${layer.weight}:dq`;
+    this.nodes.push({ op: 'DequantizeLinear', name: `${layer.weight}/dequantize`, inputs: [data, s, zp], outputs: [name], attrs: [{ name: 'axis', i: layer.axis }] });
+    return { name, scales: q.scales };
+  }
+
+  private bias(layer: QuantLayer, inputScale: number, weightScales: Float32Array): string {
+    const b = this.initializers.get(layer.bias!)!.data as Float32Array;
+    const scales = weightScales.map((s) => inputScale * s);
+    const q = Int32Array.from(b, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundHalfEven(v / scales[c]))));
+    const data = this.add(`${layer.bias}:int32`, { dtype: 'int32', shape: [b.length], data: q });
+    const s = this.add(`${layer.bias}:scale`, { dtype: 'float32', shape: [b.length], data: scales });
+    const zp = this.add(`${layer.bias}:zero_point`, { dtype: 'int32', shape: [b.length], data: new Int32Array(b.length) });
+    const name = `${layer.bias}:dq`;
+    this.nodes.push({ op: 'DequantizeLinear', name: `${layer.bias}/dequantize`, inputs: [data, s, zp], outputs: [name], attrs: [{ name: 'axis', i: 0 }] });
+    return name;
+  }
+
+  private add(name: string, t: OnnxTensor): string {
+    this.initializers.set(name, t);
+    return name;
+  }
+}

@@ -1,0 +1,78 @@
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { ExitCode, LevitError } from '../core/errors.js';
+
+/** What a non-regular file is, for messages ("a FIFO", "a character device"). */
+export function describeFileType(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Reads a whole regular file. Opening is non-blocking, so a FIFO cannot hang us, and a device
+ * such as /dev/zero is refused before a byte is read: inputs must be regular files.
+ */
+export function readRegularFile(file: string, what: string): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw unreadable(file, what, e as NodeJS.ErrnoException);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      throw new LevitError(`${what} ${file} is ${describeFileType(st)}, not a regular file`, ExitCode.badInput, 'Pass the path of a regular file.');
+    }
+    return readFileSync(fd);
+  } catch (e) {
+    if (e instanceof LevitError) throw e;
+    throw unreadable(file, what, e as NodeJS.ErrnoException);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function unreadable(file: string, what: string, e: NodeJS.ErrnoException): LevitError {
+  if (e.code === 'ENOENT') return new LevitError(`cannot read ${what} ${file}: no such file`, ExitCode.notFound);
+  if (e.code === 'EISDIR') return new LevitError(`${what} ${file} is a directory, not a regular file`, ExitCode.badInput);
+  const reason = e.code === 'EACCES' ? 'permission denied' : e.code === 'ELOOP' ? 'a symbolic link loop' : e.message;
+  return new LevitError(`cannot read ${what} ${file}: ${reason}`, ExitCode.badInput);
+}
+
+/** What a failed write's error code means, in words; null for codes that are not about the disk. */
+const WRITE_FAILURES: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exhausted',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a parent of it is not a directory',
+  EEXIST: 'a file stands where its folder should be',
+};
+
+export function writeFailureReason(e: NodeJS.ErrnoException): string | null {
+  const words = WRITE_FAILURES[e.code ?? ''];
+  return words ? `${words} (${e.code})` : null;
+}
+
+/** A failed write as levit's own error: what could not be written and why, in words. */
+export function writeError(file: string, e: unknown): LevitError {
+  if (e instanceof LevitError) return e;
+  const reason = writeFailureReason(e as NodeJS.ErrnoException) ?? (e as Error).message;
+  return new LevitError(`cannot write ${file}: ${reason}`, ExitCode.failure, 'Free space, or choose a writable location, and run again.');
+}
+
+/** Whether a process of this id is running (a lock or temporary file of a dead one is stale). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { type FloatTensor, floatTensor } from '../src/core/tensor.js';
+import { judgePrecision } from '../src/eval/precision-gate.js';
+import { GraphBuilder } from '../src/ir/builder.js';
+import { getCard } from '../src/models/registry.js';
+import { lowerGraph } from '../src/onnx/export.js';
+import { type OnnxModel, serializeOnnx } from '../src/onnx/model.js';
+import { artifactPath } from '../src/classifier/convert.js';
+import { type WeightsInfo, prepareModel } from '../src/classifier/model.js';
+import { FP32, PRECISION_DEFAULTS, precisionKey, resolvePrecision } from '../src/classifier/precision.js';
+import { calibrateRanges } from '../src/quant/calibrate.js';
+import { chooseCalibrationFiles, loadCalibrationSet } from '../src/classifier/calibration-set.js';
+import { quantizeDynamic } from '../src/quant/dynamic.js';
+import { toFloat16 } from '../src/quant/fp16.js';
+import { calibratedValues, quantLayers } from '../src/quant/layers.js';
+import { activationQuant, quantizeActivation, quantizeWeights, roundHalfEven, sqnr } from '../src/quant/numeric.js';
+import { fromHalf, toHalf } from '../src/util/numeric.js';
+import { quantizeStatic } from '../src/quant/qdq.js';
+import { forEachBatch } from '../src/quant/run.js';
+import { quantizeWithFallback, top1Agreement } from '../src/quant/sensitivity.js';
+import { requireBackend } from '../src/runtime/registry.js';
+import { quantizeTfjsWeight } from '../src/tfjs/quantize.js';
+import { golden, hasShared, runCli, tempDir } from './helpers/shared.js';
+
+/** Deterministic values in [-1, 1). */
+function noise(n: number, seed: number): Float32Array {
+  let x = seed >>> 0 || 1;
+  return Float32Array.from({ length: n }, () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 31 - 1;
+  });
+}
+
+/** x [N, 2, 6, 6] -> conv 3x3 (3 channels) -> flatten -> linear 48 -> 5: one QLinearConv, one QGemm. */
+function smallModel(): OnnxModel {
+  const b = new GraphBuilder('small');
+  const x = b.input('x', ['N', 2, 6, 6]);
+  const cw = b.initializer('conv.weight', floatTensor([3, 2, 3, 3], noise(54, 1)), 'param');
+  const cb = b.initializer('conv.bias', floatTensor([3], noise(3, 2)), 'param');
+  const y = b.reshape(b.conv2d(x, cw, cb, { stride: 1, pad: 0 }), ['N', 48]);
+  const w = b.initializer('fc.weight', floatTensor([5, 48], noise(240, 3).map((v, i) => v * (1 + (i % 5)))), 'param');
+  const bias = b.initializer('fc.bias', floatTensor([5], noise(5, 4)), 'param');
+  b.output(b.linear(y, w, bias));
+  return lowerGraph(b.graph);
+}
+
+async function run(model: OnnxModel, x: FloatTensor, optimizedPath?: string): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(serializeOnnx(model), { graphOptimizationLevel: 'all', intraOpNumThreads: 1, ...(optimizedPath ? { optimizedModelFilePath: optimizedPath } : {}) });
+  const out = await s.run({ [model.inputs[0].name]: new ort.Tensor('float32', x.data, [...x.shape]) });
+  await s.release();
+  return out[model.outputs[0].name].data as Float32Array;
+}
+
+test('numerics: half floats round to nearest even; weights per channel; activations cover zero', () => {
+  for (const v of [0, 1, -2.5, 65504, 6.103515625e-5, 5.960464477539063e-8]) assert.equal(fromHalf(toHalf(v)), v);
+  assert.equal(toHalf(1 + 2 ** -11), toHalf(1)); // a tie rounds to the even mantissa
+  assert.equal(toHalf(1 + 3 * 2 ** -11), toHalf(1 + 2 ** -9));
+  assert.equal(fromHalf(toHalf(1e6)), Infinity);
+  assert.equal(roundHalfEven(2.5), 2);
+  assert.equal(roundHalfEven(-3.5), -4);
+  const w = quantizeWeights(Float32Array.of(0.5, -1, 0.25, 4, -2, 1), [2, 3], 0);
+  assert.deepEqual([...w.data], [64, -127, 32, 127, -64, 32]);
+  assert.equal(Math.max(...quantizeWeights(Float32Array.of(0.5, -1, 0.25), [1, 3], 0, true).data.map(Math.abs)), 63);
+  const a = activationQuant(0.5, 2);
+  assert.equal(quantizeActivation(0, a), a.zeroPoint);
+  assert.equal(quantizeActivation(2, a), 255);
+});
+
+test('static int8 matches a reference integer computation, in the form onnxruntime fuses', async (t) => {
+  const dir = tempDir(t);
+  const model = smallModel();
+  const x = floatTensor([4, 2, 6, 6], noise(288, 9));
+  const layers = quantLayers(model);
+  assert.deepEqual(layers.map((l) => l.op), ['Conv', 'Gemm']);
+  const ranges = await calibrateRanges(model, calibratedValues(layers), [x], 'minmax');
+  const quantized = quantizeStatic(model, { ranges, keepFloat: new Set(), reduceRange: true });
+  const optimized = join(dir, 'optimized.onnx');
+  const got = await run(quantized, x, optimized);
+  const ops = readFileSync(optimized).toString('latin1');
+  assert.match(ops, /QLinearConv/);
+  assert.match(ops, /QGemm/);
+
+  // The same arithmetic by hand: uint8 activations, int8 weights per channel, int32 sums.
+  const conv = layers[0];
+  const fc = layers[1];
+  const qx = activationQuant(ranges.get(conv.input)!.min, ranges.get(conv.input)!.max);
+  const qy = activationQuant(ranges.get(conv.output)!.min, ranges.get(conv.output)!.max);
+  const cw = quantizeWeights(model.initializers.get(conv.weight)!.data as Float32Array, [3, 2, 3, 3], 0, true);
+  const cb = model.initializers.get(conv.bias!)!.data as Float32Array;
+  const fw = quantizeWeights(model.initializers.get(fc.weight)!.data as Float32Array, [48, 5], 1, true);
+  const fb = model.initializers.get(fc.bias!)!.data as Float32Array;
+  const qh = activationQuant(ranges.get(fc.input)!.min, ranges.get(fc.input)!.max);
+  assert.deepEqual(qh, qy, 'the flatten between them keeps the conv output range');
+  const expected = new Float32Array(4 * 5);
+  for (let n = 0; n < 4; n++) {
+    const hidden = new Int32Array(48); // requantized conv output, uint8
+    for (let o = 0; o < 3; o++) {
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 4; j++) {
+          let acc = roundHalfEven(cb[o] / (qx.scale * cw.scales[o]));
+          for (let c = 0; c < 2; c++) {
+            for (let ki = 0; ki < 3; ki++) {
+              for (let kj = 0; kj < 3; kj++) {
+                const q = quantizeActivation(x.data[n * 72 + c * 36 + (i + ki) * 6 + (j + kj)], qx);
+                acc += (q - qx.zeroPoint) * cw.data[o * 18 + c * 9 + ki * 3 + kj];
+              }
+            }
+          }
+          hidden[o * 16 + i * 4 + j] = quantizeActivation(acc * qx.scale * cw.scales[o], qy);
+        }
+      }
+    }
+    for (let o = 0; o < 5; o++) {
+      let acc = roundHalfEven(fb[o] / (qy.scale * fw.scales[o]));
+      for (let k = 0; k < 48; k++) acc += (hidden[k] - qy.zeroPoint) * fw.data[k * 5 + o];
+      expected[n * 5 + o] = acc * qy.scale * fw.scales[o];
+    }
+  }
+  // onnxruntime requantizes with a float multiplier: a hidden value may land one step away.
+  const step = qy.scale * Math.max(...fw.scales) * 48;
+  for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(got[i] - expected[i]) <= step, `logit ${i}: ${got[i]} vs ${expected[i]}`);
+  assert.ok(sqnr(expected, got) > 30, `SQNR against the reference ${sqnr(expected, got)}`);
+});
+
+test('dynamic int8 and fp16 keep the small model close to float32', async () => {
+  const model = smallModel();
+  const x = floatTensor([4, 2, 6, 6], noise(288, 9));
+  const reference = await run(model, x);
+  assert.ok(sqnr(reference, await run(quantizeDynamic(model), x)) > 25);
+  const half = toFloat16(model);
+  assert.equal(half.initializers.get('conv.weight')!.dtype, 'float16');
+  assert.ok(sqnr(reference, await run(half, x)) > 50);
+});
+
+test('the fallback keeps the costliest layers in float32 until the target SQNR, and reports every layer', async () => {
+  const model = smallModel();
+  const x = floatTensor([4, 2, 6, 6], noise(288, 9));
+  const layers = quantLayers(model);
+  const ranges = await calibrateRanges(model, calibratedValues(layers), [x], 'minmax');
+  const plan = { ranges, keepFloat: new Set<string>(), reduceRange: true };
+  const easy = await quantizeWithFallback(model, layers, plan, [x], 0, 4);
+  assert.ok(easy.report.met);
+  assert.deepEqual(easy.report.layers.map((l) => [l.float, l.alone]), [[false, null], [false, null]]);
+  const strict = await quantizeWithFallback(model, layers, plan, [x], 200, 1);
+  assert.equal(strict.report.met, false);
+  assert.equal(strict.report.layers.filter((l) => l.float).length, 1);
+  const [kept] = strict.report.layers.filter((l) => l.float);
+  assert.equal(kept.alone, Math.min(...strict.report.layers.map((l) => l.alone!)), 'the layer costing most alone goes first');
+  assert.ok(strict.report.logitsSqnr > easy.report.logitsSqnr);
+});
+
+test('calibration is deterministic; percentile ranges lie within min-max ranges', async () => {
+  const model = smallModel();
+  const x = floatTensor([4, 2, 6, 6], noise(288, 9));
+  const values = calibratedValues(quantLayers(model));
+  const minmax = await calibrateRanges(model, values, [x], 'minmax');
+  const pct = await calibrateRanges(model, values, [x], 'percentile', 99);
+  assert.deepEqual([...(await calibrateRanges(model, values, [x], 'percentile', 99))], [...pct]);
+  for (const v of values) {
+    assert.ok(pct.get(v)!.min >= minmax.get(v)!.min && pct.get(v)!.max <= minmax.get(v)!.max, v);
+    assert.ok(pct.get(v)!.max - pct.get(v)!.min < minmax.get(v)!.max - minmax.get(v)!.min, v);
+  }
+});
+
+test('precision is part of the artifact cache key: precision, method, calibration set', (t) => {
+  const dir = tempDir(t);
+  const weights: WeightsInfo = { kind: 'synthetic', id: 'synthetic-s0', label: 'synthetic' };
+  const o = { ...PRECISION_DEFAULTS };
+  assert.equal(artifactPath('levit_128s', weights, 'onnx', FP32), artifactPath('levit_128s', weights, 'onnx'));
+  assert.doesNotMatch(artifactPath('levit_128s', weights, 'onnx'), /fp32|int8/);
+  const dynamic = resolvePrecision('int8', o);
+  assert.equal(precisionKey(dynamic), 'int8-dynamic-rr');
+  assert.equal(precisionKey(resolvePrecision('int8', { ...o, reduceRange: false })), 'int8-dynamic');
+  if (hasShared) {
+    const a = resolvePrecision('int8', { ...o, calibration: golden('images') });
+    const again = resolvePrecision('int8', { ...o, calibration: golden('images') });
+    const pct = resolvePrecision('int8', { ...o, calibration: golden('images'), method: 'percentile' });
+    const fewer = resolvePrecision('int8', { ...o, calibration: golden('images'), calibrationSize: 3 });
+    assert.equal(precisionKey(a), precisionKey(again), 'deterministic');
+    const keys = [FP32, resolvePrecision('fp16', o), dynamic, a, pct, fewer].map((p) => artifactPath('levit_128s', weights, 'onnx', p));
+    assert.equal(new Set(keys).size, keys.length);
+    assert.match(precisionKey(a), /^int8-minmax-[0-9a-f]{12}-n8-t20-f16-rr$/);
+  }
+  assert.throws(() => resolvePrecision('fp16', { ...o, calibration: dir }), /--calibration applies to --precision int8/);
+  assert.throws(() => resolvePrecision('int8', { ...o, method: 'percentile' }), /needs --calibration DIR/);
+  assert.throws(() => resolvePrecision('int8', { ...o, calibration: join(dir, 'missing') }), /no such folder/);
+  assert.throws(() => resolvePrecision('int8', { ...o, calibration: dir }), /no images in this folder/);
+});
+
+test('the 99% gate is paired and says inconclusive when the images are too few', () => {
+  assert.equal(judgePrecision({ images: 50_000, lostRight: 300, gainedRight: 250, fp32Right: 38_000 }, false).verdict, 'passes');
+  assert.equal(judgePrecision({ images: 50_000, lostRight: 1200, gainedRight: 300, fp32Right: 38_000 }, false).verdict, 'fails');
+  const few = judgePrecision({ images: 200, lostRight: 2, gainedRight: 1, fp32Right: 150 }, false);
+  assert.equal(few.verdict, 'inconclusive');
+  assert.match(few.reason, /too few images/);
+  assert.equal(judgePrecision({ images: 20, lostRight: 0, gainedRight: 0, fp32Right: 15 }, false).verdict, 'inconclusive');
+  assert.equal(judgePrecision({ images: 50_000, lostRight: 0, gainedRight: 0, fp32Right: 38_000 }, true).verdict, 'inconclusive');
+});
+
+test('TF.js uint8 weights: dequantized within half a step, zero exact', () => {
+  const w = Float32Array.of(-0.3, 0, 0.1, 0.7, 0.05);
+  const { bytes, quantization } = quantizeTfjsWeight(w, 'uint8');
+  const back = [...bytes].map((q) => q * quantization.scale! + quantization.min!);
+  w.forEach((v, i) => assert.ok(Math.abs(back[i] - v) <= quantization.scale! / 2 + 1e-7));
+  assert.equal(back[1], 0);
+  const half = quantizeTfjsWeight(w, 'float16');
+  assert.equal(half.bytes.length, 5);
+  assert.equal(half.quantization.dtype, 'float16');
+});
+
+test('LeViT-128S on the golden photos: int8 and fp16 logits against float32, artifacts smaller', { skip: !hasShared }, async () => {
+  const card = getCard('levit_128s');
+  const model = lowerGraph(prepareModel(card, { kind: 'checkpoint', path: golden('levit_128s', 'LeViT-128S-golden.pth') }).graph);
+  const set = await loadCalibrationSet(chooseCalibrationFiles(golden('images'), 100), card.preprocessing);
+  assert.deepEqual(set.skipped.map((s) => s.file.split('/').pop()), ['truncated.jpg']);
+  const logitsOf = async (m: OnnxModel) => {
+    const parts: number[] = [];
+    await forEachBatch(m, [m.outputs[0].name], set.batches, (v) => parts.push(...v.get(m.outputs[0].name)!));
+    return Float32Array.from(parts);
+  };
+  const reference = await logitsOf(model);
+  const layers = quantLayers(model);
+  assert.equal(layers.length, 51);
+  const ranges = await calibrateRanges(model, calibratedValues(layers), set.batches, 'minmax');
+  const int8 = quantizeStatic(model, { ranges, keepFloat: new Set(), reduceRange: true });
+  const int8Logits = await logitsOf(int8);
+  // Measured: 14.3 dB, top-1 agreement 5 of 7 (random-but-realistic weights; AVX2 machine).
+  assert.ok(sqnr(reference, int8Logits) > 10, `int8 SQNR ${sqnr(reference, int8Logits)}`);
+  assert.ok(top1Agreement(reference, int8Logits, 1000) >= 4 / 7);
+  const fp16Logits = await logitsOf(toFloat16(model));
+  assert.ok(sqnr(reference, fp16Logits) > 40, `fp16 SQNR ${sqnr(reference, fp16Logits)}`);
+  assert.equal(top1Agreement(reference, fp16Logits, 1000), 1);
+  const fp32Bytes = serializeOnnx(model).length;
+  assert.ok(serializeOnnx(int8).length < 0.35 * fp32Bytes);
+  assert.ok(serializeOnnx(toFloat16(model)).length < 0.51 * fp32Bytes);
+});
+
+test('levit convert --precision int8 and bench --precision, as a user runs them', { skip: !hasShared }, (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'levit.int8.onnx');
+  const r = runCli(['convert', 'levit_128s', '--precision', 'int8', '--calibration', golden('images'), '--target-sqnr', '0', '--out', out, '--json'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(r.status, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert.equal(result.precision.precision, 'int8');
+  assert.equal(result.sensitivity.layers.length, 51);
+  assert.ok(result.notes.some((n: string) => /left out .*truncated\.jpg/.test(n)), result.notes.join('\n'));
+  const bad = runCli(['convert', 'levit_128s', '--precision', 'fp16', '--calibration', golden('images')], { LEVIT_CACHE_DIR: dir });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /calibration images apply to --precision int8, not fp16/);
+  const bench = runCli(['bench', 'levit_128s', '--precision', 'fp32,int8', '--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--min-iterations', '1', '--no-calibration', '--json'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(bench.status, 0, bench.stderr);
+  const records = JSON.parse(bench.stdout).records as { precision: string; precision_key?: string }[];
+  assert.deepEqual(records.map((x) => [x.precision, x.precision_key]), [['fp32', undefined], ['int8', 'int8-dynamic-rr']]);
+});
+
+test('fp16 runs on ort-webgpu (float32 in and out) close to float32', async (t) => {
+  const { backend: webgpu, status } = await requireBackend('ort-webgpu');
+  if (!status.available && process.env.LEVIT_REQUIRE_WEBGPU !== '1') return t.skip(`ort-webgpu: ${status.reason}`);
+  const dir = tempDir(t);
+  const model = smallModel();
+  const x = floatTensor([4, 2, 6, 6], noise(288, 9));
+  const file = join(dir, 'small.fp16.onnx');
+  writeFileSync(file, serializeOnnx(toFloat16(model)));
+  const session = await webgpu.load(file, { threads: 1 });
+  const got = await session.run(x);
+  await session.release();
+  assert.ok(sqnr(await run(model, x), got.data) > 50, `SQNR ${sqnr(await run(model, x), got.data)}`);
+});

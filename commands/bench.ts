@@ -9,6 +9,8 @@ import { renderMarkdown, renderRecordLine, renderTable } from '../src/render/ben
 import { type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
 import { appendHistory, machineBaseline, saveBaseline } from '../src/bench/store.js';
 import { detectEmulation, refuseEmulated } from '../src/bench/emulation.js';
+import { renderClaims, renderClaimsMarkdown } from '../src/render/claims.js';
+import { type ClaimCheck, checkClaims, loadClaims } from '../src/compare/claims.js';
 import { DEFAULT_MODELS, runBench } from '../src/bench/runner.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
@@ -38,11 +40,17 @@ depend on the weight values; the table says so).
 
 Under emulation (qemu-user, Rosetta 2; LEVIT_EMULATED=1 forces it) the run still works,
 but its times are the translator's: records and tables say "emulated", and --record and
---save-baseline refuse to store them.`;
+--save-baseline refuse to store them.
+
+Published speed claims (the LeViT paper's Table 3 and headline, EfficientFormer's against
+LeViT; zoo/claims/) follow the table with a verdict for each the run measured: holds, does
+not hold or inconclusive, from a seeded bootstrap interval of the measured speed-up.
+--claims lists every claim, with why the others are not measured here (docs/claims.md).`;
   static override examples = [
     '<%= config.bin %> bench',
     '<%= config.bin %> bench levit_128s efficientnet_b0 --backend ort-cpu --threads 1 --batch 16 --duration 3 --json',
     '<%= config.bin %> bench levit_256 --threads 1,2,all --batch 1,16 --out results/mine.json --plot speed.svg',
+    '<%= config.bin %> bench levit_192 efficientnet_b2 --threads 1 --batch 16 --min-iterations 20 --claims',
     '<%= config.bin %> bench levit_128s --weights official --precision fp32,int8,fp16 --calibration-dir imagenet/calib --threads 1 --batch 1,16',
   ];
   static override strict = false;
@@ -68,6 +76,7 @@ but its times are the translator's: records and tables say "emulated", and --rec
     }),
     record: Flags.boolean({ description: "append the results to this machine's history (results/history/<machine>.jsonl)" }),
     'save-baseline': Flags.boolean({ description: "make the results this machine's baseline (results/baselines/<machine>.json)" }),
+    claims: Flags.boolean({ description: 'list every published speed claim, also those this run cannot test (and why)' }),
     'keep-going': Flags.boolean({ description: 'skip a batch size that fails (e.g. out of GPU memory), saying why, instead of stopping' }),
     calibration: Flags.boolean({
       description: 'measure the machine (float32 MatMul GFLOP/s) first and between configurations, to flag records taken while it was busy',
@@ -78,7 +87,7 @@ but its times are the translator's: records and tables say "emulated", and --rec
     ...forceFlag,
   };
 
-  async run(): Promise<BenchResults> {
+  async run(): Promise<BenchResults & { claims: ClaimCheck[] }> {
     const { argv, flags } = await this.parse(Bench);
     // Before minutes of timing, not after: the store refuses emulated results anyway.
     if (flags.record || flags['save-baseline']) refuseEmulated(detectEmulation(), flags.record ? '--record' : '--save-baseline');
@@ -128,9 +137,12 @@ but its times are the translator's: records and tables say "emulated", and --rec
     if (flags.plot) writeFileAtomic(flags.plot, renderPlot(results));
     const stored = [flags.record ? `history: ${appendHistory(results)}` : '', flags['save-baseline'] ? `baseline: ${saveBaseline(results, flags.force)}` : ''];
     this.log(flags.markdown ? renderMarkdown(results) : renderTable(results));
+    const checks = checkClaims(results, loadClaims());
+    const shown = flags.claims ? checks : checks.filter((c) => c.verdict !== 'not measured');
+    if (shown.length) this.log(`\nPublished speed claims\n${flags.markdown ? renderClaimsMarkdown(shown) : renderClaims(shown)}`);
     if (flags.out) this.log(`results: ${flags.out}`);
     if (flags.plot) this.log(`plot: ${flags.plot}`);
     for (const line of stored.filter(Boolean)) this.log(line);
-    return results;
+    return { ...results, claims: checks };
   }
 }

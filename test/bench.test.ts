@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { speedUps } from '../src/bench/speedups.js';
+import { rivalFamilies, speedUps } from '../src/bench/speedups.js';
+import { renderMarkdown } from '../src/render/bench.js';
 import { measure, medianPrecision } from '../src/bench/measure.js';
 import { getCard } from '../src/models/registry.js';
 import { exportOnnx } from '../src/onnx/export.js';
@@ -67,7 +68,7 @@ function record(model: string, family: string, top1: number, ips: number, thread
   return { model, family, published_top1: top1, images_per_second: ips, backend: 'ort-cpu', threads, batch: 16 } as BenchRecord;
 }
 
-test('speed-ups compare each LeViT with the rival of the closest published top-1, per configuration', () => {
+test('speed-ups compare each LeViT with the rival of the nearest published top-1 at or above its own, per configuration', () => {
   const records = [
     record('levit_128s', 'levit', 76.6, 120),
     record('levit_256', 'levit', 81.6, 36),
@@ -85,6 +86,38 @@ test('speed-ups compare each LeViT with the rival of the closest published top-1
       ['levit_128s', 'ort-cpu 2t b16', 'efficientnet_b0', 2],
     ],
   );
+});
+
+test('matched accuracy takes the nearest rival at or above, never a less accurate one, and none when all are below', () => {
+  const records = [
+    record('levit_192', 'levit', 80.0, 60),
+    record('levit_384', 'levit', 82.6, 20),
+    record('deit_tiny', 'deit', 79.9, 50),
+    record('deit_small', 'deit', 81.2, 15),
+    record('deit_small_dup', 'deit', 81.2, 16),
+  ];
+  assert.deepEqual(speedUps(records, 'deit').map((u) => [u.model, u.against, u.speedup]), [['levit_192', 'deit_small_dup', 60 / 16]]);
+});
+
+test('the table has a speed-up column for every other family the run measured, unknown ones by their tag', () => {
+  const records = [
+    record('levit_128s', 'levit', 76.6, 120),
+    record('mobilenet_x', 'mobilenet', 80.5, 40),
+    record('deit_small', 'deit', 81.2, 15),
+    record('resnet50', 'resnet', 80.4, 30),
+  ].map((r) => {
+    const shown = { precision: 'fp32', params: 1e6, flops: 1e8, spread: { relative_iqr: 0.02, median_ci95: [1, 1] }, weights_kind: 'synthetic' };
+    return { ...r, ...shown } as BenchRecord;
+  });
+  assert.deepEqual(rivalFamilies(records), ['deit', 'mobilenet', 'resnet'], 'known families in FAMILIES order, then the rest by name');
+  const results = { records, system: { id: 'm', cpu: { flags: [] } }, calibration: null } as unknown as BenchResults;
+  const head = renderMarkdown(results).split('\n')[0];
+  assert.match(head, /\| vs DeiT \| vs mobilenet \| vs resnet \|$/);
+  const svg = renderPlot({ ...results, records: records.map((r) => ({ ...r, images_per_second: r.images_per_second })) });
+  for (const label of ['LeViT', 'DeiT', 'mobilenet', 'resnet']) {
+    assert.match(svg, new RegExp(`<text [^>]*>${label}</text>`), `the plot's legend names ${label}`);
+  }
+  assert.match(renderMarkdown(results), /\| levit_128s \|.*\| 8\.0× \(deit_small\) \| 3\.0× \(mobilenet_x\) \| 4\.0× \(resnet50\) \|/);
 });
 
 test('levit bench --json prints records with latency percentiles and the system fingerprint', (t) => {
@@ -117,6 +150,12 @@ test('levit bench --json prints records with latency percentiles and the system 
   assert.deepEqual(readResults(out).records.length, 2);
   const svg = readFileSync(plot, 'utf8');
   assert.match(svg, /^<svg[\s\S]*LeViT[\s\S]*EfficientNet[\s\S]*<\/svg>\n$/);
+  // Every claim gets a check; this run (batch 2) can test none, and says why.
+  const claims = (results as BenchResults & { claims: { claim: string; verdict: string; notes: string[] }[] }).claims;
+  const b0 = claims.find((c) => c.claim === 'table3-cpu-levit_128s-vs-efficientnet_b0')!;
+  assert.equal(b0.verdict, 'not measured');
+  assert.match(b0.notes[0], process.arch === 'x64' ? /batch 16 and 1 thread on one backend; this run has ort-cpu 1t b2/ : /needs an x64 CPU/);
+  assert.ok(claims.every((c) => c.verdict === 'not measured'));
 
   // A second run finds the artifacts in the cache, and says so.
   const again = JSON.parse(runCli([...args, '--json', '--no-calibration'], { LEVIT_CACHE_DIR: dir }).stdout) as BenchResults;

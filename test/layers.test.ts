@@ -25,7 +25,7 @@ const FLOORS: Record<string, number> = {
   classifier: 6, // a model assembled: weights, graph, artifact, session
   eval: 7,
   bench: 7,
-  compare: 8, // the regression check between two bench results
+  compare: 8, // the regression check between two bench results; published speed claims checked against a run
   render: 9, // text tables, Markdown, SVG: beside nothing oclif
   cli: 10, // the oclif kit shared by commands/
 };

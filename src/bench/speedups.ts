@@ -1,4 +1,8 @@
+import { FAMILIES } from '../models/families.js';
 import type { BenchRecord } from './results.js';
+
+/** The family the comparisons are about: every other family is its rival. */
+export const SUBJECT = 'levit';
 
 /** One measured configuration, the columns of the paper-style table. */
 export interface Column {
@@ -32,28 +36,50 @@ export interface SpeedUp {
   speedup: number;
 }
 
+type Rated = BenchRecord & { published_top1: number };
+const rated = (r: BenchRecord): r is Rated => r.published_top1 !== null;
+
 /**
- * LeViT's speed-up over each comparison family at matched accuracy: for every LeViT model and
- * configuration, the measured model of that family whose published top-1 is closest.
+ * The model matched in accuracy to one with top-1 `top1`: among `candidates`, the one with the
+ * lowest published top-1 at or above it (ties: the faster). None when every candidate is less accurate.
+ */
+export function matchedRival<R extends Rated>(top1: number, candidates: readonly R[]): R | undefined {
+  return candidates
+    .filter((c) => c.published_top1 >= top1)
+    .reduce<R | undefined>((best, c) => {
+      if (!best || c.published_top1 < best.published_top1) return c;
+      return c.published_top1 === best.published_top1 && c.images_per_second > best.images_per_second ? c : best;
+    }, undefined);
+}
+
+/** The families LeViT is compared with in these records (every family but LeViT), in the order FAMILIES lists them. */
+export function rivalFamilies(records: readonly BenchRecord[]): string[] {
+  const present = new Set(records.map((r) => r.family));
+  const known = FAMILIES.map((f) => f.id as string).filter((id) => present.has(id));
+  const unknown = [...present].filter((id) => !known.includes(id)).sort();
+  return [...known, ...unknown].filter((id) => id !== SUBJECT);
+}
+
+/**
+ * LeViT's speed-up over one other family at matched accuracy: for every LeViT model and
+ * configuration, the measured model of that family with the nearest published top-1 at or
+ * above LeViT's (matchedRival). A LeViT model more accurate than the whole family gets none.
  */
 export function speedUps(records: readonly BenchRecord[], family: string): SpeedUp[] {
   const out: SpeedUp[] = [];
   for (const column of columnsOf(records)) {
-    const here = records.filter((r) => columnKey(r) === column.key && r.published_top1 !== null);
+    const here = records.filter((r) => columnKey(r) === column.key).filter(rated);
     const rivals = here.filter((r) => r.family === family);
-    for (const r of here.filter((x) => x.family === 'levit')) {
-      const rival = rivals.reduce<BenchRecord | undefined>(
-        (best, c) => (!best || Math.abs(c.published_top1! - r.published_top1!) < Math.abs(best.published_top1! - r.published_top1!) ? c : best),
-        undefined,
-      );
+    for (const r of here.filter((x) => x.family === SUBJECT)) {
+      const rival = matchedRival(r.published_top1, rivals);
       if (!rival) continue;
       out.push({
         model: r.model,
         column: column.key,
         against: rival.model,
         against_family: family,
-        top1: r.published_top1!,
-        against_top1: rival.published_top1!,
+        top1: r.published_top1,
+        against_top1: rival.published_top1,
         speedup: r.images_per_second / rival.images_per_second,
       });
     }

@@ -9,7 +9,7 @@ import { levit } from './levit/index.js';
 import { vit } from './vit/index.js';
 
 /**
- * Every model family, in the order listings show them (LeViT first, then the baselines).
+ * Every model family, in the order listings show them (LeViT first, then its rivals).
  * Adding a family: a folder like src/models/deit/ (card type, builder, descriptor), one entry
  * here, its cards in zoo/. See docs/ADDING-A-MODEL.md.
  */

@@ -21,8 +21,6 @@ export interface FamilyDescriptor<C extends CardCommon & { family: string }> {
   readonly label: string;
   /** Its line colour in the SVG plot. */
   readonly color: string;
-  /** A comparison baseline: the bench table gets a column of LeViT's speed-up over it. */
-  readonly baseline: boolean;
   /** The reference graph (before inference passes), with its weights bound. */
   build(card: C, weights: WeightSource): Graph;
   stages(card: C): StageInfo[];

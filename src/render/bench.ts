@@ -1,12 +1,10 @@
 import { bytes, millions, table } from './format.js';
-import { type Column, columnKey, columnsOf, precisionSpeedUps, speedUps } from '../bench/speedups.js';
+import { type Column, columnKey, columnsOf, precisionSpeedUps, rivalFamilies, speedUps } from '../bench/speedups.js';
 import { NOT_A_SPEED } from '../bench/emulation.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
-import { FAMILIES } from '../models/families.js';
+import { familyOf } from '../models/families.js';
 
-/** The families LeViT's speed-up is given against, one column each. */
-const BASELINES = FAMILIES.filter((f) => f.baseline);
-const baselineHeads = BASELINES.map((f) => `vs ${f.label}`);
+const rivalHead = (family: string) => `vs ${familyOf(family)?.label ?? family}`;
 
 interface Row {
   model: string;
@@ -19,13 +17,14 @@ interface Row {
   vsFp32: string;
 }
 
-function rows(results: BenchResults): { columns: Column[]; rows: Row[]; precisions: boolean } {
+function rows(results: BenchResults): { columns: Column[]; rivals: string[]; rows: Row[]; precisions: boolean } {
   const columns = columnsOf(results.records);
+  const rivals = rivalFamilies(results.records);
   const precisionUps = precisionSpeedUps(results.records);
   const models = [...new Set(results.records.map((r) => r.model))];
   // Ratios of emulated times say nothing about the hardware either.
   const measured = results.records.filter((r) => !r.emulated);
-  const ups = BASELINES.map((f) => speedUps(measured, f.id));
+  const ups = rivals.map((f) => speedUps(measured, f));
   const body = models.map((model) => {
     const first = results.records.find((r) => r.model === model)!;
     const cell = (c: Column) => results.records.find((r) => r.model === model && columnKey(r) === c.key);
@@ -45,7 +44,7 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[]; precisio
       vsFp32: precisionUps.filter((u) => u.model === model).map((u) => `${u.precision} ${u.speedup.toFixed(2)}×`).join(' / '),
     };
   });
-  return { columns, rows: body, precisions: results.records.some((r) => r.precision !== 'fp32') };
+  return { columns, rivals, rows: body, precisions: results.records.some((r) => r.precision !== 'fp32') };
 }
 
 const weightsNote = (records: readonly BenchRecord[]) =>
@@ -66,7 +65,9 @@ function footer(results: BenchResults, machines?: string): string {
     ...(results.warnings ?? []).map((w) => `Warning: ${w}.`),
     ...(flagged ? [`! = taken while the machine was busy or changing speed (${flagged} record${flagged > 1 ? 's' : ''}; see "stability" in the JSON): not to be trusted.`] : []),
     `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.`,
-    `Speed-up: against the model of that family with the closest published top-1, same column${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
+    `Speed-up: against the model of that family with the nearest published top-1 at or above LeViT's, same column${
+      results.records.length ? ' (columns in the order shown, separated by /)' : ''
+    }.`,
     ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32: each reduced precision against float32 in the same backend, threads and batch.'] : []),
     machine,
     ...emulationNote(results, machines !== undefined),
@@ -75,20 +76,20 @@ function footer(results: BenchResults, machines?: string): string {
 
 /** The paper-style comparison table for a terminal. */
 export function renderTable(results: BenchResults, machines?: string): string {
-  const { columns, rows: body, precisions } = rows(results);
+  const { columns, rivals, rows: body, precisions } = rows(results);
   const extra = precisions ? ['vs fp32'] : [];
   const t = table(
-    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...baselineHeads, ...extra],
-    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), ...BASELINES.map(() => 'left' as const), ...extra.map(() => 'left' as const)],
+    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...rivals.map(rivalHead), ...extra],
+    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), ...rivals.map(() => 'left' as const), ...extra.map(() => 'left' as const)],
   );
   for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs, ...(precisions ? [r.vsFp32] : [])]);
   return `${t.toString()}\n${footer(results, machines)}`;
 }
 
 export function renderMarkdown(results: BenchResults, machines?: string): string {
-  const { columns, rows: body, precisions } = rows(results);
+  const { columns, rivals, rows: body, precisions } = rows(results);
   const numeric = 4 + columns.length;
-  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...baselineHeads, ...(precisions ? ['vs fp32'] : [])];
+  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...rivals.map(rivalHead), ...(precisions ? ['vs fp32'] : [])];
   const lines = [
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i === 0 || i >= numeric ? ' --- ' : ' ---: ')).join('|')}|`,

@@ -6,7 +6,6 @@ export const cait: FamilyDescriptor<CaitCard> = {
   id: 'cait',
   label: 'CaiT',
   color: '#9467bd',
-  baseline: false,
   build: buildCait,
   stages: (card) => {
     const a = card.architecture;

@@ -6,7 +6,6 @@ export const convit: FamilyDescriptor<ConvitCard> = {
   id: 'convit',
   label: 'ConViT',
   color: '#e377c2',
-  baseline: false,
   build: buildConvit,
   stages: (card) => {
     const a = card.architecture;

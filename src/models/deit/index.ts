@@ -6,7 +6,6 @@ export const deit: FamilyDescriptor<DeitCard> = {
   id: 'deit',
   label: 'DeiT',
   color: '#2ca02c',
-  baseline: true,
   build: buildDeit,
   stages: (card) => {
     const a = card.architecture;

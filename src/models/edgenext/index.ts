@@ -6,7 +6,6 @@ export const edgeNext: FamilyDescriptor<EdgeNextCard> = {
   id: 'edgenext',
   label: 'EdgeNeXt',
   color: '#8c564b',
-  baseline: false,
   build: buildEdgeNext,
   stages: edgeNextStages,
 };

@@ -6,7 +6,6 @@ export const efficientFormer: FamilyDescriptor<EfficientFormerCard> = {
   id: 'efficientformer',
   label: 'EfficientFormer',
   color: '#9467bd',
-  baseline: false,
   build: buildEfficientFormer,
   stages: efficientFormerStages,
 };

@@ -6,7 +6,6 @@ export const efficientNet: FamilyDescriptor<EfficientNetCard> = {
   id: 'efficientnet',
   label: 'EfficientNet',
   color: '#1f77b4',
-  baseline: true,
   build: buildEfficientNet,
   stages: efficientNetStages,
 };

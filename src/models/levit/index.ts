@@ -6,7 +6,6 @@ export const levit: FamilyDescriptor<LevitCard> = {
   id: 'levit',
   label: 'LeViT',
   color: '#d62728',
-  baseline: false,
   build: buildLevit,
   stages: (card) => levitStages(card.architecture, card.preprocessing.resolution),
 };

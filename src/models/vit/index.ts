@@ -8,7 +8,6 @@ export const vit: FamilyDescriptor<VitCard> = {
   id: 'vit',
   label: 'ViT',
   color: '#8c564b',
-  baseline: false,
   build: buildDeit,
   stages: (card) => deit.stages({ ...card, family: 'deit' }),
 };

@@ -1,0 +1,38 @@
+import { CLAIM_CONFIDENCE, CLAIM_TOLERANCE, type ClaimCheck } from '../compare/claims.js';
+import { table } from './format.js';
+
+const factor = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)}×`;
+const published = (c: ClaimCheck) => (c.published === null ? 'faster (direction)' : factor(c.published));
+const measured = (c: ClaimCheck) => (c.measured ? `${factor(c.measured.speedup)} [${factor(c.measured.low)}, ${factor(c.measured.high)}]` : '-');
+const claimText = (c: ClaimCheck) => `${c.statement} (${c.model} vs ${c.than})`;
+
+const legend = () =>
+  [
+    `Speed-up: median batch time of the second model / the first's, with its ${CLAIM_CONFIDENCE * 100}% bootstrap interval (seeded) from the raw batch times.`,
+    `holds: the whole interval at or above the published factor less ${CLAIM_TOLERANCE * 100}%; does not hold: wholly below it;`,
+    'inconclusive: it straddles (or too few batches); direction-only claims hold above 1×. Claims and sources: zoo/claims/, docs/claims.md.',
+  ].join('\n');
+
+/** The claims section of levit bench --claims, for a terminal. */
+export function renderClaims(checks: readonly ClaimCheck[]): string {
+  const t = table(
+    ['claim', 'device (claim)', 'measured on', 'published', 'measured [95%]', 'verdict', 'notes'],
+    ['left', 'left', 'left', 'right', 'right', 'left', 'left'],
+    [34, 22, 16, null, null, 15, 44],
+  );
+  for (const c of checks) t.push([claimText(c), c.device, c.column ?? '-', published(c), measured(c), c.verdict, c.notes.join('; ')]);
+  return `${t.toString()}\n${legend()}`;
+}
+
+export function renderClaimsMarkdown(checks: readonly ClaimCheck[]): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = [
+    '| claim | device (claim) | measured on | published | measured [95%] | verdict | notes |',
+    '| --- | --- | --- | ---: | ---: | --- | --- |',
+    ...checks.map((c) => {
+      const cells = [claimText(c), c.device, c.column ?? '-', published(c), measured(c), `**${c.verdict}**`, c.notes.join('; ')];
+      return `| ${cells.map(cell).join(' | ')} |`;
+    }),
+  ];
+  return `${lines.join('\n')}\n\n${legend().split('\n').join('  \n')}\n`;
+}

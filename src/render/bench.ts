@@ -2,6 +2,7 @@ import { bytes, millions, table } from './format.js';
 import { type Column, columnKey, columnsOf, precisionSpeedUps, speedUps } from '../bench/speedups.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { FAMILIES } from '../models/families.js';
+import { stddev } from '../bench/stats.js';
 
 /** The families LeViT's speed-up is given against, one column each. */
 const BASELINES = FAMILIES.filter((f) => f.baseline);
@@ -13,13 +14,19 @@ interface Row {
   params: string;
   flops: string;
   ips: string[];
+  /** Latency of the batch-1 columns, mean ± σ. */
+  latency: string[];
   vs: string[];
   /** Reduced precisions against float32, same configuration; empty when only float32 was run. */
   vsFp32: string;
 }
 
-function rows(results: BenchResults): { columns: Column[]; rows: Row[]; precisions: boolean } {
+/** Time in ms as hyperfine prints it: mean ± σ. */
+export const meanSigma = (r: BenchRecord) => `${r.latency_ms.mean.toFixed(2)} ± ${stddev(r.times_ms).toFixed(2)} ms`;
+
+function rows(results: BenchResults): { columns: Column[]; latencyColumns: Column[]; rows: Row[]; precisions: boolean } {
   const columns = columnsOf(results.records);
+  const latencyColumns = columns.filter((c) => c.batch === 1);
   const precisionUps = precisionSpeedUps(results.records);
   const models = [...new Set(results.records.map((r) => r.model))];
   const ups = BASELINES.map((f) => speedUps(results.records, f.id));
@@ -35,6 +42,10 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[]; precisio
         const r = cell(c);
         return r ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%` : '-';
       }),
+      latency: latencyColumns.map((c) => {
+        const r = cell(c);
+        return r ? meanSigma(r) : '-';
+      }),
       vs: ups.map((list) => {
         const mine = list.filter((u) => u.model === model);
         return mine.length ? `${mine.map((u) => `${u.speedup.toFixed(1)}×`).join(' / ')} (${mine[0].against})` : '';
@@ -42,17 +53,19 @@ function rows(results: BenchResults): { columns: Column[]; rows: Row[]; precisio
       vsFp32: precisionUps.filter((u) => u.model === model).map((u) => `${u.precision} ${u.speedup.toFixed(2)}×`).join(' / '),
     };
   });
-  return { columns, rows: body, precisions: results.records.some((r) => r.precision !== 'fp32') };
+  return { columns, latencyColumns, rows: body, precisions: results.records.some((r) => r.precision !== 'fp32') };
 }
 
 const weightsNote = (records: readonly BenchRecord[]) =>
   records.some((r) => r.weights_kind === 'synthetic') ? 'Weights: synthetic (untrained); speed does not depend on weight values. ' : '';
 
+const latencyNote = (records: readonly BenchRecord[]) => (records.some((r) => r.batch === 1) ? ' Latency (batch 1): mean ± σ of the batch time.' : '');
+
 function footer(results: BenchResults, machines?: string): string {
   const cal = results.calibration;
   const machine = machines ?? `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
   return [
-    `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.`,
+    `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.${latencyNote(results.records)}`,
     `Speed-up: against the model of that family with the closest published top-1, same column${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
     ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32: each reduced precision against float32 in the same backend, threads and batch.'] : []),
     machine,
@@ -61,29 +74,33 @@ function footer(results: BenchResults, machines?: string): string {
 
 /** The paper-style comparison table for a terminal. */
 export function renderTable(results: BenchResults, machines?: string): string {
-  const { columns, rows: body, precisions } = rows(results);
+  const { columns, latencyColumns, rows: body, precisions } = rows(results);
   const extra = precisions ? ['vs fp32'] : [];
+  const numeric = [...columns, ...latencyColumns].map(() => 'right' as const);
   const t = table(
-    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...baselineHeads, ...extra],
-    ['left', 'right', 'right', 'right', ...columns.map(() => 'right' as const), ...BASELINES.map(() => 'left' as const), ...extra.map(() => 'left' as const)],
+    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...latencyColumns.map((c) => `${c.key}\nlatency`), ...baselineHeads, ...extra],
+    ['left', 'right', 'right', 'right', ...numeric, ...BASELINES.map(() => 'left' as const), ...extra.map(() => 'left' as const)],
   );
-  for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs, ...(precisions ? [r.vsFp32] : [])]);
+  for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.latency, ...r.vs, ...(precisions ? [r.vsFp32] : [])]);
   return `${t.toString()}\n${footer(results, machines)}`;
 }
 
 export function renderMarkdown(results: BenchResults, machines?: string): string {
-  const { columns, rows: body, precisions } = rows(results);
-  const numeric = 4 + columns.length;
-  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...baselineHeads, ...(precisions ? ['vs fp32'] : [])];
+  const { columns, latencyColumns, rows: body, precisions } = rows(results);
+  const numeric = 4 + columns.length + latencyColumns.length;
+  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...latencyColumns.map((c) => `${c.key} latency`), ...baselineHeads, ...(precisions ? ['vs fp32'] : [])];
   const lines = [
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i === 0 || i >= numeric ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.vs, ...(precisions ? [r.vsFp32] : [])].join(' | ')} |`),
+    ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.latency, ...r.vs, ...(precisions ? [r.vsFp32] : [])].join(' | ')} |`),
   ];
   return `${lines.join('\n')}\n\n${footer(results, machines).split('\n').join('  \n')}\n`;
 }
 
 /** One line per configuration, as it finishes. */
 export function renderRecordLine(r: BenchRecord): string {
-  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  median ${r.latency_ms.median.toFixed(1)} ms  p90 ${r.latency_ms.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})`;
+  const l = r.latency_ms;
+  const time = `time (mean ± σ) ${meanSigma(r)}  range (min … max) ${l.min.toFixed(2)} … ${l.max.toFixed(2)} ms`;
+  const rest = `median ${l.median.toFixed(1)} ms  p90 ${l.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})`;
+  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  ${time}  ${rest}`;
 }

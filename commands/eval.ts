@@ -85,7 +85,11 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
       onDownload: (p: TransferProgress) => progress.update(transferLine(`downloading ${card.id}`, p)),
       onBuild: () => progress.update(`building ${card.id} for ${flags.backend}`, true),
     };
-    const { session, artifact } = await openClassifier(model, { ...open, precision, onPrecision: (p) => progress.update(precisionProgressLine(card.id, p), true) });
+    const { session, artifact } = await openClassifier(model, {
+      ...open,
+      precision,
+      onPrecision: (p) => progress.update(precisionProgressLine(card.id, p), true),
+    });
     const reference = precision.precision === 'fp32' ? undefined : (await openClassifier(model, open)).session;
     let s: EvalSummary;
     try {
@@ -94,8 +98,21 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
         flags.backend,
         session,
         dataset,
-        { batch: flags.batch, limit: flags.limit, strict: flags.strict, real: flags.real, workers: flags.workers, predictionsOut: flags['predictions-out'], synthetic: artifact.weights.kind === 'synthetic', reference: reference && { session: reference, precision: precision.precision } },
-        (p) => progress.update(`${bar(p.done / p.total)} ${p.done}/${p.total}  ${p.imagesPerSecond.toFixed(1)} img/s  ETA ${duration((p.total - p.done) / p.imagesPerSecond)}  top-1 ${p.top1.toFixed(2)}%${p.failed ? `  ${p.failed} unreadable` : ''}`),
+        {
+          batch: flags.batch,
+          limit: flags.limit,
+          strict: flags.strict,
+          real: flags.real,
+          workers: flags.workers,
+          predictionsOut: flags['predictions-out'],
+          synthetic: artifact.weights.kind === 'synthetic',
+          reference: reference && { session: reference, precision: precision.precision },
+        },
+        (p) =>
+          progress.update(
+            `${bar(p.done / p.total)} ${p.done}/${p.total}  ${p.imagesPerSecond.toFixed(1)} img/s  ETA ${duration((p.total - p.done) / p.imagesPerSecond)}  ` +
+            `top-1 ${p.top1.toFixed(2)}%${p.failed ? `  ${p.failed} unreadable` : ''}`,
+          ),
       );
     } finally {
       progress.clear();
@@ -107,13 +124,19 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
     if (flags.csv) writeFileAtomic(flags.csv, evalCsv(s, countsOf(model).params, card.preprocessing));
     this.log(`${card.name} on ${s.dataset.root} (${s.dataset.layout}), ${s.backend}, weights ${artifact.weights.label}`);
     this.log(`  images      ${s.evaluated} evaluated, ${s.failed} unreadable, ${s.images_per_second.toFixed(1)} images/s (${s.workers} preprocessing workers)`);
-    this.log(`  top-1       ${s.top1.toFixed(3)}%    top-5 ${s.top5.toFixed(3)}%${s.real ? `    ReaL top-1 ${s.real.top1.toFixed(3)}% (${s.real.images} images)` : ''}`);
+    this.log(
+      `  top-1       ${s.top1.toFixed(3)}%    top-5 ${s.top5.toFixed(3)}%` +
+        `${s.real ? `    ReaL top-1 ${s.real.top1.toFixed(3)}% (${s.real.images} images)` : ''}`,
+    );
     if (s.published) this.log(`  published   top-1 ${s.published.top1}% (${s.published.source})`);
     const c = s.precision;
     if (c) {
       this.log(`  precision   ${precisionLabel(precision)}`);
       this.log(`  fp32        top-1 ${c.fp32.top1.toFixed(3)}%    top-5 ${c.fp32.top5.toFixed(3)}%    (same images, same run)`);
-      this.log(`  change      top-1 ${signed(c.top1_change)}    top-5 ${signed(c.top5_change)} points; top-1 class agrees with fp32 on ${c.top1_agreement.toFixed(2)}%`);
+      this.log(
+        `  change      top-1 ${signed(c.top1_change)}    top-5 ${signed(c.top5_change)} points; ` +
+          `top-1 class agrees with fp32 on ${c.top1_agreement.toFixed(2)}%`,
+      );
       this.log(`  99% gate    ${c.verdict}: ${c.reason}`);
     }
     this.log(`  verdict     ${s.verdict}${s.difference !== null ? ` (${s.difference >= 0 ? '+' : ''}${s.difference.toFixed(2)} points)` : ''}: ${s.reason}`);

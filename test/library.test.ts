@@ -18,7 +18,18 @@ import { golden, hasShared, runCli, tempDir } from './helpers/shared.js';
 const levit = await import('levit');
 
 test('the package entry is importable by name and offers convert, sessions, bench and eval', () => {
-  for (const name of ['getCard', 'convertModel', 'openClassifier', 'runBench', 'evaluate', 'openDataset', 'evalTransform', 'decodeRgb', 'benchCsv', 'evalCsv']) {
+  for (const name of [
+    'getCard',
+    'convertModel',
+    'openClassifier',
+    'runBench',
+    'evaluate',
+    'openDataset',
+    'evalTransform',
+    'decodeRgb',
+    'benchCsv',
+    'evalCsv',
+  ]) {
     assert.equal(typeof (levit as Record<string, unknown>)[name], 'function', name);
   }
   const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8'));
@@ -46,7 +57,11 @@ test('from code: convert a model to ONNX, open a session on it and get logits', 
 });
 
 test('the npm package ships the library and the commands, and no tests', () => {
-  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: packageRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: packageRoot,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const files: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
   for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/commands/eval.js', 'bin/run.js', 'zoo/levit_128s.json']) assert.ok(files.includes(f), f);
   assert.deepEqual(files.filter((f) => f.startsWith('dist/test/') || f.startsWith('test/')), []);
@@ -150,7 +165,14 @@ function benchRecord(batch: number, times: number[]): BenchRecord {
     published_top1: 76.6,
     images_per_second: (1000 * batch) / median,
     iterations: times.length,
-    latency_ms: { mean: times.reduce((s, x) => s + x, 0) / times.length, median, p90: Math.max(...times), p99: Math.max(...times), min: Math.min(...times), max: Math.max(...times) },
+    latency_ms: {
+      mean: times.reduce((s, x) => s + x, 0) / times.length,
+      median,
+      p90: Math.max(...times),
+      p99: Math.max(...times),
+      min: Math.min(...times),
+      max: Math.max(...times),
+    },
     spread: { relative_iqr: 0.1, median_ci95: [Math.min(...times), Math.max(...times)] },
     peak_rss_bytes: 1e8,
     times_ms: times,
@@ -162,7 +184,11 @@ test('bench prints mean ± σ and min … max as hyperfine does, and batch-1 lat
   assert.equal(stddev([5]), 0);
   const line = renderRecordLine(benchRecord(1, [2, 4, 6]));
   assert.match(line, /time \(mean ± σ\) 4\.00 ± 2\.00 ms {2}range \(min … max\) 2\.00 … 6\.00 ms/);
-  const results = { records: [benchRecord(1, [2, 4, 6]), benchRecord(16, [40, 41, 42])], system: { id: 'test', cpu: { flags: [] } }, calibration: null } as unknown as BenchResults;
+  const results = {
+    records: [benchRecord(1, [2, 4, 6]), benchRecord(16, [40, 41, 42])],
+    system: { id: 'test', cpu: { flags: [] } },
+    calibration: null,
+  } as unknown as BenchResults;
   const tableText = renderTable(results);
   const [heads, units] = tableText.split('\n').slice(1, 3).map((l) => l.split('│').map((c) => c.trim()));
   assert.deepEqual([heads[7], units[7]], ['ort-cpu 1t b1', 'latency']);

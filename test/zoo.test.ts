@@ -47,7 +47,12 @@ test("timm's channel rounding and block strings", () => {
 
 const goldens = [
   { model: 'efficientnet_b0', file: ['efficientnet_b0', 'efficientnet_b0-golden.pth'], logits: ['efficientnet_b0', 'logits.npy'], format: 'torch-legacy' },
-  { model: 'deit_tiny_distilled_patch16_224', file: ['deit_tiny_distilled', 'model.safetensors'], logits: ['deit_tiny_distilled', 'logits.npy'], format: 'safetensors' },
+  {
+    model: 'deit_tiny_distilled_patch16_224',
+    file: ['deit_tiny_distilled', 'model.safetensors'],
+    logits: ['deit_tiny_distilled', 'logits.npy'],
+    format: 'safetensors',
+  },
 ];
 
 for (const g of goldens) {

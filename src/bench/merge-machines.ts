@@ -13,7 +13,13 @@ export function mergeResults(files: { file: string; results: BenchResults }[]): 
   const records = files.flatMap(({ file, results }) => {
     let m = machines.find((x) => x.id === results.system.id);
     if (!m) {
-      m = { label: `m${machines.length + 1}`, id: results.system.id, calibration_gflops: results.calibration?.matmul_gflops_1thread ?? null, arch: results.system.os.arch, files: [] };
+      m = {
+        label: `m${machines.length + 1}`,
+        id: results.system.id,
+        calibration_gflops: results.calibration?.matmul_gflops_1thread ?? null,
+        arch: results.system.os.arch,
+        files: [],
+      };
       machines.push(m);
     }
     m.files.push(file);

@@ -68,7 +68,12 @@ async function externalArtifact(path: string, backend: Backend): Promise<Artifac
   if (backend.artifact !== 'onnx') throw new LevitError(`--onnx needs an ONNX backend; ${backend.id} runs ${backend.artifact}`, ExitCode.usage);
   if (!existsSync(path)) throw new LevitError(`--onnx: no such file ${path}`, ExitCode.notFound);
   const sha256 = await sha256File(path);
-  return { path, built: false, seconds: 0, weights: { kind: 'checkpoint', id: `external-${sha256.slice(0, 12)}`, label: `external ONNX ${path}`, source: path, sha256 } };
+  return {
+    path,
+    built: false,
+    seconds: 0,
+    weights: { kind: 'checkpoint', id: `external-${sha256.slice(0, 12)}`, label: `external ONNX ${path}`, source: path, sha256 },
+  };
 }
 
 export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promise<BenchResults> {

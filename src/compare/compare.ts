@@ -72,7 +72,10 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
     const { p } = mannWhitney(b.times_ms, currentTimes);
     const significant = p < o.alpha;
     const verdict: Verdict = significant && change > o.threshold ? 'regressed' : significant && change < -o.threshold ? 'improved' : 'unchanged';
-    const note = !significant && Math.abs(change) > o.threshold ? `not significant (p = ${p.toFixed(3)}, ${b.times_ms.length} and ${c.times_ms.length} samples)` : undefined;
+    const note =
+      !significant && Math.abs(change) > o.threshold
+        ? `not significant (p = ${p.toFixed(3)}, ${b.times_ms.length} and ${c.times_ms.length} samples)`
+        : undefined;
     comparisons.push({ ...common, verdict, current_images_per_second: (c.batch * 1000) / medianC, change, p_value: p, note });
   }
   for (const [key, c] of cur) {

@@ -110,7 +110,8 @@ export function openDataset(root: string, labels?: string): Dataset {
   throw new LevitError(
     `${root}: not a dataset levit recognises`,
     ExitCode.badInput,
-    'Use the ImageFolder layout (val/<wnid>/*.JPEG), a flat folder with Kaggle\'s LOC_val_solution.csv beside it, or pass --labels FILE ("file wnid" or "file index" per line).',
+    "Use the ImageFolder layout (val/<wnid>/*.JPEG), a flat folder with Kaggle's LOC_val_solution.csv beside it, " +
+      'or pass --labels FILE ("file wnid" or "file index" per line).',
   );
 }
 

@@ -35,13 +35,15 @@ const FULL_VALIDATION = 50_000;
  */
 export function judge(top1: number, evaluated: number, published: PublishedAccuracy | undefined, synthetic: boolean): Verdict {
   if (synthetic) return { verdict: 'not comparable', published: published ?? null, difference: null, tolerance: null, reason: 'synthetic weights' };
-  if (!published) return { verdict: 'not comparable', published: null, difference: null, tolerance: null, reason: 'no published figure for this preprocessing' };
+  if (!published)
+    return { verdict: 'not comparable', published: null, difference: null, tolerance: null, reason: 'no published figure for this preprocessing' };
   // Under the hypothesis that the published accuracy is the true one.
   const p = published.top1 / 100;
   const standardError = Math.sqrt((p * (1 - p)) / Math.max(1, evaluated)) * 100;
   const tolerance = evaluated >= FULL_VALIDATION ? 0.1 : 0.1 + 2.58 * standardError;
   const difference = top1 - published.top1;
   const agrees = Math.abs(difference) <= tolerance;
-  const basis = evaluated >= FULL_VALIDATION ? 'the full validation set: numerics and decoding only' : `${evaluated} images: 0.1 + 2.58 standard errors of sampling`;
+  const basis =
+    evaluated >= FULL_VALIDATION ? 'the full validation set: numerics and decoding only' : `${evaluated} images: 0.1 + 2.58 standard errors of sampling`;
   return { verdict: agrees ? 'agrees' : 'differs', published, difference, tolerance, reason: `tolerance ±${tolerance.toFixed(2)} points (${basis})` };
 }

@@ -63,10 +63,14 @@ const latencyNote = (records: readonly BenchRecord[]) => (records.some((r) => r.
 
 function footer(results: BenchResults, machines?: string): string {
   const cal = results.calibration;
-  const machine = machines ?? `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
+  const machine =
+    machines ??
+    `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}` +
+      `${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
   return [
     `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.${latencyNote(results.records)}`,
-    `Speed-up: against the model of that family with the closest published top-1, same column${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
+    'Speed-up: against the model of that family with the closest published top-1, same column' +
+      `${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
     ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32: each reduced precision against float32 in the same backend, threads and batch.'] : []),
     machine,
   ].join('\n');
@@ -78,7 +82,16 @@ export function renderTable(results: BenchResults, machines?: string): string {
   const extra = precisions ? ['vs fp32'] : [];
   const numeric = [...columns, ...latencyColumns].map(() => 'right' as const);
   const t = table(
-    ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key}\nimages/s`), ...latencyColumns.map((c) => `${c.key}\nlatency`), ...baselineHeads, ...extra],
+    [
+      'model',
+      'top-1',
+      'params',
+      'FLOPs',
+      ...columns.map((c) => `${c.key}\nimages/s`),
+      ...latencyColumns.map((c) => `${c.key}\nlatency`),
+      ...baselineHeads,
+      ...extra,
+    ],
     ['left', 'right', 'right', 'right', ...numeric, ...BASELINES.map(() => 'left' as const), ...extra.map(() => 'left' as const)],
   );
   for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.latency, ...r.vs, ...(precisions ? [r.vsFp32] : [])]);
@@ -88,7 +101,16 @@ export function renderTable(results: BenchResults, machines?: string): string {
 export function renderMarkdown(results: BenchResults, machines?: string): string {
   const { columns, latencyColumns, rows: body, precisions } = rows(results);
   const numeric = 4 + columns.length + latencyColumns.length;
-  const head = ['model', 'top-1', 'params', 'FLOPs', ...columns.map((c) => `${c.key} img/s`), ...latencyColumns.map((c) => `${c.key} latency`), ...baselineHeads, ...(precisions ? ['vs fp32'] : [])];
+  const head = [
+    'model',
+    'top-1',
+    'params',
+    'FLOPs',
+    ...columns.map((c) => `${c.key} img/s`),
+    ...latencyColumns.map((c) => `${c.key} latency`),
+    ...baselineHeads,
+    ...(precisions ? ['vs fp32'] : []),
+  ];
   const lines = [
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i === 0 || i >= numeric ? ' --- ' : ' ---: ')).join('|')}|`,
@@ -101,6 +123,7 @@ export function renderMarkdown(results: BenchResults, machines?: string): string
 export function renderRecordLine(r: BenchRecord): string {
   const l = r.latency_ms;
   const time = `time (mean ± σ) ${meanSigma(r)}  range (min … max) ${l.min.toFixed(2)} … ${l.max.toFixed(2)} ms`;
-  const rest = `median ${l.median.toFixed(1)} ms  p90 ${l.p90.toFixed(1)} ms  (${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)})`;
+  const runs = `${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)}`;
+  const rest = `median ${l.median.toFixed(1)} ms  p90 ${l.p90.toFixed(1)} ms  (${runs})`;
   return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  ${time}  ${rest}`;
 }

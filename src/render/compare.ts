@@ -15,24 +15,41 @@ function machineLine(r: CompareReport): string {
 
 function summaryLine(r: CompareReport): string {
   const c = r.counts;
-  return `${c.regressed} regressed, ${c.improved} improved, ${c.unchanged} unchanged, ${c.missing} missing, ${c.new} new (threshold ${(r.threshold * 100).toFixed(1)}% of the median, Mann-Whitney p < ${r.alpha}).`;
+  const counts = `${c.regressed} regressed, ${c.improved} improved, ${c.unchanged} unchanged, ${c.missing} missing, ${c.new} new`;
+  return `${counts} (threshold ${(r.threshold * 100).toFixed(1)}% of the median, Mann-Whitney p < ${r.alpha}).`;
 }
 
 export function renderCompareTable(r: CompareReport): string {
-  const t = table(['configuration', 'baseline img/s', 'current img/s', 'time change', 'p', 'verdict', 'note'], ['left', 'right', 'right', 'right', 'right', 'left', 'left']);
+  const t = table(
+    ['configuration', 'baseline img/s', 'current img/s', 'time change', 'p', 'verdict', 'note'],
+    ['left', 'right', 'right', 'right', 'right', 'left', 'left'],
+  );
   for (const c of r.comparisons) {
-    t.push([c.key, ips(c.baseline_images_per_second), ips(c.current_images_per_second), pct(c.change), c.p_value === null ? '-' : c.p_value.toExponential(1), MARK[c.verdict], c.note ?? '']);
+    t.push([
+      c.key,
+      ips(c.baseline_images_per_second),
+      ips(c.current_images_per_second),
+      pct(c.change),
+      c.p_value === null ? '-' : c.p_value.toExponential(1),
+      MARK[c.verdict],
+      c.note ?? '',
+    ]);
   }
   return `${t.toString()}\n${machineLine(r)}\n${summaryLine(r)}`;
 }
 
 export function renderCompareMarkdown(r: CompareReport): string {
+  const regressed = r.counts.regressed;
   const lines = [
-    `### levit compare: ${r.counts.regressed ? `:x: ${r.counts.regressed} regression${r.counts.regressed > 1 ? 's' : ''}` : ':white_check_mark: no regression'}`,
+    `### levit compare: ${regressed ? `:x: ${regressed} regression${regressed > 1 ? 's' : ''}` : ':white_check_mark: no regression'}`,
     '',
     '| configuration | baseline img/s | current img/s | time change | p | verdict |',
     '| --- | ---: | ---: | ---: | ---: | --- |',
-    ...r.comparisons.map((c) => `| ${c.key} | ${ips(c.baseline_images_per_second)} | ${ips(c.current_images_per_second)} | ${pct(c.change)} | ${c.p_value === null ? '-' : c.p_value.toExponential(1)} | ${c.verdict === 'regressed' ? '**regressed**' : c.verdict} |`),
+    ...r.comparisons.map(
+      (c) =>
+        `| ${c.key} | ${ips(c.baseline_images_per_second)} | ${ips(c.current_images_per_second)} | ${pct(c.change)} ` +
+        `| ${c.p_value === null ? '-' : c.p_value.toExponential(1)} | ${c.verdict === 'regressed' ? '**regressed**' : c.verdict} |`,
+    ),
     '',
     machineLine(r),
     '',

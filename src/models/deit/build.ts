@@ -16,7 +16,14 @@ export function buildDeit(card: DeitCard, w: WeightSource): Graph {
   const ctx: BuildContext = { b, w };
   const grid = res / a.patch_size;
 
-  let x = conv2d(ctx, b.input('input', ['N', 3, res, res]), 'patch_embed.proj', { cin: 3, cout: d, kernel: a.patch_size, stride: a.patch_size, pad: 0, bias: true });
+  let x = conv2d(ctx, b.input('input', ['N', 3, res, res]), 'patch_embed.proj', {
+    cin: 3,
+    cout: d,
+    kernel: a.patch_size,
+    stride: a.patch_size,
+    pad: 0,
+    bias: true,
+  });
   x = b.transpose(b.reshape(x, ['N', d, grid * grid]), [0, 2, 1]);
   const tokens = a.distilled ? 2 : 1;
   if (a.distilled) x = b.prependTokens(param(ctx, 'dist_token', [1, 1, d], 'embedding'), x);
@@ -53,6 +60,13 @@ function selfAttention(ctx: BuildContext, x: string, prefix: string, dim: number
   const [, tokens] = b.graph.shape(x);
   const qkv = b.reshape(linear(ctx, x, `${prefix}.qkv`, dim, 3 * dim, true), ['N', tokens, 3 * heads, headDim]);
   const [q, k, v] = b.split(qkv, 2, [heads, heads, heads]);
-  const out = scaledDotAttention(ctx, b.transpose(q, [0, 2, 1, 3]), b.transpose(k, [0, 2, 3, 1]), b.transpose(v, [0, 2, 1, 3]), `${prefix}.scale`, headDim ** -0.5);
+  const out = scaledDotAttention(
+    ctx,
+    b.transpose(q, [0, 2, 1, 3]),
+    b.transpose(k, [0, 2, 3, 1]),
+    b.transpose(v, [0, 2, 1, 3]),
+    `${prefix}.scale`,
+    headDim ** -0.5,
+  );
   return linear(ctx, out, `${prefix}.proj`, dim, dim, true);
 }

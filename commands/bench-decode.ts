@@ -1,9 +1,8 @@
 import { Args, Flags } from '@oclif/core';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { LevitCommand } from '../src/cli/base.js';
 import { parseList, positiveInt } from '../src/cli/flags.js';
 import { type PreprocessThroughput, measurePreprocess } from '../src/bench/preprocess.js';
+import { folderImages } from '../src/eval/dataset.js';
 import { getCard } from '../src/models/registry.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
 
@@ -17,12 +16,12 @@ to see whether evaluation is limited by the model or by the pipeline.`;
   static override flags = {
     model: Flags.string({ description: "model whose preprocessing to apply", default: 'levit_128s' }),
     workers: Flags.string({ description: 'worker thread counts, comma-separated', default: '1' }),
-    limit: Flags.integer({ description: 'at most N images' }),
+    limit: Flags.integer({ description: 'at most N images', min: 1 }),
   };
 
   async run(): Promise<PreprocessThroughput[]> {
     const { args, flags } = await this.parse(BenchDecode);
-    const files = readdirSync(args.folder).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort().slice(0, flags.limit).map((f) => join(args.folder, f));
+    const files = folderImages(args.folder).slice(0, flags.limit);
     if (files.length === 0) throw new LevitError(`${args.folder}: no images`, ExitCode.badInput);
     const p = getCard(flags.model).preprocessing;
     const results: PreprocessThroughput[] = [];

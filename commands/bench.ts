@@ -1,11 +1,14 @@
 import { Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { benchListFlags, calibrationDirFlag, parseList, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { benchListFlags, calibrationDirFlag, forceFlag, numberFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { MIN_BATCHES } from '../src/compare/interval.js';
+import { preflightOutput } from '../src/util/output.js';
 import { Progress, duration } from '../src/cli/progress.js';
 import { renderPlot } from '../src/render/plot.js';
 import { renderMarkdown, renderRecordLine, renderTable } from '../src/render/bench.js';
-import type { BenchResults } from '../src/bench/results.js';
-import { appendHistory, saveBaseline } from '../src/bench/store.js';
+import { type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
+import { appendHistory, machineBaseline, saveBaseline } from '../src/bench/store.js';
+import { detectEmulation, refuseEmulated } from '../src/bench/emulation.js';
 import { DEFAULT_MODELS, runBench } from '../src/bench/runner.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
@@ -16,15 +19,29 @@ export default class Bench extends LevitCommand {
   static override description = `Each configuration is warmed up for --warmup seconds, then timed batch by batch for
 --duration seconds (at least --min-iterations batches). Images/s come from the median
 batch time; latency is reported as mean ± σ and min … max (as hyperfine prints them), median,
-p90 and p99, with the relative interquartile range as the spread. Columns at batch 1 also
-show their latency in the table. --csv writes timm benchmark.py's inference columns
-(model, infer_samples_per_sec, infer_step_time, infer_batch_size, infer_img_size, param_count). Building artifacts and creating sessions happen before
-timing and are reported apart. A calibration (single-thread float32 MatMul GFLOP/s) makes
-results from different machines comparable.
+p90 and p99, with the relative interquartile range as the spread; columns at batch 1 also show
+their latency in the table. --csv writes timm benchmark.py's inference columns (model,
+infer_samples_per_sec, infer_step_time, infer_batch_size, infer_img_size, param_count).
+Building artifacts and creating sessions happen before timing and are reported apart.
+
+Adaptive stopping: past --duration and --min-iterations, timing goes on until the median's
+95% interval is within --target-ci of it, or --max-duration is spent; each record says why
+it stopped. The default minimum, ${MIN_BATCHES} batches, is what levit compare needs to decide.
+
+A calibration (single-thread float32 MatMul GFLOP/s) makes results from different machines
+comparable. It is repeated briefly after each configuration: a record whose calibrations
+before and after disagree by over 15%, or fall under 80% of the run's first one, is flagged
+as taken on a busy machine (a "!" in the table, "stability" in the JSON), and levit compare
+calls it inconclusive. bench warns when this machine calibrates under 80% of its baseline's
+(results/baselines).
 
 With no models, runs the paper's comparison: ${DEFAULT_MODELS.join(', ')},
 on ort-cpu with 1 thread and all threads, batch 16, synthetic weights (speed does not
-depend on the weight values; the table says so).`;
+depend on the weight values; the table says so).
+
+Under emulation (qemu-user, Rosetta 2; LEVIT_EMULATED=1 forces it) the run still works,
+but its times are the translator's: records and tables say "emulated", and --record and
+--save-baseline refuse to store them.`;
   static override examples = [
     '<%= config.bin %> bench',
     '<%= config.bin %> bench levit_128s efficientnet_b0 --backend ort-cpu --threads 1 --batch 16 --duration 3 --json',
@@ -37,25 +54,58 @@ depend on the weight values; the table says so).`;
   static override flags = {
     ...weightsFlags('synthetic'),
     ...benchListFlags,
-    duration: Flags.string({ description: 'seconds of timed runs per configuration', default: '3' }),
-    warmup: Flags.string({ description: 'seconds of warm-up per configuration (at least one run)', default: '1' }),
-    'min-iterations': Flags.integer({ description: 'timed batches at least, even past --duration', default: 5 }),
-    'max-iterations': Flags.integer({ description: 'timed batches at most', default: 10000 }),
-    out: Flags.string({ char: 'o', description: 'write the results (JSON, schema levit-bench/1) to FILE', helpValue: 'FILE' }),
+    duration: numberFlag({ description: 'seconds of timed runs per configuration, at least', default: 3, min: 0, helpValue: 'SECONDS' }),
+    'max-duration': numberFlag({
+      description:
+        'time cap: seconds of timed runs per configuration at most while the median is not yet as precise as --target-ci (--min-iterations come first)',
+      default: 15,
+      min: 0,
+      exclusive: true,
+      helpValue: 'SECONDS',
+    }),
+    'target-ci': numberFlag({
+      description: "relative half-width of the median's 95% interval to reach before stopping",
+      default: 0.02,
+      min: 0,
+      helpValue: 'FRACTION',
+    }),
+    warmup: numberFlag({ description: 'seconds of warm-up per configuration (at least one run)', default: 1, min: 0, helpValue: 'SECONDS' }),
+    'min-iterations': Flags.integer({
+      description: `timed batches at least, even past --duration (levit compare needs ${MIN_BATCHES} to decide)`,
+      default: MIN_BATCHES,
+      min: 1,
+    }),
+    'max-iterations': Flags.integer({ description: 'timed batches at most', default: 10000, min: 1 }),
+    out: Flags.string({ char: 'o', description: `write the results (JSON, schema ${RESULTS_SCHEMA}) to FILE`, helpValue: 'FILE' }),
     markdown: Flags.boolean({ description: 'print the table as Markdown' }),
     csv: Flags.string({ description: "write one row per configuration with timm benchmark.py's inference columns to FILE", helpValue: 'FILE.csv' }),
     plot: Flags.string({ description: 'write the speed/accuracy plot (SVG) to FILE', helpValue: 'FILE.svg' }),
-    onnx: Flags.string({ description: "time this ONNX file (e.g. a torch.onnx export) for the one model named, instead of levit's own", helpValue: 'FILE' }),
+    onnx: Flags.string({
+      description:
+        "time this ONNX file (e.g. a torch.onnx export) for the one model named, instead of levit's own; " +
+        "its parameter count must be within 10% of the model's, and the table labels it external",
+      helpValue: 'FILE',
+    }),
     record: Flags.boolean({ description: "append the results to this machine's history (results/history/<machine>.jsonl)" }),
     'save-baseline': Flags.boolean({ description: "make the results this machine's baseline (results/baselines/<machine>.json)" }),
-    calibration: Flags.boolean({ description: 'measure the machine (float32 MatMul GFLOP/s) first', default: true, allowNo: true }),
+    'keep-going': Flags.boolean({ description: 'skip a batch size that fails (e.g. out of GPU memory), saying why, instead of stopping' }),
+    calibration: Flags.boolean({
+      description: 'measure the machine (float32 MatMul GFLOP/s) first and between configurations, to flag records taken while it was busy',
+      default: true,
+      allowNo: true,
+    }),
     'calibration-dir': calibrationDirFlag('int8: folder of representative images for static int8 (see levit convert --help); without it int8 is dynamic'),
-    ...precisionFlags('precisions of the artifacts, comma-separated: fp32, fp16, int8 (the table shows each one\'s speed-up over fp32)', 'fp32'),
+    ...precisionFlags("precisions of the artifacts, comma-separated: fp32, fp16, int8 (the table shows each one's speed-up over fp32)", 'fp32'),
+    ...forceFlag,
   };
 
   async run(): Promise<BenchResults> {
     const { argv, flags } = await this.parse(Bench);
-    const seconds = (flag: string, v: string) => parseList(flag, v, (s) => (Number(s) >= 0 ? Number(s) : undefined))[0];
+    // Before minutes of timing, not after: the store refuses emulated results anyway.
+    if (flags.record || flags['save-baseline']) refuseEmulated(detectEmulation(), flags.record ? '--record' : '--save-baseline');
+    if (flags.out) preflightOutput(flags.out, 'out', 'file');
+    if (flags.plot) preflightOutput(flags.plot, 'plot', 'file');
+    if (flags.csv) preflightOutput(flags.csv, 'csv', 'file');
     const models = (argv as string[]).length ? (argv as string[]) : DEFAULT_MODELS;
     const progress = new Progress();
     let configStarted = 0;
@@ -69,14 +119,18 @@ depend on the weight values; the table says so).`;
         weights: weightsChoice(flags),
         download: defaultDownloadOptions(flags),
         measure: {
-          warmupSeconds: seconds('warmup', flags.warmup),
-          durationSeconds: seconds('duration', flags.duration),
+          warmupSeconds: flags.warmup,
+          durationSeconds: flags.duration,
+          maxDurationSeconds: flags['max-duration'],
+          targetCi: flags['target-ci'],
           minIterations: flags['min-iterations'],
           maxIterations: flags['max-iterations'],
         },
         calibrate: flags.calibration,
         precisions: precisionSpecs(flags.precision, flags, flags['calibration-dir']),
+        reference: machineBaseline,
         externalOnnx: flags.onnx,
+        keepGoing: flags['keep-going'],
       },
       {
         phase: (m) => progress.update(m, true),
@@ -88,13 +142,14 @@ depend on the weight values; the table says so).`;
         iteration: (done, elapsed) => progress.update(`${label}: ${done} timed batches, ${duration(elapsed)}`),
         configDone: (r) => progress.log(`[${configStarted}] ${renderRecordLine(r)}`),
         skipped: (message) => progress.log(`note: ${message}`),
+        warning: (message) => progress.log(`warning: ${message}`),
       },
     );
     progress.clear();
     if (flags.out) writeFileAtomic(flags.out, `${JSON.stringify(results, null, 1)}\n`);
     if (flags.plot) writeFileAtomic(flags.plot, renderPlot(results));
     if (flags.csv) writeFileAtomic(flags.csv, benchCsv(results.records));
-    const stored = [flags.record ? `history: ${appendHistory(results)}` : '', flags['save-baseline'] ? `baseline: ${saveBaseline(results)}` : ''];
+    const stored = [flags.record ? `history: ${appendHistory(results)}` : '', flags['save-baseline'] ? `baseline: ${saveBaseline(results, flags.force)}` : ''];
     this.log(flags.markdown ? renderMarkdown(results) : renderTable(results));
     if (flags.out) this.log(`results: ${flags.out}`);
     if (flags.plot) this.log(`plot: ${flags.plot}`);

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
 import { bytes, grouped } from '../src/render/format.js';
-import { calibrationDirFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { calibrationDirFlag, forceFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { preflightOutput } from '../src/util/output.js';
 import { getCard } from '../src/models/registry.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
@@ -13,10 +14,12 @@ import type { ArtifactFormat } from '../src/runtime/backend.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
 
 export default class Convert extends LevitCommand {
-  static override summary = 'Convert a model (official checkpoint or synthetic weights) to ONNX or TensorFlow.js, without Python.';
+  static override summary = 'Convert a model (its official checkpoint by default, or --weights synthetic) to ONNX or TensorFlow.js, without Python.';
   static override description = `Reads the checkpoint without executing any of it, builds the model from its card,
 folds BatchNorm and the attention-bias tables, and writes a standard ONNX model
 (opset 17, free batch dimension): input float32 [batch, 3, R, R], output logits [batch, 1000].
+Weights, as for predict and eval: --checkpoint FILE, else the official checkpoint (cached,
+downloaded when allowed); untrained synthetic weights only with --weights synthetic.
 Without --out the file goes to the cache ($LEVIT_CACHE_DIR, default ~/.cache/levit).
 
 --precision int8 --calibration DIR: static int8 in onnxruntime's QDQ form (fused into
@@ -31,18 +34,23 @@ With --to tfjs, int8 and fp16 store the weights as uint8 or float16 (4x or 2x sm
 TF.js still computes in float32.`;
   static override examples = [
     '<%= config.bin %> convert levit_128s --checkpoint LeViT-128S-96703c44.pth --to onnx --out levit_128s.onnx',
-    '<%= config.bin %> convert levit_384 --to onnx   # synthetic weights, for benchmarking',
+    '<%= config.bin %> convert levit_384 --to onnx --weights synthetic   # untrained weights, for benchmarking',
     '<%= config.bin %> convert levit_128s --weights official --precision int8 --calibration imagenet/train-sample --calibration-size 200 -o int8.onnx',
     '<%= config.bin %> convert levit_128s --weights official --precision fp16 --out levit_128s.fp16.onnx',
     '<%= config.bin %> convert deit_tiny_patch16_224 --weights official --to tfjs --precision int8 --out deit_tiny_tfjs/',
   ];
   static override args = { model: Args.string({ description: 'model id (see levit zoo)', required: true }) };
   static override flags = {
-    ...weightsFlags('synthetic'),
+    ...weightsFlags('official'),
     to: Flags.string({ description: 'artifact format: an .onnx file, or a TensorFlow.js graph-model directory', options: ['onnx', 'tfjs'], default: 'onnx' }),
-    out: Flags.string({ char: 'o', description: 'output file (written atomically)', helpValue: 'FILE' }),
+    out: Flags.string({
+      char: 'o',
+      description: 'output: an .onnx file, or the folder of a TensorFlow.js model (written atomically; checked before the work)',
+      helpValue: 'PATH',
+    }),
     ...precisionFlags('arithmetic of the artifact: fp32, fp16 or int8', 'fp32'),
     calibration: calibrationDirFlag(),
+    ...forceFlag,
   };
 
   async run(): Promise<ConvertResult> {
@@ -50,6 +58,7 @@ TF.js still computes in float32.`;
     const card = getCard(args.model);
     const specs = precisionSpecs(flags.precision, flags, flags.calibration);
     if (specs.length !== 1) throw new LevitError('--precision: convert writes one artifact; give one precision', ExitCode.usage);
+    if (flags.out) preflightOutput(flags.out, 'out', flags.to === 'tfjs' ? 'directory' : 'file', flags.force);
     const progress = new Progress();
     const weights = await resolveClassifierWeights(card, {
       weights: weightsChoice(flags),

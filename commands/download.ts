@@ -25,8 +25,8 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`;
   static override flags = {
     ...networkFlags,
     all: Flags.boolean({ description: 'every model in the zoo' }),
-    timeout: Flags.integer({ description: 'seconds without data before a try is abandoned', default: 30 }),
-    retries: Flags.integer({ description: 'retries after a broken transfer', default: 4 }),
+    timeout: Flags.integer({ description: 'seconds without data before a try is abandoned', default: 30, min: 1 }),
+    retries: Flags.integer({ description: 'retries after a broken transfer', default: 4, min: 0 }),
     'allow-unverified': Flags.boolean({ description: 'accept a file when no sha256 is pinned or stated by the server' }),
     sha256: Flags.string({ description: 'the full sha256 the file must have (with one model; also LEVIT_SHA256_<MODEL>)', helpValue: 'HEX' }),
     verify: Flags.boolean({ description: 'download nothing: hash the cached files again and check them against their records and pins' }),

@@ -11,6 +11,7 @@ import { getCard } from '../src/models/registry.js';
 import { openClassifier } from '../src/classifier/session.js';
 import { printable } from '../src/cli/escape.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
+import { preflightOutput } from '../src/util/output.js';
 import { precisionLabel, precisionProgressLine } from '../src/classifier/precision.js';
 import { withPreprocessing } from '../src/eval/overrides.js';
 import { evalCsv } from '../src/render/csv.js';
@@ -21,13 +22,18 @@ const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
 
 export default class Eval extends LevitCommand {
   static override summary = 'ImageNet validation accuracy of a model through any backend, preprocessing as the reference.';
-  static override description = `DATASET is a folder: the ImageFolder layout (val/<wnid>/*.JPEG), a flat folder with Kaggle's
-LOC_val_solution.csv beside it, or any flat folder with --labels FILE ("file wnid" or
-"file class-index" per line). Images go through torchvision's evaluation transform on PIL,
+  static override description = `DATASET is a folder: the ImageFolder layout (val/<wnid>/*.JPEG), Kaggle's download
+(ILSVRC/Data/CLS-LOC/val, with LOC_val_solution.csv beside it or at the top of the download),
+or any flat folder with --labels FILE ("file wnid" or "file class-index" per line, or
+Kaggle's LOC_val_solution.csv). Images go through torchvision's evaluation transform on PIL,
 reproduced exactly (resize to int(R / crop_pct) with the card's interpolation, centre crop,
 normalize), decoded and preprocessed in worker threads while the model runs.
 Unreadable images are reported by name and counted, and the run goes on (--strict: stop).
-The summary compares top-1 with the checkpoint's published figure and gives a verdict.
+The summary compares top-1 with the checkpoint's published figure and gives a verdict:
+agrees (within 0.1 points on the full set; on a random subset, 0.1 + 2.58 sampling errors, and
+only when that is within ±0.5 points), differs (a gap past that tolerance), or inconclusive
+(a subset too small, or the first images of an ImageFolder, which are whole classes, not a
+sample: it says how many images a verdict needs). No image evaluated is an error (exit 3).
 With --precision int8 or fp16, the float32 model runs on the same batches too: the summary
 gives both top-1/top-5, the change, and a verdict on MLPerf's gate (keep at least 99% of
 float32's top-1): passes, fails, or inconclusive when the images are too few to tell.
@@ -48,9 +54,9 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
   static override flags = {
     ...weightsFlags('official'),
     ...sessionFlags,
-    batch: Flags.integer({ description: 'images per inference batch', default: 32 }),
-    limit: Flags.integer({ description: 'evaluate the first N images only' }),
-    workers: Flags.integer({ description: 'preprocessing worker threads', default: Math.min(4, availableParallelism()) }),
+    batch: Flags.integer({ description: 'images per inference batch', default: 32, min: 1 }),
+    limit: Flags.integer({ description: 'evaluate the first N images only', min: 1 }),
+    workers: Flags.integer({ description: 'preprocessing worker threads', default: Math.min(4, availableParallelism()), min: 1 }),
     labels: Flags.string({ description: 'labels file for a flat folder', helpValue: 'FILE' }),
     real: Flags.boolean({ description: 'also score against the ImageNet-ReaL labels (validation file names)' }),
     strict: Flags.boolean({ description: 'stop at the first unreadable image' }),
@@ -70,6 +76,8 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
     const interpolation = flags.interpolation as 'bicubic' | 'bilinear' | undefined;
     // The model is built from its own card; the transform (and the published figure compared) from the overridden one.
     const card = withPreprocessing(model, { resolution: flags['img-size'], crop_pct: crop, interpolation });
+    if (flags['predictions-out']) preflightOutput(flags['predictions-out'], 'predictions-out', 'file');
+    if (flags.csv) preflightOutput(flags.csv, 'csv', 'file');
     const dataset = openDataset(args.dataset, flags.labels);
     const progress = new Progress();
     const specs = precisionSpecs(flags.precision, flags, flags.calibration);
@@ -121,7 +129,6 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
     }
     for (const f of dataset.skipped) this.logToStderr(`skipped: ${printable(f.path)}: ${printable(f.reason)}`);
     for (const f of s.failures) this.logToStderr(`unreadable: ${printable(f.error)}`);
-    if (flags.csv) writeFileAtomic(flags.csv, evalCsv(s, countsOf(model).params, card.preprocessing));
     this.log(`${card.name} on ${s.dataset.root} (${s.dataset.layout}), ${s.backend}, weights ${artifact.weights.label}`);
     this.log(`  images      ${s.evaluated} evaluated, ${s.failed} unreadable, ${s.images_per_second.toFixed(1)} images/s (${s.workers} preprocessing workers)`);
     this.log(
@@ -129,6 +136,7 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
         `${s.real ? `    ReaL top-1 ${s.real.top1.toFixed(3)}% (${s.real.images} images)` : ''}`,
     );
     if (s.published) this.log(`  published   top-1 ${s.published.top1}% (${s.published.source})`);
+    if (s.real && s.real.images === 0) this.logToStderr('note: --real: no image is an ImageNet validation file (ILSVRC2012_val_NNNNNNNN): no ReaL score');
     const c = s.precision;
     if (c) {
       this.log(`  precision   ${precisionLabel(precision)}`);
@@ -140,7 +148,17 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
       this.log(`  99% gate    ${c.verdict}: ${c.reason}`);
     }
     this.log(`  verdict     ${s.verdict}${s.difference !== null ? ` (${s.difference >= 0 ? '+' : ''}${s.difference.toFixed(2)} points)` : ''}: ${s.reason}`);
-    if (flags.csv) this.log(`  csv         ${flags.csv}`);
+    if (s.evaluated === 0) {
+      throw new LevitError(
+        `no image of ${s.dataset.images} could be evaluated: no accuracy and no verdict`,
+        ExitCode.badInput,
+        'The unreadable files are listed above.',
+      );
+    }
+    if (flags.csv) {
+      writeFileAtomic(flags.csv, evalCsv(s, countsOf(model).params, card.preprocessing));
+      this.log(`  csv         ${flags.csv}`);
+    }
     if (s.predictions_error) {
       const hint = 'The summary above is complete; free space or choose a writable --predictions-out and run again.';
       throw new LevitError(`the predictions were not written: ${s.predictions_error}`, ExitCode.failure, hint);

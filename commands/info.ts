@@ -3,10 +3,11 @@ import { LevitCommand } from '../src/cli/base.js';
 import { grouped, table } from '../src/render/format.js';
 import { type ZooEntry, zooEntry } from '../src/classifier/zoo.js';
 import type { StageInfo } from '../src/models/family.js';
+import { nonCommercial } from '../src/models/card.js';
 import { getCard, stagesOf } from '../src/models/registry.js';
 
 export default class Info extends LevitCommand {
-  static override summary = 'Show one model: counts, preprocessing, published accuracy, checkpoint and stages.';
+  static override summary = 'Show one model: counts, licence, preprocessing, published accuracy, checkpoint and stages.';
   static override examples = ['<%= config.bin %> info levit_256', '<%= config.bin %> info levit_128s --json'];
   static override args = { model: Args.string({ description: 'model id (see levit zoo)', required: true }) };
 
@@ -17,7 +18,7 @@ export default class Info extends LevitCommand {
     this.log(`${info.name} (${info.id}, family ${info.family})`);
     this.log(`  parameters      ${grouped(info.params)}`);
     this.log(`  FLOPs           ${grouped(info.flops)} multiply-adds per image`);
-    this.log(`  licence         ${info.license} (the weights' terms)`);
+    this.log(`  licence         ${info.license}${nonCommercial(info.license) ? ' (weights for non-commercial use only)' : ''}`);
     this.log(
       `  preprocessing   resize short side to ${Math.floor(info.resolution / info.crop_pct)} (${info.interpolation}), centre crop ${info.resolution}, ` +
         `mean [${info.mean.join(', ')}], std [${info.std.join(', ')}]`,

@@ -9,6 +9,7 @@ import { readInputs } from '../src/classifier/inputs.js';
 import { openClassifier } from '../src/classifier/session.js';
 import { printable } from '../src/cli/escape.js';
 import { writeNpy } from '../src/util/npy.js';
+import { preflightOutput } from '../src/util/output.js';
 
 interface PredictResult {
   model: string;
@@ -36,7 +37,7 @@ raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official chec
   static override flags = {
     ...weightsFlags('official'),
     ...sessionFlags,
-    top: Flags.integer({ description: 'classes to show per input', default: 5 }),
+    top: Flags.integer({ description: 'classes to show per input (1 to 1000)', default: 5, min: 1, max: 1000 }),
     'logits-out': Flags.string({ description: 'write the raw logits [N, 1000] as float32 .npy', helpValue: 'FILE.npy' }),
   };
 
@@ -44,6 +45,7 @@ raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official chec
     const { args, argv, flags } = await this.parse(Predict);
     const card = getCard(args.model);
     const files = (argv as string[]).slice(1);
+    if (flags['logits-out']) preflightOutput(flags['logits-out'], 'logits-out', 'file');
     if (files.length === 0) this.error('give at least one input file', { exit: 2 });
     const { batch, items } = await readInputs(files, card);
     const progress = new Progress();

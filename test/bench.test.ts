@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { speedUps } from '../src/bench/speedups.js';
-import { measure } from '../src/bench/measure.js';
+import { measure, medianPrecision } from '../src/bench/measure.js';
+import { getCard } from '../src/models/registry.js';
+import { exportOnnx } from '../src/onnx/export.js';
+import { onnxParameterCount } from '../src/onnx/inspect.js';
+import { prepareModel } from '../src/classifier/model.js';
+import { baselineWarning, judgeStability } from '../src/bench/stability.js';
 import { renderPlot } from '../src/render/plot.js';
-import { type BenchRecord, type BenchResults, RESULTS_SCHEMA, readResults } from '../src/bench/results.js';
+import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
+import { readResults } from '../src/bench/validate.js';
 import { quantile, sorted, spread, summarize } from '../src/bench/stats.js';
 import { runCli, tempDir } from './helpers/shared.js';
 
@@ -24,13 +30,51 @@ test('measure warms up at least once and honours min and max iterations', async 
   const call = async () => {
     calls++;
   };
-  const m = await measure(call, { warmupSeconds: 0, durationSeconds: 0, minIterations: 7, maxIterations: 100 });
+  const m = await measure(call, { warmupSeconds: 0, durationSeconds: 0, maxDurationSeconds: 60, targetCi: 1, minIterations: 7, maxIterations: 100 });
   assert.equal(m.warmupIterations, 1);
   assert.equal(m.times.length, 7);
   assert.equal(calls, 8);
-  const capped = await measure(call, { warmupSeconds: 0, durationSeconds: 60, minIterations: 1, maxIterations: 12 });
+  const capped = await measure(call, { warmupSeconds: 0, durationSeconds: 60, maxDurationSeconds: 60, targetCi: 1, minIterations: 1, maxIterations: 12 });
   assert.equal(capped.times.length, 12);
+  assert.equal(capped.stopped, 'iteration-cap');
   assert.ok(capped.peakRssBytes > 0);
+});
+
+test('measure goes on past the minimum until the median is precise enough, or the time cap', async () => {
+  // Calls that alternate 1 ms and 6 ms: the median's interval stays wide until many samples pin it.
+  let i = 0;
+  const jittery = () => new Promise((r) => setTimeout(r, i++ % 2 ? 6 : 1));
+  const capped = await measure(jittery, {
+    warmupSeconds: 0,
+    durationSeconds: 0,
+    maxDurationSeconds: 0.3,
+    targetCi: 0.001,
+    minIterations: 3,
+    maxIterations: 1e6,
+  });
+  assert.equal(capped.stopped, 'time-cap');
+  assert.ok(capped.times.length > 3);
+  // Any precision will do: timing stops at the minimum, and says it stopped because precise.
+  const precise = await measure(async () => {}, {
+    warmupSeconds: 0,
+    durationSeconds: 0,
+    maxDurationSeconds: 30,
+    targetCi: 100,
+    minIterations: 10,
+    maxIterations: 1e6,
+  });
+  assert.equal(precise.stopped, 'precise');
+  assert.equal(precise.times.length, 10);
+  assert.ok(medianPrecision(capped.times) > 0.001);
+});
+
+test('a record is flagged when the calibrations around it disagree or fall far below the run start; bench warns against the baseline', () => {
+  const cal = (g: number) => ({ matmul_gflops_1thread: g, matmul_size: 1024, seconds: 0.3 });
+  assert.equal(judgeStability(cal(80), cal(84), cal(82)).unstable, null);
+  assert.match(judgeStability(cal(80), cal(50), cal(82)).unstable!, /moved from 80\.0 to 50\.0 GFLOP\/s/);
+  assert.match(judgeStability(cal(40), cal(41), cal(82)).unstable!, /ran at 40\.0 GFLOP\/s against 82\.0 at the start/);
+  assert.equal(baselineWarning(cal(80), cal(85), 'b.json'), null);
+  assert.match(baselineWarning(cal(29), cal(85), 'b.json')!, /calibrates at 29\.0 GFLOP\/s, 66% below its baseline's 85\.0 \(b\.json\)/);
 });
 
 function record(model: string, family: string, top1: number, ips: number, threads = 1): BenchRecord {
@@ -73,6 +117,8 @@ test('levit bench --json prints records with latency percentiles and the system 
     '2',
     '--duration',
     '0.2',
+    '--max-duration',
+    '1',
     '--warmup',
     '0',
     '--min-iterations',
@@ -101,7 +147,10 @@ test('levit bench --json prints records with latency percentiles and the system 
     assert.equal(r.weights_kind, 'synthetic');
     assert.equal(r.setup_seconds.artifact_cached, false);
     assert.ok(Math.abs(r.images_per_second - (2 * 1000) / r.latency_ms.median) < 1e-9);
+    assert.ok(r.stability!.gflops_before > 1 && r.stability!.gflops_after > 1);
+    assert.ok(['precise', 'time-cap'].includes(r.stopped!));
   }
+  assert.equal(results.calibration_after!.matmul_gflops_1thread, results.records[1].stability!.gflops_after);
   assert.deepEqual(readResults(out).records.length, 2);
   const svg = readFileSync(plot, 'utf8');
   assert.match(svg, /^<svg[\s\S]*LeViT[\s\S]*EfficientNet[\s\S]*<\/svg>\n$/);
@@ -124,7 +173,7 @@ test('the table and Markdown say the weights are synthetic', (t) => {
   assert.match(cli.stdout, /Weights: synthetic \(untrained\)/);
 });
 
-test('bad bench arguments fail fast with usage errors', () => {
+test('bad bench arguments fail fast with usage errors', (t) => {
   const unknownBackend = runCli(['bench', 'levit_128s', '--backend', 'tpu']);
   assert.equal(unknownBackend.status, 2);
   assert.match(unknownBackend.stderr, /unknown backend tpu/);
@@ -133,6 +182,14 @@ test('bad bench arguments fail fast with usage errors', () => {
   assert.match(badThreads.stderr, /--threads: cannot use 'many'/);
   const twoWithOnnx = runCli(['bench', 'levit_128s', 'levit_192', '--onnx', 'x.onnx']);
   assert.equal(twoWithOnnx.status, 2);
+  // An external export is checked against the card it is timed as: a LeViT is not an EfficientNet.
+  const levit = exportOnnx(prepareModel(getCard('levit_128s'), { kind: 'synthetic', seed: 0 }).graph);
+  assert.ok(Math.abs(onnxParameterCount(levit) / 7_777_058 - 1) < 0.01);
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'levit.onnx'), levit);
+  const mislabelled = runCli(['bench', 'efficientnet_b0', '--onnx', join(dir, 'levit.onnx'), '--no-calibration']);
+  assert.equal(mislabelled.status, 3);
+  assert.match(mislabelled.stderr, /has 7,8\d\d,\d\d\d parameters; efficientnet_b0 has 5,288,548: it is another model/);
 });
 
 test('the plot refuses to draw nothing', () => {
@@ -167,4 +224,38 @@ test('configurations a backend cannot honour are skipped and said, never mislabe
   assert.deepEqual(results.records.map((x) => [x.backend, x.threads]), [['tfjs-cpu', 1]]);
   assert.deepEqual(results.skipped, [{ model: 'levit_128s', backend: 'tfjs-cpu', threads: 2, reason: 'tfjs-cpu runs 1 thread here' }]);
   assert.match(r.stderr, /note: levit_128s tfjs-cpu 2 threads: skipped/);
+});
+
+test('output paths are checked before any work; a mistyped flag or a bad number is a usage error in the documented shape', (t) => {
+  const dir = tempDir(t);
+  const started = Date.now();
+  const intoFolder = runCli(['bench', 'levit_128s', '--out', dir, '--json']);
+  assert.equal(intoFolder.status, 2);
+  assert.match(JSON.parse(intoFolder.stdout).error.message, /--out .* is a folder; a file goes there/);
+  writeFileSync(join(dir, 'a-file'), 'x');
+  const plotInFile = runCli(['bench', 'levit_128s', '--plot', join(dir, 'a-file', 'nested', 'p.svg')]);
+  assert.equal(plotInFile.status, 2, plotInFile.stderr);
+  assert.match(plotInFile.stderr, /a-file is a file, not a folder/);
+  assert.ok(Date.now() - started < 20_000, 'refused before benchmarking');
+  const typo = runCli(['bench', 'levit_128s', '--thread', '1', '--json']);
+  assert.equal(typo.status, 2);
+  const error = JSON.parse(typo.stdout).error;
+  assert.deepEqual(Object.keys(error).sort(), ['exitCode', 'hint', 'message', 'name']);
+  assert.match(error.message, /Nonexistent flag: --thread/);
+  assert.match(error.hint, /Did you mean --threads\?/);
+  assert.ok(typo.stdout.length < 1000, 'no parser internals');
+  for (const [args, message] of [
+    [['bench', 'levit_128s', '--max-iterations', '0'], /--max-iterations: Expected an integer greater than or equal to 1/],
+    [['bench', 'levit_128s', '--duration', '-1'], /--duration: '-1' is not a number of at least 0/],
+    [['bench', 'levit_128s', '--warmup', 'soon'], /--warmup: 'soon' is not a number/],
+    [['eval', 'levit_128s', dir, '--batch', '0'], /--batch: Expected an integer greater than or equal to 1/],
+    [['eval', 'levit_128s', dir, '--limit', '-1'], /--limit/],
+    [['predict', 'levit_128s', 'x.jpg', '--top', '1001'], /--top: Expected an integer less than or equal to 1000/],
+    [['info', 'levit_12'], /unknown model levit_12: did you mean levit_128\?/],
+  ] as [string[], RegExp][]) {
+    const r = runCli(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
 });

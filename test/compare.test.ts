@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BenchRecord, BenchResults } from '../src/bench/results.js';
 import { RESULTS_SCHEMA } from '../src/bench/results.js';
-import { compareResults, parseThreshold } from '../src/compare/compare.js';
-import { mannWhitney, normalCdf } from '../src/compare/mann-whitney.js';
+import { readResults } from '../src/bench/validate.js';
+import { compareExitCode, compareResults, parseThreshold, separationIsEvidence } from '../src/compare/compare.js';
+import { ratioOfMediansInterval } from '../src/compare/interval.js';
 import { mergeResults } from '../src/bench/merge-machines.js';
+import { saveBaseline } from '../src/bench/store.js';
 import { runCli, tempDir } from './helpers/shared.js';
 
 /** Deterministic timing-like samples: a median with a right-skewed jitter. */
@@ -40,14 +42,12 @@ function results(id: string, gflops: number | null, records: BenchRecord[]): Ben
 
 const options = { threshold: 0.05, alpha: 0.01 };
 
-test('Mann-Whitney U matches the textbook values', () => {
-  const r = mannWhitney([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]);
-  assert.equal(r.u, 0);
-  assert.ok(Math.abs(r.p - 0.0122) < 5e-4, `p = ${r.p}`); // scipy: asymptotic, continuity-corrected
-  assert.equal(mannWhitney([1, 1, 1], [1, 1, 1]).p, 1);
-  assert.ok(Math.abs(normalCdf(1.96) - 0.975) < 1e-4);
-  assert.ok(mannWhitney(samples(100, 40, 1), samples(100, 40, 2)).p > 0.01);
-  assert.ok(mannWhitney(samples(100, 40, 1), samples(110, 40, 2)).p < 1e-6);
+test('the interval of the change is seeded: the same files always get the same verdict', () => {
+  const a = ratioOfMediansInterval(samples(100, 30, 1), samples(120, 30, 2), 0.99);
+  assert.deepEqual(a, ratioOfMediansInterval(samples(100, 30, 1), samples(120, 30, 2), 0.99));
+  assert.ok(a.low < a.ratio && a.ratio < a.high, JSON.stringify(a));
+  assert.ok(Math.abs(a.ratio - 1.2) < 0.01);
+  assert.ok(a.low > 1.15 && a.high < 1.25, JSON.stringify(a));
 });
 
 test('records are matched by configuration; missing and new ones are reported', () => {
@@ -72,20 +72,30 @@ test('a significant slowdown past the threshold regresses; a small or noisy one 
     rec('small', samples(100, 30, 2)),
     rec('fast', samples(100, 30, 3)),
     rec('few', samples(100, 3, 4)),
+    rec('few2x', samples(100, 5, 9)),
   ]);
   const cur = results('m', 80, [
     rec('slow', samples(120, 30, 5)),
     rec('small', samples(103, 30, 6)),
     rec('fast', samples(80, 30, 7)),
-    rec('few', samples(130, 3, 8)),
+    rec('few', samples(104, 3, 8)),
+    rec('few2x', samples(200, 5, 10)),
   ]);
   const verdicts = Object.fromEntries(compareResults(base, cur, options).comparisons.map((c) => [c.model, c]));
   assert.equal(verdicts.slow.verdict, 'regressed');
   assert.ok(Math.abs(verdicts.slow.change! - 0.2) < 0.01);
-  assert.equal(verdicts.small.verdict, 'unchanged'); // significant, but under 5%
+  assert.ok(verdicts.slow.change_interval![0] > 0.05);
+  assert.equal(verdicts.small.verdict, 'unchanged'); // the whole interval is under 5%
   assert.equal(verdicts.fast.verdict, 'improved');
-  assert.equal(verdicts.few.verdict, 'unchanged'); // 30% slower, but 3 samples cannot show it
-  assert.match(verdicts.few.note!, /not significant/);
+  assert.equal(verdicts.few.verdict, 'inconclusive'); // 3 batches cannot tell 4% from nothing
+  assert.match(verdicts.few.note!, /too few batches \(3 and 3; an interval needs 10 a side\)/);
+  // 5 batches a side (EfficientNet-B3 at the old default), twice as slow: every batch is slower, which is evidence.
+  assert.equal(verdicts.few2x.verdict, 'regressed');
+  assert.match(verdicts.few2x.note!, /every current batch/);
+  // One or three batches a side separate by chance too often (1 in 2, 1 in 20): no verdict from them.
+  assert.ok(!separationIsEvidence(1, 1, 0.01) && !separationIsEvidence(3, 3, 0.01) && separationIsEvidence(5, 5, 0.01));
+  const one = compareResults(results('m', 80, [rec('x', [100])]), results('m', 80, [rec('x', [200])]), options);
+  assert.equal(one.comparisons[0].verdict, 'inconclusive');
 });
 
 test('on different machines the calibration ratio is applied before comparing', () => {
@@ -121,7 +131,7 @@ test('levit compare exits 1 and names the regression; Markdown for job summaries
   assert.match(r.stderr, /regressed: levit_128s ort-cpu 1t b16 224px fp32 \(30\.\d% slower/);
   assert.equal(runCli(['compare', base, base]).status, 0);
   const bad = runCli(['compare', base, join(dir, 'nope.json')]);
-  assert.equal(bad.status, 3);
+  assert.equal(bad.status, 4);
 });
 
 test('levit report merges machines into one table', (t) => {
@@ -129,6 +139,10 @@ test('levit report merges machines into one table', (t) => {
   const b = results('arm box', 40, [rec('levit_128s', samples(200, 5, 2), { published_top1: 76.6 })]);
   const merged = mergeResults([{ file: 'a', results: a }, { file: 'b', results: b }]);
   assert.deepEqual(merged.machines.map((m) => [m.label, m.id]), [['m1', 'x64 box'], ['m2', 'arm box']]);
+  // Two runs of one machine stay apart, by file.
+  const twice = mergeResults([{ file: 'a', results: a }, { file: 'a2', results: a }]);
+  assert.deepEqual(twice.machines.map((m) => [m.label, m.files]), [['m1', ['a']], ['m2', ['a2']]]);
+  assert.deepEqual(twice.merged.records.map((r) => r.backend), ['m1 ort-cpu', 'm2 ort-cpu']);
   const dir = tempDir(t);
   writeFileSync(join(dir, 'a.json'), JSON.stringify({ ...a, system: { ...a.system, cpu: { flags: [] } } }));
   writeFileSync(join(dir, 'b.json'), JSON.stringify({ ...b, system: { ...b.system, cpu: { flags: [] } } }));
@@ -146,9 +160,28 @@ const needsTaskset = { skip: !hasTaskset && 'taskset is not available' };
 test('a genuine slowdown (a competing process on the same core) fails compare; a re-run passes', needsTaskset, async (t) => {
   const dir = tempDir(t);
   const bench = (out: string) =>
-    runCli(['bench', 'levit_128s', '--threads', '1', '--batch', '4', '--duration', '1.5', '--warmup', '0.3', '--no-calibration', '--out', out], {
-      LEVIT_CACHE_DIR: dir,
-    });
+    runCli(
+      [
+        'bench',
+        'levit_128s',
+        '--threads',
+        '1',
+        '--batch',
+        '4',
+        '--duration',
+        '1.5',
+        '--max-duration',
+        '3',
+        '--warmup',
+        '0.3',
+        '--no-calibration',
+        '--out',
+        out,
+      ],
+      {
+        LEVIT_CACHE_DIR: dir,
+      },
+    );
   // Every run pinned to core 0 (the test process's children inherit the affinity).
   spawnSync('taskset', ['-cp', '0', String(process.pid)]);
   t.after(() => spawnSync('taskset', ['-cp', '0-1023', String(process.pid)]));
@@ -161,8 +194,93 @@ test('a genuine slowdown (a competing process on the same core) fails compare; a
     hog.kill();
   }
   const rerun = runCli(['compare', join(dir, 'base.json'), join(dir, 'rerun.json')]);
-  assert.equal(rerun.status, 0, rerun.stdout);
+  assert.notEqual(rerun.status, 1, rerun.stdout); // unchanged (0) or, on a noisy machine, inconclusive (6): never a regression
   const slow = runCli(['compare', join(dir, 'base.json'), join(dir, 'slow.json')]);
   assert.equal(slow.status, 1, slow.stdout);
   assert.match(slow.stderr, /regressed: levit_128s ort-cpu 1t b4 224px fp32/);
+});
+
+test('noise, flagged records and a machine that changed speed are inconclusive, never a verdict', () => {
+  const noisy = (median: number, seed: number) => samples(median, 30, seed).map((v, i) => v * (i % 3 === 0 ? 1.4 : 1));
+  const flagged = { gflops_before: 80, gflops_after: 50, unstable: 'the machine slowed down' };
+  const base = results('m', 80, [rec('noisy', noisy(100, 1)), rec('busy', samples(100, 30, 2))]);
+  const cur = results('m', 80, [rec('noisy', noisy(108, 3)), rec('busy', samples(200, 30, 4), { stability: flagged })]);
+  const v = Object.fromEntries(compareResults(base, cur, options).comparisons.map((c) => [c.model, c]));
+  assert.equal(v.noisy.verdict, 'inconclusive');
+  assert.match(v.noisy.note!, /crosses the ±5\.0% threshold: too noisy/);
+  assert.equal(v.busy.verdict, 'inconclusive');
+  assert.match(v.busy.note!, /current record flagged: the machine slowed down \(the timings alone said regressed\)/);
+  // Same machine, calibration 83 then 29 GFLOP/s (the other core busy): nothing can be decided.
+  const loaded = compareResults(results('m', 83, [rec('a', samples(100, 30, 5))]), results('m', 29, [rec('a', samples(300, 30, 6))]), options);
+  assert.equal(loaded.comparisons[0].verdict, 'inconclusive');
+  assert.match(loaded.machine_note!, /moved from 83\.0 to 29\.0 GFLOP\/s/);
+  assert.equal(compareExitCode(loaded), 6);
+});
+
+function writeResults(dir: string, name: string, r: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify(r));
+  return file;
+}
+
+test('result files are validated on read: the error names the field, exit 3; a missing file exits 4', (t) => {
+  const dir = tempDir(t);
+  const good = results('m', 80, [rec('levit_128s', samples(100, 30, 1))]);
+  const ok = writeResults(dir, 'ok.json', good);
+  const cases: [string, unknown, RegExp][] = [
+    ['negative', { ...good, records: [rec('levit_128s', [10, -1, 12])] }, /records\[0\]\.times_ms\[1\] -1 is not a positive, finite time/],
+    ['empty', { ...good, records: [rec('levit_128s', [])] }, /records\[0\]\.times_ms is missing or empty/],
+    ['duplicate', { ...good, records: [rec('a', [10, 11]), rec('b', [10]), rec('a', [20, 21])] }, /records\[2\] repeats the configuration of records\[0\]/],
+    ['calibration', { ...good, calibration: { matmul_gflops_1thread: 1e-6 } }, /calibration\.matmul_gflops_1thread 0\.000001 is not a plausible calibration/],
+    ['threads', { ...good, records: [rec('a', [10], { threads: 0 })] }, /records\[0\]\.threads 0 is not a positive integer/],
+    ['schema', { ...good, schema: 'other/9' }, /schema is "other\/9", not one this levit reads/],
+    ['machine', { ...good, system: {} }, /system\.id is missing/],
+  ];
+  for (const [name, content, message] of cases) {
+    const r = runCli(['compare', ok, writeResults(dir, `${name}.json`, content), '--json']);
+    assert.equal(r.status, 3, `${name}: ${r.stdout}`);
+    assert.match(JSON.parse(r.stdout).error.message, message, name);
+  }
+  writeFileSync(join(dir, 'text.json'), 'hello');
+  assert.equal(runCli(['compare', ok, join(dir, 'text.json')]).status, 3);
+  const missing = runCli(['compare', ok, join(dir, 'nope.json'), '--json']);
+  assert.equal(missing.status, 4);
+  assert.match(JSON.parse(missing.stdout).error.message, /no such results file/);
+  const auto = runCli(['compare', 'auto', ok], { LEVIT_RESULTS_DIR: join(dir, 'results') });
+  assert.equal(auto.status, 4);
+  assert.match(auto.stderr, /no baseline for machine 'm'[\s\S]*--save-baseline/);
+});
+
+test('a schema-1 file is read (fields it lacks read as not measured) and compared', (t) => {
+  const dir = tempDir(t);
+  const v1 = { ...results('m', 80, [rec('levit_128s', samples(100, 30, 1))]), schema: 'levit-bench/1' };
+  const file = writeResults(dir, 'v1.json', v1);
+  const r = readResults(file);
+  assert.equal(r.records[0].stability, null);
+  assert.equal(r.calibration_after, null);
+  assert.equal(runCli(['compare', file, file]).status, 0);
+});
+
+test('compare exits 6 when some configuration is inconclusive and none regressed', (t) => {
+  const dir = tempDir(t);
+  const base = writeResults(dir, 'b.json', results('m', 80, [rec('levit_128s', samples(100, 4, 1))]));
+  const cur = writeResults(dir, 'c.json', results('m', 80, [rec('levit_128s', samples(101, 4, 2))]));
+  const r = runCli(['compare', base, cur]);
+  assert.equal(r.status, 6, r.stdout);
+  assert.match(r.stdout, /INCONCLUSIVE/);
+  assert.match(r.stderr, /inconclusive: levit_128s .*too few batches/);
+});
+
+test('--save-baseline refuses to shrink a baseline without --force', (t) => {
+  const dir = tempDir(t);
+  const saved = process.env.LEVIT_RESULTS_DIR;
+  process.env.LEVIT_RESULTS_DIR = dir;
+  t.after(() => (saved === undefined ? delete process.env.LEVIT_RESULTS_DIR : (process.env.LEVIT_RESULTS_DIR = saved)));
+  const full = results('m', 80, [rec('levit_128s', samples(100, 12, 1)), rec('efficientnet_b3', samples(900, 12, 2))]);
+  const path = saveBaseline(full);
+  const one = results('m', 80, [rec('levit_128s', samples(100, 12, 3))]);
+  assert.throws(() => saveBaseline(one), /has 1 configuration this run did not measure \(efficientnet_b3 ort-cpu 1t b16 224px fp32\)/);
+  assert.equal(readResults(path).records.length, 2, 'the baseline is untouched');
+  saveBaseline(one, true);
+  assert.equal(readResults(path).records.length, 1);
 });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openDataset, realLabels } from '../src/eval/dataset.js';
+import { folderImages, openDataset, realLabels } from '../src/eval/dataset.js';
 import { judge, topIndices } from '../src/eval/score.js';
 import { imagenetClasses } from '../src/imagenet/classes.js';
 import { getCard } from '../src/models/registry.js';
@@ -10,10 +10,8 @@ import { decodeRgb } from '../src/preprocess/decode.js';
 import { resize } from '../src/preprocess/resize.js';
 import { evalTransform, resizedSize } from '../src/preprocess/transform.js';
 import { readNpy } from '../src/util/npy.js';
-import { golden, hasShared, runCli, tempDir } from './helpers/shared.js';
+import { GOLDEN_IMAGES, absDiffStats, golden, hasShared, runCli, tempDir } from './helpers/shared.js';
 
-/** The images behind ../shared/golden/input_224.npy, in its order. */
-const GOLDEN_IMAGES = ['chelsea.jpg', 'coffee.jpg', 'astronaut.jpg', 'rocket.jpg', 'camera_gray.jpg', 'coffee_cmyk.jpg', 'motorcycle_png.JPEG'];
 const checkpoint = golden('levit_128s', 'LeViT-128S-golden.pth');
 
 /** Each golden image's reference top-5, from the official model's logits. */
@@ -27,15 +25,9 @@ for (const [i, file] of GOLDEN_IMAGES.entries()) {
     const reference = readNpy(golden('input_224.npy'));
     const x = evalTransform(await decodeRgb(golden('images', file)), getCard('levit_128s').preprocessing);
     const n = 3 * 224 * 224;
-    let sum = 0;
-    let max = 0;
-    for (let j = 0; j < n; j++) {
-      const d = Math.abs(x.data[j] - reference.data[i * n + j]);
-      sum += d;
-      max = Math.max(max, d);
-    }
-    t.diagnostic(`mean |Δ| ${(sum / n).toExponential(2)}, max ${max.toExponential(2)}`);
-    assert.ok(sum / n <= 0.01, `mean ${sum / n}`);
+    const { mean, max } = absDiffStats(x.data, reference.data, n, 0, i * n);
+    t.diagnostic(`mean |Δ| ${mean.toExponential(2)}, max ${max.toExponential(2)}`);
+    assert.ok(mean <= 0.01, `mean ${mean}`);
     assert.ok(max < 1e-5, 'pixel-exact: only float rounding of the normalisation remains');
   });
 }
@@ -136,10 +128,18 @@ test('the verdict: 0.1 points on the full set, sampling error on a subset, nothi
   const published = { top1: 76.6, source: 'paper' };
   assert.equal(judge(76.55, 50_000, published, false).verdict, 'agrees');
   assert.equal(judge(76.3, 50_000, published, false).verdict, 'differs');
+  // 1000 random images: ±3.5 points, too wide to claim agreement; a 6.6-point gap still differs.
   const subset = judge(75.0, 1000, published, false);
-  assert.equal(subset.verdict, 'agrees');
+  assert.equal(subset.verdict, 'inconclusive');
   assert.ok(subset.tolerance! > 3 && subset.tolerance! < 4, `${subset.tolerance}`);
+  assert.match(subset.reason, /a ±0\.5-point verdict needs 29\d\d\d random images/);
   assert.equal(judge(70, 1000, published, false).verdict, 'differs');
+  assert.equal(judge(76.4, 40_000, published, false).verdict, 'agrees');
+  // --limit 3 at a 76-point gap: differs, never "agrees".
+  assert.equal(judge(0, 3, published, false).verdict, 'differs');
+  assert.equal(judge(0, 0, published, false).verdict, 'inconclusive');
+  // The first images of an ImageFolder are whole classes: no verdict but on the full set.
+  assert.match(judge(76.6, 10_000, published, false, false).reason, /not a random sample/);
   assert.equal(judge(76.6, 50_000, published, true).verdict, 'not comparable');
   assert.equal(judge(76.6, 50_000, undefined, false).verdict, 'not comparable');
 });
@@ -170,4 +170,58 @@ test('the WebAssembly SIMD resampler is bit-identical to the JavaScript one', ()
       assert.deepEqual(simd, js, `${w}x${h} -> ${W}x${H} box ${JSON.stringify(box)} ${filter}`);
     }
   }
+});
+
+test("Kaggle's download layout, its CSV as --labels, and bench-decode accept the same folders as eval", (t) => {
+  const dir = tempDir(t);
+  const val = join(dir, 'ILSVRC', 'Data', 'CLS-LOC', 'val');
+  mkdirSync(val, { recursive: true });
+  for (const n of [1, 2]) writeFileSync(join(val, `ILSVRC2012_val_0000000${n}.JPEG`), 'x');
+  const csv = join(dir, 'LOC_val_solution.csv');
+  writeFileSync(csv, 'ImageId,PredictionString\nILSVRC2012_val_00000001,n01751748 1 2 3 4\nILSVRC2012_val_00000002,n09193705 1 2 3 4\n');
+  const found = openDataset(val);
+  assert.equal(found.layout, 'kaggle-csv');
+  assert.deepEqual(found.samples.map((s) => s.label), [65, 970]);
+  const other = join(dir, 'copy');
+  mkdirSync(other);
+  for (const n of [1, 2]) writeFileSync(join(other, `ILSVRC2012_val_0000000${n}.JPEG`), 'x');
+  assert.deepEqual(openDataset(other, csv).samples.map((s) => s.label), [65, 970]);
+  // A layout that labels none of the images is an error, not an empty evaluation.
+  writeFileSync(csv, 'ImageId,PredictionString\nILSVRC2012_val_00000009,n01751748 1 2 3 4\n');
+  assert.throws(() => openDataset(val), /kaggle-csv layout, but no image in it has a label/);
+  // bench-decode: an ImageFolder (images one level down) is found as eval finds it.
+  const folder = join(dir, 'imagefolder', 'n01440764');
+  mkdirSync(folder, { recursive: true });
+  if (hasShared) copyFileSync(golden('images', 'chelsea.jpg'), join(folder, 'a.JPEG'));
+  assert.deepEqual(folderImages(join(dir, 'imagefolder')), hasShared ? [join(folder, 'a.JPEG')] : []);
+  assert.deepEqual(folderImages(other), [join(other, 'ILSVRC2012_val_00000001.JPEG'), join(other, 'ILSVRC2012_val_00000002.JPEG')]);
+});
+
+test('eval where no image is readable fails (exit 3) with no verdict; --predictions-out is checked before the work', (t) => {
+  const dir = tempDir(t);
+  const root = join(dir, 'val', 'n01440764');
+  mkdirSync(root, { recursive: true });
+  for (const n of [1, 2]) writeFileSync(join(root, `broken${n}.JPEG`), 'not a jpeg');
+  const intoFolder = runCli(['eval', 'levit_128s', join(dir, 'val'), '--weights', 'synthetic', '--predictions-out', dir]);
+  assert.equal(intoFolder.status, 2);
+  assert.match(intoFolder.stderr, /--predictions-out .* is a folder/);
+  const r = runCli(['eval', 'levit_128s', join(dir, 'val'), '--weights', 'synthetic', '--json'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(r.status, 3, r.stdout);
+  assert.match(JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('{\n  "error"'))).error.message, /no image of 2 could be evaluated/);
+  assert.doesNotMatch(r.stdout, /agrees/);
+});
+
+test('convert, like predict and eval, defaults to the official weights: never untrained ones unasked; tfjs never replaces a file', (t) => {
+  const dir = tempDir(t);
+  const env = { LEVIT_CACHE_DIR: dir };
+  const out = join(dir, 'model.onnx');
+  const r = runCli(['convert', 'levit_128s', '--offline', '--out', out, '--json'], env);
+  assert.notEqual(r.status, 0);
+  assert.match(JSON.parse(r.stdout).error.message, /offline|not cached|official/i);
+  assert.ok(!existsSync(out), 'nothing written');
+  writeFileSync(out, 'an existing file');
+  const tfjs = runCli(['convert', 'levit_128s', '--weights', 'synthetic', '--to', 'tfjs', '--out', out], env);
+  assert.equal(tfjs.status, 2);
+  assert.match(tfjs.stderr, /is a file; a folder goes there[\s\S]*--force/);
+  assert.equal(readFileSync(out, 'utf8'), 'an existing file');
 });

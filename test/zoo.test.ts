@@ -16,11 +16,11 @@ import { golden, hasShared, maxAbsDiff, onnxLogits, runCli, tempDir } from './he
 import { torchSave } from './helpers/torch-save.js';
 
 
-test('levit zoo --json lists all 15 models with counts computed from their graphs', () => {
+test('levit zoo --json lists all 18 models with counts computed from their graphs', () => {
   const cli = runCli(['zoo', '--json']);
   assert.equal(cli.status, 0, cli.stderr);
-  const zoo = JSON.parse(cli.stdout) as { id: string; family: string; params: number; flops: number }[];
-  assert.equal(zoo.length, 15);
+  const zoo = JSON.parse(cli.stdout) as { id: string; family: string; license: string; params: number; flops: number }[];
+  assert.equal(zoo.length, 18);
   const params = Object.fromEntries(zoo.map((e) => [e.id, e.params]));
   // timm's counts of its own models: efficientnet_b0 5.29M, b1 7.79M, b2 9.11M, b3 12.23M, deit_tiny 5.72M, deit_small 22.05M
   assert.equal(params.efficientnet_b0, 5_288_548);
@@ -31,10 +31,15 @@ test('levit zoo --json lists all 15 models with counts computed from their graph
   assert.equal(params.deit_tiny_distilled_patch16_224, 5_910_800);
   assert.equal(params.deit_small_patch16_224, 22_050_664);
   assert.equal(params.deit_small_distilled_patch16_224, 22_436_432);
-  // timm: efficientformer_l1 12.29M, edgenext_x_small 2.34M
+  // timm: efficientformer_l1 12.29M, edgenext_x_small 2.34M, cait_xxs24_224 11.96M, convit_tiny 5.71M, vit_tiny_patch16_224 5.72M
   assert.equal(params.efficientformer_l1, 12_289_928);
   assert.equal(params.edgenext_x_small, 2_336_804);
-  assert.deepEqual([...new Set(zoo.map((e) => e.family))], ['levit', 'efficientnet', 'deit', 'efficientformer', 'edgenext']);
+  assert.equal(params.cait_xxs24_224, 11_956_264);
+  assert.equal(params.convit_tiny, 5_710_512);
+  assert.equal(params.vit_tiny_patch16_224, 5_717_416);
+  const families = ['levit', 'efficientnet', 'deit', 'efficientformer', 'edgenext', 'vit', 'cait', 'convit'];
+  assert.deepEqual([...new Set(zoo.map((e) => e.family))], families);
+  for (const e of zoo) assert.match(e.license, /^(Apache-2\.0|MIT|CC-BY-NC-4\.0)$/, e.id);
 });
 
 test("timm's channel rounding and block strings", () => {
@@ -53,6 +58,8 @@ const goldens = [
     logits: ['deit_tiny_distilled', 'logits.npy'],
     format: 'safetensors',
   },
+  { model: 'cait_xxs24_224', file: ['cait_xxs24_224', 'model.safetensors'], logits: ['cait_xxs24_224', 'logits.npy'], format: 'safetensors' },
+  { model: 'convit_tiny', file: ['convit_tiny', 'model.safetensors'], logits: ['convit_tiny', 'logits.npy'], format: 'safetensors' },
 ];
 
 for (const g of goldens) {

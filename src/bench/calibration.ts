@@ -11,30 +11,48 @@ export interface Calibration {
   seconds: number;
 }
 
+export interface Calibrator {
+  /** Times the product for about this many seconds (at least 5 runs). */
+  measure(seconds: number): Promise<Calibration>;
+  release(): Promise<void>;
+}
+
 /**
  * Measures the machine, not the model: a square float32 MatMul on one onnxruntime thread.
- * Results from different machines are put side by side through this figure, and it is the
- * roofline a single-threaded float32 model cannot pass.
+ * Results from different machines are put side by side through this figure, it is the
+ * roofline a single-threaded float32 model cannot pass, and bench repeats it around every
+ * configuration to see whether the machine stayed quiet.
  */
-export async function calibrate(size = 1024, seconds = 1): Promise<Calibration> {
+export async function openCalibrator(size = 1024): Promise<Calibrator> {
   const b = new GraphBuilder('calibration');
   const a = b.input('a', [size, size]);
   const w = b.initializer('b', floatTensor([size, size], new Float32Array(size * size).fill(0.5)), 'constant');
   b.output(b.matmul(a, w));
   const session = await ortCpu.load(exportOnnx(b.graph), { threads: 1 });
+  const input = floatTensor([size, size], new Float32Array(size * size).fill(1));
+  await session.run(input);
+  return {
+    async measure(seconds: number): Promise<Calibration> {
+      const times: number[] = [];
+      const start = performance.now();
+      while (performance.now() - start < seconds * 1000 || times.length < 5) {
+        const t0 = performance.now();
+        await session.run(input);
+        times.push(performance.now() - t0);
+      }
+      const median = quantile(sorted(times), 0.5) / 1000;
+      return { matmul_gflops_1thread: (2 * size ** 3) / median / 1e9, matmul_size: size, seconds: (performance.now() - start) / 1000 };
+    },
+    release: () => session.release(),
+  };
+}
+
+/** One calibration of about `seconds`. */
+export async function calibrate(size = 1024, seconds = 1): Promise<Calibration> {
+  const c = await openCalibrator(size);
   try {
-    const input = floatTensor([size, size], new Float32Array(size * size).fill(1));
-    await session.run(input);
-    const times: number[] = [];
-    const start = performance.now();
-    while (performance.now() - start < seconds * 1000 || times.length < 5) {
-      const t0 = performance.now();
-      await session.run(input);
-      times.push(performance.now() - t0);
-    }
-    const median = quantile(sorted(times), 0.5) / 1000;
-    return { matmul_gflops_1thread: (2 * size ** 3) / median / 1e9, matmul_size: size, seconds: (performance.now() - start) / 1000 };
+    return await c.measure(seconds);
   } finally {
-    await session.release();
+    await c.release();
   }
 }

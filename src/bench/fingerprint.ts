@@ -1,5 +1,6 @@
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import si from 'systeminformation';
+import { type Emulation, detectEmulation } from './emulation.js';
 
 /** What makes one machine's timings differ from another's. */
 export interface SystemFingerprint {
@@ -9,7 +10,9 @@ export interface SystemFingerprint {
   gpus: { vendor: string; model: string; vram_mb: number | null }[];
   os: { platform: string; distro: string; release: string; kernel: string; arch: string };
   node: string;
-  /** A short id for "the same machine": CPU model, logical cores, architecture and OS. */
+  /** Set when this process runs translated (qemu-user, Rosetta 2): its timings are no speed figure. */
+  emulation: Emulation | null;
+  /** A short id for "the same machine": CPU model, logical cores, architecture and OS ("emulated" when it is). */
   id: string;
 }
 
@@ -42,6 +45,8 @@ export async function fingerprint(): Promise<SystemFingerprint> {
     gpus: graphics.controllers.map((g) => ({ vendor: g.vendor, model: g.model, vram_mb: g.vram ?? null })),
     os: { platform: os.platform, distro: os.distro, release: os.release, kernel: os.kernel, arch: process.arch },
     node: process.version,
+    emulation: detectEmulation(),
   };
-  return { ...fp, id: `${model} x${cores} ${process.arch} ${os.platform}`.replace(/\s+/g, ' ') };
+  const id = `${model} x${cores} ${process.arch} ${os.platform}${fp.emulation ? ' emulated' : ''}`;
+  return { ...fp, id: id.replace(/\s+/g, ' ') };
 }

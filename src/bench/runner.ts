@@ -1,10 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { floatTensor } from '../core/tensor.js';
 import { getCard } from '../models/registry.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { type Artifact, ensureArtifact } from '../classifier/convert.js';
-import { ExitCode, LevitError } from '../core/errors.js';
+import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
 import { type WeightsChoice, describeWeights, resolveWeights } from '../classifier/model.js';
+import type { ModelCard } from '../models/families.js';
+import { onnxParameterCount } from '../onnx/inspect.js';
 import { sha256File } from '../util/hash.js';
 import type { DownloadOptions } from '../download/checkpoints.js';
 import { countsOf } from '../classifier/zoo.js';
@@ -12,10 +14,11 @@ import type { Backend, BackendStatus } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
 import { packageVersion } from '../util/paths.js';
 import { FP32, type PrecisionSpec, precisionKey, precisionProgressLine } from '../classifier/precision.js';
-import { type Calibration, calibrate } from './calibration.js';
-import { fingerprint } from './fingerprint.js';
+import { type Calibration, type Calibrator, openCalibrator } from './calibration.js';
+import { type SystemFingerprint, fingerprint } from './fingerprint.js';
 import { type MeasureSettings, measure } from './measure.js';
 import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from './results.js';
+import { baselineWarning, judgeStability } from './stability.js';
 import { spread, summarize } from './stats.js';
 
 export type ThreadSpec = number | 'all';
@@ -29,10 +32,14 @@ export interface BenchPlan {
   download: DownloadOptions;
   measure: MeasureSettings;
   calibrate: boolean;
+  /** The calibration of this machine's baseline, to warn when this run's machine is far slower. */
+  reference?: (system: SystemFingerprint) => { calibration: Calibration | null; file: string } | null;
   /** Time this ONNX file instead of levit's own artifact (one model only): e.g. a torch.onnx export. */
   externalOnnx?: string;
   /** Precisions of levit's artifacts (default float32 only). */
   precisions?: PrecisionSpec[];
+  /** A batch that fails (e.g. out of GPU memory) is skipped with its error instead of ending the run. */
+  keepGoing?: boolean;
 }
 
 /** The models `levit bench` runs by default: LeViT against EfficientNet and DeiT, as in the paper. */
@@ -44,7 +51,11 @@ export interface BenchEvents {
   configDone?(record: BenchRecord): void;
   phase?(message: string): void;
   skipped?(message: string): void;
+  warning?(message: string): void;
 }
+
+/** Seconds of the short calibration taken between configurations. */
+const CHECK_SECONDS = 0.3;
 
 export function resolveThreads(specs: readonly ThreadSpec[]): number[] {
   const all = availableParallelism();
@@ -62,6 +73,26 @@ export function benchInput(batch: number, resolution: number) {
     t.data[i] = ((x >>> 0) / 4294967296) * 4 - 2;
   }
   return t;
+}
+
+/** How far an external export's parameter count may stray from the card's (folded BatchNorm, expanded attention biases). */
+const EXTERNAL_PARAMS_TOLERANCE = 0.1;
+
+/** An external ONNX file must be the model it is timed as: its parameter count near the card's. */
+function checkExternalParams(path: string, card: ModelCard, params: number): void {
+  let found: number;
+  try {
+    found = onnxParameterCount(readFileSync(path));
+  } catch (e) {
+    throw new CorruptFileError(path, `is not an ONNX model (${(e as Error).message})`, 'Give --onnx an .onnx file exported from the model named.');
+  }
+  if (Math.abs(found / params - 1) > EXTERNAL_PARAMS_TOLERANCE) {
+    throw new LevitError(
+      `--onnx ${path} has ${found.toLocaleString('en-US')} parameters; ${card.id} has ${params.toLocaleString('en-US')}: it is another model`,
+      ExitCode.badInput,
+      'Name the model the file was exported from (levit zoo lists them with their parameter counts).',
+    );
+  }
 }
 
 async function externalArtifact(path: string, backend: Backend): Promise<Artifact> {
@@ -85,6 +116,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   if (plan.externalOnnx && precisions.some((p) => p.precision !== 'fp32')) {
     throw new LevitError('--onnx times the external file as it is: drop --precision (or bench levit\'s own artifacts with it)', ExitCode.usage);
   }
+  if (plan.externalOnnx && existsSync(plan.externalOnnx)) checkExternalParams(plan.externalOnnx, cards[0], countsOf(cards[0]).params);
   const threads = resolveThreads(plan.threads);
   const backends: Backend[] = [];
   const statuses = new Map<Backend, BackendStatus>();
@@ -97,78 +129,105 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   events.phase?.('fingerprinting the system');
   const system = await fingerprint();
   let calibration: Calibration | null = null;
+  let calibrator: Calibrator | null = null;
+  let lastCheck: Calibration | null = null;
+  const warnings: string[] = [];
   if (plan.calibrate) {
     events.phase?.('calibrating: single-thread float32 matrix product');
-    calibration = await calibrate();
+    calibrator = await openCalibrator();
+    calibration = await calibrator.measure(1);
+    lastCheck = calibration;
+    const reference = plan.reference?.(system);
+    const warning = reference ? baselineWarning(calibration, reference.calibration, reference.file) : null;
+    if (warning) {
+      warnings.push(warning);
+      events.warning?.(warning);
+    }
   }
 
   const total = cards.length * backends.length * precisions.length * threads.length * plan.batches.length;
   const records: BenchRecord[] = [];
   const skipped: NonNullable<BenchResults['skipped']> = [];
-  const skip = (card: { id: string }, backend: Backend, t: number, reason: string) => {
-    skipped.push({ model: card.id, backend: backend.id, threads: t, reason });
-    events.skipped?.(`${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''}: skipped, ${reason}`);
+  const skip = (card: { id: string }, backend: Backend, t: number, reason: string, batch?: number) => {
+    skipped.push({ model: card.id, backend: backend.id, threads: t, ...(batch === undefined ? {} : { batch }), reason });
+    events.skipped?.(`${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''}${batch === undefined ? '' : ` batch ${batch}`}: skipped, ${reason}`);
   };
-  for (const card of cards) {
-    const counts = countsOf(card);
-    const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
-    const identity = weights ? await describeWeights(weights) : undefined;
-    for (const backend of backends) for (const precision of precisions) {
-      const artifact = weights && identity
-        ? await ensureArtifact(card, weights, backend.artifact, identity, precision, (p) => events.phase?.(precisionProgressLine(card.id, p)))
-        : await externalArtifact(plan.externalOnnx!, backend);
-      for (const t of threads) {
-        if (backend.threadsFixedPerProcess && t !== threads[0]) {
-          skip(card, backend, t, `${backend.id} fixes its thread count when it starts (${threads[0]} in this run)`);
-          continue;
-        }
-        const sessionStart = performance.now();
-        const session = await backend.load(artifact.path, { threads: t });
-        const sessionSeconds = (performance.now() - sessionStart) / 1000;
-        if (session.threads !== t) {
-          await session.release();
-          skip(card, backend, t, `${backend.id} runs ${session.threads} thread${session.threads > 1 ? 's' : ''} here`);
-          continue;
-        }
-        const status = statuses.get(backend)!;
-        try {
-          for (const batch of plan.batches) {
-            events.configStart?.(records.length + 1, total, `${card.id} ${backend.id} ${precision.precision} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`);
-            const input = benchInput(batch, card.preprocessing.resolution);
-            const m = await measure(() => session.run(input), plan.measure, events.iteration);
-            const latency = summarize(m.times);
-            const record: BenchRecord = {
-              model: card.id,
-              family: card.family,
-              backend: backend.id,
-              backend_version: status.version,
-              device: status.device,
-              threads: t,
-              batch,
-              resolution: card.preprocessing.resolution,
-              precision: precision.precision,
-              ...(precision.precision === 'fp32' ? {} : { precision_key: precisionKey(precision) }),
-              weights: artifact.weights.id,
-              weights_kind: artifact.weights.kind,
-              ...counts,
-              published_top1: card.published[0]?.top1 ?? null,
-              setup_seconds: { artifact: artifact.seconds, artifact_cached: !artifact.built, session: sessionSeconds },
-              warmup_iterations: m.warmupIterations,
-              iterations: m.times.length,
-              images_per_second: (batch * 1000) / latency.median,
-              latency_ms: latency,
-              spread: spread(m.times),
-              peak_rss_bytes: m.peakRssBytes,
-              times_ms: m.times,
-            };
-            records.push(record);
-            events.configDone?.(record);
+  try {
+    for (const card of cards) {
+      const counts = countsOf(card);
+      const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
+      const identity = weights ? await describeWeights(weights) : undefined;
+      for (const backend of backends) for (const precision of precisions) {
+        const artifact = weights && identity
+          ? await ensureArtifact(card, weights, backend.artifact, identity, precision, (p) => events.phase?.(precisionProgressLine(card.id, p)))
+          : await externalArtifact(plan.externalOnnx!, backend);
+        for (const t of threads) {
+          if (backend.threadsFixedPerProcess && t !== threads[0]) {
+            skip(card, backend, t, `${backend.id} fixes its thread count when it starts (${threads[0]} in this run)`);
+            continue;
           }
-        } finally {
-          await session.release();
+          const sessionStart = performance.now();
+          const session = await backend.load(artifact.path, { threads: t });
+          const sessionSeconds = (performance.now() - sessionStart) / 1000;
+          if (session.threads !== t) {
+            await session.release();
+            skip(card, backend, t, `${backend.id} runs ${session.threads} thread${session.threads > 1 ? 's' : ''} here`);
+            continue;
+          }
+          const status = statuses.get(backend)!;
+          try {
+            for (const batch of plan.batches) {
+              events.configStart?.(records.length + 1, total, `${card.id} ${backend.id} ${precision.precision} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`);
+              const input = benchInput(batch, card.preprocessing.resolution);
+              const before = lastCheck;
+              let m: Awaited<ReturnType<typeof measure>>;
+              try {
+                m = await measure(() => session.run(input), plan.measure, events.iteration);
+              } catch (e) {
+                if (!plan.keepGoing) throw e;
+                skip(card, backend, t, `batch ${batch} failed: ${(e as Error).message.split('\n')[0]}`, batch);
+                continue;
+              }
+              lastCheck = calibrator ? await calibrator.measure(CHECK_SECONDS) : null;
+              const latency = summarize(m.times);
+              const record: BenchRecord = {
+                model: card.id,
+                family: card.family,
+                backend: backend.id,
+                backend_version: status.version,
+                device: status.device,
+                threads: t,
+                batch,
+                resolution: card.preprocessing.resolution,
+                precision: precision.precision,
+                ...(precision.precision === 'fp32' ? {} : { precision_key: precisionKey(precision) }),
+                weights: artifact.weights.id,
+                weights_kind: artifact.weights.kind,
+                ...counts,
+                published_top1: card.published[0]?.top1 ?? null,
+                setup_seconds: { artifact: artifact.seconds, artifact_cached: !artifact.built, session: sessionSeconds },
+                warmup_iterations: m.warmupIterations,
+                iterations: m.times.length,
+                images_per_second: (batch * 1000) / latency.median,
+                latency_ms: latency,
+                spread: spread(m.times),
+                peak_rss_bytes: m.peakRssBytes,
+                times_ms: m.times,
+                emulated: system.emulation !== null,
+                stopped: m.stopped,
+                stability: before && lastCheck && calibration ? judgeStability(before, lastCheck, calibration) : null,
+              };
+              records.push(record);
+              events.configDone?.(record);
+            }
+          } finally {
+            await session.release();
+          }
         }
       }
     }
+  } finally {
+    await calibrator?.release();
   }
   return {
     schema: RESULTS_SCHEMA,
@@ -176,13 +235,17 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
     levit_version: packageVersion,
     system,
     calibration,
+    calibration_after: records.length ? lastCheck : null,
     settings: {
       warmup_seconds: plan.measure.warmupSeconds,
       duration_seconds: plan.measure.durationSeconds,
       min_iterations: plan.measure.minIterations,
       max_iterations: plan.measure.maxIterations,
+      max_duration_seconds: plan.measure.maxDurationSeconds,
+      target_ci: plan.measure.targetCi,
     },
     records,
     ...(skipped.length ? { skipped } : {}),
+    ...(warnings.length ? { warnings } : {}),
   };
 }

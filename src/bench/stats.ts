@@ -4,7 +4,7 @@ export function sorted(xs: readonly number[]): number[] {
   return [...xs].sort((a, b) => a - b);
 }
 
-export function quantile(sortedXs: readonly number[], q: number): number {
+export function quantile(sortedXs: ArrayLike<number>, q: number): number {
   if (sortedXs.length === 0) return Number.NaN;
   const pos = (sortedXs.length - 1) * q;
   const lo = Math.floor(pos);

@@ -18,6 +18,13 @@ export const networkFlags = {
   mirror: Flags.string({ description: 'fetch checkpoints by file name from this base URL instead (also LEVIT_MIRROR)', helpValue: 'URL' }),
 };
 
+/** --force: replace an existing output of another kind, or a baseline by a smaller one. */
+export const forceFlag = {
+  force: Flags.boolean({
+    description: 'replace an existing output of another kind (a file where a folder goes), or a baseline by one with fewer configurations',
+  }),
+};
+
 /** --checkpoint / --weights, shared by every command that builds a model. */
 export function weightsFlags(defaultWeights: 'synthetic' | 'official') {
   return {
@@ -54,6 +61,24 @@ export function parseList<T>(flag: string, value: string, item: (s: string) => T
   });
   if (out.length === 0) throw new LevitError(`--${flag}: give at least one value`, ExitCode.usage);
   return out;
+}
+
+/**
+ * A decimal number flag checked when parsed: finite, and at least `min` (above it when
+ * `exclusive`). Integers use oclif's Flags.integer with min/max instead.
+ */
+export function numberFlag(o: { description: string; default: number; min: number; exclusive?: boolean; helpValue?: string }) {
+  return Flags.custom<number>({
+    description: o.description,
+    helpValue: o.helpValue ?? 'NUMBER',
+    default: o.default,
+    async parse(input: string) {
+      const v = Number(input);
+      const ok = input.trim() !== '' && Number.isFinite(v) && (o.exclusive ? v > o.min : v >= o.min);
+      if (!ok) throw new Error(`'${input}' is not a number ${o.exclusive ? 'above' : 'of at least'} ${o.min}`);
+      return v;
+    },
+  })();
 }
 
 export const positiveInt = (s: string): number | undefined => (/^\d+$/.test(s) && Number(s) > 0 ? Number(s) : undefined);

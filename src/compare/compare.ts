@@ -1,14 +1,26 @@
 import type { BenchRecord, BenchResults } from '../bench/results.js';
+import { recordKey } from '../bench/validate.js';
 import { quantile, sorted } from '../bench/stats.js';
-import { mannWhitney } from './mann-whitney.js';
+import { MIN_BATCHES, ratioOfMediansInterval } from './interval.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 
-export type Verdict = 'improved' | 'unchanged' | 'regressed' | 'missing' | 'new';
+export { recordKey };
+
+/**
+ * regressed / improved: the interval of the change lies wholly past the threshold;
+ * unchanged: wholly inside it; inconclusive: neither, or the evidence cannot be trusted
+ * (too few batches, a record taken on a busy machine), and the note says why;
+ * emulated: one side was timed under emulation, which is no speed figure, so nothing is decided.
+ */
+export type Verdict = 'improved' | 'unchanged' | 'regressed' | 'inconclusive' | 'missing' | 'new' | 'emulated';
+
+/** compare's exit codes: a CI job passes only on 0. */
+export const CompareExit = { noRegression: 0, regressed: 1, inconclusive: 6 } as const;
 
 export interface CompareOptions {
-  /** Relative change of the median batch time that matters, e.g. 0.05. */
+  /** Relative change of the median batch time that matters, e.g. 0.10. */
   threshold: number;
-  /** Significance level of the Mann-Whitney test. */
+  /** 1 - the confidence of the interval of the change. */
   alpha: number;
 }
 
@@ -23,7 +35,8 @@ export interface Comparison {
   current_images_per_second: number | null;
   /** Median batch time, current / baseline - 1: positive is slower. */
   change: number | null;
-  p_value: number | null;
+  /** The (1 - alpha) interval of that change, from a seeded bootstrap of the ratio of medians. */
+  change_interval: [number, number] | null;
   note?: string;
 }
 
@@ -35,16 +48,75 @@ export interface CompareReport {
   current_machine: string;
   /** current calibration / baseline calibration, applied to current times when machines differ. */
   normalisation: number | null;
+  /** Why every record is inconclusive (the machine itself changed speed), or null. */
+  machine_note: string | null;
   comparisons: Comparison[];
   counts: Record<Verdict, number>;
 }
 
-/** The identity of a configuration: records with the same key are the same benchmark. */
-export const recordKey = (r: BenchRecord) => `${r.model} ${r.backend} ${r.threads}t b${r.batch} ${r.resolution}px ${r.precision_key ?? r.precision}`;
+/**
+ * On the same machine the calibration should not move; when it does by more than this factor,
+ * the machine was busy (or throttled) during one of the runs and no timing of it can be trusted.
+ */
+export const CALIBRATION_DRIFT = 0.15;
 
-function byKey(results: BenchResults): Map<string, BenchRecord> {
-  return new Map(results.records.map((r) => [recordKey(r), r]));
+function machineNote(baseline: BenchResults, current: BenchResults, sameMachine: boolean): string | null {
+  if (!sameMachine || !baseline.calibration || !current.calibration) return null;
+  const ratio = current.calibration.matmul_gflops_1thread / baseline.calibration.matmul_gflops_1thread;
+  if (Math.abs(Math.log(ratio)) <= Math.log(1 + CALIBRATION_DRIFT)) return null;
+  const [from, to] = [baseline.calibration.matmul_gflops_1thread.toFixed(1), current.calibration.matmul_gflops_1thread.toFixed(1)];
+  return `same machine, but its calibration moved from ${from} to ${to} GFLOP/s: one run was taken on a busy or throttled machine`;
 }
+
+const pctText = (v: number) => `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
+
+/** Whether every one of n2 batches falling beyond every one of n1 is unlikely by chance: 1 / C(n1 + n2, n1) <= alpha / 2. */
+export function separationIsEvidence(n1: number, n2: number, alpha: number): boolean {
+  let ways = 1;
+  for (let k = 1; k <= n1; k++) ways = (ways * (n2 + k)) / k;
+  return 1 / ways <= alpha / 2;
+}
+
+/** The verdict on one pair of records whose evidence is trustworthy. */
+function decide(b: BenchRecord, currentTimes: number[], o: CompareOptions): Pick<Comparison, 'verdict' | 'change' | 'change_interval' | 'note'> {
+  const interval = ratioOfMediansInterval(b.times_ms, currentTimes, 1 - o.alpha);
+  const change = interval.ratio - 1;
+  const [low, high] = [interval.low - 1, interval.high - 1];
+  const t = o.threshold;
+  if (b.times_ms.length < MIN_BATCHES || currentTimes.length < MIN_BATCHES) {
+    // Too few for an interval; a complete separation past the threshold is still evidence, when
+    // chance alone would separate that many batches with probability under alpha / 2.
+    if (separationIsEvidence(b.times_ms.length, currentTimes.length, o.alpha)) {
+      const [slowest, fastest] = [Math.max(...b.times_ms), Math.min(...b.times_ms)];
+      if (Math.min(...currentTimes) > slowest * (1 + t)) {
+        const note = `few batches, but every current batch is over ${pctText(t)} slower than every baseline one`;
+        return { verdict: 'regressed', change, change_interval: null, note };
+      }
+      if (Math.max(...currentTimes) < fastest * (1 - t)) {
+        const note = `few batches, but every current batch is over ${pctText(t)} faster than every baseline one`;
+        return { verdict: 'improved', change, change_interval: null, note };
+      }
+    }
+    const note = `too few batches (${b.times_ms.length} and ${currentTimes.length}; an interval needs ${MIN_BATCHES} a side): bench with a longer --duration`;
+    return { verdict: 'inconclusive', change, change_interval: null, note };
+  }
+  const change_interval: [number, number] = [low, high];
+  if (low > t) return { verdict: 'regressed', change, change_interval };
+  if (high < -t) return { verdict: 'improved', change, change_interval };
+  if (low >= -t && high <= t) return { verdict: 'unchanged', change, change_interval };
+  const confidence = Math.round((1 - o.alpha) * 100);
+  const note = `the ${confidence}% interval ${pctText(low)} to ${pctText(high)} crosses the ±${(t * 100).toFixed(1)}% threshold: too noisy to tell`;
+  return { verdict: 'inconclusive', change, change_interval, note };
+}
+
+function untrusted(b: BenchRecord, c: BenchRecord): string | null {
+  if (b.stability?.unstable) return `baseline record flagged: ${b.stability.unstable}`;
+  if (c.stability?.unstable) return `current record flagged: ${c.stability.unstable}`;
+  return null;
+}
+
+/** A record timed under emulation: marked itself, or from a file whose system says so. */
+const isEmulated = (r: BenchRecord, of: BenchResults) => r.emulated === true || (of.system.emulation ?? null) !== null;
 
 /**
  * Compares two result files record by record. On different machines the current times are
@@ -55,38 +127,48 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
   const sameMachine = baseline.system.id === current.system.id;
   const calibrations = baseline.calibration && current.calibration;
   const normalisation = !sameMachine && calibrations ? current.calibration!.matmul_gflops_1thread / baseline.calibration!.matmul_gflops_1thread : null;
-  const base = byKey(baseline);
-  const cur = byKey(current);
+  const busy = machineNote(baseline, current, sameMachine);
+  const cur = new Map(current.records.map((r) => [recordKey(r), r]));
   const comparisons: Comparison[] = [];
-  for (const [key, b] of base) {
+  const base = new Set<string>();
+  for (const b of baseline.records) {
+    const key = recordKey(b);
+    base.add(key);
     const c = cur.get(key);
     const common = { key, model: b.model, backend: b.backend, threads: b.threads, batch: b.batch, baseline_images_per_second: b.images_per_second };
     if (!c) {
-      comparisons.push({ ...common, verdict: 'missing', current_images_per_second: null, change: null, p_value: null, note: 'not in the current results' });
+      const absent = { current_images_per_second: null, change: null, change_interval: null };
+      comparisons.push({ ...common, verdict: 'missing', ...absent, note: 'not in the current results' });
+      continue;
+    }
+    const emulated = [isEmulated(b, baseline) && 'baseline', isEmulated(c, current) && 'current'].filter(Boolean);
+    if (emulated.length) {
+      comparisons.push({
+        ...common, verdict: 'emulated', current_images_per_second: c.images_per_second, change: null, change_interval: null,
+        note: `${emulated.join(' and ')} timed under emulation: not a speed figure, not compared`,
+      });
       continue;
     }
     const currentTimes = normalisation ? c.times_ms.map((t) => t * normalisation) : c.times_ms;
-    const medianB = quantile(sorted(b.times_ms), 0.5);
-    const medianC = quantile(sorted(currentTimes), 0.5);
-    const change = medianC / medianB - 1;
-    const { p } = mannWhitney(b.times_ms, currentTimes);
-    const significant = p < o.alpha;
-    const verdict: Verdict = significant && change > o.threshold ? 'regressed' : significant && change < -o.threshold ? 'improved' : 'unchanged';
-    const note =
-      !significant && Math.abs(change) > o.threshold
-        ? `not significant (p = ${p.toFixed(3)}, ${b.times_ms.length} and ${c.times_ms.length} samples)`
-        : undefined;
-    comparisons.push({ ...common, verdict, current_images_per_second: (c.batch * 1000) / medianC, change, p_value: p, note });
+    const currentIps = (c.batch * 1000) / quantile(sorted(currentTimes), 0.5);
+    const decided = decide(b, currentTimes, o);
+    const distrust = busy ?? untrusted(b, c);
+    comparisons.push({
+      ...common,
+      current_images_per_second: currentIps,
+      ...decided,
+      ...(distrust ? { verdict: 'inconclusive' as const, note: `${distrust} (the timings alone said ${decided.verdict})` } : {}),
+    });
   }
-  for (const [key, c] of cur) {
-    if (!base.has(key)) {
-      comparisons.push({
-        key, model: c.model, backend: c.backend, threads: c.threads, batch: c.batch, verdict: 'new',
-        baseline_images_per_second: null, current_images_per_second: c.images_per_second, change: null, p_value: null, note: 'not in the baseline',
-      });
-    }
+  for (const c of current.records) {
+    const key = recordKey(c);
+    if (base.has(key)) continue;
+    comparisons.push({
+      key, model: c.model, backend: c.backend, threads: c.threads, batch: c.batch, verdict: 'new',
+      baseline_images_per_second: null, current_images_per_second: c.images_per_second, change: null, change_interval: null, note: 'not in the baseline',
+    });
   }
-  const counts: Record<Verdict, number> = { improved: 0, unchanged: 0, regressed: 0, missing: 0, new: 0 };
+  const counts: Record<Verdict, number> = { improved: 0, unchanged: 0, regressed: 0, inconclusive: 0, missing: 0, new: 0, emulated: 0 };
   for (const c of comparisons) counts[c.verdict]++;
   return {
     threshold: o.threshold,
@@ -95,14 +177,24 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
     baseline_machine: baseline.system.id,
     current_machine: current.system.id,
     normalisation,
+    machine_note: busy,
     comparisons,
     counts,
   };
+}
+
+/** The exit code of a comparison: a regression wins over an inconclusive record. */
+export function compareExitCode(r: CompareReport): number {
+  if (r.counts.regressed) return CompareExit.regressed;
+  if (r.counts.inconclusive) return CompareExit.inconclusive;
+  return CompareExit.noRegression;
 }
 
 /** '5%' or '0.05' -> 0.05. */
 export function parseThreshold(s: string): number {
   const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(s.trim());
   if (!m) throw new LevitError(`--threshold: '${s}' is not a number or a percentage`, ExitCode.usage);
-  return m[2] ? Number(m[1]) / 100 : Number(m[1]);
+  const v = m[2] ? Number(m[1]) / 100 : Number(m[1]);
+  if (!(v > 0 && v < 1)) throw new LevitError(`--threshold: '${s}' must lie between 0 and 100%`, ExitCode.usage);
+  return v;
 }

@@ -45,6 +45,10 @@ function wnidIndex(): Map<string, number> {
   return new Map(imagenetClasses().map((c) => [c.wnid, c.index]));
 }
 
+/**
+ * The image files of one folder, sorted: the one place datasets list entries, so that a check of
+ * each entry (a regular file, not a FIFO or a link loop) belongs here.
+ */
 function images(dir: string): string[] {
   return readdirSync(dir)
     .filter((f) => IMAGE.test(f))
@@ -67,6 +71,30 @@ function imageFolder(root: string, dirs: string[], skipped: Dataset['skipped']):
   }
   const samples = sorted.flatMap((w) => orSkip(join(root, w), skipped, () => images(join(root, w))).map((file) => ({ file, label: index.get(w)! })));
   return { root, layout: 'imagefolder', samples, skipped };
+}
+
+const KAGGLE_HEADER = /^ImageId,PredictionString\s*$/;
+/** Kaggle's download puts val at ILSVRC/Data/CLS-LOC/val and the CSV at the top, four levels up. */
+const KAGGLE_CSV_LEVELS = 4;
+
+function isKaggleCsv(file: string): boolean {
+  return KAGGLE_HEADER.test(readFileSync(file, 'utf8').slice(0, 200).split(/\r?\n/)[0]);
+}
+
+/** LOC_val_solution.csv in the folder (from level 0) or above it, up to the top of Kaggle's download. */
+function findKaggleCsv(root: string, fromLevel: number, toLevel: number): string | undefined {
+  let dir = root;
+  for (let level = 0; level <= toLevel; level++) {
+    if (level < fromLevel) {
+      dir = dirname(dir);
+      continue;
+    }
+    const csv = join(dir, 'LOC_val_solution.csv');
+    if (existsSync(csv) && statSync(csv).isFile()) return csv;
+    if (dirname(dir) === dir) break;
+    dir = dirname(dir);
+  }
+  return undefined;
 }
 
 /** Kaggle's flat layout: LOC_val_solution.csv, "ImageId,PredictionString" with the wnid first. */
@@ -98,21 +126,55 @@ export function labelsFile(root: string, labels: string): Dataset {
   return { root, layout: 'labels-file', samples, skipped: [] };
 }
 
-/** Recognises the layout of a validation folder. */
-export function openDataset(root: string, labels?: string): Dataset {
+function checkFolder(root: string): void {
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new LevitError(`${root}: no such folder`, ExitCode.notFound);
-  if (labels) return labelsFile(root, labels);
-  const csv = [join(root, 'LOC_val_solution.csv'), join(dirname(root), 'LOC_val_solution.csv')].find(existsSync);
-  if (csv) return kaggle(root, csv);
+}
+
+/** The labelled layout of a folder, or null when it has none levit recognises. */
+function detect(root: string, labels?: string): Dataset | null {
+  if (labels) {
+    if (!existsSync(labels)) throw new LevitError(`--labels ${labels}: no such file`, ExitCode.notFound);
+    return isKaggleCsv(labels) ? kaggle(root, labels) : labelsFile(root, labels);
+  }
+  // A CSV beside the images first, then class folders, and only then a CSV further up (which
+  // could belong to another dataset above an ImageFolder).
+  const beside = findKaggleCsv(root, 0, 0);
+  if (beside) return kaggle(root, beside);
   const skipped: Dataset['skipped'] = [];
   const dirs = readdirSync(root).filter((d) => WNID.test(d) && orSkip(join(root, d), skipped, () => [statSync(join(root, d)).isDirectory()])[0]);
   if (dirs.length) return imageFolder(root, dirs, skipped);
-  throw new LevitError(
-    `${root}: not a dataset levit recognises`,
-    ExitCode.badInput,
-    "Use the ImageFolder layout (val/<wnid>/*.JPEG), a flat folder with Kaggle's LOC_val_solution.csv beside it, " +
-      'or pass --labels FILE ("file wnid" or "file index" per line).',
-  );
+  const above = findKaggleCsv(root, 1, KAGGLE_CSV_LEVELS);
+  return above ? kaggle(root, above) : null;
+}
+
+/**
+ * Recognises the layout of a validation folder: ImageFolder, Kaggle's (the CSV beside the folder
+ * or up to the top of its download), or a flat folder with a labels file (which may be Kaggle's
+ * CSV itself). A layout that matches no image is an error, not an empty evaluation.
+ */
+export function openDataset(root: string, labels?: string): Dataset {
+  checkFolder(root);
+  const dataset = detect(root, labels);
+  if (!dataset) {
+    throw new LevitError(
+      `${root}: not a dataset levit recognises`,
+      ExitCode.badInput,
+      "Use the ImageFolder layout (val/<wnid>/*.JPEG), Kaggle's layout (ILSVRC/Data/CLS-LOC/val with LOC_val_solution.csv at the top of the download), " +
+        'or pass --labels FILE ("file wnid" or "file index" per line, or LOC_val_solution.csv).',
+    );
+  }
+  if (dataset.samples.length === 0) {
+    const hint = 'Check that the labels name the image files of this folder.';
+    throw new LevitError(`${root}: ${dataset.layout} layout, but no image in it has a label`, ExitCode.badInput, hint);
+  }
+  return dataset;
+}
+
+/** The images of a folder for bench-decode: those of any dataset eval accepts, else the folder's own images. */
+export function folderImages(root: string): string[] {
+  checkFolder(root);
+  const labelled = detect(root)?.samples ?? [];
+  return labelled.length ? labelled.map((s) => s.file) : images(root);
 }
 
 let real: number[][] | undefined;

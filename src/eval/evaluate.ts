@@ -61,6 +61,16 @@ export interface EvalSummary extends Verdict {
 }
 
 /**
+ * Whether the images evaluated are a fair sample of ImageNet validation: a flat folder is in
+ * file-name order, which is random across classes; an ImageFolder is sorted by class, so only
+ * all of it (all 1000 classes) is.
+ */
+function isRandomSample(dataset: Dataset, evaluated: number): boolean {
+  if (dataset.layout !== 'imagefolder') return true;
+  return evaluated === dataset.samples.length && new Set(dataset.samples.map((s) => s.label)).size === 1000;
+}
+
+/**
  * Runs a model over a dataset: worker threads decode and preprocess a bounded window of images
  * ahead while the model runs on full batches, so memory stays flat whatever the dataset size.
  * Unreadable images are reported and counted (fatal with strict) and the run goes on.
@@ -193,7 +203,7 @@ export async function evaluate(
     seconds,
     images_per_second: samples.length / seconds,
     workers: pool.size,
-    ...judge(top1, evaluated, published, o.synthetic),
+    ...judge(top1, evaluated, published, o.synthetic, isRandomSample(dataset, samples.length)),
     predictions_error: predictionsError,
     precision: o.reference ? compareWithReference(o.reference.precision, ref, evaluated, top1, (100 * correct5) / Math.max(1, evaluated), o.synthetic) : null,
   };

@@ -18,7 +18,7 @@ export function topIndices(logits: Float32Array, k: number): number[] {
 }
 
 export interface Verdict {
-  verdict: 'agrees' | 'differs' | 'not comparable';
+  verdict: 'agrees' | 'differs' | 'inconclusive' | 'not comparable';
   published: PublishedAccuracy | null;
   /** Measured minus published top-1, in points. */
   difference: number | null;
@@ -27,23 +27,55 @@ export interface Verdict {
 }
 
 const FULL_VALIDATION = 50_000;
+/** Numerics and decoding alone: the tolerance on the full validation set, in points. */
+const NUMERICS = 0.1;
+/** The widest tolerance a verdict of agreement may rest on, in points. */
+export const AGREEMENT_BAR = 0.5;
+const Z99 = 2.58;
+
+/**
+ * Sampling error of top-1 on n of the 50,000 validation images, in points, under the
+ * hypothesis that the published figure is the true one (without replacement: the finite
+ * population correction makes it vanish on the full set).
+ */
+function samplingError(p: number, n: number): number {
+  return Math.sqrt(((p * (1 - p)) / n) * ((FULL_VALIDATION - n) / (FULL_VALIDATION - 1))) * 100;
+}
+
+/** The fewest images for which numerics plus 2.58 sampling errors stay within AGREEMENT_BAR. */
+export function imagesForAgreement(p: number): number {
+  const allowed = ((AGREEMENT_BAR - NUMERICS) / Z99 / 100) ** 2;
+  return Math.ceil(1 / (allowed / (p * (1 - p)) + 1 / FULL_VALIDATION));
+}
 
 /**
  * Does a measured top-1 agree with the published one? On the full 50,000 validation images the
- * same weights see the same images, so only numerics and decoding can differ: 0.1 points (50
- * images). On a subset, sampling adds a binomial error: 2.58 standard errors (99%) on top.
+ * same weights see the same images, so only numerics and decoding can differ: 0.1 points. On
+ * a random subset, 2.58 sampling errors (99%) are added. A gap past the tolerance "differs";
+ * agreement is claimed only when the tolerance is within ±0.5 points, otherwise the verdict is
+ * "inconclusive" and says how many images it needs. `sample` is false when the images are not
+ * a random subset (the first classes of an ImageFolder): only the full set then counts.
  */
-export function judge(top1: number, evaluated: number, published: PublishedAccuracy | undefined, synthetic: boolean): Verdict {
+export function judge(top1: number, evaluated: number, published: PublishedAccuracy | undefined, synthetic: boolean, sample = true): Verdict {
   if (synthetic) return { verdict: 'not comparable', published: published ?? null, difference: null, tolerance: null, reason: 'synthetic weights' };
   if (!published)
     return { verdict: 'not comparable', published: null, difference: null, tolerance: null, reason: 'no published figure for this preprocessing' };
-  // Under the hypothesis that the published accuracy is the true one.
-  const p = published.top1 / 100;
-  const standardError = Math.sqrt((p * (1 - p)) / Math.max(1, evaluated)) * 100;
-  const tolerance = evaluated >= FULL_VALIDATION ? 0.1 : 0.1 + 2.58 * standardError;
   const difference = top1 - published.top1;
-  const agrees = Math.abs(difference) <= tolerance;
-  const basis =
-    evaluated >= FULL_VALIDATION ? 'the full validation set: numerics and decoding only' : `${evaluated} images: 0.1 + 2.58 standard errors of sampling`;
-  return { verdict: agrees ? 'agrees' : 'differs', published, difference, tolerance, reason: `tolerance ±${tolerance.toFixed(2)} points (${basis})` };
+  if (evaluated === 0) return { verdict: 'inconclusive', published, difference: null, tolerance: null, reason: 'no image was evaluated' };
+  const full = evaluated >= FULL_VALIDATION;
+  if (!full && !sample) {
+    const reason = `${evaluated} images are whole classes, not a random sample: only the full set can be judged`;
+    return { verdict: 'inconclusive', published, difference, tolerance: null, reason };
+  }
+  const p = published.top1 / 100;
+  const tolerance = full ? NUMERICS : NUMERICS + Z99 * samplingError(p, evaluated);
+  const basis = full ? 'the full validation set: numerics and decoding only' : `${evaluated} images: 0.1 + 2.58 standard errors of sampling`;
+  const reason = `tolerance ±${tolerance.toFixed(2)} points (${basis})`;
+  if (Math.abs(difference) > tolerance) return { verdict: 'differs', published, difference, tolerance, reason };
+  if (tolerance > AGREEMENT_BAR) {
+    const needed = imagesForAgreement(p);
+    const why = `${reason}: too wide to call agreement; a ±${AGREEMENT_BAR}-point verdict needs ${needed} random images`;
+    return { verdict: 'inconclusive', published, difference, tolerance, reason: why };
+  }
+  return { verdict: 'agrees', published, difference, tolerance, reason };
 }

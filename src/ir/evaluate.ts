@@ -3,7 +3,8 @@ import type { Graph, Node } from './graph.js';
 
 /**
  * Computes a node whose inputs are all initializers, for the ops that build constants which
- * depend on the resolution only (e.g. EdgeNeXt's projected Fourier positional encoding).
+ * depend on the resolution only (e.g. EdgeNeXt's projected Fourier positional encoding, ConViT's
+ * positional attention and its gates).
  * Returns undefined for ops it does not evaluate. Float64 accumulation, float32 results.
  */
 export function evaluateConstantNode(graph: Graph, node: Node): FloatTensor | undefined {
@@ -18,6 +19,16 @@ export function evaluateConstantNode(graph: Graph, node: Node): FloatTensor | un
       return floatTensor(shape, input(0).data.slice());
     case 'transpose':
       return transpose(input(0), node.perm, shape);
+    case 'add':
+      return broadcast(input(0), input(1), shape, (a, b) => a + b);
+    case 'mul':
+      return broadcast(input(0), input(1), shape, (a, b) => a * b);
+    case 'sigmoid':
+      return floatTensor(shape, input(0).data.map((v) => 1 / (1 + Math.exp(-v))));
+    case 'linear':
+      return linear(input(0), input(1), node.inputs[2] ? input(2) : undefined, shape);
+    case 'softmax':
+      return node.axis === -1 || node.axis === shape.length - 1 ? softmaxLastAxis(input(0)) : undefined;
     default:
       return undefined;
   }
@@ -79,4 +90,56 @@ function strides(shape: readonly number[]): number[] {
     acc *= shape[d];
   }
   return s;
+}
+
+/** The flat index into `shape` (right-aligned, size-1 dimensions broadcast) of each output element. */
+function broadcastIndex(shape: readonly number[], outShape: readonly number[]): Int32Array {
+  const offset = outShape.length - shape.length;
+  const inStrides = strides(shape);
+  const outStrides = strides(outShape);
+  const index = new Int32Array(numel(outShape));
+  for (let i = 0; i < index.length; i++) {
+    let at = 0;
+    for (let d = offset; d < outShape.length; d++) {
+      const coord = Math.floor(i / outStrides[d]) % outShape[d];
+      if (shape[d - offset] !== 1) at += coord * inStrides[d - offset];
+    }
+    index[i] = at;
+  }
+  return index;
+}
+
+function broadcast(x: FloatTensor, y: FloatTensor, outShape: number[], f: (a: number, b: number) => number): FloatTensor {
+  const [ix, iy] = [broadcastIndex(x.shape, outShape), broadcastIndex(y.shape, outShape)];
+  const out = new Float32Array(ix.length);
+  for (let i = 0; i < out.length; i++) out[i] = f(x.data[ix[i]], y.data[iy[i]]);
+  return floatTensor(outShape, out);
+}
+
+/** x W^T + b over the last axis, accumulated in double precision. */
+function linear(x: FloatTensor, w: FloatTensor, b: FloatTensor | undefined, outShape: number[]): FloatTensor {
+  const [outF, inF] = w.shape;
+  const rows = x.data.length / inF;
+  const out = new Float32Array(rows * outF);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < outF; o++) {
+      let acc = b ? b.data[o] : 0;
+      for (let i = 0; i < inF; i++) acc += x.data[r * inF + i] * w.data[o * inF + i];
+      out[r * outF + o] = acc;
+    }
+  }
+  return floatTensor(outShape, out);
+}
+
+function softmaxLastAxis(x: FloatTensor): FloatTensor {
+  const n = x.shape.at(-1)!;
+  const out = new Float32Array(x.data.length);
+  for (let r = 0; r < out.length; r += n) {
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) max = Math.max(max, x.data[r + i]);
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += Math.exp(x.data[r + i] - max);
+    for (let i = 0; i < n; i++) out[r + i] = Math.exp(x.data[r + i] - max) / sum;
+  }
+  return floatTensor(x.shape, out);
 }

@@ -24,6 +24,9 @@ export interface Preprocessing {
   readonly std: readonly [number, number, number];
 }
 
+/** Whether a licence (SPDX id) forbids commercial use, as the Creative Commons NC licences do. */
+export const nonCommercial = (license: string): boolean => /-NC\b/i.test(license);
+
 /** What every card holds; a family's card adds its `family` tag and `architecture`. */
 export interface CardCommon {
   readonly id: string;

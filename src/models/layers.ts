@@ -57,18 +57,66 @@ export function linear(ctx: BuildContext, x: string, prefix: string, inF: number
   return ctx.b.linear(x, weight, bias ? param(ctx, `${prefix}.bias`, [outF], 'bias') : undefined);
 }
 
+/** timm's PatchEmbed: a patch-sized, patch-strided convolution, flattened to [N, patches, dim] tokens in row-major order. */
+export function patchTokens(ctx: BuildContext, image: string, prefix: string, patch: number, dim: number): string {
+  const { b } = ctx;
+  const [, , res] = b.graph.shape(image);
+  const grid = (res as number) / patch;
+  const x = conv2d(ctx, image, prefix, { cin: 3, cout: dim, kernel: patch, stride: patch, pad: 0, bias: true });
+  return b.transpose(b.reshape(x, ['N', dim, grid * grid]), [0, 2, 1]);
+}
+
+/** timm's Mlp: fc1, exact GELU, fc2. */
+export function mlp(ctx: BuildContext, x: string, prefix: string, dim: number, hidden: number): string {
+  return linear(ctx, ctx.b.gelu(linear(ctx, x, `${prefix}.fc1`, dim, hidden, true)), `${prefix}.fc2`, hidden, dim, true);
+}
+
+/**
+ * A projection of [N, L, dim] tokens split into `parts` head-major groups, as timm lays out qkv:
+ * all queries, then keys, then values, each [heads, head_dim]. Returns each part as [N, L, H, D].
+ */
+export function projectHeads(ctx: BuildContext, x: string, prefix: string, dim: number, heads: number, parts: number, bias: boolean): string[] {
+  const { b } = ctx;
+  const [, tokens] = b.graph.shape(x);
+  const projected = b.reshape(linear(ctx, x, prefix, dim, parts * dim, bias), ['N', tokens, parts * heads, dim / heads]);
+  return b.split(projected, 2, new Array<number>(parts).fill(heads));
+}
+
+/** [N, L, H, D] -> [N, H, L, D] and, for keys, [N, H, D, L]. */
+export const HEADS_FIRST = [0, 2, 1, 3] as const;
+export const KEYS_TRANSPOSED = [0, 2, 3, 1] as const;
+
+/** q kT * scale [+ bias], heads first: q [N,H,Lq,D], kT [N,H,D,Lk] -> [N,H,Lq,Lk]. */
+export function attentionScores(ctx: BuildContext, q: string, kT: string, scaleName: string, scale: number, bias?: string): string {
+  const { b } = ctx;
+  const s = b.initializer(scaleName, { dtype: 'float32', shape: [], data: new Float32Array([scale]) }, 'constant');
+  const scores = b.mul(b.matmul(q, kT), s);
+  return bias ? b.add2(scores, bias) : scores;
+}
+
+/** weights [N,H,Lq,Lk] applied to v [N,H,Lk,Dv], heads concatenated as PyTorch's transpose(1, 2).reshape: [N, Lq, H*Dv]. */
+export function attend(ctx: BuildContext, weights: string, v: string): string {
+  const { b } = ctx;
+  const out = b.transpose(b.matmul(weights, v), [0, 2, 1, 3]);
+  const [, tokens, heads, dv] = b.graph.shape(out);
+  return b.reshape(out, ['N', tokens, (heads as number) * (dv as number)]);
+}
+
 /**
  * softmax(q kT * scale [+ bias]) v with heads first: q [N,H,Lq,D], kT [N,H,D,Lk], v [N,H,Lk,Dv].
  * Returns [N, Lq, H*Dv], heads concatenated as PyTorch's transpose(1, 2).reshape does.
  */
 export function scaledDotAttention(ctx: BuildContext, q: string, kT: string, v: string, scaleName: string, scale: number, bias?: string): string {
+  return attend(ctx, ctx.b.softmax(attentionScores(ctx, q, kT, scaleName, scale, bias), -1), v);
+}
+
+/** timm's Attention (ViT, DeiT, ConViT's later blocks): fused qkv projection, softmax attention, proj. */
+export function selfAttention(ctx: BuildContext, x: string, prefix: string, dim: number, heads: number, qkvBias: boolean): string {
   const { b } = ctx;
-  const s = b.initializer(scaleName, { dtype: 'float32', shape: [], data: new Float32Array([scale]) }, 'constant');
-  let scores = b.mul(b.matmul(q, kT), s);
-  if (bias) scores = b.add2(scores, bias);
-  const out = b.transpose(b.matmul(b.softmax(scores, -1), v), [0, 2, 1, 3]);
-  const [, tokens, heads, dv] = b.graph.shape(out);
-  return b.reshape(out, ['N', tokens, (heads as number) * (dv as number)]);
+  const [q, k, v] = projectHeads(ctx, x, `${prefix}.qkv`, dim, heads, 3, qkvBias);
+  const [qh, kT, vh] = [b.transpose(q, HEADS_FIRST), b.transpose(k, KEYS_TRANSPOSED), b.transpose(v, HEADS_FIRST)];
+  const out = scaledDotAttention(ctx, qh, kT, vh, `${prefix}.scale`, (dim / heads) ** -0.5);
+  return linear(ctx, out, `${prefix}.proj`, dim, dim, true);
 }
 
 /**

@@ -6,6 +6,7 @@ import { zooDir } from '../util/paths.js';
 import { FAMILIES, type ModelCard, familyOf } from './families.js';
 import type { StageInfo } from './family.js';
 import type { WeightSource } from './weights.js';
+import { closest } from '../util/suggest.js';
 
 let cards: ModelCard[] | undefined;
 
@@ -49,7 +50,9 @@ export function findCard(name: string): ModelCard | undefined {
 export function getCard(id: string): ModelCard {
   const card = findCard(id);
   if (!card) {
-    throw new LevitError(`unknown model ${id}`, ExitCode.usage, `Known models: ${listCards().map((c) => c.id).join(', ')}`);
+    const ids = listCards().map((c) => c.id);
+    const guess = closest(id, ids);
+    throw new LevitError(`unknown model ${id}${guess ? `: did you mean ${guess}?` : ''}`, ExitCode.usage, `Known models: ${ids.join(', ')}`);
   }
   return card;
 }

@@ -1,5 +1,6 @@
 import { bytes, millions, table } from './format.js';
 import { type Column, columnKey, columnsOf, precisionSpeedUps, speedUps } from '../bench/speedups.js';
+import { NOT_A_SPEED } from '../bench/emulation.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { FAMILIES } from '../models/families.js';
 import { stddev } from '../bench/stats.js';
@@ -29,18 +30,22 @@ function rows(results: BenchResults): { columns: Column[]; latencyColumns: Colum
   const latencyColumns = columns.filter((c) => c.batch === 1);
   const precisionUps = precisionSpeedUps(results.records);
   const models = [...new Set(results.records.map((r) => r.model))];
-  const ups = BASELINES.map((f) => speedUps(results.records, f.id));
+  // Ratios of emulated times say nothing about the hardware either.
+  const measured = results.records.filter((r) => !r.emulated);
+  const ups = BASELINES.map((f) => speedUps(measured, f.id));
   const body = models.map((model) => {
     const first = results.records.find((r) => r.model === model)!;
     const cell = (c: Column) => results.records.find((r) => r.model === model && columnKey(r) === c.key);
     return {
-      model,
+      model: first.weights?.startsWith('external-') ? `${model} (external ONNX)` : model,
       top1: first.published_top1?.toFixed(1) ?? '-',
       params: millions(first.params, 1),
       flops: millions(first.flops, 0),
       ips: columns.map((c) => {
         const r = cell(c);
-        return r ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%` : '-';
+        return r
+          ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%${r.emulated ? ' emulated' : ''}${r.stability?.unstable ? ' !' : ''}`
+          : '-';
       }),
       latency: latencyColumns.map((c) => {
         const r = cell(c);
@@ -61,18 +66,31 @@ const weightsNote = (records: readonly BenchRecord[]) =>
 
 const latencyNote = (records: readonly BenchRecord[]) => (records.some((r) => r.batch === 1) ? ' Latency (batch 1): mean ± σ of the batch time.' : '');
 
+/** Several machines' results (levit report) carry no single system to quote the evidence of. */
+function emulationNote(results: BenchResults, merged: boolean): string[] {
+  if (!results.records.some((r) => r.emulated)) return [];
+  const how = merged ? undefined : results.system.emulation?.evidence.join('; ');
+  return [`Emulated${how ? ` (${how})` : ''}: times marked emulated are ${NOT_A_SPEED}; --record and --save-baseline refuse them.`];
+}
+
 function footer(results: BenchResults, machines?: string): string {
   const cal = results.calibration;
   const machine =
     machines ??
     `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}` +
       `${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
+  const flagged = results.records.filter((r) => r.stability?.unstable).length;
+  const records = `${flagged} record${flagged > 1 ? 's' : ''}`;
+  const busy = `! = taken while the machine was busy or changing speed (${records}; see "stability" in the JSON): not to be trusted.`;
   return [
+    ...(results.warnings ?? []).map((w) => `Warning: ${w}.`),
+    ...(flagged ? [busy] : []),
     `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.${latencyNote(results.records)}`,
     'Speed-up: against the model of that family with the closest published top-1, same column' +
       `${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
     ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32: each reduced precision against float32 in the same backend, threads and batch.'] : []),
     machine,
+    ...emulationNote(results, machines !== undefined),
   ].join('\n');
 }
 
@@ -125,5 +143,7 @@ export function renderRecordLine(r: BenchRecord): string {
   const time = `time (mean ± σ) ${meanSigma(r)}  range (min … max) ${l.min.toFixed(2)} … ${l.max.toFixed(2)} ms`;
   const runs = `${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)}`;
   const rest = `median ${l.median.toFixed(1)} ms  p90 ${l.p90.toFixed(1)} ms  (${runs})`;
-  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  ${time}  ${rest}`;
+  const emulatedTag = r.emulated ? `  emulated: ${NOT_A_SPEED}` : '';
+  const busyTag = r.stability?.unstable ? `  BUSY: ${r.stability.unstable}` : '';
+  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  ${time}  ${rest}${emulatedTag}${busyTag}`;
 }

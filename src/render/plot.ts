@@ -46,7 +46,8 @@ export function renderPlot(results: BenchResults, columns?: Column[]): string {
   const title = keys.length === 1 ? keys[0] : `${keys.length} configurations`;
   out.push(`<text x="${M.left}" y="24" font-size="16" font-weight="bold">ImageNet top-1 vs throughput (${esc(title)})</text>`);
   const synthetic = points.some((p) => p.weights_kind === 'synthetic') ? ', synthetic weights' : '';
-  out.push(`<text x="${M.left}" y="42" fill="#555">${esc(results.system.id)}; published top-1, measured images/s${synthetic}</text>`);
+  const timed = points.some((p) => p.emulated) ? 'EMULATED images/s (not a speed of this hardware)' : 'measured images/s';
+  out.push(`<text x="${M.left}" y="42" fill="#555">${esc(results.system.id)}; published top-1, ${timed}${synthetic}</text>`);
 
   for (const t of logTicks(x0, x1)) {
     out.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${M.top}" y2="${H - M.bottom}" stroke="#e5e5e5"/>`);

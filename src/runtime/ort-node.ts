@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-node';
 import type { Backend, BackendId, BackendStatus, InferenceSession, SessionOptions } from './backend.js';
 import { OrtSession, createSession } from './ort-session.js';
 import { probeOnnx } from './probe-model.js';
+import { adapterLabel, queryAdapter } from './webgpu-adapter.js';
 
 const require = createRequire(import.meta.url);
 const ortVersion: string = require('onnxruntime-node/package.json').version;
@@ -44,7 +45,7 @@ function binaryDir(): string | null {
 }
 
 /** An onnxruntime-node execution provider other than the CPU: probed by starting it on a tiny model. */
-function providerBackend(id: BackendId, provider: string, device: string, precondition: () => string | null, hint: string): Backend {
+function providerBackend(id: BackendId, provider: string, device: () => Promise<string>, precondition: () => string | null, hint: string): Backend {
   let status: Promise<BackendStatus> | undefined;
   const probe = () =>
     (status ??= (async () => {
@@ -54,7 +55,7 @@ function providerBackend(id: BackendId, provider: string, device: string, precon
       try {
         const s = await ort.InferenceSession.create(probeOnnx(), { executionProviders: [provider] });
         await s.release();
-        return { ...base, available: true, device };
+        return { ...base, available: true, device: await device() };
       } catch (e) {
         return { ...base, available: false, device: null, reason: `${(e as Error).message.split('\n')[0]}. ${hint}` };
       }
@@ -76,10 +77,18 @@ function ensureRuntimeDir(): null {
   return null;
 }
 
+/** The adapter's name where the optional `webgpu` package can read it (see webgpu-adapter.ts). */
+async function webgpuDevice(): Promise<string> {
+  const info = await queryAdapter();
+  return info
+    ? `${adapterLabel(info)}; WebGPU high-performance adapter`
+    : 'WebGPU (Dawn; the high-performance Vulkan, Metal or D3D12 adapter; install the optional package webgpu to name it)';
+}
+
 export const ortWebgpu = providerBackend(
   'ort-webgpu',
   'webgpu',
-  'WebGPU (Dawn; the first Vulkan, Metal or D3D12 adapter)',
+  webgpuDevice,
   ensureRuntimeDir,
   'WebGPU needs a GPU driver with Vulkan (Linux), Metal (macOS) or D3D12 (Windows); ' +
     'without a GPU on Debian, mesa-vulkan-drivers 25 from bookworm-backports provides lavapipe on the CPU.',
@@ -88,7 +97,7 @@ export const ortWebgpu = providerBackend(
 export const ortCuda = providerBackend(
   'ort-cuda',
   'cuda',
-  'CUDA (first NVIDIA GPU)',
+  async () => 'CUDA (first NVIDIA GPU)',
   () => {
     const dir = binaryDir();
     const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';

@@ -8,8 +8,18 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * How to start the levit CLI with this Node: directly, or through the emulator that runs this
+ * process (LEVIT_EMULATOR, set by scripts/arm64/node.sh: qemu-user starts no foreign binary itself).
+ */
+function cliCommand(args: string[]): [string, string[]] {
+  const emulator = (process.env.LEVIT_EMULATOR ?? '').split(' ').filter(Boolean);
+  const node = [process.execPath, join(packageRoot, 'bin', 'run.js'), ...args];
+  return emulator.length ? [emulator[0], [...emulator.slice(1), ...node]] : [node[0], node.slice(1)];
+}
+
 export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(process.execPath, [join(packageRoot, 'bin', 'run.js'), ...args], {
+  const r = spawnSync(...cliCommand(args), {
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1', ...env },
     maxBuffer: 64 * 1024 * 1024,
@@ -20,7 +30,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRes
 /** The CLI in a child process without blocking this one (a test server here must answer it). */
 export function runCliAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(packageRoot, 'bin', 'run.js'), ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    const child = spawn(...cliCommand(args), { env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

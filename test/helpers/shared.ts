@@ -9,11 +9,25 @@ import { ortCpu } from '../../src/runtime/ort-node.js';
 export const sharedDir = resolve(process.env.LEVIT_SHARED_DIR ?? join(packageRoot, '..', 'shared'));
 export const golden = (...parts: string[]) => join(sharedDir, 'golden', ...parts);
 export const hasShared = existsSync(golden('input_224.npy'));
+/** The images behind golden/input_224.npy, in its order. */
+export const GOLDEN_IMAGES = ['chelsea.jpg', 'coffee.jpg', 'astronaut.jpg', 'rocket.jpg', 'camera_gray.jpg', 'coffee_cmyk.jpg', 'motorcycle_png.JPEG'];
 
 export function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'levit-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Mean and largest |a - b| over `length` values from the given offsets. */
+export function absDiffStats(a: Float32Array, b: Float32Array, length = a.length, offsetA = 0, offsetB = 0): { mean: number; max: number } {
+  let sum = 0;
+  let max = 0;
+  for (let j = 0; j < length; j++) {
+    const d = Math.abs(a[offsetA + j] - b[offsetB + j]);
+    sum += d;
+    max = Math.max(max, d);
+  }
+  return { mean: sum / length, max };
 }
 
 export function maxAbsDiff(a: FloatTensor, b: FloatTensor): number {

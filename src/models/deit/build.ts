@@ -1,14 +1,16 @@
 import { GraphBuilder } from '../../ir/builder.js';
 import type { Graph } from '../../ir/graph.js';
+import type { VitCard } from '../vit/card.js';
 import type { DeitCard } from './card.js';
-import { type BuildContext, conv2d, layerNorm, linear, param, scaledDotAttention } from '../layers.js';
+import { type BuildContext, layerNorm, linear, mlp, param, patchTokens, selfAttention } from '../layers.js';
 import type { WeightSource } from '../weights.js';
 
 /**
  * DeiT (Touvron et al., 2021): a ViT with class token, and for the distilled models a
- * distillation token whose head is averaged with the class head at inference.
+ * distillation token whose head is averaged with the class head at inference. ViT's own
+ * weights (AugReg) use the same graph without distillation token.
  */
-export function buildDeit(card: DeitCard, w: WeightSource): Graph {
+export function buildDeit(card: DeitCard | VitCard, w: WeightSource): Graph {
   const a = card.architecture;
   const res = card.preprocessing.resolution;
   const d = a.embed_dim;
@@ -16,15 +18,7 @@ export function buildDeit(card: DeitCard, w: WeightSource): Graph {
   const ctx: BuildContext = { b, w };
   const grid = res / a.patch_size;
 
-  let x = conv2d(ctx, b.input('input', ['N', 3, res, res]), 'patch_embed.proj', {
-    cin: 3,
-    cout: d,
-    kernel: a.patch_size,
-    stride: a.patch_size,
-    pad: 0,
-    bias: true,
-  });
-  x = b.transpose(b.reshape(x, ['N', d, grid * grid]), [0, 2, 1]);
+  let x = patchTokens(ctx, b.input('input', ['N', 3, res, res]), 'patch_embed.proj', a.patch_size, d);
   const tokens = a.distilled ? 2 : 1;
   if (a.distilled) x = b.prependTokens(param(ctx, 'dist_token', [1, 1, d], 'embedding'), x);
   x = b.prependTokens(param(ctx, 'cls_token', [1, 1, d], 'embedding'), x);
@@ -33,11 +27,8 @@ export function buildDeit(card: DeitCard, w: WeightSource): Graph {
   for (let i = 0; i < a.depth; i++) {
     const p = `blocks.${i}`;
     x = b.within(p, () => {
-      const attn = selfAttention(ctx, layerNorm(ctx, x, `${p}.norm1`, d, a.ln_eps), `${p}.attn`, d, a.num_heads);
-      const y = b.add2(x, attn);
-      const hidden = d * a.mlp_ratio;
-      const h = b.gelu(linear(ctx, layerNorm(ctx, y, `${p}.norm2`, d, a.ln_eps), `${p}.mlp.fc1`, d, hidden, true));
-      return b.add2(y, linear(ctx, h, `${p}.mlp.fc2`, hidden, d, true));
+      const y = b.add2(x, selfAttention(ctx, layerNorm(ctx, x, `${p}.norm1`, d, a.ln_eps), `${p}.attn`, d, a.num_heads, true));
+      return b.add2(y, mlp(ctx, layerNorm(ctx, y, `${p}.norm2`, d, a.ln_eps), `${p}.mlp`, d, d * a.mlp_ratio));
     });
   }
   x = layerNorm(ctx, x, 'norm', d, a.ln_eps);
@@ -51,22 +42,4 @@ export function buildDeit(card: DeitCard, w: WeightSource): Graph {
   b.output(logits);
   w.finish(card.id);
   return b.graph;
-}
-
-/** timm's Attention: qkv laid out [3, heads, head_dim], i.e. all queries, then keys, then values. */
-function selfAttention(ctx: BuildContext, x: string, prefix: string, dim: number, heads: number): string {
-  const { b } = ctx;
-  const headDim = dim / heads;
-  const [, tokens] = b.graph.shape(x);
-  const qkv = b.reshape(linear(ctx, x, `${prefix}.qkv`, dim, 3 * dim, true), ['N', tokens, 3 * heads, headDim]);
-  const [q, k, v] = b.split(qkv, 2, [heads, heads, heads]);
-  const out = scaledDotAttention(
-    ctx,
-    b.transpose(q, [0, 2, 1, 3]),
-    b.transpose(k, [0, 2, 3, 1]),
-    b.transpose(v, [0, 2, 1, 3]),
-    `${prefix}.scale`,
-    headDim ** -0.5,
-  );
-  return linear(ctx, out, `${prefix}.proj`, dim, dim, true);
 }

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
+import { READABLE_SCHEMAS, RESULTS_SCHEMA } from './results.js';
+import type { BenchRecord, BenchResults } from './results.js';
+
+/**
+ * A calibration outside this range (float32 MatMul GFLOP/s on one thread) is not a measurement
+ * of a real machine: an emulated core does ~1, a fast one ~200. Scaling times by a bogus one
+ * would turn any slowdown into an "improvement".
+ */
+export const SANE_GFLOPS: readonly [number, number] = [0.1, 10_000];
+
+const HINT = 'Give a results file written by levit bench --out FILE (docs/results-schema.md describes the format).';
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+const isPositiveFinite = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+
+/** The identity of a configuration: records with the same key are the same benchmark. */
+export const recordKey = (r: Pick<BenchRecord, 'model' | 'backend' | 'threads' | 'batch' | 'resolution' | 'precision' | 'precision_key'>) =>
+  `${r.model} ${r.backend} ${r.threads}t b${r.batch} ${r.resolution}px ${r.precision_key ?? r.precision}`;
+
+function checkCalibration(value: unknown, field: string, fail: (field: string, what: string) => never): void {
+  if (value === null || value === undefined) return;
+  if (!isObject(value)) fail(field, 'is not an object or null');
+  const g = value.matmul_gflops_1thread;
+  if (!isPositiveFinite(g) || (g as number) < SANE_GFLOPS[0] || (g as number) > SANE_GFLOPS[1]) {
+    fail(`${field}.matmul_gflops_1thread`, `${String(g)} is not a plausible calibration (${SANE_GFLOPS[0]} to ${SANE_GFLOPS[1]} GFLOP/s)`);
+  }
+}
+
+function checkRecord(r: unknown, at: string, fail: (field: string, what: string) => never): void {
+  if (!isObject(r)) fail(at, 'is not an object');
+  for (const f of ['model', 'backend', 'precision'] as const) if (typeof r[f] !== 'string' || !r[f]) fail(`${at}.${f}`, 'is missing or not a string');
+  for (const f of ['threads', 'batch', 'resolution'] as const) {
+    if (!isPositiveInt(r[f])) fail(`${at}.${f}`, `${JSON.stringify(r[f])} is not a positive integer`);
+  }
+  const times = r.times_ms;
+  if (!Array.isArray(times) || times.length === 0) fail(`${at}.times_ms`, 'is missing or empty: compare needs every timed batch');
+  const bad = times.findIndex((t) => !isPositiveFinite(t));
+  if (bad >= 0) fail(`${at}.times_ms[${bad}]`, `${JSON.stringify(times[bad])} is not a positive, finite time`);
+  if (!isPositiveFinite(r.images_per_second)) fail(`${at}.images_per_second`, `${JSON.stringify(r.images_per_second)} is not a positive number`);
+  if (r.stability !== undefined && r.stability !== null) {
+    const s = r.stability;
+    if (!isObject(s) || !isPositiveFinite(s.gflops_before) || !isPositiveFinite(s.gflops_after) || !(s.unstable === null || typeof s.unstable === 'string')) {
+      fail(`${at}.stability`, 'needs gflops_before and gflops_after (positive numbers) and unstable (string or null)');
+    }
+  }
+}
+
+/**
+ * Checks what compare and report rely on, naming the first bad field, and upgrades a schema-1
+ * file to the current shape (fields it lacks read as "not measured").
+ */
+export function validateResults(parsed: unknown, file: string): BenchResults {
+  const fail = (field: string, what: string): never => {
+    throw new CorruptFileError(file, `${field} ${what}`, HINT);
+  };
+  if (!isObject(parsed)) fail('the file', 'is not a JSON object');
+  const o = parsed as Json;
+  if (!(READABLE_SCHEMAS as readonly unknown[]).includes(o.schema)) {
+    fail('schema', `is ${JSON.stringify(o.schema)}, not one this levit reads (${READABLE_SCHEMAS.join(', ')})`);
+  }
+  if (!isObject(o.system) || typeof o.system.id !== 'string' || !o.system.id) fail('system.id', 'is missing: the machine cannot be identified');
+  checkCalibration(o.calibration, 'calibration', fail);
+  checkCalibration(o.calibration_after, 'calibration_after', fail);
+  if (!Array.isArray(o.records)) fail('records', 'is missing or not an array');
+  const seen = new Map<string, number>();
+  (o.records as unknown[]).forEach((r, i) => {
+    checkRecord(r, `records[${i}]`, fail);
+    const key = recordKey(r as BenchRecord);
+    const first = seen.get(key);
+    if (first !== undefined) fail(`records[${i}]`, `repeats the configuration of records[${first}] (${key}): one of the two would hide the other`);
+    seen.set(key, i);
+  });
+  const records = (o.records as BenchRecord[]).map((r) => ({ ...r, stability: r.stability ?? null }));
+  const calibration = (o.calibration as BenchResults['calibration']) ?? null;
+  const calibrationAfter = (o.calibration_after as BenchResults['calibration']) ?? null;
+  return { ...(o as unknown as BenchResults), schema: RESULTS_SCHEMA, calibration, calibration_after: calibrationAfter, records };
+}
+
+/** Reads and validates a results file (see validate.ts); a missing file is "not found". */
+export function readResults(file: string): BenchResults {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new LevitError(`${file}: no such results file`, ExitCode.notFound, 'Write results with levit bench --out FILE.');
+    throw new CorruptFileError(file, `cannot be read (${code ?? (e as Error).message})`, 'Give a results file written by levit bench --out FILE.');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new CorruptFileError(file, 'is not a results file (not JSON)', 'Write results with levit bench --out FILE.');
+  }
+  return validateResults(parsed, file);
+}

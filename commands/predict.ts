@@ -5,7 +5,8 @@ import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { type Prediction, topK } from '../src/imagenet/classes.js';
 import { getCard } from '../src/models/registry.js';
-import { readInputs } from '../src/classifier/inputs.js';
+import { type InputFailure, readInputs } from '../src/classifier/inputs.js';
+import { ExitCode, LevitError } from '../src/core/errors.js';
 import { openClassifier } from '../src/classifier/session.js';
 import { printable } from '../src/cli/escape.js';
 import { writeNpy } from '../src/util/npy.js';
@@ -16,6 +17,8 @@ interface PredictResult {
   backend: string;
   weights: string;
   predictions: { file: string; row: number; top: Prediction[] }[];
+  /** Inputs that could not be read; the others were predicted. */
+  failures: InputFailure[];
 }
 
 export default class Predict extends LevitCommand {
@@ -24,7 +27,9 @@ export default class Predict extends LevitCommand {
 float32 tensors [N, 3, R, R] already preprocessed (normalized) for the model.
 Prints the k most probable classes per row with their probabilities; --logits-out writes the
 raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official checkpoint
-(downloaded when allowed), or --weights synthetic.`;
+(downloaded when allowed), or --weights synthetic.
+An input that cannot be read is reported by name and the others are still predicted; the exit
+code is then that input's error's (3 unreadable, 4 not found), so a script can tell.`;
   static override examples = [
     '<%= config.bin %> predict levit_128s batch.npy --checkpoint LeViT-128S-96703c44.pth --backend ort-wasm --logits-out y.npy',
     '<%= config.bin %> predict levit_256 cat.jpg dog.png --backend tfjs-wasm --top 3 --json',
@@ -47,7 +52,16 @@ raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official chec
     const files = (argv as string[]).slice(1);
     if (flags['logits-out']) preflightOutput(flags['logits-out'], 'logits-out', 'file');
     if (files.length === 0) this.error('give at least one input file', { exit: 2 });
-    const { batch, items } = await readInputs(files, card);
+    const { batch, items, failures } = await readInputs(files, card);
+    for (const f of failures) this.logToStderr(`unreadable: ${printable(f.error)}`);
+    if (items.length === 0) {
+      const worst = failures.some((f) => f.exitCode === ExitCode.badInput) ? ExitCode.badInput : failures[0].exitCode;
+      throw new LevitError(
+        `none of the ${files.length} input${files.length > 1 ? 's' : ''} could be read: nothing to predict`,
+        worst,
+        'The reasons are listed above.',
+      );
+    }
     const progress = new Progress();
     const { session, artifact } = await openClassifier(card, {
       weights: weightsChoice(flags),
@@ -69,7 +83,11 @@ raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official chec
         for (const c of p.top) this.log(`  ${(c.probability * 100).toFixed(2).padStart(6)}%  ${String(c.index).padStart(3)}  ${c.wnid}  ${c.name}`);
       }
       if (artifact.weights.kind === 'synthetic') this.logToStderr('note: synthetic (untrained) weights: these classes mean nothing');
-      return { model: card.id, backend: flags.backend, weights: artifact.weights.label, predictions };
+      if (failures.length) {
+        this.logToStderr(`${failures.length} of ${files.length} inputs could not be read (listed above); the others were predicted`);
+        process.exitCode = failures.some((f) => f.exitCode === ExitCode.badInput) ? ExitCode.badInput : failures[0].exitCode;
+      }
+      return { model: card.id, backend: flags.backend, weights: artifact.weights.label, predictions, failures };
     } finally {
       await session.release();
     }

@@ -6,7 +6,7 @@ import { speedUps } from '../src/bench/speedups.js';
 import { measure, medianPrecision } from '../src/bench/measure.js';
 import { getCard } from '../src/models/registry.js';
 import { exportOnnx } from '../src/onnx/export.js';
-import { onnxParameterCount } from '../src/onnx/inspect.js';
+import { onnxParameterCount, onnxSignature } from '../src/onnx/inspect.js';
 import { prepareModel } from '../src/classifier/model.js';
 import { baselineWarning, judgeStability } from '../src/bench/stability.js';
 import { renderPlot } from '../src/render/plot.js';
@@ -190,6 +190,11 @@ test('bad bench arguments fail fast with usage errors', (t) => {
   const mislabelled = runCli(['bench', 'efficientnet_b0', '--onnx', join(dir, 'levit.onnx'), '--no-calibration']);
   assert.equal(mislabelled.status, 3);
   assert.match(mislabelled.stderr, /has 7,8\d\d,\d\d\d parameters; efficientnet_b0 has 5,288,548: it is another model/);
+  // ... nor a model of another resolution: its declared input says so before anything runs.
+  assert.deepEqual(onnxSignature(levit), { inputs: [['batch', 3, 224, 224]], outputs: [['batch', 1000]] });
+  const otherResolution = runCli(['bench', 'efficientnet_b2', '--onnx', join(dir, 'levit.onnx'), '--no-calibration']);
+  assert.equal(otherResolution.status, 3);
+  assert.match(otherResolution.stderr, /takes \[batch, 3, 224, 224\]; efficientnet_b2 takes \[N, 3, 288, 288\]: it is another model/);
 });
 
 test('the plot refuses to draw nothing', () => {

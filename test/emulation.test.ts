@@ -104,7 +104,7 @@ test('compare never decides on emulated records, whichever side they are on', (t
   assert.equal(slower.comparisons[0].verdict, 'emulated');
   assert.equal(slower.comparisons[0].change, null);
   assert.match(slower.comparisons[0].note!, /^current timed under emulation: not a speed figure/);
-  assert.deepEqual(slower.counts, { improved: 0, unchanged: 0, regressed: 0, missing: 0, new: 0, emulated: 1 });
+  assert.deepEqual(slower.counts, { improved: 0, unchanged: 0, regressed: 0, inconclusive: 0, missing: 0, new: 0, emulated: 1 });
   assert.match(compareResults(results('box', true, 100), base, options).comparisons[0].note!, /^baseline timed/);
   assert.equal(compareResults(base, results('box', false, 400), options).comparisons[0].verdict, 'regressed', 'the same pair, natively, regresses');
 

@@ -95,6 +95,21 @@ test('predict on image files uses the same preprocessing', { skip: !hasShared },
   assert.deepEqual(out[1].top.map((p) => p.index), reference[5]);
 });
 
+test('predict reports each unreadable input by name, predicts the rest, and exits with the error of the failed ones', { skip: !hasShared }, (t) => {
+  const dir = tempDir(t);
+  const missing = join(dir, 'missing.jpg');
+  const inputs = [golden('images', 'truncated.jpg'), golden('images', 'chelsea.jpg'), missing];
+  const r = runCli(['predict', 'levit_128s', ...inputs, '--checkpoint', checkpoint, '--json'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(r.status, 3, r.stderr);
+  const out = JSON.parse(r.stdout) as { predictions: { file: string; top: { index: number }[] }[]; failures: { file: string; exitCode: number }[] };
+  assert.deepEqual(out.predictions.map((p) => p.file), [golden('images', 'chelsea.jpg')]);
+  assert.deepEqual(out.predictions[0].top.map((p) => p.index), referenceTop5()[0]);
+  assert.deepEqual(out.failures.map((f) => [f.file, f.exitCode]), [[golden('images', 'truncated.jpg'), 3], [missing, 4]]);
+  const none = runCli(['predict', 'levit_128s', missing, '--checkpoint', checkpoint], { LEVIT_CACHE_DIR: dir });
+  assert.equal(none.status, 4);
+  assert.match(none.stderr, /missing\.jpg: cannot decode image: no such file[\s\S]*none of the 1 input could be read/);
+});
+
 test('flat layouts: Kaggle LOC_val_solution.csv and a labels file give the same samples', (t) => {
   const dir = tempDir(t);
   const flat = join(dir, 'flat');

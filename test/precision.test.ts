@@ -248,9 +248,10 @@ test('LeViT-128S on the golden photos: int8 and fp16 logits against float32, art
 test('levit convert --precision int8 and bench --precision, as a user runs them', { skip: !hasShared }, (t) => {
   const dir = tempDir(t);
   const out = join(dir, 'levit.int8.onnx');
-  const r = runCli(['convert', 'levit_128s', '--precision', 'int8', '--calibration', golden('images'), '--target-sqnr', '0', '--out', out, '--json'], {
-    LEVIT_CACHE_DIR: dir,
-  });
+  const r = runCli(
+    ['convert', 'levit_128s', '--weights', 'synthetic', '--precision', 'int8', '--calibration', golden('images'), '--target-sqnr', '0', '--out', out, '--json'],
+    { LEVIT_CACHE_DIR: dir },
+  );
   assert.equal(r.status, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert.equal(result.precision.precision, 'int8');

@@ -6,7 +6,7 @@ import { type Artifact, ensureArtifact } from '../classifier/convert.js';
 import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
 import { type WeightsChoice, describeWeights, resolveWeights } from '../classifier/model.js';
 import type { ModelCard } from '../models/families.js';
-import { onnxParameterCount } from '../onnx/inspect.js';
+import { onnxParameterCount, onnxSignature } from '../onnx/inspect.js';
 import { sha256File } from '../util/hash.js';
 import type { DownloadOptions } from '../download/checkpoints.js';
 import { countsOf } from '../classifier/zoo.js';
@@ -78,19 +78,41 @@ export function benchInput(batch: number, resolution: number) {
 /** How far an external export's parameter count may stray from the card's (folded BatchNorm, expanded attention biases). */
 const EXTERNAL_PARAMS_TOLERANCE = 0.1;
 
-/** An external ONNX file must be the model it is timed as: its parameter count near the card's. */
-function checkExternalParams(path: string, card: ModelCard, params: number): void {
+/**
+ * An external ONNX file must be the model it is timed as: the card's input [N, 3, R, R], 1000 classes out,
+ * and a parameter count near the card's.
+ */
+function checkExternalOnnx(path: string, card: ModelCard, params: number): void {
+  const r = card.preprocessing.resolution;
   let found: number;
+  let signature: ReturnType<typeof onnxSignature>;
   try {
-    found = onnxParameterCount(readFileSync(path));
+    const bytes = readFileSync(path);
+    found = onnxParameterCount(bytes);
+    signature = onnxSignature(bytes);
   } catch (e) {
     throw new CorruptFileError(path, `is not an ONNX model (${(e as Error).message})`, 'Give --onnx an .onnx file exported from the model named.');
+  }
+  const hint = 'Name the model the file was exported from (levit zoo lists them with their parameter counts and resolutions).';
+  const fixedIs = (d: number | string | null | undefined, v: number) => typeof d !== 'number' || d === v;
+  const [input] = signature.inputs;
+  const [output] = signature.outputs;
+  const shape = (s: readonly unknown[] | undefined) => `[${(s ?? []).map((d) => d ?? '?').join(', ')}]`;
+  if (signature.inputs.length !== 1 || input.length !== 4 || !fixedIs(input[1], 3) || !fixedIs(input[2], r) || !fixedIs(input[3], r)) {
+    throw new LevitError(
+      `--onnx ${path} takes ${signature.inputs.map(shape).join(' and ')}; ${card.id} takes [N, 3, ${r}, ${r}]: it is another model`,
+      ExitCode.badInput,
+      hint,
+    );
+  }
+  if (signature.outputs.length !== 1 || output.length !== 2 || !fixedIs(output[1], 1000)) {
+    throw new LevitError(`--onnx ${path} gives ${signature.outputs.map(shape).join(' and ')}; ${card.id} gives logits [N, 1000]`, ExitCode.badInput, hint);
   }
   if (Math.abs(found / params - 1) > EXTERNAL_PARAMS_TOLERANCE) {
     throw new LevitError(
       `--onnx ${path} has ${found.toLocaleString('en-US')} parameters; ${card.id} has ${params.toLocaleString('en-US')}: it is another model`,
       ExitCode.badInput,
-      'Name the model the file was exported from (levit zoo lists them with their parameter counts).',
+      hint,
     );
   }
 }
@@ -116,7 +138,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   if (plan.externalOnnx && precisions.some((p) => p.precision !== 'fp32')) {
     throw new LevitError('--onnx times the external file as it is: drop --precision (or bench levit\'s own artifacts with it)', ExitCode.usage);
   }
-  if (plan.externalOnnx && existsSync(plan.externalOnnx)) checkExternalParams(plan.externalOnnx, cards[0], countsOf(cards[0]).params);
+  if (plan.externalOnnx && existsSync(plan.externalOnnx)) checkExternalOnnx(plan.externalOnnx, cards[0], countsOf(cards[0]).params);
   const threads = resolveThreads(plan.threads);
   const backends: Backend[] = [];
   const statuses = new Map<Backend, BackendStatus>();

@@ -65,3 +65,59 @@ export function onnxParameterCount(buf: Uint8Array): number {
   });
   return total;
 }
+
+/** A graph input's or output's declared shape: a number per fixed dimension, a name per symbolic one, null if absent. */
+export type DeclaredShape = (number | string | null)[];
+
+function utf8(buf: Uint8Array, start: number, length: number): string {
+  return new TextDecoder().decode(buf.subarray(start, start + length));
+}
+
+/** ValueInfoProto: name (1), type (2) -> TypeProto.tensor_type (1) -> shape (2) -> dim (1): dim_value (1) | dim_param (2). */
+function valueInfo(buf: Uint8Array, start: number, length: number): { name: string; shape: DeclaredShape | null } {
+  let name = '';
+  let shape: DeclaredShape | null = null;
+  const nested = (s: number, l: number, field: number, visit: (s: number, l: number) => void) =>
+    new Reader(buf, s, s + l).fields((f, w, _r, fs, fl) => {
+      if (f === field && w === 2) visit(fs, fl);
+    });
+  new Reader(buf, start, start + length).fields((f, w, _r, s, l) => {
+    if (f === 1 && w === 2) name = utf8(buf, s, l);
+    if (f !== 2 || w !== 2) return;
+    nested(s, l, 1, (ts, tl) =>
+      nested(ts, tl, 2, (ss, sl) => {
+        shape = [];
+        nested(ss, sl, 1, (ds, dl) => {
+          let dim: number | string | null = null;
+          new Reader(buf, ds, ds + dl).fields((df, dw, _d, vs, vl) => {
+            if (df === 1 && dw === 0) dim = vl;
+            if (df === 2 && dw === 2) dim = utf8(buf, vs, vl);
+          });
+          shape!.push(dim);
+        });
+      }),
+    );
+  });
+  return { name, shape };
+}
+
+/** The declared shapes of a model's graph inputs (initializers excluded) and outputs. */
+export function onnxSignature(buf: Uint8Array): { inputs: DeclaredShape[]; outputs: DeclaredShape[] } {
+  const inputs: { name: string; shape: DeclaredShape | null }[] = [];
+  const outputs: DeclaredShape[] = [];
+  const initializers = new Set<string>();
+  new Reader(buf).fields((field, wire, _r, start, length) => {
+    if (field !== 7 || wire !== 2) return;
+    new Reader(buf, start, start + length).fields((f, w, _g, s, l) => {
+      if (w !== 2) return;
+      if (f === 11) inputs.push(valueInfo(buf, s, l));
+      if (f === 12) outputs.push(valueInfo(buf, s, l).shape ?? []);
+      if (f === 5) {
+        new Reader(buf, s, s + l).fields((tf, tw, _t, ts, tl) => {
+          if (tf === 8 && tw === 2) initializers.add(utf8(buf, ts, tl));
+        });
+      }
+    });
+  });
+  return { inputs: inputs.filter((i) => !initializers.has(i.name)).map((i) => i.shape ?? []), outputs };
+}

@@ -51,7 +51,12 @@ export function checkPixels(width: number | undefined, height: number | undefine
 }
 
 export class ImageDecodeError extends Error {
-  constructor(readonly file: string, detail: string) {
+  constructor(
+    readonly file: string,
+    detail: string,
+    /** The file does not exist (not found, rather than unreadable). */
+    readonly missing = false,
+  ) {
     super(`${file}: cannot decode image: ${detail}`);
     this.name = 'ImageDecodeError';
   }
@@ -106,6 +111,6 @@ export async function decodeRgb(input: string | Buffer, name = typeof input === 
     const err = e as NodeJS.ErrnoException;
     const detail =
       err.code === 'ENOENT' ? 'no such file' : err.code === 'ELOOP' ? 'a symbolic link loop' : err.message.replace(/^Input (file|buffer) /, '').split('\n')[0];
-    throw new ImageDecodeError(name, detail);
+    throw new ImageDecodeError(name, detail, err.code === 'ENOENT');
   }
 }

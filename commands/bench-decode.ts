@@ -28,7 +28,10 @@ to see whether evaluation is limited by the model or by the pipeline.`;
     for (const workers of parseList('workers', flags.workers, positiveInt)) {
       const r = await measurePreprocess(files, p, workers);
       results.push(r);
-      this.log(`${workers} worker${workers > 1 ? 's' : ''}: ${r.images_per_second.toFixed(1)} images/s (${r.images} images in ${r.seconds.toFixed(2)} s${r.failed ? `, ${r.failed} unreadable` : ''})`);
+      this.log(
+        `${workers} worker${workers > 1 ? 's' : ''}: ${r.images_per_second.toFixed(1)} images/s ` +
+          `(${r.images} images in ${r.seconds.toFixed(2)} s${r.failed ? `, ${r.failed} unreadable` : ''})`,
+      );
     }
     return results;
   }

@@ -14,14 +14,17 @@ import { type ClaimCheck, checkClaims, loadClaims } from '../src/compare/claims.
 import { DEFAULT_MODELS, runBench } from '../src/bench/runner.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
+import { benchCsv } from '../src/render/csv.js';
 
 export default class Bench extends LevitCommand {
   static override summary = 'Measure throughput and latency of models on this machine, per backend, thread count and batch.';
   static override description = `Each configuration is warmed up for --warmup seconds, then timed batch by batch for
 --duration seconds (at least --min-iterations batches). Images/s come from the median
-batch time; latency is reported as mean, median, p90, p99, min and max, with the relative
-interquartile range as the spread. Building artifacts and creating sessions happen before
-timing and are reported apart.
+batch time; latency is reported as mean ± σ and min … max (as hyperfine prints them), median,
+p90 and p99, with the relative interquartile range as the spread; columns at batch 1 also show
+their latency in the table. --csv writes timm benchmark.py's inference columns (model,
+infer_samples_per_sec, infer_step_time, infer_batch_size, infer_img_size, param_count).
+Building artifacts and creating sessions happen before timing and are reported apart.
 
 Adaptive stopping: past --duration and --min-iterations, timing goes on until the median's
 95% interval is within --target-ci of it, or --max-duration is spent; each record says why
@@ -51,6 +54,7 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     '<%= config.bin %> bench levit_128s efficientnet_b0 --backend ort-cpu --threads 1 --batch 16 --duration 3 --json',
     '<%= config.bin %> bench levit_256 --threads 1,2,all --batch 1,16 --out results/mine.json --plot speed.svg',
     '<%= config.bin %> bench levit_192 efficientnet_b2 --threads 1 --batch 16 --min-iterations 20 --claims',
+    '<%= config.bin %> bench LeViT_128S efficientnet_b0.ra_in1k --batch 1,16 --csv bench.csv',
     '<%= config.bin %> bench levit_128s --weights official --precision fp32,int8,fp16 --calibration-dir imagenet/calib --threads 1 --batch 1,16',
   ];
   static override strict = false;
@@ -60,18 +64,34 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     ...benchListFlags,
     duration: numberFlag({ description: 'seconds of timed runs per configuration, at least', default: 3, min: 0, helpValue: 'SECONDS' }),
     'max-duration': numberFlag({
-      description: 'time cap: seconds of timed runs per configuration at most while the median is not yet as precise as --target-ci (--min-iterations come first)',
-      default: 15, min: 0, exclusive: true, helpValue: 'SECONDS',
+      description:
+        'time cap: seconds of timed runs per configuration at most while the median is not yet as precise as --target-ci (--min-iterations come first)',
+      default: 15,
+      min: 0,
+      exclusive: true,
+      helpValue: 'SECONDS',
     }),
-    'target-ci': numberFlag({ description: "relative half-width of the median's 95% interval to reach before stopping", default: 0.02, min: 0, helpValue: 'FRACTION' }),
+    'target-ci': numberFlag({
+      description: "relative half-width of the median's 95% interval to reach before stopping",
+      default: 0.02,
+      min: 0,
+      helpValue: 'FRACTION',
+    }),
     warmup: numberFlag({ description: 'seconds of warm-up per configuration (at least one run)', default: 1, min: 0, helpValue: 'SECONDS' }),
-    'min-iterations': Flags.integer({ description: `timed batches at least, even past --duration (levit compare needs ${MIN_BATCHES} to decide)`, default: MIN_BATCHES, min: 1 }),
+    'min-iterations': Flags.integer({
+      description: `timed batches at least, even past --duration (levit compare needs ${MIN_BATCHES} to decide)`,
+      default: MIN_BATCHES,
+      min: 1,
+    }),
     'max-iterations': Flags.integer({ description: 'timed batches at most', default: 10000, min: 1 }),
     out: Flags.string({ char: 'o', description: `write the results (JSON, schema ${RESULTS_SCHEMA}) to FILE`, helpValue: 'FILE' }),
     markdown: Flags.boolean({ description: 'print the table as Markdown' }),
+    csv: Flags.string({ description: "write one row per configuration with timm benchmark.py's inference columns to FILE", helpValue: 'FILE.csv' }),
     plot: Flags.string({ description: 'write the speed/accuracy plot (SVG) to FILE', helpValue: 'FILE.svg' }),
     onnx: Flags.string({
-      description: "time this ONNX file (e.g. a torch.onnx export) for the one model named, instead of levit's own; its parameter count must be within 10% of the model's, and the table labels it external",
+      description:
+        "time this ONNX file (e.g. a torch.onnx export) for the one model named, instead of levit's own; " +
+        "its parameter count must be within 10% of the model's, and the table labels it external",
       helpValue: 'FILE',
     }),
     record: Flags.boolean({ description: "append the results to this machine's history (results/history/<machine>.jsonl)" }),
@@ -80,10 +100,11 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     'keep-going': Flags.boolean({ description: 'skip a batch size that fails (e.g. out of GPU memory), saying why, instead of stopping' }),
     calibration: Flags.boolean({
       description: 'measure the machine (float32 MatMul GFLOP/s) first and between configurations, to flag records taken while it was busy',
-      default: true, allowNo: true,
+      default: true,
+      allowNo: true,
     }),
     'calibration-dir': calibrationDirFlag('int8: folder of representative images for static int8 (see levit convert --help); without it int8 is dynamic'),
-    ...precisionFlags('precisions of the artifacts, comma-separated: fp32, fp16, int8 (the table shows each one\'s speed-up over fp32)', 'fp32'),
+    ...precisionFlags("precisions of the artifacts, comma-separated: fp32, fp16, int8 (the table shows each one's speed-up over fp32)", 'fp32'),
     ...forceFlag,
   };
 
@@ -93,6 +114,7 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     if (flags.record || flags['save-baseline']) refuseEmulated(detectEmulation(), flags.record ? '--record' : '--save-baseline');
     if (flags.out) preflightOutput(flags.out, 'out', 'file');
     if (flags.plot) preflightOutput(flags.plot, 'plot', 'file');
+    if (flags.csv) preflightOutput(flags.csv, 'csv', 'file');
     const models = (argv as string[]).length ? (argv as string[]) : DEFAULT_MODELS;
     const progress = new Progress();
     let configStarted = 0;
@@ -135,6 +157,7 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     progress.clear();
     if (flags.out) writeFileAtomic(flags.out, `${JSON.stringify(results, null, 1)}\n`);
     if (flags.plot) writeFileAtomic(flags.plot, renderPlot(results));
+    if (flags.csv) writeFileAtomic(flags.csv, benchCsv(results.records));
     const stored = [flags.record ? `history: ${appendHistory(results)}` : '', flags['save-baseline'] ? `baseline: ${saveBaseline(results, flags.force)}` : ''];
     this.log(flags.markdown ? renderMarkdown(results) : renderTable(results));
     const checks = checkClaims(results, loadClaims());
@@ -142,6 +165,7 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     if (shown.length) this.log(`\nPublished speed claims\n${flags.markdown ? renderClaimsMarkdown(shown) : renderClaims(shown)}`);
     if (flags.out) this.log(`results: ${flags.out}`);
     if (flags.plot) this.log(`plot: ${flags.plot}`);
+    if (flags.csv) this.log(`csv: ${flags.csv}`);
     for (const line of stored.filter(Boolean)) this.log(line);
     return { ...results, claims: checks };
   }

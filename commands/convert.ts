@@ -35,7 +35,7 @@ TF.js still computes in float32.`;
   static override examples = [
     '<%= config.bin %> convert levit_128s --checkpoint LeViT-128S-96703c44.pth --to onnx --out levit_128s.onnx',
     '<%= config.bin %> convert levit_384 --to onnx --weights synthetic   # untrained weights, for benchmarking',
-    '<%= config.bin %> convert levit_128s --weights official --precision int8 --calibration imagenet/train-sample --calibration-size 200 --out levit_128s.int8.onnx',
+    '<%= config.bin %> convert levit_128s --weights official --precision int8 --calibration imagenet/train-sample --calibration-size 200 -o int8.onnx',
     '<%= config.bin %> convert levit_128s --weights official --precision fp16 --out levit_128s.fp16.onnx',
     '<%= config.bin %> convert deit_tiny_patch16_224 --weights official --to tfjs --precision int8 --out deit_tiny_tfjs/',
   ];
@@ -43,7 +43,11 @@ TF.js still computes in float32.`;
   static override flags = {
     ...weightsFlags('official'),
     to: Flags.string({ description: 'artifact format: an .onnx file, or a TensorFlow.js graph-model directory', options: ['onnx', 'tfjs'], default: 'onnx' }),
-    out: Flags.string({ char: 'o', description: 'output: an .onnx file, or the folder of a TensorFlow.js model (written atomically; checked before the work)', helpValue: 'PATH' }),
+    out: Flags.string({
+      char: 'o',
+      description: 'output: an .onnx file, or the folder of a TensorFlow.js model (written atomically; checked before the work)',
+      helpValue: 'PATH',
+    }),
     ...precisionFlags('arithmetic of the artifact: fp32, fp16 or int8', 'fp32'),
     calibration: calibrationDirFlag(),
     ...forceFlag,
@@ -62,7 +66,9 @@ TF.js still computes in float32.`;
       onDownload: (p) => progress.update(transferLine(`downloading ${card.id}`, p)),
     });
     progress.clear();
-    const result = await convertModel(card, weights, flags.to as ArtifactFormat, flags.out, undefined, specs[0], (p) => progress.update(precisionProgressLine(card.id, p), true));
+    const result = await convertModel(card, weights, flags.to as ArtifactFormat, flags.out, undefined, specs[0], (p) =>
+      progress.update(precisionProgressLine(card.id, p), true),
+    );
     progress.clear();
     for (const note of result.notes) this.logToStderr(`note: ${note}`);
     this.log(`${result.model} -> ${result.out} (${bytes(result.bytes)}, ${result.opset ? `ONNX opset ${result.opset}` : 'TensorFlow.js graph model'})`);

@@ -13,6 +13,10 @@ import { printable } from '../src/cli/escape.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
 import { preflightOutput } from '../src/util/output.js';
 import { precisionLabel, precisionProgressLine } from '../src/classifier/precision.js';
+import { withPreprocessing } from '../src/eval/overrides.js';
+import { evalCsv } from '../src/render/csv.js';
+import { countsOf } from '../src/classifier/zoo.js';
+import { writeFileAtomic } from '../src/util/atomic.js';
 
 const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
 
@@ -32,14 +36,19 @@ only when that is within ±0.5 points), differs (a gap past that tolerance), or 
 sample: it says how many images a verdict needs). No image evaluated is an error (exit 3).
 With --precision int8 or fp16, the float32 model runs on the same batches too: the summary
 gives both top-1/top-5, the change, and a verdict on MLPerf's gate (keep at least 99% of
-float32's top-1): passes, fails, or inconclusive when the images are too few to tell.`;
+float32's top-1): passes, fails, or inconclusive when the images are too few to tell.
+--crop-pct and --interpolation change the transform as timm's validate.py does (e.g. --crop-pct 0.9
+reproduces timm's LeViT figures; the published figure compared is the one measured at that crop).
+--csv writes one row with timm validate.py's columns (model, top1, top1_err, top5, top5_err,
+param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
   static override examples = [
     '<%= config.bin %> eval levit_256 ~/imagenet/val --checkpoint LeViT-256-13b5763e.pth',
     '<%= config.bin %> eval levit_128s ~/imagenet/val --limit 5000 --real --predictions-out preds.jsonl --json',
     '<%= config.bin %> eval levit_128s ~/imagenet/val --precision int8 --calibration ~/imagenet/calib',
+    '<%= config.bin %> eval levit_128s.fb_dist_in1k ~/imagenet/val --crop-pct 0.9 --csv results.csv',
   ];
   static override args = {
-    model: Args.string({ description: 'model id (see levit zoo)', required: true }),
+    model: Args.string({ description: 'model id (see levit zoo), or its name as timm or the official repository spell it', required: true }),
     dataset: Args.string({ description: 'validation folder', required: true }),
   };
   static override flags = {
@@ -54,12 +63,21 @@ float32's top-1): passes, fails, or inconclusive when the images are too few to 
     'predictions-out': Flags.string({ description: 'write one JSON line per image: {"file", "label", "top5", "error"?}', helpValue: 'FILE.jsonl' }),
     ...precisionFlags('fp32, or fp16 / int8 compared with fp32 on the same images', 'fp32'),
     calibration: calibrationDirFlag(),
+    'img-size': Flags.integer({ description: "input size (timm's --img-size); must be the model's own resolution", helpValue: 'PX' }),
+    'crop-pct': Flags.string({ description: "centre-crop fraction: resize to int(size / crop-pct), then crop (default: the card's)", helpValue: '0.9' }),
+    interpolation: Flags.string({ description: "resize interpolation (default: the card's)", options: ['bicubic', 'bilinear'] }),
+    csv: Flags.string({ description: "write the result as CSV with timm validate.py's columns to FILE", helpValue: 'FILE.csv' }),
   };
 
   async run(): Promise<EvalSummary> {
     const { args, flags } = await this.parse(Eval);
-    const card = getCard(args.model);
+    const model = getCard(args.model);
+    const crop = flags['crop-pct'] === undefined ? undefined : Number(flags['crop-pct']);
+    const interpolation = flags.interpolation as 'bicubic' | 'bilinear' | undefined;
+    // The model is built from its own card; the transform (and the published figure compared) from the overridden one.
+    const card = withPreprocessing(model, { resolution: flags['img-size'], crop_pct: crop, interpolation });
     if (flags['predictions-out']) preflightOutput(flags['predictions-out'], 'predictions-out', 'file');
+    if (flags.csv) preflightOutput(flags.csv, 'csv', 'file');
     const dataset = openDataset(args.dataset, flags.labels);
     const progress = new Progress();
     const specs = precisionSpecs(flags.precision, flags, flags.calibration);
@@ -75,8 +93,12 @@ float32's top-1): passes, fails, or inconclusive when the images are too few to 
       onDownload: (p: TransferProgress) => progress.update(transferLine(`downloading ${card.id}`, p)),
       onBuild: () => progress.update(`building ${card.id} for ${flags.backend}`, true),
     };
-    const { session, artifact } = await openClassifier(card, { ...open, precision, onPrecision: (p) => progress.update(precisionProgressLine(card.id, p), true) });
-    const reference = precision.precision === 'fp32' ? undefined : (await openClassifier(card, open)).session;
+    const { session, artifact } = await openClassifier(model, {
+      ...open,
+      precision,
+      onPrecision: (p) => progress.update(precisionProgressLine(card.id, p), true),
+    });
+    const reference = precision.precision === 'fp32' ? undefined : (await openClassifier(model, open)).session;
     let s: EvalSummary;
     try {
       s = await evaluate(
@@ -84,8 +106,21 @@ float32's top-1): passes, fails, or inconclusive when the images are too few to 
         flags.backend,
         session,
         dataset,
-        { batch: flags.batch, limit: flags.limit, strict: flags.strict, real: flags.real, workers: flags.workers, predictionsOut: flags['predictions-out'], synthetic: artifact.weights.kind === 'synthetic', reference: reference && { session: reference, precision: precision.precision } },
-        (p) => progress.update(`${bar(p.done / p.total)} ${p.done}/${p.total}  ${p.imagesPerSecond.toFixed(1)} img/s  ETA ${duration((p.total - p.done) / p.imagesPerSecond)}  top-1 ${p.top1.toFixed(2)}%${p.failed ? `  ${p.failed} unreadable` : ''}`),
+        {
+          batch: flags.batch,
+          limit: flags.limit,
+          strict: flags.strict,
+          real: flags.real,
+          workers: flags.workers,
+          predictionsOut: flags['predictions-out'],
+          synthetic: artifact.weights.kind === 'synthetic',
+          reference: reference && { session: reference, precision: precision.precision },
+        },
+        (p) =>
+          progress.update(
+            `${bar(p.done / p.total)} ${p.done}/${p.total}  ${p.imagesPerSecond.toFixed(1)} img/s  ETA ${duration((p.total - p.done) / p.imagesPerSecond)}  ` +
+            `top-1 ${p.top1.toFixed(2)}%${p.failed ? `  ${p.failed} unreadable` : ''}`,
+          ),
       );
     } finally {
       progress.clear();
@@ -96,19 +131,33 @@ float32's top-1): passes, fails, or inconclusive when the images are too few to 
     for (const f of s.failures) this.logToStderr(`unreadable: ${printable(f.error)}`);
     this.log(`${card.name} on ${s.dataset.root} (${s.dataset.layout}), ${s.backend}, weights ${artifact.weights.label}`);
     this.log(`  images      ${s.evaluated} evaluated, ${s.failed} unreadable, ${s.images_per_second.toFixed(1)} images/s (${s.workers} preprocessing workers)`);
-    this.log(`  top-1       ${s.top1.toFixed(3)}%    top-5 ${s.top5.toFixed(3)}%${s.real ? `    ReaL top-1 ${s.real.top1.toFixed(3)}% (${s.real.images} images)` : ''}`);
+    this.log(
+      `  top-1       ${s.top1.toFixed(3)}%    top-5 ${s.top5.toFixed(3)}%` +
+        `${s.real ? `    ReaL top-1 ${s.real.top1.toFixed(3)}% (${s.real.images} images)` : ''}`,
+    );
     if (s.published) this.log(`  published   top-1 ${s.published.top1}% (${s.published.source})`);
     if (s.real && s.real.images === 0) this.logToStderr('note: --real: no image is an ImageNet validation file (ILSVRC2012_val_NNNNNNNN): no ReaL score');
     const c = s.precision;
     if (c) {
       this.log(`  precision   ${precisionLabel(precision)}`);
       this.log(`  fp32        top-1 ${c.fp32.top1.toFixed(3)}%    top-5 ${c.fp32.top5.toFixed(3)}%    (same images, same run)`);
-      this.log(`  change      top-1 ${signed(c.top1_change)}    top-5 ${signed(c.top5_change)} points; top-1 class agrees with fp32 on ${c.top1_agreement.toFixed(2)}%`);
+      this.log(
+        `  change      top-1 ${signed(c.top1_change)}    top-5 ${signed(c.top5_change)} points; ` +
+          `top-1 class agrees with fp32 on ${c.top1_agreement.toFixed(2)}%`,
+      );
       this.log(`  99% gate    ${c.verdict}: ${c.reason}`);
     }
     this.log(`  verdict     ${s.verdict}${s.difference !== null ? ` (${s.difference >= 0 ? '+' : ''}${s.difference.toFixed(2)} points)` : ''}: ${s.reason}`);
     if (s.evaluated === 0) {
-      throw new LevitError(`no image of ${s.dataset.images} could be evaluated: no accuracy and no verdict`, ExitCode.badInput, 'The unreadable files are listed above.');
+      throw new LevitError(
+        `no image of ${s.dataset.images} could be evaluated: no accuracy and no verdict`,
+        ExitCode.badInput,
+        'The unreadable files are listed above.',
+      );
+    }
+    if (flags.csv) {
+      writeFileAtomic(flags.csv, evalCsv(s, countsOf(model).params, card.preprocessing));
+      this.log(`  csv         ${flags.csv}`);
     }
     if (s.predictions_error) {
       const hint = 'The summary above is complete; free space or choose a writable --predictions-out and run again.';

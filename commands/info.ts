@@ -19,13 +19,19 @@ export default class Info extends LevitCommand {
     this.log(`  parameters      ${grouped(info.params)}`);
     this.log(`  FLOPs           ${grouped(info.flops)} multiply-adds per image`);
     this.log(`  licence         ${info.license}${nonCommercial(info.license) ? ' (weights for non-commercial use only)' : ''}`);
-    this.log(`  preprocessing   resize short side to ${Math.floor(info.resolution / info.crop_pct)} (${info.interpolation}), centre crop ${info.resolution}, mean [${info.mean.join(', ')}], std [${info.std.join(', ')}]`);
+    this.log(
+      `  preprocessing   resize short side to ${Math.floor(info.resolution / info.crop_pct)} (${info.interpolation}), centre crop ${info.resolution}, ` +
+        `mean [${info.mean.join(', ')}], std [${info.std.join(', ')}]`,
+    );
     for (const p of info.published) {
       this.log(`  published       top-1 ${p.top1}${p.top5 !== undefined ? `, top-5 ${p.top5}` : ''}${p.crop_pct ? ` (crop ${p.crop_pct})` : ''}: ${p.source}`);
     }
     if (info.checkpoint) {
       const sha = info.checkpoint.sha256 ?? "none pinned: the digest the server states is checked";
-      this.log(`  checkpoint      ${info.checkpoint.url}\n                  sha256 ${sha}${info.checkpoint.cached ? `\n                  cached at ${info.checkpoint.path}` : ''}`);
+      this.log(
+        `  checkpoint      ${info.checkpoint.url}\n                  sha256 ${sha}` +
+          `${info.checkpoint.cached ? `\n                  cached at ${info.checkpoint.path}` : ''}`,
+      );
     }
     const keys = Object.keys(info.stages[0] ?? {});
     const stages = table(keys);

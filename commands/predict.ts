@@ -56,7 +56,11 @@ code is then that input's error's (3 unreadable, 4 not found), so a script can t
     for (const f of failures) this.logToStderr(`unreadable: ${printable(f.error)}`);
     if (items.length === 0) {
       const worst = failures.some((f) => f.exitCode === ExitCode.badInput) ? ExitCode.badInput : failures[0].exitCode;
-      throw new LevitError(`none of the ${files.length} input${files.length > 1 ? 's' : ''} could be read: nothing to predict`, worst, 'The reasons are listed above.');
+      throw new LevitError(
+        `none of the ${files.length} input${files.length > 1 ? 's' : ''} could be read: nothing to predict`,
+        worst,
+        'The reasons are listed above.',
+      );
     }
     const progress = new Progress();
     const { session, artifact } = await openClassifier(card, {

@@ -98,7 +98,8 @@ const n = reruns.length;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const share = (k) => `${k}/${n}`;
 const lines = [
-  `| configuration | batches (median) | same commit: regressed | improved | inconclusive | flagged busy | ${factors.map((f) => `${f.toFixed(2)}x`).join(' | ')} |`,
+  '| configuration | batches (median) | same commit: regressed | improved | inconclusive | flagged busy | ' +
+    `${factors.map((f) => `${f.toFixed(2)}x`).join(' | ')} |`,
   `| --- | ---: | ---: | ---: | ---: | ---: | ${factors.map(() => '---:').join(' | ')} |`,
   ...[...rows.values()].map(
     (r) =>

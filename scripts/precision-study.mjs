@@ -31,7 +31,11 @@ const { values: flags } = parseArgs({
   },
 });
 const golden = join(packageRoot, '..', 'shared', 'golden');
-const GOLDEN = { levit_128s: 'levit_128s/LeViT-128S-golden.pth', efficientnet_b0: 'efficientnet_b0/efficientnet_b0-golden.pth', deit_tiny_distilled_patch16_224: 'deit_tiny_distilled/model.safetensors' };
+const GOLDEN = {
+  levit_128s: 'levit_128s/LeViT-128S-golden.pth',
+  efficientnet_b0: 'efficientnet_b0/efficientnet_b0-golden.pth',
+  deit_tiny_distilled_patch16_224: 'deit_tiny_distilled/model.safetensors',
+};
 const models = flags.models ? flags.models.split(',') : listCards().map((c) => c.id);
 const options = { ...PRECISION_DEFAULTS, targetSqnr: Number(flags['target-sqnr']) };
 const specs = {
@@ -63,7 +67,12 @@ try {
       const r = await convertModel(card, weights, 'onnx', out, undefined, spec);
       const l = await logits('ort-cpu', out);
       reference ??= l;
-      row.onnx[name] = { bytes: r.bytes, sqnr: sqnr(reference, l), top1_agreement: top1Agreement(reference, l, card.num_classes), float_layers: r.sensitivity?.layers.filter((x) => x.float).length ?? null };
+      row.onnx[name] = {
+        bytes: r.bytes,
+        sqnr: sqnr(reference, l),
+        top1_agreement: top1Agreement(reference, l, card.num_classes),
+        float_layers: r.sensitivity?.layers.filter((x) => x.float).length ?? null,
+      };
     }
     if (flags.tfjs) {
       let tfReference;
@@ -85,13 +94,16 @@ const db = (v) => (Number.isFinite(v) ? v.toFixed(1) : 'exact');
 const head = ['model', 'weights', ...Object.keys(specs).slice(1).map((n) => `${n} SQNR dB / top-1 agree / size vs fp32`)];
 const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`];
 for (const r of rows) {
-  const cell = (n) => `${db(r.onnx[n].sqnr)} / ${(100 * r.onnx[n].top1_agreement).toFixed(0)}% / ${(r.onnx.fp32.bytes / r.onnx[n].bytes).toFixed(2)}× smaller${r.onnx[n].float_layers ? ` (${r.onnx[n].float_layers} layers float)` : ''}`;
+  const cell = (n) =>
+    `${db(r.onnx[n].sqnr)} / ${(100 * r.onnx[n].top1_agreement).toFixed(0)}% / ${(r.onnx.fp32.bytes / r.onnx[n].bytes).toFixed(2)}× smaller` +
+    `${r.onnx[n].float_layers ? ` (${r.onnx[n].float_layers} layers float)` : ''}`;
   lines.push(`| ${[r.model, r.weights, ...Object.keys(specs).slice(1).map(cell)].join(' | ')} |`);
 }
 if (flags.tfjs) {
   lines.push('', '| model | TF.js uint8 weights: SQNR dB / top-1 agree / size vs fp32 | TF.js float16 weights |', '| --- | --- | --- |');
   for (const r of rows) {
-    const cell = (n) => `${db(r.tfjs[n].sqnr)} / ${(100 * r.tfjs[n].top1_agreement).toFixed(0)}% / ${(r.tfjs.float32.bytes / r.tfjs[n].bytes).toFixed(2)}× smaller`;
+    const cell = (n) =>
+      `${db(r.tfjs[n].sqnr)} / ${(100 * r.tfjs[n].top1_agreement).toFixed(0)}% / ${(r.tfjs.float32.bytes / r.tfjs[n].bytes).toFixed(2)}× smaller`;
     lines.push(`| ${r.model} | ${cell('uint8')} | ${cell('float16')} |`);
   }
 }

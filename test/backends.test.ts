@@ -41,7 +41,10 @@ for (const [backend, tolerance] of cases) {
   test(`levit predict --backend ${backend} reproduces the golden logits within ${tolerance}`, { skip }, async (t) => {
     const dir = tempDir(t);
     const out = join(dir, 'y.npy');
-    const r = await runCliAsync(['predict', 'levit_128s', golden('input_224.npy'), '--checkpoint', checkpoint, '--backend', backend, '--logits-out', out, '--json'], { LEVIT_CACHE_DIR: dir });
+    const r = await runCliAsync(
+      ['predict', 'levit_128s', golden('input_224.npy'), '--checkpoint', checkpoint, '--backend', backend, '--logits-out', out, '--json'],
+      { LEVIT_CACHE_DIR: dir },
+    );
     assert.equal(r.status, 0, r.stderr);
     const diff = maxAbsDiff(readNpy(out), readNpy(golden('levit_128s', 'logits.npy')));
     t.diagnostic(`${backend}: max |logit - golden| = ${diff.toExponential(2)}`);

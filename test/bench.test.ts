@@ -45,11 +45,25 @@ test('measure goes on past the minimum until the median is precise enough, or th
   // Calls that alternate 1 ms and 6 ms: the median's interval stays wide until many samples pin it.
   let i = 0;
   const jittery = () => new Promise((r) => setTimeout(r, i++ % 2 ? 6 : 1));
-  const capped = await measure(jittery, { warmupSeconds: 0, durationSeconds: 0, maxDurationSeconds: 0.3, targetCi: 0.001, minIterations: 3, maxIterations: 1e6 });
+  const capped = await measure(jittery, {
+    warmupSeconds: 0,
+    durationSeconds: 0,
+    maxDurationSeconds: 0.3,
+    targetCi: 0.001,
+    minIterations: 3,
+    maxIterations: 1e6,
+  });
   assert.equal(capped.stopped, 'time-cap');
   assert.ok(capped.times.length > 3);
   // Any precision will do: timing stops at the minimum, and says it stopped because precise.
-  const precise = await measure(async () => {}, { warmupSeconds: 0, durationSeconds: 0, maxDurationSeconds: 30, targetCi: 100, minIterations: 10, maxIterations: 1e6 });
+  const precise = await measure(async () => {}, {
+    warmupSeconds: 0,
+    durationSeconds: 0,
+    maxDurationSeconds: 30,
+    targetCi: 100,
+    minIterations: 10,
+    maxIterations: 1e6,
+  });
   assert.equal(precise.stopped, 'precise');
   assert.equal(precise.times.length, 10);
   assert.ok(medianPrecision(capped.times) > 0.001);
@@ -124,7 +138,25 @@ test('levit bench --json prints records with latency percentiles and the system 
   const dir = tempDir(t);
   const out = join(dir, 'results.json');
   const plot = join(dir, 'plot.svg');
-  const args = ['bench', 'levit_128s', 'efficientnet_b0', '--backend', 'ort-cpu', '--threads', '1', '--batch', '2', '--duration', '0.2', '--max-duration', '1', '--warmup', '0', '--min-iterations', '3'];
+  const args = [
+    'bench',
+    'levit_128s',
+    'efficientnet_b0',
+    '--backend',
+    'ort-cpu',
+    '--threads',
+    '1',
+    '--batch',
+    '2',
+    '--duration',
+    '0.2',
+    '--max-duration',
+    '1',
+    '--warmup',
+    '0',
+    '--min-iterations',
+    '3',
+  ];
   const cli = runCli([...args, '--json', '--out', out, '--plot', plot], { LEVIT_CACHE_DIR: dir });
   assert.equal(cli.status, 0, cli.stderr);
   const results = JSON.parse(cli.stdout) as BenchResults;
@@ -137,7 +169,12 @@ test('levit bench --json prints records with latency percentiles and the system 
   ]);
   for (const r of results.records) {
     assert.ok(r.images_per_second > 0);
-    assert.ok(r.latency_ms.min <= r.latency_ms.median && r.latency_ms.median <= r.latency_ms.p90 && r.latency_ms.p90 <= r.latency_ms.p99 && r.latency_ms.p99 <= r.latency_ms.max);
+    assert.ok(
+      r.latency_ms.min <= r.latency_ms.median &&
+        r.latency_ms.median <= r.latency_ms.p90 &&
+        r.latency_ms.p90 <= r.latency_ms.p99 &&
+        r.latency_ms.p99 <= r.latency_ms.max,
+    );
     assert.equal(r.times_ms.length, r.iterations);
     assert.ok(r.iterations >= 3);
     assert.equal(r.weights_kind, 'synthetic');
@@ -165,7 +202,10 @@ test('levit bench --json prints records with latency percentiles and the system 
 
 test('the table and Markdown say the weights are synthetic', (t) => {
   const dir = tempDir(t);
-  const cli = runCli(['bench', 'levit_128s', '--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--min-iterations', '2', '--markdown', '--no-calibration'], { LEVIT_CACHE_DIR: dir });
+  const cli = runCli(
+    ['bench', 'levit_128s', '--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--min-iterations', '2', '--markdown', '--no-calibration'],
+    { LEVIT_CACHE_DIR: dir },
+  );
   assert.equal(cli.status, 0, cli.stderr);
   assert.match(cli.stdout, /^\| model \| top-1 \| params \| FLOPs \| ort-cpu 1t b1 img\/s/m);
   assert.match(cli.stdout, /\| levit_128s \| 76\.6 \| 7\.8M \| 305M \|/);
@@ -202,7 +242,27 @@ test('the plot refuses to draw nothing', () => {
 
 test('configurations a backend cannot honour are skipped and said, never mislabelled', (t) => {
   const dir = tempDir(t);
-  const r = runCli(['bench', 'levit_128s', '--backend', 'tfjs-cpu', '--threads', '1,2', '--batch', '1', '--duration', '0', '--warmup', '0', '--min-iterations', '1', '--no-calibration', '--json'], { LEVIT_CACHE_DIR: dir });
+  const r = runCli(
+    [
+      'bench',
+      'levit_128s',
+      '--backend',
+      'tfjs-cpu',
+      '--threads',
+      '1,2',
+      '--batch',
+      '1',
+      '--duration',
+      '0',
+      '--warmup',
+      '0',
+      '--min-iterations',
+      '1',
+      '--no-calibration',
+      '--json',
+    ],
+    { LEVIT_CACHE_DIR: dir },
+  );
   assert.equal(r.status, 0, r.stderr);
   const results = JSON.parse(r.stdout) as BenchResults;
   assert.deepEqual(results.records.map((x) => [x.backend, x.threads]), [['tfjs-cpu', 1]]);

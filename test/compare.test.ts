@@ -32,7 +32,12 @@ function rec(model: string, times: number[], over: Partial<BenchRecord> = {}): B
 }
 
 function results(id: string, gflops: number | null, records: BenchRecord[]): BenchResults {
-  return { schema: RESULTS_SCHEMA, system: { id, os: { arch: 'x64' } }, calibration: gflops ? { matmul_gflops_1thread: gflops } : null, records } as BenchResults;
+  return {
+    schema: RESULTS_SCHEMA,
+    system: { id, os: { arch: 'x64' } },
+    calibration: gflops ? { matmul_gflops_1thread: gflops } : null,
+    records,
+  } as BenchResults;
 }
 
 const options = { threshold: 0.05, alpha: 0.01 };
@@ -63,10 +68,18 @@ test('records are matched by configuration; missing and new ones are reported', 
 
 test('a significant slowdown past the threshold regresses; a small or noisy one does not', () => {
   const base = results('m', 80, [
-    rec('slow', samples(100, 30, 1)), rec('small', samples(100, 30, 2)), rec('fast', samples(100, 30, 3)), rec('few', samples(100, 3, 4)), rec('few2x', samples(100, 5, 9)),
+    rec('slow', samples(100, 30, 1)),
+    rec('small', samples(100, 30, 2)),
+    rec('fast', samples(100, 30, 3)),
+    rec('few', samples(100, 3, 4)),
+    rec('few2x', samples(100, 5, 9)),
   ]);
   const cur = results('m', 80, [
-    rec('slow', samples(120, 30, 5)), rec('small', samples(103, 30, 6)), rec('fast', samples(80, 30, 7)), rec('few', samples(104, 3, 8)), rec('few2x', samples(200, 5, 10)),
+    rec('slow', samples(120, 30, 5)),
+    rec('small', samples(103, 30, 6)),
+    rec('fast', samples(80, 30, 7)),
+    rec('few', samples(104, 3, 8)),
+    rec('few2x', samples(200, 5, 10)),
   ]);
   const verdicts = Object.fromEntries(compareResults(base, cur, options).comparisons.map((c) => [c.model, c]));
   assert.equal(verdicts.slow.verdict, 'regressed');
@@ -142,10 +155,33 @@ test('levit report merges machines into one table', (t) => {
 
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
-test('a genuine slowdown (a competing process on the same core) fails compare; a re-run passes', { skip: !hasTaskset && 'taskset is not available' }, async (t) => {
+const needsTaskset = { skip: !hasTaskset && 'taskset is not available' };
+
+test('a genuine slowdown (a competing process on the same core) fails compare; a re-run passes', needsTaskset, async (t) => {
   const dir = tempDir(t);
   const bench = (out: string) =>
-    runCli(['bench', 'levit_128s', '--threads', '1', '--batch', '4', '--duration', '1.5', '--max-duration', '3', '--warmup', '0.3', '--no-calibration', '--out', out], { LEVIT_CACHE_DIR: dir });
+    runCli(
+      [
+        'bench',
+        'levit_128s',
+        '--threads',
+        '1',
+        '--batch',
+        '4',
+        '--duration',
+        '1.5',
+        '--max-duration',
+        '3',
+        '--warmup',
+        '0.3',
+        '--no-calibration',
+        '--out',
+        out,
+      ],
+      {
+        LEVIT_CACHE_DIR: dir,
+      },
+    );
   // Every run pinned to core 0 (the test process's children inherit the affinity).
   spawnSync('taskset', ['-cp', '0', String(process.pid)]);
   t.after(() => spawnSync('taskset', ['-cp', '0-1023', String(process.pid)]));

@@ -85,7 +85,9 @@ test('eval on an ImageFolder of the golden images agrees with the reference imag
 
 test('predict on image files uses the same preprocessing', { skip: !hasShared }, (t) => {
   const dir = tempDir(t);
-  const r = runCli(['predict', 'levit_128s', golden('images', 'chelsea.jpg'), golden('images', 'coffee_cmyk.jpg'), '--checkpoint', checkpoint, '--json'], { LEVIT_CACHE_DIR: dir });
+  const r = runCli(['predict', 'levit_128s', golden('images', 'chelsea.jpg'), golden('images', 'coffee_cmyk.jpg'), '--checkpoint', checkpoint, '--json'], {
+    LEVIT_CACHE_DIR: dir,
+  });
   assert.equal(r.status, 0, r.stderr);
   const reference = referenceTop5();
   const out = JSON.parse(r.stdout).predictions as { top: { index: number }[] }[];
@@ -113,7 +115,11 @@ test('flat layouts: Kaggle LOC_val_solution.csv and a labels file give the same 
   const flat = join(dir, 'flat');
   mkdirSync(flat);
   for (const n of [1, 2, 3]) writeFileSync(join(flat, `ILSVRC2012_val_0000000${n}.JPEG`), 'x');
-  writeFileSync(join(dir, 'LOC_val_solution.csv'), 'ImageId,PredictionString\nILSVRC2012_val_00000001,n01751748 1 2 3 4\nILSVRC2012_val_00000002,n09193705 1 2 3 4 n09193705 5 6 7 8\nILSVRC2012_val_00000003,n02105855 0 0 9 9\n');
+  writeFileSync(
+    join(dir, 'LOC_val_solution.csv'),
+    'ImageId,PredictionString\nILSVRC2012_val_00000001,n01751748 1 2 3 4\n' +
+      'ILSVRC2012_val_00000002,n09193705 1 2 3 4 n09193705 5 6 7 8\nILSVRC2012_val_00000003,n02105855 0 0 9 9\n',
+  );
   const kaggle = openDataset(flat);
   assert.equal(kaggle.layout, 'kaggle-csv');
   const labels = join(dir, 'labels.txt');

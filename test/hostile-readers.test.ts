@@ -131,7 +131,10 @@ test('a checkpoint must be a regular file: /dev/zero and a FIFO are refused at o
   assert.throws(() => readCheckpoint(join(tempDir(t), 'none.pth')), (e: Error) => e instanceof LevitError && e.exitCode === ExitCode.notFound);
 });
 
-function safetensorsWith(edit: (header: Record<string, any>) => void, extra = 0): Buffer {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a header broken on purpose takes any shape
+type Header = Record<string, any>;
+
+function safetensorsWith(edit: (header: Header) => void, extra = 0): Buffer {
   const good = safetensorsBuffer(
     new Map([
       ['a', { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) }],
@@ -158,7 +161,7 @@ test('safetensors headers are validated as the reference implementation does', (
   for (const dtype of ['__proto__', 'toString', 'constructor', 'hasOwnProperty']) {
     assert.throws(() => read(safetensorsWith((h) => (h.a.dtype = dtype))), (e: Error) => badInput(e) && /unsupported dtype/.test(e.message), dtype);
   }
-  const refused: [string, (h: Record<string, any>) => void, RegExp, number?][] = [
+  const refused: [string, (h: Header) => void, RegExp, number?][] = [
     ['offsets not an array', (h) => (h.a.data_offsets = 8), /are not two increasing integers/],
     ['offsets a string', (h) => (h.a.data_offsets = '0,8'), /are not two increasing integers/],
     ['three offsets', (h) => (h.a.data_offsets = [0, 8, 9]), /are not two increasing integers/],

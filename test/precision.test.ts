@@ -51,7 +51,11 @@ function smallModel(): OnnxModel {
 }
 
 async function run(model: OnnxModel, x: FloatTensor, optimizedPath?: string): Promise<Float32Array> {
-  const s = await ort.InferenceSession.create(serializeOnnx(model), { graphOptimizationLevel: 'all', intraOpNumThreads: 1, ...(optimizedPath ? { optimizedModelFilePath: optimizedPath } : {}) });
+  const s = await ort.InferenceSession.create(serializeOnnx(model), {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: 1,
+    ...(optimizedPath ? { optimizedModelFilePath: optimizedPath } : {}),
+  });
   const out = await s.run({ [model.inputs[0].name]: new ort.Tensor('float32', x.data, [...x.shape]) });
   await s.release();
   return out[model.outputs[0].name].data as Float32Array;
@@ -244,7 +248,10 @@ test('LeViT-128S on the golden photos: int8 and fp16 logits against float32, art
 test('levit convert --precision int8 and bench --precision, as a user runs them', { skip: !hasShared }, (t) => {
   const dir = tempDir(t);
   const out = join(dir, 'levit.int8.onnx');
-  const r = runCli(['convert', 'levit_128s', '--weights', 'synthetic', '--precision', 'int8', '--calibration', golden('images'), '--target-sqnr', '0', '--out', out, '--json'], { LEVIT_CACHE_DIR: dir });
+  const r = runCli(
+    ['convert', 'levit_128s', '--weights', 'synthetic', '--precision', 'int8', '--calibration', golden('images'), '--target-sqnr', '0', '--out', out, '--json'],
+    { LEVIT_CACHE_DIR: dir },
+  );
   assert.equal(r.status, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert.equal(result.precision.precision, 'int8');
@@ -253,7 +260,27 @@ test('levit convert --precision int8 and bench --precision, as a user runs them'
   const bad = runCli(['convert', 'levit_128s', '--precision', 'fp16', '--calibration', golden('images')], { LEVIT_CACHE_DIR: dir });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /calibration images apply to --precision int8, not fp16/);
-  const bench = runCli(['bench', 'levit_128s', '--precision', 'fp32,int8', '--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--min-iterations', '1', '--no-calibration', '--json'], { LEVIT_CACHE_DIR: dir });
+  const bench = runCli(
+    [
+      'bench',
+      'levit_128s',
+      '--precision',
+      'fp32,int8',
+      '--threads',
+      '1',
+      '--batch',
+      '1',
+      '--duration',
+      '0',
+      '--warmup',
+      '0',
+      '--min-iterations',
+      '1',
+      '--no-calibration',
+      '--json',
+    ],
+    { LEVIT_CACHE_DIR: dir },
+  );
   assert.equal(bench.status, 0, bench.stderr);
   const records = JSON.parse(bench.stdout).records as { precision: string; precision_key?: string }[];
   assert.deepEqual(records.map((x) => [x.precision, x.precision_key]), [['fp32', undefined], ['int8', 'int8-dynamic-rr']]);

@@ -52,7 +52,12 @@ test("timm's channel rounding and block strings", () => {
 
 const goldens = [
   { model: 'efficientnet_b0', file: ['efficientnet_b0', 'efficientnet_b0-golden.pth'], logits: ['efficientnet_b0', 'logits.npy'], format: 'torch-legacy' },
-  { model: 'deit_tiny_distilled_patch16_224', file: ['deit_tiny_distilled', 'model.safetensors'], logits: ['deit_tiny_distilled', 'logits.npy'], format: 'safetensors' },
+  {
+    model: 'deit_tiny_distilled_patch16_224',
+    file: ['deit_tiny_distilled', 'model.safetensors'],
+    logits: ['deit_tiny_distilled', 'logits.npy'],
+    format: 'safetensors',
+  },
   { model: 'cait_xxs24_224', file: ['cait_xxs24_224', 'model.safetensors'], logits: ['cait_xxs24_224', 'logits.npy'], format: 'safetensors' },
   { model: 'convit_tiny', file: ['convit_tiny', 'model.safetensors'], logits: ['convit_tiny', 'logits.npy'], format: 'safetensors' },
 ];

@@ -17,7 +17,8 @@ export interface SystemFingerprint {
 }
 
 /** The instruction-set flags that change inference speed. */
-const SPEED_FLAGS = /^(avx|avx2|fma|f16c|avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16|avx_vnni|amx_tile|amx_bf16|amx_int8|neon|asimd|asimddp|sve|sve2|i8mm|bf16|fp16|asimdhp|dotprod)$/;
+const SPEED_FLAGS =
+  /^(avx|avx2|fma|f16c|avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16|avx_vnni|amx_tile|amx_bf16|amx_int8|neon|asimd|asimddp|sve|sve2|i8mm|bf16|fp16|asimdhp|dotprod)$/; // eslint-disable-line max-len
 
 export async function fingerprint(): Promise<SystemFingerprint> {
   const [cpu, flags, graphics, os] = await Promise.all([

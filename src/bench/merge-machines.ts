@@ -13,7 +13,13 @@ export function mergeResults(files: { file: string; results: BenchResults }[]): 
   const machines: MergedReport['machines'] = [];
   const records = files.flatMap(({ file, results }) => {
     const label = `m${machines.length + 1}`;
-    machines.push({ label, id: results.system.id, calibration_gflops: results.calibration?.matmul_gflops_1thread ?? null, arch: results.system.os.arch, files: [file] });
+    machines.push({
+      label,
+      id: results.system.id,
+      calibration_gflops: results.calibration?.matmul_gflops_1thread ?? null,
+      arch: results.system.os.arch,
+      files: [file],
+    });
     return results.records.map((r) => ({ ...r, backend: `${label} ${r.backend}` }));
   });
   return { merged: { ...files[0].results, records }, machines };

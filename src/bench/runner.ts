@@ -99,7 +99,11 @@ function checkExternalOnnx(path: string, card: ModelCard, params: number): void 
   const [output] = signature.outputs;
   const shape = (s: readonly unknown[] | undefined) => `[${(s ?? []).map((d) => d ?? '?').join(', ')}]`;
   if (signature.inputs.length !== 1 || input.length !== 4 || !fixedIs(input[1], 3) || !fixedIs(input[2], r) || !fixedIs(input[3], r)) {
-    throw new LevitError(`--onnx ${path} takes ${signature.inputs.map(shape).join(' and ')}; ${card.id} takes [N, 3, ${r}, ${r}]: it is another model`, ExitCode.badInput, hint);
+    throw new LevitError(
+      `--onnx ${path} takes ${signature.inputs.map(shape).join(' and ')}; ${card.id} takes [N, 3, ${r}, ${r}]: it is another model`,
+      ExitCode.badInput,
+      hint,
+    );
   }
   if (signature.outputs.length !== 1 || output.length !== 2 || !fixedIs(output[1], 1000)) {
     throw new LevitError(`--onnx ${path} gives ${signature.outputs.map(shape).join(' and ')}; ${card.id} gives logits [N, 1000]`, ExitCode.badInput, hint);
@@ -117,7 +121,12 @@ async function externalArtifact(path: string, backend: Backend): Promise<Artifac
   if (backend.artifact !== 'onnx') throw new LevitError(`--onnx needs an ONNX backend; ${backend.id} runs ${backend.artifact}`, ExitCode.usage);
   if (!existsSync(path)) throw new LevitError(`--onnx: no such file ${path}`, ExitCode.notFound);
   const sha256 = await sha256File(path);
-  return { path, built: false, seconds: 0, weights: { kind: 'checkpoint', id: `external-${sha256.slice(0, 12)}`, label: `external ONNX ${path}`, source: path, sha256 } };
+  return {
+    path,
+    built: false,
+    seconds: 0,
+    weights: { kind: 'checkpoint', id: `external-${sha256.slice(0, 12)}`, label: `external ONNX ${path}`, source: path, sha256 },
+  };
 }
 
 export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promise<BenchResults> {

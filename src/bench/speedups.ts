@@ -99,7 +99,9 @@ export interface PrecisionSpeedUp {
 export function precisionSpeedUps(records: readonly BenchRecord[]): PrecisionSpeedUp[] {
   const out: PrecisionSpeedUp[] = [];
   for (const r of records.filter((x) => x.precision !== 'fp32')) {
-    const base = records.find((x) => x.precision === 'fp32' && x.model === r.model && x.backend === r.backend && x.threads === r.threads && x.batch === r.batch);
+    const base = records.find(
+      (x) => x.precision === 'fp32' && x.model === r.model && x.backend === r.backend && x.threads === r.threads && x.batch === r.batch,
+    );
     if (base) out.push({ model: r.model, column: columnKey(r), precision: r.precision, speedup: r.images_per_second / base.images_per_second });
   }
   return out;

@@ -47,3 +47,10 @@ export function spread(xs: readonly number[]): Spread {
   const hi = Math.min(n - 1, Math.ceil(n / 2 + half));
   return { relative_iqr: (quantile(s, 0.75) - quantile(s, 0.25)) / median, median_ci95: [s[lo], s[hi]] };
 }
+
+/** Sample standard deviation (n - 1), as hyperfine reports σ; 0 for fewer than two samples. */
+export function stddev(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1));
+}

@@ -83,8 +83,7 @@ export class PickleError extends Error {
   }
 }
 
-const MARK = Symbol('mark');
-type StackItem = PyValue | typeof MARK;
+type StackItem = PyValue;
 const MAX_LONG_BYTES = 1024;
 const DEFAULT_MAX_OBJECTS = 250_000;
 

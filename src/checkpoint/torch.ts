@@ -164,7 +164,7 @@ function materializeAll(tensors: Map<string, TensorRef>): WeightsMap {
     try {
       weights.set(name, ref.materialize());
     } catch (e) {
-      throw new Error(`tensor ${name}: ${(e as Error).message}`);
+      throw new Error(`tensor ${name}: ${(e as Error).message}`, { cause: e });
     }
   }
   return weights;

@@ -41,10 +41,15 @@ function listImages(dir: string): string[] {
  */
 export function chooseCalibrationFiles(dir: string, size: number): CalibrationFiles {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new LevitError(`${dir}: no such folder`, ExitCode.notFound, 'Give --calibration a folder of representative images (JPEG, PNG, ...), e.g. 100-500 from the training set.');
+    throw new LevitError(
+      `${dir}: no such folder`,
+      ExitCode.notFound,
+      'Give --calibration a folder of representative images (JPEG, PNG, ...), e.g. 100-500 from the training set.',
+    );
   }
   const all = listImages(dir);
-  if (all.length === 0) throw new LevitError(`${dir}: no images in this folder`, ExitCode.badInput, 'Calibration needs image files (.jpg, .png, ...), searched recursively.');
+  if (all.length === 0)
+    throw new LevitError(`${dir}: no images in this folder`, ExitCode.badInput, 'Calibration needs image files (.jpg, .png, ...), searched recursively.');
   const files = all.length <= size ? all : Array.from({ length: size }, (_, i) => all[Math.floor((i * all.length) / size)]);
   const hash = createHash('sha256');
   for (const f of files) hash.update(relative(dir, f)).update('\0').update(readFileSync(f));

@@ -58,7 +58,12 @@ export function artifactPath(model: string, weights: WeightsInfo, format: Artifa
 }
 
 /** The metadata every artifact carries, so that nobody mistakes synthetic weights for trained ones. */
-export function artifactMetadata(card: ModelCard, weights: WeightsInfo, format: ArtifactFormat = 'onnx', precision: PrecisionSpec = FP32): Record<string, string> {
+export function artifactMetadata(
+  card: ModelCard,
+  weights: WeightsInfo,
+  format: ArtifactFormat = 'onnx',
+  precision: PrecisionSpec = FP32,
+): Record<string, string> {
   const r = card.preprocessing.resolution;
   return {
     model: card.id,

@@ -105,7 +105,12 @@ export function countModel(referenceGraph: Graph): ModelCounts {
 }
 
 /** Turns 'official' into the cached checkpoint's path, downloading it first when allowed. */
-export async function resolveWeights(card: ModelCard, choice: WeightsChoice, download: DownloadOptions, onProgress?: (p: TransferProgress) => void): Promise<ResolvedWeights> {
+export async function resolveWeights(
+  card: ModelCard,
+  choice: WeightsChoice,
+  download: DownloadOptions,
+  onProgress?: (p: TransferProgress) => void,
+): Promise<ResolvedWeights> {
   if (choice.kind !== 'official') return choice;
   const r = await ensureCheckpoint(card, download, onProgress);
   return { kind: 'checkpoint', path: r.path, recorded: { sha256: r.sha256, verifiedBy: r.verified } };

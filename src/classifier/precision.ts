@@ -86,7 +86,12 @@ export interface PrecisionResult {
 export type PrecisionProgress = { phase: 'calibrating' } | FallbackProgress;
 
 /** The inference graph as ONNX in the asked precision (calibrating first for static int8). */
-export async function lowerWithPrecision(graph: Graph, card: ModelCard, spec: PrecisionSpec, onProgress?: (p: PrecisionProgress) => void): Promise<PrecisionResult> {
+export async function lowerWithPrecision(
+  graph: Graph,
+  card: ModelCard,
+  spec: PrecisionSpec,
+  onProgress?: (p: PrecisionProgress) => void,
+): Promise<PrecisionResult> {
   const model = lowerGraph(graph);
   if (spec.precision === 'fp32') return { model, notes: [] };
   if (spec.precision === 'fp16') return { model: toFloat16(model), notes: [] };
@@ -98,7 +103,11 @@ export async function lowerWithPrecision(graph: Graph, card: ModelCard, spec: Pr
   const ranges = await calibrateRanges(model, calibratedValues(layers), set.batches, spec.method);
   const plan = { ranges, keepFloat: new Set<string>(), reduceRange: spec.reduceRange };
   const { model: quantized, report } = await quantizeWithFallback(model, layers, plan, set.batches, spec.targetSqnr, spec.maxFallback, onProgress);
-  if (!report.met) notes.push(`logits SQNR ${report.logitsSqnr.toFixed(1)} dB is below the target ${spec.targetSqnr} dB with ${report.layers.filter((l) => l.float).length} layers in float32 (--max-fallback ${spec.maxFallback})`);
+  if (!report.met)
+    notes.push(
+      `logits SQNR ${report.logitsSqnr.toFixed(1)} dB is below the target ${spec.targetSqnr} dB ` +
+        `with ${report.layers.filter((l) => l.float).length} layers in float32 (--max-fallback ${spec.maxFallback})`,
+    );
   return { model: quantized, sensitivity: report, notes };
 }
 

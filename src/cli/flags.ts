@@ -1,7 +1,15 @@
 import { Flags } from '@oclif/core';
 import type { ThreadSpec } from '../bench/runner.js';
 import type { WeightsChoice } from '../classifier/model.js';
-import { type Int8Method, PRECISIONS, PRECISION_DEFAULTS, type Precision, type PrecisionOptions, type PrecisionSpec, resolvePrecision } from '../classifier/precision.js';
+import {
+  type Int8Method,
+  PRECISIONS,
+  PRECISION_DEFAULTS,
+  type Precision,
+  type PrecisionOptions,
+  type PrecisionSpec,
+  resolvePrecision,
+} from '../classifier/precision.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 
 /** --offline / --mirror: how official checkpoints may be fetched. */
@@ -12,7 +20,9 @@ export const networkFlags = {
 
 /** --force: replace an existing output of another kind, or a baseline by a smaller one. */
 export const forceFlag = {
-  force: Flags.boolean({ description: 'replace an existing output of another kind (a file where a folder goes), or a baseline by one with fewer configurations' }),
+  force: Flags.boolean({
+    description: 'replace an existing output of another kind (a file where a folder goes), or a baseline by one with fewer configurations',
+  }),
 };
 
 /** --checkpoint / --weights, shared by every command that builds a model. */
@@ -24,7 +34,8 @@ export function weightsFlags(defaultWeights: 'synthetic' | 'official') {
       helpValue: 'PATH',
     }),
     weights: Flags.string({
-      description: 'without --checkpoint: official = the cached official checkpoint (downloaded when allowed), synthetic = deterministic untrained weights, no download',
+      description:
+        'without --checkpoint: official = the cached official checkpoint (downloaded when allowed), synthetic = deterministic untrained weights, no download',
       options: ['official', 'synthetic'],
       default: defaultWeights,
     }),
@@ -117,15 +128,25 @@ export const calibrationDirFlag = (
 export function precisionFlags(precisionDescription: string, precisionDefault: string) {
   return {
     precision: Flags.string({ description: precisionDescription, default: precisionDefault }),
-    'calibration-size': Flags.integer({ description: 'int8: images used from --calibration, spread evenly over the sorted file list', default: PRECISION_DEFAULTS.calibrationSize }),
+    'calibration-size': Flags.integer({
+      description: 'int8: images used from --calibration, spread evenly over the sorted file list',
+      default: PRECISION_DEFAULTS.calibrationSize,
+    }),
     'calibration-method': Flags.string({
       description: 'int8: minmax or percentile (99.99%) activation ranges from --calibration; dynamic = activations quantized at run time, no images',
       options: ['minmax', 'percentile', 'dynamic'],
     }),
-    'target-sqnr': Flags.string({ description: 'int8 static: keep the most sensitive layers in float32 until the logits reach this SQNR (dB) against float32; 0 = never', default: String(PRECISION_DEFAULTS.targetSqnr) }),
-    'max-fallback': Flags.integer({ description: 'int8 static: at most this many layers kept in float32 by the fallback', default: PRECISION_DEFAULTS.maxFallback }),
+    'target-sqnr': Flags.string({
+      description: 'int8 static: keep the most sensitive layers in float32 until the logits reach this SQNR (dB) against float32; 0 = never',
+      default: String(PRECISION_DEFAULTS.targetSqnr),
+    }),
+    'max-fallback': Flags.integer({
+      description: 'int8 static: at most this many layers kept in float32 by the fallback',
+      default: PRECISION_DEFAULTS.maxFallback,
+    }),
     'reduce-range': Flags.boolean({
-      description: 'int8: 7-bit weights, exact on AVX2 CPUs without VNNI (full-range u8*s8 products can saturate there); --no-reduce-range for VNNI/ARM-only deployment',
+      description:
+        'int8: 7-bit weights, exact on AVX2 CPUs without VNNI (full-range u8*s8 products can saturate there); --no-reduce-range for VNNI/ARM-only deployment',
       default: PRECISION_DEFAULTS.reduceRange,
       allowNo: true,
     }),

@@ -84,7 +84,10 @@ export async function fetchToFile(url: string, partial: string, o: FetchOptions)
       const reason = (e as Error).message;
       const delay = o.backoffMs * 2 ** attempt;
       if (!isTransient(e) || attempt >= o.retries || performance.now() + delay >= deadline) {
-        throw new DownloadError(`download of ${url} failed: ${reason}`, 'Check the network (HTTPS_PROXY is honoured) or use --mirror; a later run resumes the partial file.');
+        throw new DownloadError(
+          `download of ${url} failed: ${reason}`,
+          'Check the network (HTTPS_PROXY is honoured) or use --mirror; a later run resumes the partial file.',
+        );
       }
       o.onRetry?.(attempt + 1, reason, delay);
       await sleep(delay);

@@ -75,7 +75,14 @@ function isRandomSample(dataset: Dataset, evaluated: number): boolean {
  * ahead while the model runs on full batches, so memory stays flat whatever the dataset size.
  * Unreadable images are reported and counted (fatal with strict) and the run goes on.
  */
-export async function evaluate(card: ModelCard, backend: string, session: InferenceSession, dataset: Dataset, o: EvalOptions, onProgress?: (p: EvalProgress) => void): Promise<EvalSummary> {
+export async function evaluate(
+  card: ModelCard,
+  backend: string,
+  session: InferenceSession,
+  dataset: Dataset,
+  o: EvalOptions,
+  onProgress?: (p: EvalProgress) => void,
+): Promise<EvalSummary> {
   const samples = dataset.samples.slice(0, o.limit ?? dataset.samples.length);
   if (samples.length === 0) throw new LevitError(`${dataset.root}: no images found`, ExitCode.badInput);
   const r = card.preprocessing.resolution;
@@ -148,7 +155,13 @@ export async function evaluate(card: ModelCard, backend: string, session: Infere
         if (members.length === o.batch) await runBatch();
       }
       const seconds = (performance.now() - started) / 1000;
-      onProgress?.({ done: i + 1, total: samples.length, imagesPerSecond: (i + 1) / seconds, top1: evaluated ? (100 * correct1) / evaluated : 0, failed: failures.length });
+      onProgress?.({
+        done: i + 1,
+        total: samples.length,
+        imagesPerSecond: (i + 1) / seconds,
+        top1: evaluated ? (100 * correct1) / evaluated : 0,
+        failed: failures.length,
+      });
     }
     await runBatch();
     const open = predictions as WriteStream | undefined;

@@ -35,10 +35,18 @@ export function judgePrecision(c: PairedCounts, synthetic: boolean): PrecisionVe
   const variance = Math.max(1, discordant - (c.gainedRight - c.lostRight) ** 2 / n);
   const halfWidth = (Z95 * 100 * Math.sqrt(variance)) / n;
   const interval: [number, number] = [change - halfWidth, change + halfWidth];
-  const basis = `${c.images} images, change ${change.toFixed(2)} points (95% interval ${interval[0].toFixed(2)} to ${interval[1].toFixed(2)}), gate -${margin.toFixed(2)} points`;
+  const ci = `95% interval ${interval[0].toFixed(2)} to ${interval[1].toFixed(2)}`;
+  const basis = `${c.images} images, change ${change.toFixed(2)} points (${ci}), gate -${margin.toFixed(2)} points`;
   if (synthetic) return { verdict: 'inconclusive', change, interval, margin, reason: `synthetic weights: accuracy means nothing (${basis})` };
-  if (c.fp32Right === 0) return { verdict: 'inconclusive', change, interval, margin, reason: `float32 gets no image right, so 99% of it is no test (${basis})` };
+  if (c.fp32Right === 0)
+    return { verdict: 'inconclusive', change, interval, margin, reason: `float32 gets no image right, so 99% of it is no test (${basis})` };
   if (interval[0] >= -margin) return { verdict: 'passes', change, interval, margin, reason: `keeps at least 99% of float32's top-1 (${basis})` };
   if (interval[1] < -margin) return { verdict: 'fails', change, interval, margin, reason: `loses more than 1% of float32's top-1 (${basis})` };
-  return { verdict: 'inconclusive', change, interval, margin, reason: `too few images to tell: the interval straddles the gate; evaluate more images (${basis})` };
+  return {
+    verdict: 'inconclusive',
+    change,
+    interval,
+    margin,
+    reason: `too few images to tell: the interval straddles the gate; evaluate more images (${basis})`,
+  };
 }

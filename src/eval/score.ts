@@ -58,7 +58,8 @@ export function imagesForAgreement(p: number): number {
  */
 export function judge(top1: number, evaluated: number, published: PublishedAccuracy | undefined, synthetic: boolean, sample = true): Verdict {
   if (synthetic) return { verdict: 'not comparable', published: published ?? null, difference: null, tolerance: null, reason: 'synthetic weights' };
-  if (!published) return { verdict: 'not comparable', published: null, difference: null, tolerance: null, reason: 'no published figure for this preprocessing' };
+  if (!published)
+    return { verdict: 'not comparable', published: null, difference: null, tolerance: null, reason: 'no published figure for this preprocessing' };
   const difference = top1 - published.top1;
   if (evaluated === 0) return { verdict: 'inconclusive', published, difference: null, tolerance: null, reason: 'no image was evaluated' };
   const full = evaluated >= FULL_VALIDATION;

@@ -28,8 +28,27 @@ function byFamilyThenId(a: ModelCard, b: ModelCard): number {
   return f || a.id.localeCompare(b.id, 'en', { numeric: true });
 }
 
+/**
+ * The spelling of a model name that levit's ids, the official repositories' names and timm's names share:
+ * timm's hub prefix and pretrained tag dropped (`timm/levit_128s.fb_dist_in1k`), case folded, `-` as `_`
+ * (`LeViT_128S`, `LeViT-128S`).
+ */
+export function modelKey(name: string): string {
+  const bare = name.trim().replace(/^(hf[-_]hub:)?timm\//i, '');
+  const dot = bare.indexOf('.');
+  return (dot > 0 ? bare.slice(0, dot) : bare).toLowerCase().replace(/-/g, '_');
+}
+
+/** The card of a model id or of an alias of it: its card name, or its name as timm or the official repository spell it. */
+export function findCard(name: string): ModelCard | undefined {
+  const exact = listCards().find((c) => c.id === name);
+  if (exact) return exact;
+  const key = modelKey(name);
+  return listCards().find((c) => modelKey(c.id) === key || modelKey(c.name) === key);
+}
+
 export function getCard(id: string): ModelCard {
-  const card = listCards().find((c) => c.id === id);
+  const card = findCard(id);
   if (!card) {
     const ids = listCards().map((c) => c.id);
     const guess = closest(id, ids);

@@ -13,7 +13,8 @@ const BATCH_DIM = 'batch';
 export type OnnxDType = DType | 'int8' | 'float16';
 
 /** An initializer as stored: float16 as raw IEEE half bits. */
-export type OnnxTensor = Tensor | { dtype: 'int8'; shape: readonly number[]; data: Int8Array } | { dtype: 'float16'; shape: readonly number[]; data: Uint16Array };
+export type OnnxTensor =
+  Tensor | { dtype: 'int8'; shape: readonly number[]; data: Int8Array } | { dtype: 'float16'; shape: readonly number[]; data: Uint16Array };
 
 export const ELEMENT_TYPE: Record<OnnxDType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10 };
 const ATTR = { FLOAT: 1, INT: 2, INTS: 7 } as const;

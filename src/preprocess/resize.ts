@@ -151,7 +151,14 @@ export interface Box {
  * pixels inside the box are computed (each is independent of the others), bit-identical to
  * resizing the whole image and cropping.
  */
-export function resize(img: RgbImage, width: number, height: number, filter: Filter, box: Box = { left: 0, top: 0, width, height }, kernels: 'wasm' | 'js' = 'wasm'): RgbImage {
+export function resize(
+  img: RgbImage,
+  width: number,
+  height: number,
+  filter: Filter,
+  box: Box = { left: 0, top: 0, width, height },
+  kernels: 'wasm' | 'js' = 'wasm',
+): RgbImage {
   if (box.left < 0 || box.top < 0 || box.left + box.width > width || box.top + box.height > height) {
     throw new Error(`crop box ${box.width}x${box.height}+${box.left}+${box.top} lies outside ${width}x${height}`);
   }
@@ -168,7 +175,8 @@ export function resize(img: RgbImage, width: number, height: number, filter: Fil
     data = horizontalPass(img.data, img.width, y0, y1, box.left, box.width, horizontal);
   } else {
     data = new Uint8Array(box.width * (y1 - y0) * 3);
-    for (let y = y0; y < y1; y++) data.set(img.data.subarray((y * img.width + box.left) * 3, (y * img.width + box.left + box.width) * 3), (y - y0) * box.width * 3);
+    for (let y = y0; y < y1; y++)
+      data.set(img.data.subarray((y * img.width + box.left) * 3, (y * img.width + box.left + box.width) * 3), (y - y0) * box.width * 3);
   }
   if (vertical) data = verticalPass(data, box.width, y0, box.top, box.height, vertical);
   return { width: box.width, height: box.height, data };
@@ -217,7 +225,8 @@ class SimdKernels {
     if (h) {
       this.k.horizontal(at.src, img.width, y0, y1, box.left, box.width, at.hb, at.hw, h.ksize, at.mid);
     } else {
-      for (let y = y0; y < y1; y++) bytes.copyWithin(at.mid + (y - y0) * rowLen, at.src + (y * img.width + box.left) * 3, at.src + (y * img.width + box.left) * 3 + rowLen);
+      for (let y = y0; y < y1; y++)
+        bytes.copyWithin(at.mid + (y - y0) * rowLen, at.src + (y * img.width + box.left) * 3, at.src + (y * img.width + box.left) * 3 + rowLen);
     }
     if (!v) return bytes.slice(at.mid + (box.top - y0) * rowLen, at.mid + (box.top - y0 + box.height) * rowLen);
     this.k.vertical(at.mid, rowLen, y0, box.top, box.height, at.vb, at.vw, v.ksize, at.out);

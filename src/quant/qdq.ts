@@ -106,7 +106,13 @@ class QdqRewrite {
     const s = this.add(`${layer.weight}:scale`, { dtype: 'float32', shape: [channels], data: q.scales });
     const zp = this.add(`${layer.weight}:zero_point`, { dtype: 'int8', shape: [channels], data: new Int8Array(channels) });
     const name = `${layer.weight}:dq`;
-    this.nodes.push({ op: 'DequantizeLinear', name: `${layer.weight}/dequantize`, inputs: [data, s, zp], outputs: [name], attrs: [{ name: 'axis', i: layer.axis }] });
+    this.nodes.push({
+      op: 'DequantizeLinear',
+      name: `${layer.weight}/dequantize`,
+      inputs: [data, s, zp],
+      outputs: [name],
+      attrs: [{ name: 'axis', i: layer.axis }],
+    });
     return { name, scales: q.scales };
   }
 

@@ -7,13 +7,16 @@ const db = (v: number) => (v >= 120 ? 'exact' : `${v.toFixed(1)} dB`);
 export function renderSensitivity(r: SensitivityReport): string[] {
   const float = r.layers.filter((l) => l.float);
   const lines = [
-    `  logits   SQNR ${db(r.logitsSqnr)} against float32 (target ${r.targetSqnr} dB: ${r.met ? 'met' : 'NOT met'}), top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}% on ${r.images} calibration images`,
-    `  layers   ${r.layers.length - float.length} of ${r.layers.length} in int8${float.length ? `; kept in float32: ${float.map((l) => l.node).join(', ')}` : ''}`,
+    `  logits   SQNR ${db(r.logitsSqnr)} against float32 (target ${r.targetSqnr} dB: ${r.met ? 'met' : 'NOT met'}), ` +
+      `top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}% on ${r.images} calibration images`,
+    `  layers   ${r.layers.length - float.length} of ${r.layers.length} in int8` +
+      `${float.length ? `; kept in float32: ${float.map((l) => l.node).join(', ')}` : ''}`,
   ];
   const measured = r.layers.filter((l) => l.alone !== null).sort((a, b) => a.alone! - b.alone!);
   if (measured.length) {
     lines.push(`  most sensitive (logits SQNR with that layer alone in int8):`);
-    for (const l of measured.slice(0, SHOWN)) lines.push(`    ${l.node.padEnd(32)} ${l.op.padEnd(6)} ${db(l.alone!).padStart(9)}${l.float ? '  -> float32' : ''}`);
+    for (const l of measured.slice(0, SHOWN))
+      lines.push(`    ${l.node.padEnd(32)} ${l.op.padEnd(6)} ${db(l.alone!).padStart(9)}${l.float ? '  -> float32' : ''}`);
   }
   const worst = [...r.layers].filter((l) => !l.float).sort((a, b) => a.sqnr - b.sqnr).slice(0, 3);
   if (worst.length) lines.push(`  lowest output SQNR in the final model: ${worst.map((l) => `${l.node} ${db(l.sqnr)}`).join(', ')}`);

@@ -21,7 +21,8 @@ function summaryLine(r: CompareReport): string {
   const emulated = c.emulated ? `, ${c.emulated} not compared (emulated: no speed figure)` : '';
   const confidence = Math.round((1 - r.alpha) * 100);
   return (
-    `${c.regressed} regressed, ${c.improved} improved, ${c.unchanged} unchanged, ${c.inconclusive} inconclusive, ${c.missing} missing, ${c.new} new${emulated} ` +
+    `${c.regressed} regressed, ${c.improved} improved, ${c.unchanged} unchanged, ${c.inconclusive} inconclusive, ` +
+    `${c.missing} missing, ${c.new} new${emulated} ` +
     `(threshold ${(r.threshold * 100).toFixed(1)}% of the median batch time, decided on its ${confidence}% interval).`
   );
 }

@@ -73,7 +73,9 @@ export function renderPlot(results: BenchResults, columns?: Column[]): string {
       out.push(`<text x="${px(p.images_per_second) + 7}" y="${py(p.published_top1) - 7}" fill="${style.color}">${esc(p.model)}</text>`);
     }
     const ly = M.top + 16 + i * 22;
-    out.push(`<line x1="${W - M.right + 20}" x2="${W - M.right + 44}" y1="${ly}" y2="${ly}" stroke="${style.color}" stroke-width="2" stroke-dasharray="${dash}"/>`);
+    out.push(
+      `<line x1="${W - M.right + 20}" x2="${W - M.right + 44}" y1="${ly}" y2="${ly}" stroke="${style.color}" stroke-width="2" stroke-dasharray="${dash}"/>`,
+    );
     out.push(`<circle cx="${W - M.right + 32}" cy="${ly}" r="4.5" fill="${style.color}"/>`);
     out.push(`<text x="${W - M.right + 52}" y="${ly + 4}">${esc(keys.length > 1 ? `${style.label} ${key}` : style.label)}</text>`);
   });

@@ -80,7 +80,9 @@ function ensureRuntimeDir(): null {
 /** The adapter's name where the optional `webgpu` package can read it (see webgpu-adapter.ts). */
 async function webgpuDevice(): Promise<string> {
   const info = await queryAdapter();
-  return info ? `${adapterLabel(info)}; WebGPU high-performance adapter` : 'WebGPU (Dawn; the high-performance Vulkan, Metal or D3D12 adapter; install the optional package webgpu to name it)';
+  return info
+    ? `${adapterLabel(info)}; WebGPU high-performance adapter`
+    : 'WebGPU (Dawn; the high-performance Vulkan, Metal or D3D12 adapter; install the optional package webgpu to name it)';
 }
 
 export const ortWebgpu = providerBackend(
@@ -88,7 +90,8 @@ export const ortWebgpu = providerBackend(
   'webgpu',
   webgpuDevice,
   ensureRuntimeDir,
-  'WebGPU needs a GPU driver with Vulkan (Linux), Metal (macOS) or D3D12 (Windows); without a GPU on Debian, mesa-vulkan-drivers 25 from bookworm-backports provides lavapipe on the CPU.',
+  'WebGPU needs a GPU driver with Vulkan (Linux), Metal (macOS) or D3D12 (Windows); ' +
+    'without a GPU on Debian, mesa-vulkan-drivers 25 from bookworm-backports provides lavapipe on the CPU.',
 );
 
 export const ortCuda = providerBackend(
@@ -100,5 +103,6 @@ export const ortCuda = providerBackend(
     const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
     return dir && existsSync(join(dir, lib)) ? null : `onnxruntime-node's CUDA provider is not installed (${lib} is missing)`;
   },
-  'On Linux x64 with an NVIDIA driver, CUDA 12 and cuDNN 9: npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12 (levit\'s .npmrc skips it by default).',
+  'On Linux x64 with an NVIDIA driver, CUDA 12 and cuDNN 9: npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12 ' +
+    "(levit's .npmrc skips it by default).",
 );

@@ -37,7 +37,8 @@ export const ortWasm: Backend = {
   // Probing does not start a session: that would fix the thread count before the first real load.
   async probe(): Promise<BackendStatus> {
     const base = { id: 'ort-wasm' as const, artifact: 'onnx' as const };
-    if (!WebAssembly.validate(SIMD_PROBE)) return { ...base, available: false, version: null, device: null, reason: 'this JavaScript engine has no WebAssembly SIMD' };
+    if (!WebAssembly.validate(SIMD_PROBE))
+      return { ...base, available: false, version: null, device: null, reason: 'this JavaScript engine has no WebAssembly SIMD' };
     try {
       const ort = await import('onnxruntime-web');
       const threads = initialisedThreads ? `${initialisedThreads} threads` : 'threads set at first use';

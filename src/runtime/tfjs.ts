@@ -168,6 +168,7 @@ export const tfjsNode = tfjsBackend(
           missing
             ? '@tensorflow/tfjs-node is not installed (optional: npm install @tensorflow/tfjs-node, which downloads libtensorflow)'
             : `@tensorflow/tfjs-node does not load: ${(e as Error).message.split('\n')[0]}`,
+          { cause: e },
         );
       }
     },

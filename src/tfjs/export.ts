@@ -68,7 +68,10 @@ class TfjsLowering {
     this.nodes.push({
       name,
       op: 'Const',
-      attr: { dtype: { type: tfType }, value: { tensor: { dtype: tfType, tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } } as unknown as AttrValue },
+      attr: {
+        dtype: { type: tfType },
+        value: { tensor: { dtype: tfType, tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } } as unknown as AttrValue,
+      },
     });
     this.weights.push({ spec: { name, shape: [...shape], dtype }, data });
     return name;
@@ -179,7 +182,10 @@ class TfjsLowering {
         );
       }
       case 'split': {
-        const split = this.node('SplitV', n.name, [x(), this.i32(n.name, n.sizes), this.const(n.name, Int32Array.of(n.axis), [])], { T: F32, num_split: { i: String(n.sizes.length) } });
+        const split = this.node('SplitV', n.name, [x(), this.i32(n.name, n.sizes), this.const(n.name, Int32Array.of(n.axis), [])], {
+          T: F32,
+          num_split: { i: String(n.sizes.length) },
+        });
         n.outputs.forEach((o, i) => this.values.set(o, i === 0 ? split : `${split}:${i}`));
         return;
       }
@@ -292,9 +298,19 @@ class TfjsLowering {
     const [tokens, x] = [this.value(n.inputs[0]), this.value(n.inputs[1])];
     const shape = this.node('Shape', `${n.name}/shape`, [x], { T: F32, out_type: { type: 'DT_INT32' } });
     const batch = this.node('StridedSlice', `${n.name}/batch`, [shape, this.i32(n.name, [0]), this.i32(n.name, [1]), this.i32(n.name, [1])], {
-      T: { type: 'DT_INT32' }, Index: { type: 'DT_INT32' }, begin_mask: { i: '0' }, end_mask: { i: '0' }, ellipsis_mask: { i: '0' }, new_axis_mask: { i: '0' }, shrink_axis_mask: { i: '0' },
+      T: { type: 'DT_INT32' },
+      Index: { type: 'DT_INT32' },
+      begin_mask: { i: '0' },
+      end_mask: { i: '0' },
+      ellipsis_mask: { i: '0' },
+      new_axis_mask: { i: '0' },
+      shrink_axis_mask: { i: '0' },
     });
-    const reps = this.node('ConcatV2', `${n.name}/reps`, [batch, this.i32(n.name, [1, 1]), this.const(n.name, Int32Array.of(0), [])], { T: { type: 'DT_INT32' }, N: { i: '2' }, Tidx: { type: 'DT_INT32' } });
+    const reps = this.node('ConcatV2', `${n.name}/reps`, [batch, this.i32(n.name, [1, 1]), this.const(n.name, Int32Array.of(0), [])], {
+      T: { type: 'DT_INT32' },
+      N: { i: '2' },
+      Tidx: { type: 'DT_INT32' },
+    });
     const tiled = this.node('Tile', `${n.name}/tile`, [tokens, reps], { T: F32, Tmultiples: { type: 'DT_INT32' } });
     return this.node('ConcatV2', n.name, [tiled, x, this.const(n.name, Int32Array.of(1), [])], { T: F32, N: { i: '2' }, Tidx: { type: 'DT_INT32' } });
   }

@@ -37,7 +37,10 @@ export function torchSaveBuffer(stateDict: ReadonlyMap<string, Tensor>, options:
     p.setitem();
     if (options.args) {
       p.str('args').global('argparse', 'Namespace').emptyTuple().newobj().emptyDict().mark();
-      for (const [k, v] of Object.entries(options.args)) (typeof v === 'number' ? p.str(k).int(v) : p.str(k).str(v));
+      for (const [k, v] of Object.entries(options.args)) {
+        if (typeof v === 'number') p.str(k).int(v);
+        else p.str(k).str(v);
+      }
       p.setitems().build().setitem();
     }
   }

@@ -68,7 +68,9 @@ export function buildEfficientNet(card: EfficientNetCard, w: WeightSource): Grap
       const p = `blocks.${i}.${j}`;
       const stride = j === 0 ? stage.stride : 1;
       const block = { cin: channels, cout: stage.channels, kernel: stage.kernel, stride, se: stage.seRatio / stage.expand };
-      x = b.within(p, () => (stage.type === 'ds' ? depthwiseSeparable(ctx, x, p, block, a.bn_eps) : invertedResidual(ctx, x, p, { ...block, expand: stage.expand }, a.bn_eps)));
+      x = b.within(p, () =>
+        stage.type === 'ds' ? depthwiseSeparable(ctx, x, p, block, a.bn_eps) : invertedResidual(ctx, x, p, { ...block, expand: stage.expand }, a.bn_eps),
+      );
       channels = stage.channels;
     }
   });

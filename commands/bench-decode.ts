@@ -7,14 +7,14 @@ import { getCard } from '../src/models/registry.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
 
 export default class BenchDecode extends LevitCommand {
-  static override summary = "Measure how fast images are decoded and preprocessed for a model, without the model.";
+  static override summary = 'Measure how fast images are decoded and preprocessed for a model, without the model.';
   static override description = `Runs levit eval's input pipeline alone (worker threads decoding and applying the model's
 evaluation transform) over the images of a folder: compare its images/s with levit bench's
 to see whether evaluation is limited by the model or by the pipeline.`;
   static override examples = ['<%= config.bin %> bench-decode ~/imagenet/val/n01440764 --workers 1,2 --model levit_128s'];
   static override args = { folder: Args.string({ description: 'folder of images', required: true }) };
   static override flags = {
-    model: Flags.string({ description: "model whose preprocessing to apply", default: 'levit_128s' }),
+    model: Flags.string({ description: 'model whose preprocessing to apply', default: 'levit_128s' }),
     workers: Flags.string({ description: 'worker thread counts, comma-separated', default: '1' }),
     limit: Flags.integer({ description: 'at most N images', min: 1 }),
   };

@@ -50,8 +50,11 @@ the field); 4 a file not found.`;
     const current = readResults(args.current);
     const baselineFile = args.baseline === 'auto' ? baselinePath(current.system) : args.baseline;
     if (args.baseline === 'auto' && !existsSync(baselineFile)) {
-      throw new LevitError(`no baseline for machine '${current.system.id}' (looked for ${baselineFile})`, ExitCode.notFound,
-        'Make one on this machine with levit bench --save-baseline, or name a baseline file.');
+      throw new LevitError(
+        `no baseline for machine '${current.system.id}' (looked for ${baselineFile})`,
+        ExitCode.notFound,
+        'Make one on this machine with levit bench --save-baseline, or name a baseline file.',
+      );
     }
     const baseline = readResults(baselineFile);
     const report = compareResults(baseline, current, { threshold, alpha });

@@ -19,7 +19,11 @@ is recorded beside it and every later use is checked against that record (trust 
 --verify hashes the cache again. The official LeViT/DeiT file names pin only 32 bits of sha256:
 pin the full hash with --sha256 or LEVIT_SHA256_<MODEL> where you know it.
 HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`;
-  static override examples = ['<%= config.bin %> download levit_128s levit_256', '<%= config.bin %> download --all', 'LEVIT_MIRROR=https://mirror.example.org/levit <%= config.bin %> download levit_384'];
+  static override examples = [
+    '<%= config.bin %> download levit_128s levit_256',
+    '<%= config.bin %> download --all',
+    'LEVIT_MIRROR=https://mirror.example.org/levit <%= config.bin %> download levit_384',
+  ];
   static override strict = false;
   static override args = { model: Args.string({ description: 'model ids (see levit zoo)' }) };
   static override flags = {
@@ -35,7 +39,11 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`;
 
   async run(): Promise<DownloadResult[]> {
     const { argv, flags } = await this.parse(Download);
-    const ids = flags.all ? listCards().filter((c) => c.checkpoint).map((c) => c.id) : (argv as string[]);
+    const ids = flags.all
+      ? listCards()
+          .filter((c) => c.checkpoint)
+          .map((c) => c.id)
+      : (argv as string[]);
     if (ids.length === 0) throw new LevitError('name the models to download, or pass --all', ExitCode.usage, 'levit zoo lists them.');
     const cards = ids.map(getCard);
     if (flags.sha256 && cards.length !== 1) throw new LevitError('--sha256 pins one file: name exactly one model', ExitCode.usage);

@@ -119,7 +119,7 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
         (p) =>
           progress.update(
             `${bar(p.done / p.total)} ${p.done}/${p.total}  ${p.imagesPerSecond.toFixed(1)} img/s  ETA ${duration((p.total - p.done) / p.imagesPerSecond)}  ` +
-            `top-1 ${p.top1.toFixed(2)}%${p.failed ? `  ${p.failed} unreadable` : ''}`,
+              `top-1 ${p.top1.toFixed(2)}%${p.failed ? `  ${p.failed} unreadable` : ''}`,
           ),
       );
     } finally {

@@ -27,7 +27,7 @@ export default class Info extends LevitCommand {
       this.log(`  published       top-1 ${p.top1}${p.top5 !== undefined ? `, top-5 ${p.top5}` : ''}${p.crop_pct ? ` (crop ${p.crop_pct})` : ''}: ${p.source}`);
     }
     if (info.checkpoint) {
-      const sha = info.checkpoint.sha256 ?? "none pinned: the digest the server states is checked";
+      const sha = info.checkpoint.sha256 ?? 'none pinned: the digest the server states is checked';
       this.log(
         `  checkpoint      ${info.checkpoint.url}\n                  sha256 ${sha}` +
           `${info.checkpoint.cached ? `\n                  cached at ${info.checkpoint.path}` : ''}`,

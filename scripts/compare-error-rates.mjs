@@ -65,7 +65,9 @@ function slowedDown(results, factor) {
 }
 
 if (!o.from) runBenches(Number(o.reruns));
-const files = readdirSync(dir).filter((f) => /^run-\d+\.json$/.test(f)).sort();
+const files = readdirSync(dir)
+  .filter((f) => /^run-\d+\.json$/.test(f))
+  .sort();
 if (files.length < 2) {
   console.error(`${dir}: need at least two runs (run-000.json and a rerun)`);
   process.exit(2);

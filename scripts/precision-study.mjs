@@ -91,7 +91,13 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 const db = (v) => (Number.isFinite(v) ? v.toFixed(1) : 'exact');
-const head = ['model', 'weights', ...Object.keys(specs).slice(1).map((n) => `${n} SQNR dB / top-1 agree / size vs fp32`)];
+const head = [
+  'model',
+  'weights',
+  ...Object.keys(specs)
+    .slice(1)
+    .map((n) => `${n} SQNR dB / top-1 agree / size vs fp32`),
+];
 const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`];
 for (const r of rows) {
   const cell = (n) =>

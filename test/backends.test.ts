@@ -21,7 +21,10 @@ const available = (id: string) => all.find((b) => b.id === id)?.available ?? fal
 const requireWebgpu = process.env.LEVIT_REQUIRE_WEBGPU === '1';
 
 test('levit backends lists every backend with its status; unavailable ones say why', () => {
-  assert.deepEqual(all.map((b) => b.id), ['ort-cpu', 'ort-webgpu', 'ort-cuda', 'ort-wasm', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu']);
+  assert.deepEqual(
+    all.map((b) => b.id),
+    ['ort-cpu', 'ort-webgpu', 'ort-cuda', 'ort-wasm', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu'],
+  );
   for (const id of ['ort-cpu', 'ort-wasm', 'tfjs-wasm', 'tfjs-cpu']) assert.ok(available(id), `${id} must run on this machine`);
   for (const b of all.filter((x) => !x.available)) assert.ok(b.reason && b.reason.length > 20, `${b.id} says why: ${b.reason}`);
   const cuda = all.find((b) => b.id === 'ort-cuda')!;

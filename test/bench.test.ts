@@ -110,7 +110,10 @@ test('matched accuracy takes the nearest rival at or above, never a less accurat
     record('deit_small', 'deit', 81.2, 15),
     record('deit_small_dup', 'deit', 81.2, 16),
   ];
-  assert.deepEqual(speedUps(records, 'deit').map((u) => [u.model, u.against, u.speedup]), [['levit_192', 'deit_small_dup', 60 / 16]]);
+  assert.deepEqual(
+    speedUps(records, 'deit').map((u) => [u.model, u.against, u.speedup]),
+    [['levit_192', 'deit_small_dup', 60 / 16]],
+  );
 });
 
 test('the table has a speed-up column for every other family the run measured, unknown ones by their tag', () => {
@@ -163,10 +166,13 @@ test('levit bench --json prints records with latency percentiles and the system 
   assert.equal(results.schema, RESULTS_SCHEMA);
   assert.ok(results.system.cpu.cores > 0 && results.system.id.length > 0);
   assert.ok(results.calibration!.matmul_gflops_1thread > 1);
-  assert.deepEqual(results.records.map((r) => [r.model, r.backend, r.threads, r.batch]), [
-    ['levit_128s', 'ort-cpu', 1, 2],
-    ['efficientnet_b0', 'ort-cpu', 1, 2],
-  ]);
+  assert.deepEqual(
+    results.records.map((r) => [r.model, r.backend, r.threads, r.batch]),
+    [
+      ['levit_128s', 'ort-cpu', 1, 2],
+      ['efficientnet_b0', 'ort-cpu', 1, 2],
+    ],
+  );
   for (const r of results.records) {
     assert.ok(r.images_per_second > 0);
     assert.ok(
@@ -265,7 +271,10 @@ test('configurations a backend cannot honour are skipped and said, never mislabe
   );
   assert.equal(r.status, 0, r.stderr);
   const results = JSON.parse(r.stdout) as BenchResults;
-  assert.deepEqual(results.records.map((x) => [x.backend, x.threads]), [['tfjs-cpu', 1]]);
+  assert.deepEqual(
+    results.records.map((x) => [x.backend, x.threads]),
+    [['tfjs-cpu', 1]],
+  );
   assert.deepEqual(results.skipped, [{ model: 'levit_128s', backend: 'tfjs-cpu', threads: 2, reason: 'tfjs-cpu runs 1 thread here' }]);
   assert.match(r.stderr, /note: levit_128s tfjs-cpu 2 threads: skipped/);
 });

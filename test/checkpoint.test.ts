@@ -34,7 +34,10 @@ test('a truncated checkpoint is reported as such, by the library and by the CLI'
   const whole = readFileSync(goldenPth);
   const cut = join(dir, 'cut.pth');
   writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
-  assert.throws(() => readCheckpoint(cut), (e: Error) => e instanceof CorruptFileError && /truncated/.test(e.message));
+  assert.throws(
+    () => readCheckpoint(cut),
+    (e: Error) => e instanceof CorruptFileError && /truncated/.test(e.message),
+  );
   const cli = runCli(['convert', 'levit_128s', '--checkpoint', cut, '--out', join(dir, 'x.onnx')]);
   assert.equal(cli.status, ExitCode.badInput);
   assert.match(cli.stderr, /not a complete zip archive.*truncated/);
@@ -123,7 +126,13 @@ test('crafted storages cannot read past their bytes', (t) => {
   };
   const write = (name: string, pkl: Buffer) => {
     const file = join(dir, name);
-    writeFileSync(file, zipStored([['a/data.pkl', pkl], ['a/data/0', Buffer.alloc(16)]]));
+    writeFileSync(
+      file,
+      zipStored([
+        ['a/data.pkl', pkl],
+        ['a/data/0', Buffer.alloc(16)],
+      ]),
+    );
     return file;
   };
   assert.throws(() => readCheckpoint(write('numel.pth', tensorPickle(1e12, [4]))), /declares 1000000000000 elements but holds 4/);

@@ -22,8 +22,16 @@ function run(records: BenchRecord[], arch = 'x64'): BenchResults {
 }
 
 const claim: Claim = {
-  id: 'c', statement: 'A is 4 times as fast as B', model: 'levit_192', than: 'efficientnet_b2', factor: 4,
-  device: { kind: 'cpu', arch: 'x64', name: 'a Xeon, 1 thread' }, batch: [16], threads: 1, resolution: { model: 224, than: 224 }, source: 'a paper',
+  id: 'c',
+  statement: 'A is 4 times as fast as B',
+  model: 'levit_192',
+  than: 'efficientnet_b2',
+  factor: 4,
+  device: { kind: 'cpu', arch: 'x64', name: 'a Xeon, 1 thread' },
+  batch: [16],
+  threads: 1,
+  resolution: { model: 224, than: 224 },
+  source: 'a paper',
 };
 
 test('a measured speed-up whose interval clears the factor less the tolerance holds; below it does not; straddling is inconclusive', () => {
@@ -83,13 +91,21 @@ test('a claim the run cannot test says why: a missing model, another architectur
   assert.match(why([record('efficientformer_l1', 100), record('levit_256', 400)], 'x64', iphone), /levit has no backend/);
 });
 
-test('a claim is checked on every configuration that fits it; resolutions other than the claim\'s never decide a verdict in their favour', () => {
+test("a claim is checked on every configuration that fits it; resolutions other than the claim's never decide a verdict in their favour", () => {
   const records = [
-    record('levit_192', 100), record('efficientnet_b2', 480, { resolution: 288 }),
-    record('levit_192', 100, { backend: 'ort-wasm' }), record('efficientnet_b2', 200, { backend: 'ort-wasm', resolution: 288 }),
+    record('levit_192', 100),
+    record('efficientnet_b2', 480, { resolution: 288 }),
+    record('levit_192', 100, { backend: 'ort-wasm' }),
+    record('efficientnet_b2', 200, { backend: 'ort-wasm', resolution: 288 }),
   ];
   const checks = checkClaims(run(records), [claim]);
-  assert.deepEqual(checks.map((c) => [c.column, c.verdict]), [['ort-cpu 1t b16', 'inconclusive'], ['ort-wasm 1t b16', 'does not hold']]);
+  assert.deepEqual(
+    checks.map((c) => [c.column, c.verdict]),
+    [
+      ['ort-cpu 1t b16', 'inconclusive'],
+      ['ort-wasm 1t b16', 'does not hold'],
+    ],
+  );
   assert.match(checks[0].notes[0], /holds only with resolutions that favour the claim \(1\.65× the rival's relative pixels\)/);
   assert.match(checks[0].notes[1], /measured at 224 and 288 px; the claim at 224 and 224 px/);
   const smaller = checkClaims(run([record('levit_192', 100), record('efficientnet_b2', 200, { resolution: 200 })]), [claim])[0];
@@ -112,7 +128,7 @@ test('GPU backends (PyTorch reference included) count as GPUs unless WebGPU runs
   assert.equal(deviceKindOf({ backend: 'something-else', device: null }), null);
 });
 
-test('the shipped claims load: the paper\'s headline and Table 3 on three devices, and EfficientFormer\'s', () => {
+test("the shipped claims load: the paper's headline and Table 3 on three devices, and EfficientFormer's", () => {
   const claims = loadClaims();
   const headline = claims.find((c) => c.id === 'headline-cpu-5x')!;
   assert.deepEqual([headline.model, headline.than, claimedFactor(headline), headline.batch, headline.threads], ['levit_192', 'efficientnet_b2', 5, [16], 1]);

@@ -26,8 +26,19 @@ function rec(model: string, times: number[], over: Partial<BenchRecord> = {}): B
   const sortedTimes = [...times].sort((a, b) => a - b);
   const median = sortedTimes[Math.floor(times.length / 2)];
   return {
-    model, family: 'levit', backend: 'ort-cpu', threads: 1, batch: 16, resolution: 224, precision: 'fp32', params: 7_777_058, flops: 305_108_946,
-    times_ms: times, images_per_second: 16000 / median, spread: { relative_iqr: 0.01, median_ci95: [median, median] }, ...over,
+    model,
+    family: 'levit',
+    backend: 'ort-cpu',
+    threads: 1,
+    batch: 16,
+    resolution: 224,
+    precision: 'fp32',
+    params: 7_777_058,
+    flops: 305_108_946,
+    times_ms: times,
+    images_per_second: 16000 / median,
+    spread: { relative_iqr: 0.01, median_ci95: [median, median] },
+    ...over,
   } as BenchRecord;
 }
 
@@ -137,12 +148,33 @@ test('levit compare exits 1 and names the regression; Markdown for job summaries
 test('levit report merges machines into one table', (t) => {
   const a = results('x64 box', 80, [rec('levit_128s', samples(100, 5, 1), { published_top1: 76.6 })]);
   const b = results('arm box', 40, [rec('levit_128s', samples(200, 5, 2), { published_top1: 76.6 })]);
-  const merged = mergeResults([{ file: 'a', results: a }, { file: 'b', results: b }]);
-  assert.deepEqual(merged.machines.map((m) => [m.label, m.id]), [['m1', 'x64 box'], ['m2', 'arm box']]);
+  const merged = mergeResults([
+    { file: 'a', results: a },
+    { file: 'b', results: b },
+  ]);
+  assert.deepEqual(
+    merged.machines.map((m) => [m.label, m.id]),
+    [
+      ['m1', 'x64 box'],
+      ['m2', 'arm box'],
+    ],
+  );
   // Two runs of one machine stay apart, by file.
-  const twice = mergeResults([{ file: 'a', results: a }, { file: 'a2', results: a }]);
-  assert.deepEqual(twice.machines.map((m) => [m.label, m.files]), [['m1', ['a']], ['m2', ['a2']]]);
-  assert.deepEqual(twice.merged.records.map((r) => r.backend), ['m1 ort-cpu', 'm2 ort-cpu']);
+  const twice = mergeResults([
+    { file: 'a', results: a },
+    { file: 'a2', results: a },
+  ]);
+  assert.deepEqual(
+    twice.machines.map((m) => [m.label, m.files]),
+    [
+      ['m1', ['a']],
+      ['m2', ['a2']],
+    ],
+  );
+  assert.deepEqual(
+    twice.merged.records.map((r) => r.backend),
+    ['m1 ort-cpu', 'm2 ort-cpu'],
+  );
   const dir = tempDir(t);
   writeFileSync(join(dir, 'a.json'), JSON.stringify({ ...a, system: { ...a.system, cpu: { flags: [] } } }));
   writeFileSync(join(dir, 'b.json'), JSON.stringify({ ...b, system: { ...b.system, cpu: { flags: [] } } }));

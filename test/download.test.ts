@@ -102,7 +102,10 @@ test('a server that never answers times out with a clear error', async () => {
     ensureCheckpoint(card('hang.bin', sha), { offline: false, fetch: { timeoutMs: 300, retries: 1, backoffMs: 10 } }),
     /no answer within 0.3 s \(timeout\)/,
   );
-  assert.deepEqual(cacheFiles().filter((f) => !f.endsWith('.partial')), []);
+  assert.deepEqual(
+    cacheFiles().filter((f) => !f.endsWith('.partial')),
+    [],
+  );
 });
 
 test('a second download of a cached file is a no-op', async () => {

@@ -38,7 +38,10 @@ test('resizing follows torchvision: short side to the size, long side truncated;
   const img = { width: 4, height: 4, data: new Uint8Array(48).map((_, i) => i) };
   assert.deepEqual(resize(img, 4, 4, 'bicubic'), img);
   const flat = { width: 10, height: 8, data: new Uint8Array(240).fill(77) };
-  assert.ok(resize(flat, 5, 3, 'bicubic').data.every((v) => v === 77), 'a flat image stays flat');
+  assert.ok(
+    resize(flat, 5, 3, 'bicubic').data.every((v) => v === 77),
+    'a flat image stays flat',
+  );
 });
 
 function goldenImageFolder(dir: string): string {
@@ -66,7 +69,10 @@ test('eval on an ImageFolder of the golden images agrees with the reference imag
   assert.equal(summary.top5, 100);
   assert.equal(summary.dataset.layout, 'imagefolder');
   assert.match(summary.failures[0].file, /truncated\.jpg$/);
-  const lines = readFileSync(preds, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = readFileSync(preds, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 8);
   const reference = referenceTop5();
   for (const line of lines) {
@@ -91,8 +97,14 @@ test('predict on image files uses the same preprocessing', { skip: !hasShared },
   assert.equal(r.status, 0, r.stderr);
   const reference = referenceTop5();
   const out = JSON.parse(r.stdout).predictions as { top: { index: number }[] }[];
-  assert.deepEqual(out[0].top.map((p) => p.index), reference[0]);
-  assert.deepEqual(out[1].top.map((p) => p.index), reference[5]);
+  assert.deepEqual(
+    out[0].top.map((p) => p.index),
+    reference[0],
+  );
+  assert.deepEqual(
+    out[1].top.map((p) => p.index),
+    reference[5],
+  );
 });
 
 test('predict reports each unreadable input by name, predicts the rest, and exits with the error of the failed ones', { skip: !hasShared }, (t) => {
@@ -102,9 +114,21 @@ test('predict reports each unreadable input by name, predicts the rest, and exit
   const r = runCli(['predict', 'levit_128s', ...inputs, '--checkpoint', checkpoint, '--json'], { LEVIT_CACHE_DIR: dir });
   assert.equal(r.status, 3, r.stderr);
   const out = JSON.parse(r.stdout) as { predictions: { file: string; top: { index: number }[] }[]; failures: { file: string; exitCode: number }[] };
-  assert.deepEqual(out.predictions.map((p) => p.file), [golden('images', 'chelsea.jpg')]);
-  assert.deepEqual(out.predictions[0].top.map((p) => p.index), referenceTop5()[0]);
-  assert.deepEqual(out.failures.map((f) => [f.file, f.exitCode]), [[golden('images', 'truncated.jpg'), 3], [missing, 4]]);
+  assert.deepEqual(
+    out.predictions.map((p) => p.file),
+    [golden('images', 'chelsea.jpg')],
+  );
+  assert.deepEqual(
+    out.predictions[0].top.map((p) => p.index),
+    referenceTop5()[0],
+  );
+  assert.deepEqual(
+    out.failures.map((f) => [f.file, f.exitCode]),
+    [
+      [golden('images', 'truncated.jpg'), 3],
+      [missing, 4],
+    ],
+  );
   const none = runCli(['predict', 'levit_128s', missing, '--checkpoint', checkpoint], { LEVIT_CACHE_DIR: dir });
   assert.equal(none.status, 4);
   assert.match(none.stderr, /missing\.jpg: cannot decode image: no such file[\s\S]*none of the 1 input could be read/);
@@ -126,7 +150,10 @@ test('flat layouts: Kaggle LOC_val_solution.csv and a labels file give the same 
   writeFileSync(labels, 'ILSVRC2012_val_00000001.JPEG\tn01751748\nILSVRC2012_val_00000002.JPEG 970\nILSVRC2012_val_00000003.JPEG\t230\n');
   const listed = openDataset(flat, labels);
   assert.equal(listed.layout, 'labels-file');
-  assert.deepEqual(kaggle.samples.map((s) => s.label), [65, 970, 230]);
+  assert.deepEqual(
+    kaggle.samples.map((s) => s.label),
+    [65, 970, 230],
+  );
   assert.deepEqual(listed.samples, kaggle.samples);
   writeFileSync(labels, 'a.JPEG tench\n');
   assert.throws(() => openDataset(flat, labels), /labels.txt:1: 'a.JPEG tench' is not "file wnid" or "file class-index"/);
@@ -196,11 +223,17 @@ test("Kaggle's download layout, its CSV as --labels, and bench-decode accept the
   writeFileSync(csv, 'ImageId,PredictionString\nILSVRC2012_val_00000001,n01751748 1 2 3 4\nILSVRC2012_val_00000002,n09193705 1 2 3 4\n');
   const found = openDataset(val);
   assert.equal(found.layout, 'kaggle-csv');
-  assert.deepEqual(found.samples.map((s) => s.label), [65, 970]);
+  assert.deepEqual(
+    found.samples.map((s) => s.label),
+    [65, 970],
+  );
   const other = join(dir, 'copy');
   mkdirSync(other);
   for (const n of [1, 2]) writeFileSync(join(other, `ILSVRC2012_val_0000000${n}.JPEG`), 'x');
-  assert.deepEqual(openDataset(other, csv).samples.map((s) => s.label), [65, 970]);
+  assert.deepEqual(
+    openDataset(other, csv).samples.map((s) => s.label),
+    [65, 970],
+  );
   // A layout that labels none of the images is an error, not an empty evaluation.
   writeFileSync(csv, 'ImageId,PredictionString\nILSVRC2012_val_00000009,n01751748 1 2 3 4\n');
   assert.throws(() => openDataset(val), /kaggle-csv layout, but no image in it has a label/);

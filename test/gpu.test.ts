@@ -86,7 +86,7 @@ test('levit report --gpu reads results files and refuses files without GPU recor
 const python = spawnSync('python3', ['--version']).status === 0;
 const script = join(packageRoot, 'scripts', 'torch_reference.py');
 
-test('the PyTorch reference writes records that levit reads, with levit\'s exact counts (dry run, no torch)', { skip: !python && 'no python3' }, async (t) => {
+test("the PyTorch reference writes records that levit reads, with levit's exact counts (dry run, no torch)", { skip: !python && 'no python3' }, async (t) => {
   const dir = tempDir(t);
   const zoo = join(dir, 'zoo.json');
   const zooRun = runCli(['zoo', '--json']);
@@ -145,7 +145,10 @@ test('bench --keep-going skips a batch that fails, saying why; without it the ru
   const kept = runCli([...args, '--keep-going', '--json'], { LEVIT_CACHE_DIR: dir });
   assert.equal(kept.status, 0, kept.stderr);
   const res = JSON.parse(kept.stdout) as BenchResults;
-  assert.deepEqual(res.records.map((r) => r.batch), [1]);
+  assert.deepEqual(
+    res.records.map((r) => r.batch),
+    [1],
+  );
   assert.equal(res.skipped?.length, 1);
   assert.equal(res.skipped![0].batch, 2);
   assert.match(res.skipped![0].reason, /^batch 2 failed: /);
@@ -153,7 +156,7 @@ test('bench --keep-going skips a batch that fails, saying why; without it the ru
   assert.notEqual(stopped.status, 0);
 });
 
-test('the GPU bundle prints run commands within the device tool\'s limits', async () => {
+test("the GPU bundle prints run commands within the device tool's limits", async () => {
   const { runCommands } = (await import(pathToFileURL(join(packageRoot, 'scripts', 'gpu-bundle.mjs')).href)) as { runCommands: (dir: string) => string[] };
   const commands = runCommands(join(packageRoot, '.gpu-bundle'));
   assert.equal(commands.length, 3);
@@ -195,7 +198,10 @@ test('runs of one machine join into one results file; another machine is refused
   const ok = spawnSync(process.execPath, [script, out, ...files], { encoding: 'utf8' });
   assert.equal(ok.status, 0, ok.stderr);
   const joined = readResults(out);
-  assert.deepEqual(joined.records.map((r) => r.model), ['levit_128s', 'levit_192']);
+  assert.deepEqual(
+    joined.records.map((r) => r.model),
+    ['levit_128s', 'levit_192'],
+  );
   assert.equal(joined.calibration?.matmul_gflops_1thread, 90);
   assert.equal(joined.skipped?.[0].batch, 2048);
   const elsewhere = join(dir, 'elsewhere.json');

@@ -34,7 +34,7 @@ function pngHeader(width: number, height: number): Buffer {
 
 const refused = (message: RegExp) => (e: unknown) => e instanceof ImageDecodeError && message.test(e.message);
 
-test("images are limited as Pillow limits them: refused above twice MAX_IMAGE_PIXELS from the header, warned above it", async (t) => {
+test('images are limited as Pillow limits them: refused above twice MAX_IMAGE_PIXELS from the header, warned above it', async (t) => {
   assert.equal(MAX_IMAGE_PIXELS, 89_478_485);
   assert.equal(checkPixels(9459, 9459), undefined); // 89,472,681 pixels
   assert.match(checkPixels(9460, 9460)!, /possible decompression bomb/);
@@ -73,13 +73,10 @@ test('dangling and looping class-folder symlinks are skipped by name; the rest o
   symlinkSync(join(root, 'n01484850'), join(root, 'n01484850'));
   const ds = openDataset(root);
   assert.equal(ds.samples.length, 1);
-  assert.deepEqual(
-    ds.skipped.map((s) => [s.path.split('/').pop(), s.reason]).sort(),
-    [
-      ['n01443537', 'a dangling symbolic link'],
-      ['n01484850', 'a symbolic link loop'],
-    ],
-  );
+  assert.deepEqual(ds.skipped.map((s) => [s.path.split('/').pop(), s.reason]).sort(), [
+    ['n01443537', 'a dangling symbolic link'],
+    ['n01484850', 'a symbolic link loop'],
+  ]);
 });
 
 test('file names reach the terminal escaped', () => {

@@ -45,11 +45,9 @@ const isDownloadError = (code: number, message: RegExp) => (e: unknown) => e ins
 test('a plain HTTP/1.0 server (python3 -m http.server) serves 26 downloads out of 26', async (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'LeViT.pth'), body);
-  const python: ChildProcess = spawn(
-    'python3',
-    ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const python: ChildProcess = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.after(() => python.kill());
   const port = await new Promise<string>((resolve, reject) => {
     python.stdout!.on('data', (d: Buffer) => {

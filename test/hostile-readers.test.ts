@@ -105,7 +105,10 @@ test('crafted pickles, zip bombs and stride-0 views are refused within a bounded
     ],
     [
       'stride0.pth',
-      zipStored([['a/data.pkl', tensorPickle({ numel: 1, shape: [65536, 65536], stride: [0, 0] })], ['a/data/0', Buffer.alloc(4)]]),
+      zipStored([
+        ['a/data.pkl', tensorPickle({ numel: 1, shape: [65536, 65536], stride: [0, 0] })],
+        ['a/data/0', Buffer.alloc(4)],
+      ]),
       /shape \[65536, 65536\] has more elements than its storage's 1/,
     ],
   ];
@@ -123,12 +126,24 @@ test('crafted pickles, zip bombs and stride-0 views are refused within a bounded
 });
 
 test('a checkpoint must be a regular file: /dev/zero and a FIFO are refused at once', (t) => {
-  assert.throws(() => readCheckpoint('/dev/zero'), (e: Error) => badInput(e) && /is a character device, not a regular file/.test(e.message));
+  assert.throws(
+    () => readCheckpoint('/dev/zero'),
+    (e: Error) => badInput(e) && /is a character device, not a regular file/.test(e.message),
+  );
   const fifo = join(tempDir(t), 'pipe.pth');
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
-  assert.throws(() => readCheckpoint(fifo), (e: Error) => badInput(e) && /is a FIFO \(named pipe\), not a regular file/.test(e.message));
-  assert.throws(() => readCheckpoint(tempDir(t)), (e: Error) => badInput(e) && /is a directory/.test(e.message));
-  assert.throws(() => readCheckpoint(join(tempDir(t), 'none.pth')), (e: Error) => e instanceof LevitError && e.exitCode === ExitCode.notFound);
+  assert.throws(
+    () => readCheckpoint(fifo),
+    (e: Error) => badInput(e) && /is a FIFO \(named pipe\), not a regular file/.test(e.message),
+  );
+  assert.throws(
+    () => readCheckpoint(tempDir(t)),
+    (e: Error) => badInput(e) && /is a directory/.test(e.message),
+  );
+  assert.throws(
+    () => readCheckpoint(join(tempDir(t), 'none.pth')),
+    (e: Error) => e instanceof LevitError && e.exitCode === ExitCode.notFound,
+  );
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a header broken on purpose takes any shape
@@ -159,7 +174,11 @@ test('safetensors headers are validated as the reference implementation does', (
   };
   assert.deepEqual([...read(safetensorsWith(() => {})).weights.keys()], ['a', 'b']);
   for (const dtype of ['__proto__', 'toString', 'constructor', 'hasOwnProperty']) {
-    assert.throws(() => read(safetensorsWith((h) => (h.a.dtype = dtype))), (e: Error) => badInput(e) && /unsupported dtype/.test(e.message), dtype);
+    assert.throws(
+      () => read(safetensorsWith((h) => (h.a.dtype = dtype))),
+      (e: Error) => badInput(e) && /unsupported dtype/.test(e.message),
+      dtype,
+    );
   }
   const refused: [string, (h: Header) => void, RegExp, number?][] = [
     ['offsets not an array', (h) => (h.a.data_offsets = 8), /are not two increasing integers/],
@@ -172,12 +191,19 @@ test('safetensors headers are validated as the reference implementation does', (
     ['metadata not strings', (h) => (h.__metadata__ = { format: 1 }), /__metadata__ is not a map of strings/],
   ];
   for (const [what, edit, message, extra] of refused) {
-    assert.throws(() => read(safetensorsWith(edit, extra)), (e: Error) => badInput(e) && message.test(e.message), what);
+    assert.throws(
+      () => read(safetensorsWith(edit, extra)),
+      (e: Error) => badInput(e) && message.test(e.message),
+      what,
+    );
   }
   const header = Buffer.alloc(16);
   header.writeBigUInt64LE(2n ** 40n);
   header[8] = 0x7b;
-  assert.throws(() => read(header), (e: Error) => badInput(e));
+  assert.throws(
+    () => read(header),
+    (e: Error) => badInput(e),
+  );
 });
 
 test('.npy shapes must be non-negative integers', (t) => {
@@ -193,9 +219,16 @@ test('.npy shapes must be non-negative integers', (t) => {
   };
   assert.deepEqual(readNpy(npy('2, 3', 6)).shape, [2, 3]);
   for (const shape of ['1.5, 3, 2, 2', '-1, 3', '1e3, 2', '0x10,', 'None,']) {
-    assert.throws(() => readNpy(npy(shape, 18)), (e: Error) => e instanceof CorruptFileError && /not a tuple of non-negative integers/.test(e.message), shape);
+    assert.throws(
+      () => readNpy(npy(shape, 18)),
+      (e: Error) => e instanceof CorruptFileError && /not a tuple of non-negative integers/.test(e.message),
+      shape,
+    );
   }
-  assert.throws(() => readNpy(npy('99999999999, 99999999999', 4)), (e: Error) => e instanceof CorruptFileError && /truncated/.test(e.message));
+  assert.throws(
+    () => readNpy(npy('99999999999, 99999999999', 4)),
+    (e: Error) => e instanceof CorruptFileError && /truncated/.test(e.message),
+  );
 });
 
 test('a legacy checkpoint whose storage key list is None is refused by name', (t) => {
@@ -206,5 +239,8 @@ test('a legacy checkpoint whose storage key list is None is refused by name', (t
   const keys = new PickleWriter().proto().op(0x4e).stop().toBuffer();
   const file = join(tempDir(t), 'legacy.pth');
   writeFileSync(file, Buffer.concat([magic, protocol, sysInfo, main, keys]));
-  assert.throws(() => readCheckpoint(file), (e: Error) => badInput(e) && /storage key list is missing/.test(e.message));
+  assert.throws(
+    () => readCheckpoint(file),
+    (e: Error) => badInput(e) && /storage key list is missing/.test(e.message),
+  );
 });

@@ -26,7 +26,6 @@ const OFFICIAL_COUNTS: Record<string, [number, number]> = {
   levit_384: [39_128_836, 2_352_935_380],
 };
 
-
 /** A small deterministic batch of normalized-looking images. */
 function randomBatch(n: number, res: number) {
   const t = floatTensor([n, 3, res, res]);

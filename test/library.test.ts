@@ -64,7 +64,10 @@ test('the npm package ships the library and the commands, and no tests', () => {
   });
   const files: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
   for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/commands/eval.js', 'bin/run.js', 'zoo/levit_128s.json']) assert.ok(files.includes(f), f);
-  assert.deepEqual(files.filter((f) => f.startsWith('dist/test/') || f.startsWith('test/')), []);
+  assert.deepEqual(
+    files.filter((f) => f.startsWith('dist/test/') || f.startsWith('test/')),
+    [],
+  );
 });
 
 test("model names as timm and the official repositories spell them are aliases of the zoo's ids", () => {
@@ -83,7 +86,10 @@ test("model names as timm and the official repositories spell them are aliases o
   for (const card of levit.listCards()) {
     for (const name of [card.id, card.name, card.name.toUpperCase(), `timm/${card.id}.some_tag`]) assert.equal(levit.getCard(name).id, card.id, name);
   }
-  assert.throws(() => levit.getCard('levit_999'), (e: InstanceType<typeof levit.LevitError>) => e.exitCode === levit.ExitCode.usage);
+  assert.throws(
+    () => levit.getCard('levit_999'),
+    (e: InstanceType<typeof levit.LevitError>) => e.exitCode === levit.ExitCode.usage,
+  );
   const r = runCli(['info', 'LeViT_128S', '--json']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).id ?? JSON.parse(r.stdout).model, 'levit_128s');
@@ -98,7 +104,10 @@ test("eval's --crop-pct and --interpolation change the transform and the publish
   assert.equal(levit.withPreprocessing(card, { interpolation: 'bilinear' }).preprocessing.interpolation, 'bilinear');
   assert.equal(levit.withPreprocessing(card, { resolution: 224 }).preprocessing.resolution, 224);
   for (const bad of [{ resolution: 256 }, { crop_pct: 1.5 }, { crop_pct: Number.NaN }]) {
-    assert.throws(() => levit.withPreprocessing(card, bad), (e: InstanceType<typeof levit.LevitError>) => e.exitCode === levit.ExitCode.usage);
+    assert.throws(
+      () => levit.withPreprocessing(card, bad),
+      (e: InstanceType<typeof levit.LevitError>) => e.exitCode === levit.ExitCode.usage,
+    );
   }
 });
 
@@ -148,10 +157,16 @@ test("CSV: eval and bench rows carry timm's columns; fields are quoted as RFC 41
   assert.equal(csvField(null), '');
   const card = levit.getCard('levit_128s');
   const summary = { model: 'levit_128s', top1: 76.5234, top5: 92.8712, backend: 'ort-cpu', evaluated: 50000, failed: 0 } as EvalSummary;
-  const [head, row] = levit.evalCsv(summary, 7_834_096, levit.withPreprocessing(card, { crop_pct: 0.9 }).preprocessing).trim().split('\n');
+  const [head, row] = levit
+    .evalCsv(summary, 7_834_096, levit.withPreprocessing(card, { crop_pct: 0.9 }).preprocessing)
+    .trim()
+    .split('\n');
   assert.equal(head, 'model,top1,top1_err,top5,top5_err,param_count,img_size,crop_pct,interpolation,backend,images,unreadable');
   assert.equal(row, 'levit_128s,76.523,23.477,92.871,7.129,7.83,224,0.9,bicubic,ort-cpu,50000,0');
-  const lines = levit.benchCsv([benchRecord(1, [2, 4, 6])]).trim().split('\n');
+  const lines = levit
+    .benchCsv([benchRecord(1, [2, 4, 6])])
+    .trim()
+    .split('\n');
   assert.match(lines[0], /^model,infer_samples_per_sec,infer_step_time,infer_batch_size,infer_img_size,param_count,/);
   assert.equal(lines[1], 'levit_128s,250,4,1,224,7.83,ort-cpu,1,fp32,4,2,6');
 });
@@ -196,7 +211,10 @@ test('bench prints mean ± σ and min … max as hyperfine does, and batch-1 lat
     calibration: null,
   } as unknown as BenchResults;
   const tableText = renderTable(results);
-  const [heads, units] = tableText.split('\n').slice(1, 3).map((l) => l.split('│').map((c) => c.trim()));
+  const [heads, units] = tableText
+    .split('\n')
+    .slice(1, 3)
+    .map((l) => l.split('│').map((c) => c.trim()));
   assert.deepEqual([heads[7], units[7]], ['ort-cpu 1t b1', 'latency']);
   assert.match(tableText, /Latency \(batch 1\): mean ± σ/);
   assert.match(tableText, /4\.00 ± 2\.00 ms/);

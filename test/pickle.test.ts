@@ -19,8 +19,18 @@ test('a reduce of os.system stays an inert, reported placeholder and runs nothin
 });
 
 test('BUILD state on an unknown class is kept as data, never applied', () => {
-  const bytes = new PickleWriter().proto().global('argparse', 'Namespace').emptyTuple().newobj()
-    .emptyDict().str('lr').int(5).setitem().build().stop().toBuffer();
+  const bytes = new PickleWriter()
+    .proto()
+    .global('argparse', 'Namespace')
+    .emptyTuple()
+    .newobj()
+    .emptyDict()
+    .str('lr')
+    .int(5)
+    .setitem()
+    .build()
+    .stop()
+    .toBuffer();
   const { value, unknownGlobals } = unpickle(bytes);
   assert.ok(value instanceof PyObject && value.state instanceof PyDict);
   assert.equal(value.state.entries.get('lr'), 5);
@@ -52,13 +62,24 @@ test('unbounded nesting is refused, whether by marks or by containers', () => {
 });
 
 test('a huge declared size is refused before anything is allocated', () => {
-  const unicode = new PickleWriter().proto().op(0x58, ...u32(0xfffffff0)).stop().toBuffer();
-  assert.throws(() => unpickle(unicode), (e: Error) => e instanceof PickleError && /declares 4294967280 bytes but only 1 remain/.test(e.message));
+  const unicode = new PickleWriter()
+    .proto()
+    .op(0x58, ...u32(0xfffffff0))
+    .stop()
+    .toBuffer();
+  assert.throws(
+    () => unpickle(unicode),
+    (e: Error) => e instanceof PickleError && /declares 4294967280 bytes but only 1 remain/.test(e.message),
+  );
 
   const bytes8 = new PickleWriter().proto().op(0x8e, 0, 0, 0, 0, 0, 0, 0, 0x10).stop().toBuffer();
   assert.throws(() => unpickle(bytes8), /declares a length of/);
 
-  const long4 = new PickleWriter().proto().op(0x8b, ...u32(1 << 30)).stop().toBuffer();
+  const long4 = new PickleWriter()
+    .proto()
+    .op(0x8b, ...u32(1 << 30))
+    .stop()
+    .toBuffer();
   assert.throws(() => unpickle(long4), /integer of 1073741824 bytes/);
 });
 
@@ -70,7 +91,13 @@ test('truncated and malformed pickles fail with the byte they failed at', () => 
 });
 
 test('integers, floats and strings of every width decode like Python', () => {
-  const p = new PickleWriter().proto().mark().int(7).int(300).int(70000).op(0x4a, ...u32(-5 >>> 0));
+  const p = new PickleWriter()
+    .proto()
+    .mark()
+    .int(7)
+    .int(300)
+    .int(70000)
+    .op(0x4a, ...u32(-5 >>> 0));
   p.op(0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0x80, 0xff); // LONG1: -(2**63)
   p.op(0x47, 0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18); // BINFLOAT pi
   p.op(0x8c, 2, 0xc3, 0xa9).tuple().stop(); // SHORT_BINUNICODE 'é'

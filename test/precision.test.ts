@@ -44,7 +44,14 @@ function smallModel(): OnnxModel {
   const cw = b.initializer('conv.weight', floatTensor([3, 2, 3, 3], noise(54, 1)), 'param');
   const cb = b.initializer('conv.bias', floatTensor([3], noise(3, 2)), 'param');
   const y = b.reshape(b.conv2d(x, cw, cb, { stride: 1, pad: 0 }), ['N', 48]);
-  const w = b.initializer('fc.weight', floatTensor([5, 48], noise(240, 3).map((v, i) => v * (1 + (i % 5)))), 'param');
+  const w = b.initializer(
+    'fc.weight',
+    floatTensor(
+      [5, 48],
+      noise(240, 3).map((v, i) => v * (1 + (i % 5))),
+    ),
+    'param',
+  );
   const bias = b.initializer('fc.bias', floatTensor([5], noise(5, 4)), 'param');
   b.output(b.linear(y, w, bias));
   return lowerGraph(b.graph);
@@ -81,7 +88,10 @@ test('static int8 matches a reference integer computation, in the form onnxrunti
   const model = smallModel();
   const x = floatTensor([4, 2, 6, 6], noise(288, 9));
   const layers = quantLayers(model);
-  assert.deepEqual(layers.map((l) => l.op), ['Conv', 'Gemm']);
+  assert.deepEqual(
+    layers.map((l) => l.op),
+    ['Conv', 'Gemm'],
+  );
   const ranges = await calibrateRanges(model, calibratedValues(layers), [x], 'minmax');
   const quantized = quantizeStatic(model, { ranges, keepFloat: new Set(), reduceRange: true });
   const optimized = join(dir, 'optimized.onnx');
@@ -150,7 +160,13 @@ test('the fallback keeps the costliest layers in float32 until the target SQNR, 
   const plan = { ranges, keepFloat: new Set<string>(), reduceRange: true };
   const easy = await quantizeWithFallback(model, layers, plan, [x], 0, 4);
   assert.ok(easy.report.met);
-  assert.deepEqual(easy.report.layers.map((l) => [l.float, l.alone]), [[false, null], [false, null]]);
+  assert.deepEqual(
+    easy.report.layers.map((l) => [l.float, l.alone]),
+    [
+      [false, null],
+      [false, null],
+    ],
+  );
   const strict = await quantizeWithFallback(model, layers, plan, [x], 200, 1);
   assert.equal(strict.report.met, false);
   assert.equal(strict.report.layers.filter((l) => l.float).length, 1);
@@ -222,7 +238,10 @@ test('LeViT-128S on the golden photos: int8 and fp16 logits against float32, art
   const card = getCard('levit_128s');
   const model = lowerGraph(prepareModel(card, { kind: 'checkpoint', path: golden('levit_128s', 'LeViT-128S-golden.pth') }).graph);
   const set = await loadCalibrationSet(chooseCalibrationFiles(golden('images'), 100), card.preprocessing);
-  assert.deepEqual(set.skipped.map((s) => s.file.split('/').pop()), ['truncated.jpg']);
+  assert.deepEqual(
+    set.skipped.map((s) => s.file.split('/').pop()),
+    ['truncated.jpg'],
+  );
   const logitsOf = async (m: OnnxModel) => {
     const parts: number[] = [];
     await forEachBatch(m, [m.outputs[0].name], set.batches, (v) => parts.push(...v.get(m.outputs[0].name)!));
@@ -256,7 +275,10 @@ test('levit convert --precision int8 and bench --precision, as a user runs them'
   const result = JSON.parse(r.stdout);
   assert.equal(result.precision.precision, 'int8');
   assert.equal(result.sensitivity.layers.length, 51);
-  assert.ok(result.notes.some((n: string) => /left out .*truncated\.jpg/.test(n)), result.notes.join('\n'));
+  assert.ok(
+    result.notes.some((n: string) => /left out .*truncated\.jpg/.test(n)),
+    result.notes.join('\n'),
+  );
   const bad = runCli(['convert', 'levit_128s', '--precision', 'fp16', '--calibration', golden('images')], { LEVIT_CACHE_DIR: dir });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /calibration images apply to --precision int8, not fp16/);
@@ -283,7 +305,13 @@ test('levit convert --precision int8 and bench --precision, as a user runs them'
   );
   assert.equal(bench.status, 0, bench.stderr);
   const records = JSON.parse(bench.stdout).records as { precision: string; precision_key?: string }[];
-  assert.deepEqual(records.map((x) => [x.precision, x.precision_key]), [['fp32', undefined], ['int8', 'int8-dynamic-rr']]);
+  assert.deepEqual(
+    records.map((x) => [x.precision, x.precision_key]),
+    [
+      ['fp32', undefined],
+      ['int8', 'int8-dynamic-rr'],
+    ],
+  );
 });
 
 test('fp16 runs on ort-webgpu (float32 in and out) close to float32', async (t) => {

@@ -7,7 +7,10 @@ import { PreprocessPool } from '../src/preprocess/pool.js';
 const dying = new URL('./helpers/dying-worker.js', import.meta.url);
 const preprocessing: Preprocessing = { resolution: 8, crop_pct: 1, interpolation: 'bicubic', mean: [0, 0, 0], std: [1, 1, 1] };
 
-for (const [file, how] of [['exit', /exited with code 7/], ['throw', /failed: boom/]] as const) {
+for (const [file, how] of [
+  ['exit', /exited with code 7/],
+  ['throw', /failed: boom/],
+] as const) {
   test(`a preprocessing worker that dies (${file}) fails its requests and later ones instead of hanging`, { timeout: 20_000 }, async () => {
     const pool = new PreprocessPool(1, dying);
     try {

@@ -19,7 +19,7 @@ import { golden, hasShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './h
  * (lavapipe on CI) runs ConViT only: CaiT's ONNX operators are a subset of ConViT's, and CaiT
  * took 90 s there.
  */
-const backendStatus = (JSON.parse(runCli(['backends', '--json']).stdout) as { id: string; available: boolean }[]);
+const backendStatus = JSON.parse(runCli(['backends', '--json']).stdout) as { id: string; available: boolean }[];
 const available = (id: string) => backendStatus.find((b) => b.id === id)?.available ?? false;
 const requireWebgpu = process.env.LEVIT_REQUIRE_WEBGPU === '1';
 
@@ -112,7 +112,10 @@ test('constant folding evaluates linear, transpose, softmax, sigmoid and broadca
   const y = b.add2(x, b.mul(p, g));
   b.output(y);
   foldConstantNodes(b.graph);
-  assert.deepEqual(b.graph.nodes.map((n) => n.op), ['add']);
+  assert.deepEqual(
+    b.graph.nodes.map((n) => n.op),
+    ['add'],
+  );
   const folded = b.graph.tensor(b.graph.nodes[0].inputs[1]);
   const s = (a: number, z: number) => 1 / (1 + Math.exp(z - a));
   const expected = [0.5 * s(0.5, 3.5), 0.5 * s(3.5, 0.5), 0.75 * s(1.5, 4.5), 0.75 * s(4.5, 1.5)];

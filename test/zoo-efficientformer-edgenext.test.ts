@@ -32,7 +32,10 @@ test('per-channel scales fold into the convolution or linear layer before them, 
   const identity = b.initializer('w2', { dtype: 'float32', shape: [2, 2, 1, 1], data: Float32Array.of(1, 0, 0, 1) }, 'param');
   b.output(b.mul(b.conv2d(scaled, identity, undefined, { stride: 1, pad: 0 }), along));
   foldScalesIntoProducers(b.graph);
-  assert.deepEqual(b.graph.nodes.map((n) => n.op), ['conv2d', 'conv2d', 'mul']);
+  assert.deepEqual(
+    b.graph.nodes.map((n) => n.op),
+    ['conv2d', 'conv2d', 'mul'],
+  );
   const [first] = b.graph.nodes;
   assert.deepEqual(Array.from(b.graph.tensor(first.inputs[1]).data as Float32Array), [3, 10]);
   assert.deepEqual(Array.from(b.graph.tensor(first.inputs[2]).data as Float32Array), [3, 5]);
@@ -58,7 +61,10 @@ test('levit info shows the licence of the weights; every card has one', () => {
   const licences = Object.fromEntries(zoo.map((e) => [e.id, e.license]));
   assert.equal(licences.efficientformer_l1, 'Apache-2.0');
   assert.equal(licences.levit_128s, 'Apache-2.0');
-  assert.ok(zoo.every((e) => /^[\w.-]+$/.test(e.license)), JSON.stringify(licences));
+  assert.ok(
+    zoo.every((e) => /^[\w.-]+$/.test(e.license)),
+    JSON.stringify(licences),
+  );
 });
 
 test('EfficientFormer stage layout: pooling blocks, Flat, attention blocks', () => {
@@ -94,7 +100,10 @@ test('constant nodes fold: a convolution, reshape and transpose of initializers 
   const projected = b.transpose(b.reshape(b.conv2d(feat, w, bias, { stride: 1, pad: 0 }), [1, 2, 2]), [0, 2, 1]);
   b.output(b.add2(x, projected));
   foldConstantNodes(b.graph);
-  assert.deepEqual(b.graph.nodes.map((n) => n.op), ['add']);
+  assert.deepEqual(
+    b.graph.nodes.map((n) => n.op),
+    ['add'],
+  );
   const folded = b.graph.tensor(b.graph.nodes[0].inputs[1]);
   // conv: channel 0 = feat0 = [1, 2]; channel 1 = feat0 + feat1 + 10 = [14, 16]; transposed to [[1, 14], [2, 16]].
   assert.deepEqual(Array.from(folded.data as Float32Array), [1, 14, 2, 16]);

@@ -15,7 +15,6 @@ import { safetensorsBuffer } from './helpers/safetensors-save.js';
 import { golden, hasShared, maxAbsDiff, onnxLogits, runCli, tempDir } from './helpers/shared.js';
 import { torchSave } from './helpers/torch-save.js';
 
-
 test('levit zoo --json lists all 18 models with counts computed from their graphs', () => {
   const cli = runCli(['zoo', '--json']);
   assert.equal(cli.status, 0, cli.stderr);
@@ -103,7 +102,11 @@ test('truncated legacy and safetensors checkpoints are reported, not half-read',
     const whole = readFileSync(file);
     const cut = join(dir, 'cut');
     writeFileSync(cut, whole.subarray(0, whole.length - 1000));
-    assert.throws(() => readCheckpoint(cut), (e: Error) => e instanceof CorruptFileError && /truncated/.test(e.message), file);
+    assert.throws(
+      () => readCheckpoint(cut),
+      (e: Error) => e instanceof CorruptFileError && /truncated/.test(e.message),
+      file,
+    );
   }
 });
 

@@ -39,7 +39,10 @@ export async function fingerprint(): Promise<SystemFingerprint> {
       available_cores: availableParallelism(),
       physical_cores: cpu.physicalCores,
       mhz,
-      flags: flags.split(/\s+/).filter((f) => SPEED_FLAGS.test(f)).sort(),
+      flags: flags
+        .split(/\s+/)
+        .filter((f) => SPEED_FLAGS.test(f))
+        .sort(),
     },
     memory_bytes: totalmem(),
     gpus: graphics.controllers.map((g) => ({ vendor: g.vendor, model: g.model, vram_mb: g.vram ?? null })),

@@ -136,7 +136,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   }
   const precisions = plan.precisions ?? [FP32];
   if (plan.externalOnnx && precisions.some((p) => p.precision !== 'fp32')) {
-    throw new LevitError('--onnx times the external file as it is: drop --precision (or bench levit\'s own artifacts with it)', ExitCode.usage);
+    throw new LevitError("--onnx times the external file as it is: drop --precision (or bench levit's own artifacts with it)", ExitCode.usage);
   }
   if (plan.externalOnnx && existsSync(plan.externalOnnx)) checkExternalOnnx(plan.externalOnnx, cards[0], countsOf(cards[0]).params);
   const threads = resolveThreads(plan.threads);
@@ -179,74 +179,80 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
       const counts = countsOf(card);
       const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
       const identity = weights ? await describeWeights(weights) : undefined;
-      for (const backend of backends) for (const precision of precisions) {
-        const artifact = weights && identity
-          ? await ensureArtifact(card, weights, backend.artifact, identity, precision, (p) => events.phase?.(precisionProgressLine(card.id, p)))
-          : await externalArtifact(plan.externalOnnx!, backend);
-        for (const t of threads) {
-          if (backend.threadsFixedPerProcess && t !== threads[0]) {
-            skip(card, backend, t, `${backend.id} fixes its thread count when it starts (${threads[0]} in this run)`);
-            continue;
-          }
-          const sessionStart = performance.now();
-          const session = await backend.load(artifact.path, { threads: t });
-          const sessionSeconds = (performance.now() - sessionStart) / 1000;
-          if (session.threads !== t) {
-            await session.release();
-            skip(card, backend, t, `${backend.id} runs ${session.threads} thread${session.threads > 1 ? 's' : ''} here`);
-            continue;
-          }
-          const status = statuses.get(backend)!;
-          try {
-            for (const batch of plan.batches) {
-              events.configStart?.(records.length + 1, total, `${card.id} ${backend.id} ${precision.precision} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`);
-              const input = benchInput(batch, card.preprocessing.resolution);
-              const before = lastCheck;
-              let m: Awaited<ReturnType<typeof measure>>;
-              try {
-                m = await measure(() => session.run(input), plan.measure, events.iteration);
-              } catch (e) {
-                if (!plan.keepGoing) throw e;
-                skip(card, backend, t, `batch ${batch} failed: ${(e as Error).message.split('\n')[0]}`, batch);
-                continue;
-              }
-              lastCheck = calibrator ? await calibrator.measure(CHECK_SECONDS) : null;
-              const latency = summarize(m.times);
-              const record: BenchRecord = {
-                model: card.id,
-                family: card.family,
-                backend: backend.id,
-                backend_version: status.version,
-                device: status.device,
-                threads: t,
-                batch,
-                resolution: card.preprocessing.resolution,
-                precision: precision.precision,
-                ...(precision.precision === 'fp32' ? {} : { precision_key: precisionKey(precision) }),
-                weights: artifact.weights.id,
-                weights_kind: artifact.weights.kind,
-                ...counts,
-                published_top1: card.published[0]?.top1 ?? null,
-                setup_seconds: { artifact: artifact.seconds, artifact_cached: !artifact.built, session: sessionSeconds },
-                warmup_iterations: m.warmupIterations,
-                iterations: m.times.length,
-                images_per_second: (batch * 1000) / latency.median,
-                latency_ms: latency,
-                spread: spread(m.times),
-                peak_rss_bytes: m.peakRssBytes,
-                times_ms: m.times,
-                emulated: system.emulation !== null,
-                stopped: m.stopped,
-                stability: before && lastCheck && calibration ? judgeStability(before, lastCheck, calibration) : null,
-              };
-              records.push(record);
-              events.configDone?.(record);
+      for (const backend of backends)
+        for (const precision of precisions) {
+          const artifact =
+            weights && identity
+              ? await ensureArtifact(card, weights, backend.artifact, identity, precision, (p) => events.phase?.(precisionProgressLine(card.id, p)))
+              : await externalArtifact(plan.externalOnnx!, backend);
+          for (const t of threads) {
+            if (backend.threadsFixedPerProcess && t !== threads[0]) {
+              skip(card, backend, t, `${backend.id} fixes its thread count when it starts (${threads[0]} in this run)`);
+              continue;
             }
-          } finally {
-            await session.release();
+            const sessionStart = performance.now();
+            const session = await backend.load(artifact.path, { threads: t });
+            const sessionSeconds = (performance.now() - sessionStart) / 1000;
+            if (session.threads !== t) {
+              await session.release();
+              skip(card, backend, t, `${backend.id} runs ${session.threads} thread${session.threads > 1 ? 's' : ''} here`);
+              continue;
+            }
+            const status = statuses.get(backend)!;
+            try {
+              for (const batch of plan.batches) {
+                events.configStart?.(
+                  records.length + 1,
+                  total,
+                  `${card.id} ${backend.id} ${precision.precision} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`,
+                );
+                const input = benchInput(batch, card.preprocessing.resolution);
+                const before = lastCheck;
+                let m: Awaited<ReturnType<typeof measure>>;
+                try {
+                  m = await measure(() => session.run(input), plan.measure, events.iteration);
+                } catch (e) {
+                  if (!plan.keepGoing) throw e;
+                  skip(card, backend, t, `batch ${batch} failed: ${(e as Error).message.split('\n')[0]}`, batch);
+                  continue;
+                }
+                lastCheck = calibrator ? await calibrator.measure(CHECK_SECONDS) : null;
+                const latency = summarize(m.times);
+                const record: BenchRecord = {
+                  model: card.id,
+                  family: card.family,
+                  backend: backend.id,
+                  backend_version: status.version,
+                  device: status.device,
+                  threads: t,
+                  batch,
+                  resolution: card.preprocessing.resolution,
+                  precision: precision.precision,
+                  ...(precision.precision === 'fp32' ? {} : { precision_key: precisionKey(precision) }),
+                  weights: artifact.weights.id,
+                  weights_kind: artifact.weights.kind,
+                  ...counts,
+                  published_top1: card.published[0]?.top1 ?? null,
+                  setup_seconds: { artifact: artifact.seconds, artifact_cached: !artifact.built, session: sessionSeconds },
+                  warmup_iterations: m.warmupIterations,
+                  iterations: m.times.length,
+                  images_per_second: (batch * 1000) / latency.median,
+                  latency_ms: latency,
+                  spread: spread(m.times),
+                  peak_rss_bytes: m.peakRssBytes,
+                  times_ms: m.times,
+                  emulated: system.emulation !== null,
+                  stopped: m.stopped,
+                  stability: before && lastCheck && calibration ? judgeStability(before, lastCheck, calibration) : null,
+                };
+                records.push(record);
+                events.configDone?.(record);
+              }
+            } finally {
+              await session.release();
+            }
           }
         }
-      }
     }
   } finally {
     await calibrator?.release();

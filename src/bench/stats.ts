@@ -42,7 +42,7 @@ export function spread(xs: readonly number[]): Spread {
   const n = s.length;
   const median = quantile(s, 0.5);
   // Ranks of the binomial(n, 1/2) interval around the median, by the normal approximation.
-  const half = 1.96 * Math.sqrt(n) / 2;
+  const half = (1.96 * Math.sqrt(n)) / 2;
   const lo = Math.max(0, Math.floor(n / 2 - half) - 1);
   const hi = Math.min(n - 1, Math.ceil(n / 2 + half));
   return { relative_iqr: (quantile(s, 0.75) - quantile(s, 0.25)) / median, median_ci95: [s[lo], s[hi]] };

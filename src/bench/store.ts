@@ -17,7 +17,10 @@ export function resultsDir(): string {
 }
 
 export function machineSlug(system: Pick<SystemFingerprint, 'id'>): string {
-  return system.id.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return system.id
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 export function baselinePath(system: Pick<SystemFingerprint, 'id'>): string {

@@ -38,19 +38,7 @@ export class PyObject {
   ) {}
 }
 
-export type PyValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | PyTuple
-  | PyList
-  | PyDict
-  | PyGlobal
-  | PyObject
-  | { readonly pyOpaque: true };
+export type PyValue = null | boolean | number | bigint | string | Uint8Array | PyTuple | PyList | PyDict | PyGlobal | PyObject | { readonly pyOpaque: true };
 
 /** Meaning given to a known global when it is called (REDUCE or NEWOBJ). */
 export type GlobalCall = (args: readonly PyValue[]) => PyValue;
@@ -77,7 +65,10 @@ export interface UnpickleResult {
 }
 
 export class PickleError extends Error {
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(`${message} (pickle byte ${offset})`);
     this.name = 'PickleError';
   }
@@ -161,7 +152,11 @@ export function unpickle(bytes: Uint8Array, start = 0, options: UnpickleOptions 
     return container;
   };
   const tuple = (items: PyValue[]): PyTuple =>
-    counted(1 + items.length) && track(new PyTuple(items), items.reduce<number>((m, v) => Math.max(m, depthOf(v)), 0));
+    counted(1 + items.length) &&
+    track(
+      new PyTuple(items),
+      items.reduce<number>((m, v) => Math.max(m, depthOf(v)), 0),
+    );
   const long = (n: number): number | bigint => {
     if (n > MAX_LONG_BYTES) fail(`integer of ${n} bytes is beyond any sane checkpoint`);
     if (n === 0) return 0;
@@ -187,7 +182,10 @@ export function unpickle(bytes: Uint8Array, start = 0, options: UnpickleOptions 
     }
     unknown.add(g.qualifiedName);
     counted(1 + args.length);
-    return track(new PyObject(g, args), args.reduce<number>((m, v) => Math.max(m, depthOf(v)), 0));
+    return track(
+      new PyObject(g, args),
+      args.reduce<number>((m, v) => Math.max(m, depthOf(v)), 0),
+    );
   };
   const setItems = (target: PyValue, items: PyValue[]) => {
     if (items.length % 2) fail('odd number of items for a dict');

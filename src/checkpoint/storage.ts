@@ -62,12 +62,7 @@ function allocate(dtype: DType, n: number): TensorData[DType] {
  * Materialises a strided view of a storage as a dense tensor, after checking that every
  * element it addresses lies inside the storage (a crafted file cannot read out of bounds).
  */
-export function tensorFromStorage(
-  storage: Storage,
-  offset: number,
-  shape: readonly number[],
-  stride: readonly number[],
-): Tensor {
+export function tensorFromStorage(storage: Storage, offset: number, shape: readonly number[], stride: readonly number[]): Tensor {
   if (shape.length !== stride.length) throw new Error(`shape ${shape.length}-d but stride ${stride.length}-d`);
   if (![offset, ...shape, ...stride].every((v) => Number.isSafeInteger(v) && v >= 0)) {
     throw new Error('tensor offset, shape or stride is negative or not an integer');

@@ -144,7 +144,7 @@ function readZip64Extra(
   wanted: { size: boolean; compressedSize: boolean; offset: boolean },
 ): { size?: number; compressedSize?: number; offset?: number } {
   const end = Math.min(start + length, buf.length);
-  for (let at = start; at + 4 <= end; ) {
+  for (let at = start; at + 4 <= end;) {
     const id = buf.readUInt16LE(at);
     const len = buf.readUInt16LE(at + 2);
     if (id === 0x0001) {

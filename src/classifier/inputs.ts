@@ -38,10 +38,7 @@ async function readInput(file: string, card: ModelCard): Promise<FloatTensor> {
  * through the model's evaluation transform (the same as levit eval). An input that cannot be
  * read is reported in `failures` and the others still make the batch.
  */
-export async function readInputs(
-  files: readonly string[],
-  card: ModelCard,
-): Promise<{ batch: FloatTensor; items: InputItem[]; failures: InputFailure[] }> {
+export async function readInputs(files: readonly string[], card: ModelCard): Promise<{ batch: FloatTensor; items: InputItem[]; failures: InputFailure[] }> {
   const r = card.preprocessing.resolution;
   const parts: FloatTensor[] = [];
   const items: InputItem[] = [];

@@ -40,9 +40,7 @@ export function zooEntry(card: ModelCard): ZooEntry {
     mean: p.mean,
     std: p.std,
     published: card.published,
-    checkpoint: card.checkpoint
-      ? { url: card.checkpoint.url, sha256: card.checkpoint.sha256, cached: isCached(card), path: checkpointPath(card) }
-      : null,
+    checkpoint: card.checkpoint ? { url: card.checkpoint.url, sha256: card.checkpoint.sha256, cached: isCached(card), path: checkpointPath(card) } : null,
   };
 }
 

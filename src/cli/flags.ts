@@ -53,7 +53,10 @@ export function weightsChoice(flags: { checkpoint?: string; weights: string; see
 
 /** Parses a comma-separated flag value ("1,2,all"), with a clear error naming the flag. */
 export function parseList<T>(flag: string, value: string, item: (s: string) => T | undefined): T[] {
-  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out = parts.map((p) => {
     const v = item(p);
     if (v === undefined) throw new LevitError(`--${flag}: cannot use '${p}'`, ExitCode.usage);

@@ -87,7 +87,9 @@ export function claimedFactor(c: Claim): number | null {
 
 /** Every claim of zoo/claims/ (or `dir`), file by file in name order. */
 export function loadClaims(dir = join(zooDir, 'claims')): Claim[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   return files.flatMap((f) => {
     let doc: { claims?: unknown };
     try {
@@ -117,7 +119,13 @@ const describeDevice = (c: Claim) => (c.device.kind === 'cpu' ? `${c.device.arch
 
 /** What a check says of its claim, measured or not. */
 const about = (c: Claim) => ({
-  claim: c.id, statement: c.statement, model: c.model, than: c.than, device: c.device.name, source: c.source, published: claimedFactor(c),
+  claim: c.id,
+  statement: c.statement,
+  model: c.model,
+  than: c.than,
+  device: c.device.name,
+  source: c.source,
+  published: claimedFactor(c),
 });
 
 function notMeasured(c: Claim, reason: string): ClaimCheck {
@@ -138,7 +146,13 @@ function missingReason(c: Claim, results: BenchResults, mine: BenchRecord[], the
     return `needs a ${describeDevice(c)} backend for both models; this run has ${[...new Set(mine.map(columnKey))].join(', ')}`;
   }
   const want = `batch ${c.batch.join(' or ')}${c.threads === null ? '' : ` and ${c.threads} thread${c.threads > 1 ? 's' : ''}`}`;
-  const had = [...new Set(onDevice(mine).filter((m) => onDevice(theirs).some((t) => columnKey(t) === columnKey(m))).map(columnKey))];
+  const had = [
+    ...new Set(
+      onDevice(mine)
+        .filter((m) => onDevice(theirs).some((t) => columnKey(t) === columnKey(m)))
+        .map(columnKey),
+    ),
+  ];
   return `needs both models at the claim's ${want} on one backend; this run has ${had.join(', ') || 'them in no common configuration'}`;
 }
 

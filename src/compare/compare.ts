@@ -144,7 +144,11 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
     const emulated = [isEmulated(b, baseline) && 'baseline', isEmulated(c, current) && 'current'].filter(Boolean);
     if (emulated.length) {
       comparisons.push({
-        ...common, verdict: 'emulated', current_images_per_second: c.images_per_second, change: null, change_interval: null,
+        ...common,
+        verdict: 'emulated',
+        current_images_per_second: c.images_per_second,
+        change: null,
+        change_interval: null,
         note: `${emulated.join(' and ')} timed under emulation: not a speed figure, not compared`,
       });
       continue;
@@ -164,8 +168,17 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
     const key = recordKey(c);
     if (base.has(key)) continue;
     comparisons.push({
-      key, model: c.model, backend: c.backend, threads: c.threads, batch: c.batch, verdict: 'new',
-      baseline_images_per_second: null, current_images_per_second: c.images_per_second, change: null, change_interval: null, note: 'not in the baseline',
+      key,
+      model: c.model,
+      backend: c.backend,
+      threads: c.threads,
+      batch: c.batch,
+      verdict: 'new',
+      baseline_images_per_second: null,
+      current_images_per_second: c.images_per_second,
+      change: null,
+      change_interval: null,
+      note: 'not in the baseline',
     });
   }
   const counts: Record<Verdict, number> = { improved: 0, unchanged: 0, regressed: 0, inconclusive: 0, missing: 0, new: 0, emulated: 0 };

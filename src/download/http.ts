@@ -201,17 +201,19 @@ async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: n
   const began = performance.now();
   const minSpeed = o.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND;
   let window = { at: began, received };
-  const watch = setInterval(() => {
-    const now = performance.now();
-    if (now >= deadline) {
-      res.destroy(new DownloadError(`download of ${url.href} did not finish within ${((o.deadlineMs ?? 0) / 1000).toFixed(0)} s (deadline)`));
-    }
-    else if (now - window.at >= o.timeoutMs) {
-      const speed = ((received - window.received) * 1000) / (now - window.at);
-      if (speed < minSpeed) res.destroy(new Transient(`slower than ${minSpeed} bytes/s for ${o.timeoutMs / 1000} s (${speed.toFixed(0)} bytes/s)`));
-      window = { at: now, received };
-    }
-  }, Math.min(1000, o.timeoutMs / 4));
+  const watch = setInterval(
+    () => {
+      const now = performance.now();
+      if (now >= deadline) {
+        res.destroy(new DownloadError(`download of ${url.href} did not finish within ${((o.deadlineMs ?? 0) / 1000).toFixed(0)} s (deadline)`));
+      } else if (now - window.at >= o.timeoutMs) {
+        const speed = ((received - window.received) * 1000) / (now - window.at);
+        if (speed < minSpeed) res.destroy(new Transient(`slower than ${minSpeed} bytes/s for ${o.timeoutMs / 1000} s (${speed.toFixed(0)} bytes/s)`));
+        window = { at: now, received };
+      }
+    },
+    Math.min(1000, o.timeoutMs / 4),
+  );
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       received += chunk.length;

@@ -11,7 +11,10 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv = process.env): URL | 
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   for (const entry of noProxy) {
     if (entry === '*') return null;
-    const [name, entryPort] = entry.toLowerCase().replace(/^\*?\./, '.').split(/:(?=\d+$)/);
+    const [name, entryPort] = entry
+      .toLowerCase()
+      .replace(/^\*?\./, '.')
+      .split(/:(?=\d+$)/);
     if (entryPort && entryPort !== port) continue;
     const bare = name.replace(/^\./, '');
     if (host === bare || host.endsWith(`.${bare}`)) return null;
@@ -45,24 +48,28 @@ export function startGet(url: URL, headers: Record<string, string>, onResponse: 
   }
   const target = `${url.hostname}:${url.port || 443}`;
   // No agent here: Node uses createConnection only for requests without one.
-  const req = httpsRequest(url, {
-    ...options,
-    agent: undefined,
-    createConnection: (_opts, done) => {
-      const headers = { host: target, ...proxyAuth(proxy) };
-      const connect = httpRequest({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: target, headers, agent: false });
-      connect.once('connect', (res, socket) => {
-        if (res.statusCode !== 200) {
-          socket.destroy();
-          done(new Error(`the proxy ${proxy.host} refused to connect to ${target} (HTTP ${res.statusCode})`), undefined as never);
-          return;
-        }
-        done(null, tlsConnect({ socket, servername: url.hostname }));
-      });
-      connect.once('error', (e) => done(e, undefined as never));
-      connect.end();
-      return undefined as never;
+  const req = httpsRequest(
+    url,
+    {
+      ...options,
+      agent: undefined,
+      createConnection: (_opts, done) => {
+        const headers = { host: target, ...proxyAuth(proxy) };
+        const connect = httpRequest({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: target, headers, agent: false });
+        connect.once('connect', (res, socket) => {
+          if (res.statusCode !== 200) {
+            socket.destroy();
+            done(new Error(`the proxy ${proxy.host} refused to connect to ${target} (HTTP ${res.statusCode})`), undefined as never);
+            return;
+          }
+          done(null, tlsConnect({ socket, servername: url.hostname }));
+        });
+        connect.once('error', (e) => done(e, undefined as never));
+        connect.end();
+        return undefined as never;
+      },
     },
-  }, onResponse);
+    onResponse,
+  );
   return req;
 }

@@ -42,7 +42,9 @@ export function topK(logits: Float32Array, k: number): Prediction[] {
     sum += e;
     return e;
   });
-  const order = Array.from(exp.keys()).sort((a, b) => exp[b] - exp[a]).slice(0, k);
+  const order = Array.from(exp.keys())
+    .sort((a, b) => exp[b] - exp[a])
+    .slice(0, k);
   const names = imagenetClasses();
   return order.map((i) => ({ index: i, wnid: names[i].wnid, name: names[i].name, probability: exp[i] / sum }));
 }

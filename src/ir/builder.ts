@@ -141,7 +141,11 @@ export class GraphBuilder {
 
   transpose(x: string, perm: readonly number[]) {
     const s = this.shapeOf(x);
-    return this.add({ op: 'transpose', perm }, [x], perm.map((p) => s[p]));
+    return this.add(
+      { op: 'transpose', perm },
+      [x],
+      perm.map((p) => s[p]),
+    );
   }
 
   slice(x: string, axis: number, start: number, end: number, step = 1) {
@@ -177,7 +181,11 @@ export class GraphBuilder {
       }
     }
     const size = shapes.reduce((n, s) => n + (s[at] as number), 0);
-    return this.add({ op: 'concat', axis }, [...xs], shapes[0].map((d, i) => (i === at ? size : d)));
+    return this.add(
+      { op: 'concat', axis },
+      [...xs],
+      shapes[0].map((d, i) => (i === at ? size : d)),
+    );
   }
 
   /** Average pooling over NCHW with a square window and symmetric zero padding. */

@@ -24,7 +24,10 @@ export function evaluateConstantNode(graph: Graph, node: Node): FloatTensor | un
     case 'mul':
       return broadcast(input(0), input(1), shape, (a, b) => a * b);
     case 'sigmoid':
-      return floatTensor(shape, input(0).data.map((v) => 1 / (1 + Math.exp(-v))));
+      return floatTensor(
+        shape,
+        input(0).data.map((v) => 1 / (1 + Math.exp(-v))),
+      );
     case 'linear':
       return linear(input(0), input(1), node.inputs[2] ? input(2) : undefined, shape);
     case 'softmax':

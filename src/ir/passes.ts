@@ -133,8 +133,14 @@ export function mergeSummedLinears(graph: Graph): void {
     setWeights(
       graph,
       pa,
-      floatTensor(wa.shape, wa.data.map((v, i) => v + wb.data[i])),
-      floatTensor([outF], ba.map((v, i) => v + bb[i])),
+      floatTensor(
+        wa.shape,
+        wa.data.map((v, i) => v + wb.data[i]),
+      ),
+      floatTensor(
+        [outF],
+        ba.map((v, i) => v + bb[i]),
+      ),
     );
     graph.removeNode(pb);
     graph.removeNode(add);

@@ -2,16 +2,7 @@ import { type FloatTensor, type Tensor, type WeightsMap, floatTensor, formatShap
 import { CheckpointMismatchError, type Mismatch } from '../core/errors.js';
 
 /** How a tensor is used, which tells synthetic weights what values are plausible for it. */
-export type TensorKind =
-  | 'conv_weight'
-  | 'linear_weight'
-  | 'bias'
-  | 'bn_weight'
-  | 'bn_bias'
-  | 'bn_mean'
-  | 'bn_var'
-  | 'attention_biases'
-  | 'embedding';
+export type TensorKind = 'conv_weight' | 'linear_weight' | 'bias' | 'bn_weight' | 'bn_bias' | 'bn_mean' | 'bn_var' | 'attention_biases' | 'embedding';
 
 /**
  * Where a model builder gets its tensors. The builder says what it needs, by name, shape and

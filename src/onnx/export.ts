@@ -128,7 +128,16 @@ class Lowering {
         return;
       case 'l2normalize': {
         const [norm, clamped] = [`${n.name}:norm`, `${n.name}:clamped`];
-        this.emit('ReduceL2', `${n.name}/norm`, [x], [norm], [{ name: 'axes', ints: [n.axis] }, { name: 'keepdims', i: 1 }]);
+        this.emit(
+          'ReduceL2',
+          `${n.name}/norm`,
+          [x],
+          [norm],
+          [
+            { name: 'axes', ints: [n.axis] },
+            { name: 'keepdims', i: 1 },
+          ],
+        );
         this.emit('Max', `${n.name}/clamp`, [norm, this.constant(n.name, { dtype: 'float32', shape: [], data: new Float32Array([n.eps]) })], [clamped]);
         this.emit('Div', n.name, [x, clamped], out);
         return;
@@ -173,13 +182,18 @@ class Lowering {
         this.emit('Transpose', n.name, n.inputs, out, [{ name: 'perm', ints: n.perm }]);
         return;
       case 'slice':
-        this.emit('Slice', n.name, [
-          x,
-          this.constant(n.name, int64s([n.start])),
-          this.constant(n.name, int64s([n.end])),
-          this.constant(n.name, int64s([n.axis])),
-          this.constant(n.name, int64s([n.step])),
-        ], out);
+        this.emit(
+          'Slice',
+          n.name,
+          [
+            x,
+            this.constant(n.name, int64s([n.start])),
+            this.constant(n.name, int64s([n.end])),
+            this.constant(n.name, int64s([n.axis])),
+            this.constant(n.name, int64s([n.step])),
+          ],
+          out,
+        );
         return;
       case 'split':
         this.emit('Split', n.name, [x, this.constant(n.name, int64s(n.sizes))], out, [{ name: 'axis', i: n.axis }]);

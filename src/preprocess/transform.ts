@@ -4,7 +4,6 @@ import type { RgbImage } from './decode.js';
 import { resize } from './resize.js';
 import { pyRound } from '../util/python.js';
 
-
 /** torchvision's Resize(int) output size: the short side becomes `size`, the long side int(size * long / short). */
 export function resizedSize(width: number, height: number, size: number): [number, number] {
   if (width <= height) return [size, Math.trunc((size * height) / width)];

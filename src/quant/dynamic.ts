@@ -9,7 +9,11 @@ import { quantizeWeights } from './numeric.js';
  * onnxruntime's integer convolution takes only per-tensor weights.
  */
 export function quantizeDynamic(model: OnnxModel, reduceRange = false): OnnxModel {
-  const layers = new Map(quantLayers(model).filter((l) => l.op !== 'Conv').map((l) => [l.node, l]));
+  const layers = new Map(
+    quantLayers(model)
+      .filter((l) => l.op !== 'Conv')
+      .map((l) => [l.node, l]),
+  );
   const nodes: OnnxNode[] = [];
   const initializers = new Map(model.initializers);
   for (const n of model.nodes) {

@@ -26,7 +26,11 @@ const scalar = (v: number): OnnxTensor => ({ dtype: 'float32', shape: [], data: 
  */
 export function quantizeStatic(model: OnnxModel, plan: StaticPlan): OnnxModel {
   const rewrite = new QdqRewrite(model, plan.reduceRange);
-  const layers = new Map(quantLayers(model).filter((l) => !plan.keepFloat.has(l.node)).map((l) => [l.node, l]));
+  const layers = new Map(
+    quantLayers(model)
+      .filter((l) => !plan.keepFloat.has(l.node))
+      .map((l) => [l.node, l]),
+  );
   for (const n of model.nodes) {
     const layer = layers.get(n.name);
     if (layer) rewrite.layer(n, layer, plan.ranges);

@@ -18,7 +18,10 @@ export function renderSensitivity(r: SensitivityReport): string[] {
     for (const l of measured.slice(0, SHOWN))
       lines.push(`    ${l.node.padEnd(32)} ${l.op.padEnd(6)} ${db(l.alone!).padStart(9)}${l.float ? '  -> float32' : ''}`);
   }
-  const worst = [...r.layers].filter((l) => !l.float).sort((a, b) => a.sqnr - b.sqnr).slice(0, 3);
+  const worst = [...r.layers]
+    .filter((l) => !l.float)
+    .sort((a, b) => a.sqnr - b.sqnr)
+    .slice(0, 3);
   if (worst.length) lines.push(`  lowest output SQNR in the final model: ${worst.map((l) => `${l.node} ${db(l.sqnr)}`).join(', ')}`);
   return lines;
 }

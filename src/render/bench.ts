@@ -54,7 +54,10 @@ function rows(results: BenchResults): { columns: Column[]; latencyColumns: Colum
         const mine = list.filter((u) => u.model === model);
         return mine.length ? `${mine.map((u) => `${u.speedup.toFixed(1)}×`).join(' / ')} (${mine[0].against})` : '';
       }),
-      vsFp32: precisionUps.filter((u) => u.model === model).map((u) => `${u.precision} ${u.speedup.toFixed(2)}×`).join(' / '),
+      vsFp32: precisionUps
+        .filter((u) => u.model === model)
+        .map((u) => `${u.precision} ${u.speedup.toFixed(2)}×`)
+        .join(' / '),
     };
   });
   return { columns, latencyColumns, rivals, rows: body, precisions: results.records.some((r) => r.precision !== 'fp32') };

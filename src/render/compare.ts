@@ -5,7 +5,13 @@ const pct = (v: number | null) => (v === null ? '-' : `${v > 0 ? '+' : ''}${(v *
 const ips = (v: number | null) => (v === null ? '-' : v.toFixed(1));
 const interval = (c: Comparison) => (c.change_interval ? `${pct(c.change_interval[0])} to ${pct(c.change_interval[1])}` : '-');
 const MARK: Record<string, string> = {
-  regressed: 'REGRESSED', improved: 'improved', unchanged: 'unchanged', inconclusive: 'INCONCLUSIVE', missing: 'missing', new: 'new', emulated: 'emulated',
+  regressed: 'REGRESSED',
+  improved: 'improved',
+  unchanged: 'unchanged',
+  inconclusive: 'INCONCLUSIVE',
+  missing: 'missing',
+  new: 'new',
+  emulated: 'emulated',
 };
 
 function machineLine(r: CompareReport): string {

@@ -41,7 +41,10 @@ export function benchCsv(records: readonly BenchRecord[]): string {
     r.threads,
     r.precision,
   ]);
-  return csv([...head, 'latency_mean_ms', 'latency_min_ms', 'latency_max_ms'], rows.map((row, i) => [...row, ...latency(records[i])]));
+  return csv(
+    [...head, 'latency_mean_ms', 'latency_min_ms', 'latency_max_ms'],
+    rows.map((row, i) => [...row, ...latency(records[i])]),
+  );
 }
 
 const latency = (r: BenchRecord) => [round(r.latency_ms.mean, 3), round(r.latency_ms.min, 3), round(r.latency_ms.max, 3)];

@@ -105,8 +105,16 @@ export function gpuTable(files: readonly BenchResults[]): GpuTable {
 }
 
 const HEAD = [
-  'model', 'px', 'batch', 'levit WebGPU fp32', 'PyTorch fp32', 'WebGPU ÷ PyTorch fp32', 'PyTorch AMP', 'WebGPU ÷ PyTorch AMP',
-  'paper V100', 'timm RTX 4090 AMP',
+  'model',
+  'px',
+  'batch',
+  'levit WebGPU fp32',
+  'PyTorch fp32',
+  'WebGPU ÷ PyTorch fp32',
+  'PyTorch AMP',
+  'WebGPU ÷ PyTorch AMP',
+  'paper V100',
+  'timm RTX 4090 AMP',
 ];
 
 function cells(r: GpuRow): string[] {
@@ -137,6 +145,12 @@ export function renderGpuTable(t: GpuTable): string {
 }
 
 export function renderGpuMarkdown(t: GpuTable): string {
-  const lines = [`| ${HEAD.join(' | ')} |`, `| --- |${HEAD.slice(1).map(() => ' ---: ').join('|')}|`, ...t.rows.map((r) => `| ${cells(r).join(' | ')} |`)];
+  const lines = [
+    `| ${HEAD.join(' | ')} |`,
+    `| --- |${HEAD.slice(1)
+      .map(() => ' ---: ')
+      .join('|')}|`,
+    ...t.rows.map((r) => `| ${cells(r).join(' | ')} |`),
+  ];
   return `${lines.join('\n')}\n\n${footer(t).join('  \n')}\n`;
 }

@@ -28,7 +28,10 @@ export interface AdapterInfo {
 /** How the record's `device` names an adapter: its description (the driver's name for it), then vendor and architecture. */
 export function adapterLabel(info: AdapterInfo): string {
   const name = info.description.trim() || info.device.trim() || 'unnamed adapter';
-  const detail = [info.vendor, info.architecture].map((s) => s.trim()).filter(Boolean).join(' ');
+  const detail = [info.vendor, info.architecture]
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .join(' ');
   return `${name}${detail ? ` (${detail})` : ''}`;
 }
 

@@ -165,7 +165,14 @@ class TfjsLowering {
         if (n.axis !== -1 && n.axis !== shapeOf(n.inputs[0]).length - 1) throw new Error('tfjs export: softmax over the last axis only');
         return this.set(n, this.node('Softmax', n.name, [x()], { T: F32 }));
       case 'reshape':
-        return this.set(n, this.reshape(n.name, x(), n.shape.map((d) => (d === 'N' ? -1 : d))));
+        return this.set(
+          n,
+          this.reshape(
+            n.name,
+            x(),
+            n.shape.map((d) => (d === 'N' ? -1 : d)),
+          ),
+        );
       case 'transpose':
         return this.set(n, this.transpose(n.name, x(), n.perm));
       case 'slice': {
@@ -176,8 +183,13 @@ class TfjsLowering {
         return this.set(
           n,
           this.node('StridedSlice', n.name, [x(), this.i32(n.name, at(n.start, 0)), this.i32(n.name, at(n.end, 0)), this.i32(n.name, at(n.step, 1))], {
-            T: F32, Index: { type: 'DT_INT32' }, begin_mask: { i: String(mask) }, end_mask: { i: String(mask) },
-            ellipsis_mask: { i: '0' }, new_axis_mask: { i: '0' }, shrink_axis_mask: { i: '0' },
+            T: F32,
+            Index: { type: 'DT_INT32' },
+            begin_mask: { i: String(mask) },
+            end_mask: { i: String(mask) },
+            ellipsis_mask: { i: '0' },
+            new_axis_mask: { i: '0' },
+            shrink_axis_mask: { i: '0' },
           }),
         );
       }
@@ -234,8 +246,12 @@ class TfjsLowering {
     const nhwc = this.transpose(`${n.name}/to_nhwc`, x, [0, 2, 3, 1]);
     const p = n.pad;
     const attrs: Record<string, AttrValue> = {
-      T: F32, strides: ints([1, n.stride, n.stride, 1]), dilations: ints([1, 1, 1, 1]), data_format: { s: b64('NHWC') },
-      padding: { s: b64(p ? 'EXPLICIT' : 'VALID') }, explicit_paddings: ints(p ? [0, 0, p, p, p, p, 0, 0] : []),
+      T: F32,
+      strides: ints([1, n.stride, n.stride, 1]),
+      dilations: ints([1, 1, 1, 1]),
+      data_format: { s: b64('NHWC') },
+      padding: { s: b64(p ? 'EXPLICIT' : 'VALID') },
+      explicit_paddings: ints(p ? [0, 0, p, p, p, p, 0, 0] : []),
     };
     let y = this.node(depthwise ? 'DepthwiseConv2dNative' : 'Conv2D', n.name, [nhwc, f], attrs);
     if (n.inputs[2]) y = this.node('BiasAdd', `${n.name}/bias`, [y, this.value(n.inputs[2])], { T: F32, data_format: { s: b64('NHWC') } });
@@ -251,8 +267,11 @@ class TfjsLowering {
     if (n.pad !== 0 && !same) throw new Error(`tfjs export: ${n.name}: average pooling with this padding has no TensorFlow equivalent`);
     const nhwc = this.transpose(`${n.name}/to_nhwc`, x, [0, 2, 3, 1]);
     const y = this.node('AvgPool', n.name, [nhwc], {
-      T: F32, ksize: ints([1, n.kernel, n.kernel, 1]), strides: ints([1, n.stride, n.stride, 1]),
-      padding: { s: b64(same ? 'SAME' : 'VALID') }, data_format: { s: b64('NHWC') },
+      T: F32,
+      ksize: ints([1, n.kernel, n.kernel, 1]),
+      strides: ints([1, n.stride, n.stride, 1]),
+      padding: { s: b64(same ? 'SAME' : 'VALID') },
+      data_format: { s: b64('NHWC') },
     });
     return this.transpose(`${n.name}/to_nchw`, y, [0, 3, 1, 2]);
   }
@@ -267,7 +286,12 @@ class TfjsLowering {
     const weight = this.const(`${n.name}/weight`, w.data, [inF, outF]);
     const mm = n.inputs[2]
       ? this.node('_FusedMatMul', n.name, [flat, weight, this.value(n.inputs[2])], {
-          T: F32, transpose_a: { b: false }, transpose_b: { b: false }, num_args: { i: '1' }, fused_ops: { list: { s: [b64('BiasAdd')] } }, epsilon: { f: 0 },
+          T: F32,
+          transpose_a: { b: false },
+          transpose_b: { b: false },
+          num_args: { i: '1' },
+          fused_ops: { list: { s: [b64('BiasAdd')] } },
+          epsilon: { f: 0 },
         })
       : this.node('MatMul', n.name, [flat, weight], { T: F32, transpose_a: { b: false }, transpose_b: { b: false } });
     if (inShape.length === 2) return mm;

@@ -23,7 +23,10 @@ export function parseNpy(buf: Buffer, file: string): FloatTensor {
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header);
   if (!descr || !shapeText) throw new CorruptFileError(file, 'has an unreadable .npy header');
   if (/'fortran_order':\s*True/.test(header)) throw new CorruptFileError(file, 'is in Fortran order; save it C-contiguous');
-  const dims = shapeText[1].split(',').map((s) => s.trim()).filter(Boolean);
+  const dims = shapeText[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!dims.every((d) => /^\d{1,15}$/.test(d))) {
     throw new CorruptFileError(file, `has a shape (${shapeText[1]}) that is not a tuple of non-negative integers`);
   }

@@ -63,7 +63,10 @@ test('this is linux-arm64 Node, and levit knows whether it is emulated', () => {
   const emulation = detectEmulation();
   if (emulator) {
     assert.ok(emulation, 'qemu-user runs this process: bench must know');
-    assert.ok(emulation.evidence.some((e) => e.startsWith('the kernel runs ')), emulation.evidence.join('; '));
+    assert.ok(
+      emulation.evidence.some((e) => e.startsWith('the kernel runs ')),
+      emulation.evidence.join('; '),
+    );
   } else {
     assert.equal(emulation, null, emulation?.evidence.join('; '));
   }

@@ -7,7 +7,7 @@ import {
   KEYS_TRANSPOSED,
   attend,
   attentionScores,
-    layerNorm,
+  layerNorm,
   linear,
   mlp,
   param,

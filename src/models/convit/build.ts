@@ -8,7 +8,7 @@ import {
   KEYS_TRANSPOSED,
   attend,
   attentionScores,
-    layerNorm,
+  layerNorm,
   linear,
   mlp,
   param,

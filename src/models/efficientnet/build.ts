@@ -12,7 +12,6 @@ export function makeDivisible(v: number, divisor = 8, roundLimit = 0.9): number 
   return n;
 }
 
-
 export interface BlockSpec {
   type: 'ds' | 'ir';
   repeats: number;

@@ -17,7 +17,10 @@ pair, a seeded bootstrap gives a (1 - alpha) interval of the change of the media
   unchanged     the whole interval lies within ±threshold
   inconclusive  anything else, with the reason: an interval across the threshold (too noisy),
                 fewer than 10 timed batches a side, a record flagged as taken on a busy or
-                unstable machine, or a calibration that moved between two runs of one machine.
+                unstable machine, or a calibration that moved between two runs of one machine;
+                unless the interval lies past the threshold compounded with the machine's own
+                swing (measured by the calibrations around both records): a 2x slowdown is
+                not explained by a machine that ran 20% slower, and is still a regression.
 missing (in the baseline only) and new (in the current only) are reported too. When the files
 come from different machines, the current times are scaled by the ratio of their calibrations
 (float32 MatMul GFLOP/s) first, and the output says so. BASELINE may be 'auto': the baseline

@@ -35,6 +35,10 @@ const GOLDEN = {
   levit_128s: 'levit_128s/LeViT-128S-golden.pth',
   efficientnet_b0: 'efficientnet_b0/efficientnet_b0-golden.pth',
   deit_tiny_distilled_patch16_224: 'deit_tiny_distilled/model.safetensors',
+  efficientformer_l1: 'efficientformer_l1/model.safetensors',
+  edgenext_x_small: 'edgenext_x_small/model.safetensors',
+  cait_xxs24_224: 'cait_xxs24_224/model.safetensors',
+  convit_tiny: 'convit_tiny/model.safetensors',
 };
 const models = flags.models ? flags.models.split(',') : listCards().map((c) => c.id);
 const options = { ...PRECISION_DEFAULTS, targetSqnr: Number(flags['target-sqnr']) };

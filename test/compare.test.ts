@@ -249,6 +249,36 @@ test('noise, flagged records and a machine that changed speed are inconclusive, 
   assert.equal(compareExitCode(loaded), 6);
 });
 
+test("on a busy machine a change past the machine's own swing is still decided; a smaller one is inconclusive", () => {
+  // The machine ran at 70-80 GFLOP/s around the baseline record and 60-70 around the current one: it may explain
+  // a slowdown of up to 80 / 60 = 1.33x, and a speed-up of up to 70 / 70 = 1x.
+  const around = (before: number, after: number) => ({ gflops_before: before, gflops_after: after, unstable: `moved from ${before} to ${after}` });
+  const base = results(
+    'm',
+    80,
+    [2, 1.25, 0.5].map((f, i) => rec(`x${i}`, samples(100, 30, 10 + i), { stability: around(80, 70) })),
+  );
+  const cur = results(
+    'm',
+    80,
+    [2, 1.25, 0.5].map((f, i) => rec(`x${i}`, samples(100 * f, 30, 20 + i), { stability: around(70, 60) })),
+  );
+  const v = compareResults(base, cur, options).comparisons.map((c) => [c.verdict, c.note]);
+  assert.equal(v[0][0], 'regressed');
+  assert.match(v[0][1]!, /past what the machine's own swing \(1\.33x slower to 1\.00x faster\) explains/);
+  assert.equal(v[1][0], 'inconclusive');
+  assert.match(v[1][1]!, /the timings alone said regressed/);
+  assert.equal(v[2][0], 'improved');
+  // Without calibrations around the records there is no bound: a flagged pair stays inconclusive.
+  const bare = (r: BenchResults) => ({ ...r, records: r.records.map((x) => ({ ...x, stability: null })) });
+  const flaggedRun = { ...cur, records: cur.records.map((x) => ({ ...x, stability: null })) };
+  assert.ok(
+    compareResults(bare(base), { ...flaggedRun, calibration: { matmul_gflops_1thread: 50 } } as BenchResults, options).comparisons.every(
+      (c) => c.verdict === 'inconclusive',
+    ),
+  );
+});
+
 function writeResults(dir: string, name: string, r: unknown): string {
   const file = join(dir, name);
   writeFileSync(file, JSON.stringify(r));

@@ -109,6 +109,56 @@ function decide(b: BenchRecord, currentTimes: number[], o: CompareOptions): Pick
   return { verdict: 'inconclusive', change, change_interval, note };
 }
 
+/**
+ * How much slower, and how much faster, the machine itself may have been during the current record than
+ * during the baseline one, from the calibrations measured around both: the most of a change that the
+ * machine rather than the code can explain. null without those calibrations.
+ */
+export function machineSwing(b: BenchRecord, c: BenchRecord): { slower: number; faster: number } | null {
+  if (!b.stability || !c.stability) return null;
+  const around = (r: BenchRecord) => [r.stability!.gflops_before, r.stability!.gflops_after];
+  const [sb, sc] = [around(b), around(c)];
+  return { slower: Math.max(...sb) / Math.min(...sc), faster: Math.max(...sc) / Math.min(...sb) };
+}
+
+/**
+ * On a busy machine a verdict still stands when the whole interval lies past the threshold compounded with
+ * the machine's own swing: a 2x slowdown is not explained by a machine that slowed by 20%.
+ */
+function beyondSwing(interval: [number, number] | null, swing: { slower: number; faster: number } | null, t: number): 'regressed' | 'improved' | null {
+  if (!interval || !swing) return null;
+  if (1 + interval[0] > (1 + t) * swing.slower) return 'regressed';
+  if (1 + interval[1] < (1 - t) / swing.faster) return 'improved';
+  return null;
+}
+
+/**
+ * What the machine's state leaves of a verdict of the timings: on a flagged record, only a change past the
+ * machine's own swing; on unflagged ones, a regression or improvement that the swing could explain is
+ * inconclusive too (the calibrations around the two records differed that much).
+ */
+function trusted(
+  decided: Pick<Comparison, 'verdict' | 'change_interval'>,
+  b: BenchRecord,
+  c: BenchRecord,
+  distrust: string | null,
+  threshold: number,
+): Partial<Pick<Comparison, 'verdict' | 'note'>> {
+  const swing = machineSwing(b, c);
+  const beyond = beyondSwing(decided.change_interval, swing, threshold);
+  const swingText = swing ? `${swing.slower.toFixed(2)}x slower to ${swing.faster.toFixed(2)}x faster` : '';
+  if (distrust) {
+    if (beyond) return { verdict: beyond, note: `${distrust}, but the change is past what the machine's own swing (${swingText}) explains` };
+    return { verdict: 'inconclusive', note: `${distrust} (the timings alone said ${decided.verdict})` };
+  }
+  const decisive = decided.verdict === 'regressed' || decided.verdict === 'improved';
+  if (decisive && decided.change_interval && swing && !beyond) {
+    const note = `the machine's own speed around the two records differed (${swingText}), which could explain the change (the timings alone said ${decided.verdict})`;
+    return { verdict: 'inconclusive', note };
+  }
+  return {};
+}
+
 function untrusted(b: BenchRecord, c: BenchRecord): string | null {
   if (b.stability?.unstable) return `baseline record flagged: ${b.stability.unstable}`;
   if (c.stability?.unstable) return `current record flagged: ${c.stability.unstable}`;
@@ -156,13 +206,7 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
     const currentTimes = normalisation ? c.times_ms.map((t) => t * normalisation) : c.times_ms;
     const currentIps = (c.batch * 1000) / quantile(sorted(currentTimes), 0.5);
     const decided = decide(b, currentTimes, o);
-    const distrust = busy ?? untrusted(b, c);
-    comparisons.push({
-      ...common,
-      current_images_per_second: currentIps,
-      ...decided,
-      ...(distrust ? { verdict: 'inconclusive' as const, note: `${distrust} (the timings alone said ${decided.verdict})` } : {}),
-    });
+    comparisons.push({ ...common, current_images_per_second: currentIps, ...decided, ...trusted(decided, b, c, busy ?? untrusted(b, c), o.threshold) });
   }
   for (const c of current.records) {
     const key = recordKey(c);

@@ -279,6 +279,25 @@ test("on a busy machine a change past the machine's own swing is still decided; 
   );
 });
 
+test("unflagged records: a change the machine's own swing could explain is inconclusive, a larger one decided", () => {
+  // Each record steady (no flag), but the machine ran at ~78 GFLOP/s around the baseline and ~66 around the current one.
+  const steady = (g: number) => ({ gflops_before: g, gflops_after: g * 1.02, unstable: null });
+  const base = results(
+    'm',
+    80,
+    [1.15, 2].map((f, i) => rec(`y${i}`, samples(100, 30, 30 + i), { stability: steady(77) })),
+  );
+  const cur = results(
+    'm',
+    80,
+    [1.15, 2].map((f, i) => rec(`y${i}`, samples(100 * f, 30, 40 + i), { stability: steady(66) })),
+  );
+  const [small, large] = compareResults(base, cur, options).comparisons;
+  assert.equal(small.verdict, 'inconclusive');
+  assert.match(small.note!, /the machine's own speed around the two records differed \(1\.19x slower.*the timings alone said regressed/);
+  assert.equal(large.verdict, 'regressed');
+});
+
 function writeResults(dir: string, name: string, r: unknown): string {
   const file = join(dir, name);
   writeFileSync(file, JSON.stringify(r));

@@ -153,8 +153,8 @@ function trusted(
   }
   const decisive = decided.verdict === 'regressed' || decided.verdict === 'improved';
   if (decisive && decided.change_interval && swing && !beyond) {
-    const note = `the machine's own speed around the two records differed (${swingText}), which could explain the change (the timings alone said ${decided.verdict})`;
-    return { verdict: 'inconclusive', note };
+    const note = `the machine's own speed around the two records differed (${swingText}), which could explain the change`;
+    return { verdict: 'inconclusive', note: `${note} (the timings alone said ${decided.verdict})` };
   }
   return {};
 }

@@ -109,8 +109,19 @@ export async function decodeRgb(input: string | Buffer, name = typeof input === 
     return { width: info.width, height: info.height, data: toRgb(data, info.width * info.height, info.channels), warning };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
+    // libvips may put its reason on the next line ("has corrupt header:\nVipsJpeg: premature end ..."): keep it.
     const detail =
-      err.code === 'ENOENT' ? 'no such file' : err.code === 'ELOOP' ? 'a symbolic link loop' : err.message.replace(/^Input (file|buffer) /, '').split('\n')[0];
+      err.code === 'ENOENT'
+        ? 'no such file'
+        : err.code === 'ELOOP'
+          ? 'a symbolic link loop'
+          : err.message
+              .replace(/^Input (file|buffer) /, '')
+              .split('\n')
+              .map((line) => line.trim())
+              .filter(Boolean)
+              .join(' ')
+              .slice(0, 300);
     throw new ImageDecodeError(name, detail, err.code === 'ENOENT');
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { seededRandom } from '../src/util/random.js';
 import { readCheckpointBytes } from '../src/checkpoint/index.js';
 import { PyDict, unpickle } from '../src/checkpoint/pickle.js';
 import { ZipArchive } from '../src/checkpoint/zip.js';
@@ -18,17 +19,6 @@ const SEED = Number(process.env.LEVIT_FUZZ_SEED ?? 20261122);
 const BUDGET_MS = Number(process.env.LEVIT_FUZZ_MS ?? 3000);
 const INTERESTING = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x28, 0x2e, 0x7d, 0x8a, 0x95];
 const INTERESTING_U32 = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x10000, 0xfffffffe];
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One to four mutations, landing inside [0, region) of the file: byte flips, magic values, truncation, duplication. */
 function mutate(src: Buffer, region: number, rnd: () => number): Buffer {
@@ -59,7 +49,7 @@ interface Corpus {
 const MIN_RUNS = 40;
 
 function fuzz(c: Corpus): { runs: number; accepted: number } {
-  const rnd = prng(SEED ^ [...c.name].reduce((h, ch) => Math.imul(h, 31) + ch.charCodeAt(0), 7));
+  const rnd = seededRandom(SEED ^ [...c.name].reduce((h, ch) => Math.imul(h, 31) + ch.charCodeAt(0), 7));
   const until = performance.now() + BUDGET_MS;
   let runs = 0;
   let accepted = 0;

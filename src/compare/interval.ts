@@ -1,4 +1,5 @@
 import { quantile, sorted } from '../bench/stats.js';
+import { seededRandom } from '../util/random.js';
 
 /**
  * The fewest timed batches a side for compare to decide on an interval: with fewer, the
@@ -6,18 +7,6 @@ import { quantile, sorted } from '../bench/stats.js';
  * never stops before this many (its --min-iterations default).
  */
 export const MIN_BATCHES = 10;
-
-/** A small, fast, seedable generator (mulberry32): the same inputs always give the same interval. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function resampledMedian(xs: readonly number[], random: () => number, scratch: Float64Array): number {
   for (let i = 0; i < xs.length; i++) scratch[i] = xs[Math.floor(random() * xs.length)];

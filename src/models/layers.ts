@@ -66,6 +66,13 @@ export function patchTokens(ctx: BuildContext, image: string, prefix: string, pa
   return b.transpose(b.reshape(x, ['N', dim, grid * grid]), [0, 2, 1]);
 }
 
+/** Patch tokens plus timm's learned `pos_embed` over the patches alone (CaiT, ConViT: no class token yet). */
+export function positionedPatchTokens(ctx: BuildContext, image: string, patch: number, dim: number): string {
+  const x = patchTokens(ctx, image, 'patch_embed.proj', patch, dim);
+  const [, tokens] = ctx.b.graph.shape(x);
+  return ctx.b.add2(x, param(ctx, 'pos_embed', [1, tokens as number, dim], 'embedding'));
+}
+
 /** timm's Mlp: fc1, exact GELU, fc2. */
 export function mlp(ctx: BuildContext, x: string, prefix: string, dim: number, hidden: number): string {
   return linear(ctx, ctx.b.gelu(linear(ctx, x, `${prefix}.fc1`, dim, hidden, true)), `${prefix}.fc2`, hidden, dim, true);

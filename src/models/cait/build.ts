@@ -11,7 +11,7 @@ import {
   linear,
   mlp,
   param,
-  patchTokens,
+  positionedPatchTokens,
   projectHeads,
   scaledDotAttention,
 } from '../layers.js';
@@ -28,10 +28,8 @@ export function buildCait(card: CaitCard, w: WeightSource): Graph {
   const d = a.embed_dim;
   const b = new GraphBuilder(card.id);
   const ctx: BuildContext = { b, w };
-  const grid = res / a.patch_size;
 
-  let x = patchTokens(ctx, b.input('input', ['N', 3, res, res]), 'patch_embed.proj', a.patch_size, d);
-  x = b.add2(x, param(ctx, 'pos_embed', [1, grid * grid, d], 'embedding'));
+  let x = positionedPatchTokens(ctx, b.input('input', ['N', 3, res, res]), a.patch_size, d);
 
   for (let i = 0; i < a.depth; i++) {
     const p = `blocks.${i}`;

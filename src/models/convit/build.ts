@@ -12,7 +12,7 @@ import {
   linear,
   mlp,
   param,
-  patchTokens,
+  positionedPatchTokens,
   projectHeads,
   selfAttention,
 } from '../layers.js';
@@ -30,8 +30,7 @@ export function buildConvit(card: ConvitCard, w: WeightSource): Graph {
   const ctx: BuildContext = { b, w };
   const grid = res / a.patch_size;
 
-  let x = patchTokens(ctx, b.input('input', ['N', 3, res, res]), 'patch_embed.proj', a.patch_size, d);
-  x = b.add2(x, param(ctx, 'pos_embed', [1, grid * grid, d], 'embedding'));
+  let x = positionedPatchTokens(ctx, b.input('input', ['N', 3, res, res]), a.patch_size, d);
   const clsToken = param(ctx, 'cls_token', [1, 1, d], 'embedding');
 
   for (let i = 0; i < a.depth; i++) {

@@ -1,7 +1,10 @@
 import { Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
 import { benchListFlags, calibrationDirFlag, forceFlag, numberFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
-import { MIN_BATCHES } from '../src/compare/interval.js';
+import { MIN_ROUNDS } from '../src/bench/paired.js';
+import { ROUND_DEFAULTS } from '../src/bench/schedule.js';
+import { interruptOnSigint } from '../src/cli/interrupt.js';
+import { ExitCode } from '../src/core/errors.js';
 import { preflightOutput } from '../src/util/output.js';
 import { Progress, duration } from '../src/cli/progress.js';
 import { renderPlot } from '../src/render/plot.js';
@@ -18,24 +21,29 @@ import { benchCsv } from '../src/render/csv.js';
 
 export default class Bench extends LevitCommand {
   static override summary = 'Measure throughput and latency of models on this machine, per backend, thread count and batch.';
-  static override description = `Each configuration is warmed up for --warmup seconds, then timed batch by batch for
---duration seconds (at least --min-iterations batches). Images/s come from the median
-batch time; latency is reported as mean ± σ and min … max (as hyperfine prints them), median,
-p90 and p99, with the relative interquartile range as the spread; columns at batch 1 also show
-their latency in the table. --csv writes timm benchmark.py's inference columns (model,
-infer_samples_per_sec, infer_step_time, infer_batch_size, infer_img_size, param_count).
-Building artifacts and creating sessions happen before timing and are reported apart.
+  static override description = `Every configuration of the run (model, backend, precision, threads, batch) is loaded
+together and measured in interleaved rounds: each round runs every configuration for one
+slice (--slice seconds, at least one batch) in a fresh random order (seeded: --seed), after
+each configuration's own --warmup. Whatever the machine does during a round, every
+configuration sees it; this is how shared cloud machines, whose speed swings by a third for
+seconds at a time, still give figures to decide on. The float32 MatMul calibration runs as one
+more configuration of every round: it measures the machine, for comparisons between machines.
 
-Adaptive stopping: past --duration and --min-iterations, timing goes on until the median's
-95% interval is within --target-ci of it, or --max-duration is spent; each record says why
-it stopped. The default minimum, ${MIN_BATCHES} batches, is what levit compare needs to decide.
+Rounds go on until --min-rounds, --duration seconds and --min-iterations batches per
+configuration, then until every configuration's images/s is known to --target-ci (95%), or
+the rounds have taken --max-duration seconds per configuration on average.
 
-A calibration (single-thread float32 MatMul GFLOP/s) makes results from different machines
-comparable. It is repeated briefly after each configuration: a record whose calibrations
-before and after disagree by over 15%, or fall under 80% of the run's first one, is flagged
-as taken on a busy machine (a "!" in the table, "stability" in the JSON), and levit compare
-calls it inconclusive. bench warns when this machine calibrates under 80% of its baseline's
-(results/baselines).
+Images/s is the median over rounds of each round's median batch time, with a 95% interval
+from resampling whole rounds (in blocks of consecutive rounds). Speed-ups (one model over
+another, a precision over float32, the claims) are paired: computed from the rounds both ran
+in, resampled jointly, so the machine's drift divides out. Latency is reported as mean ± σ and
+min … max of the batch times (as hyperfine prints them), median, p90 and p99. --csv writes
+timm benchmark.py's inference columns. Building artifacts and creating sessions happen before
+timing and are reported apart. When the sessions do not fit in memory together they are
+measured in groups, each in its own rounds, and the output says so.
+
+Ctrl-C stops after the round in progress: the rounds finished so far are kept, printed and
+written to --out (marked interrupted), and bench exits 130.
 
 With no models, runs the paper's comparison: ${DEFAULT_MODELS.join(', ')},
 on ort-cpu with 1 thread and all threads, batch 16, synthetic weights (speed does not
@@ -47,7 +55,7 @@ but its times are the translator's: records and tables say "emulated", and --rec
 
 Published speed claims (the LeViT paper's Table 3 and headline, EfficientFormer's against
 LeViT; zoo/claims/) follow the table with a verdict for each the run measured: holds, does
-not hold or inconclusive, from a seeded bootstrap interval of the measured speed-up.
+not hold or inconclusive, from the paired interval of the measured speed-up.
 --claims lists every claim, with why the others are not measured here (docs/claims.md).`;
   static override examples = [
     '<%= config.bin %> bench',
@@ -64,26 +72,38 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     ...benchListFlags,
     duration: numberFlag({ description: 'seconds of timed runs per configuration, at least', default: 3, min: 0, helpValue: 'SECONDS' }),
     'max-duration': numberFlag({
-      description:
-        'time cap: seconds of timed runs per configuration at most while the median is not yet as precise as --target-ci (--min-iterations come first)',
-      default: 15,
+      description: 'time cap: the rounds stop once they have taken this many seconds per configuration on average, precise or not',
+      default: 8,
       min: 0,
       exclusive: true,
       helpValue: 'SECONDS',
     }),
     'target-ci': numberFlag({
-      description: "relative half-width of the median's 95% interval to reach before stopping",
+      description: "relative half-width of every configuration's 95% interval of images/s to reach before stopping",
       default: 0.02,
       min: 0,
       helpValue: 'FRACTION',
     }),
-    warmup: numberFlag({ description: 'seconds of warm-up per configuration (at least one run)', default: 1, min: 0, helpValue: 'SECONDS' }),
-    'min-iterations': Flags.integer({
-      description: `timed batches at least, even past --duration (levit compare needs ${MIN_BATCHES} to decide)`,
-      default: MIN_BATCHES,
-      min: 1,
+    warmup: numberFlag({ description: 'seconds of warm-up per configuration (at least one batch)', default: 1, min: 0, helpValue: 'SECONDS' }),
+    slice: numberFlag({
+      description: 'seconds each configuration runs in one round (at least one batch)',
+      default: ROUND_DEFAULTS.sliceSeconds,
+      min: 0,
+      helpValue: 'SECONDS',
     }),
-    'max-iterations': Flags.integer({ description: 'timed batches at most', default: 10000, min: 1 }),
+    'min-rounds': Flags.integer({
+      description: `rounds at least (levit compare needs ${MIN_ROUNDS} to decide)`,
+      default: ROUND_DEFAULTS.minRounds,
+      min: MIN_ROUNDS,
+    }),
+    seed: Flags.integer({ description: "seed of the rounds' random order", default: ROUND_DEFAULTS.seed, min: 0 }),
+    'min-iterations': Flags.integer({ description: 'timed batches per configuration at least', default: 1, min: 1 }),
+    'max-iterations': Flags.integer({ description: 'timed batches per configuration at most', default: 10000, min: 1 }),
+    'max-memory': Flags.integer({
+      description: 'MiB the loaded sessions may take together; past it they are measured in groups (default: 60% of the free memory)',
+      min: 1,
+      helpValue: 'MIB',
+    }),
     out: Flags.string({ char: 'o', description: `write the results (JSON, schema ${RESULTS_SCHEMA}) to FILE`, helpValue: 'FILE' }),
     markdown: Flags.boolean({ description: 'print the table as Markdown' }),
     csv: Flags.string({ description: "write one row per configuration with timm benchmark.py's inference columns to FILE", helpValue: 'FILE.csv' }),
@@ -99,7 +119,7 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     claims: Flags.boolean({ description: 'list every published speed claim, also those this run cannot test (and why)' }),
     'keep-going': Flags.boolean({ description: 'skip a batch size that fails (e.g. out of GPU memory), saying why, instead of stopping' }),
     calibration: Flags.boolean({
-      description: 'measure the machine (float32 MatMul GFLOP/s) first and between configurations, to flag records taken while it was busy',
+      description: 'measure the machine (float32 MatMul GFLOP/s) as one more configuration of every round, for comparisons between runs and machines',
       default: true,
       allowNo: true,
     }),
@@ -117,43 +137,49 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     if (flags.csv) preflightOutput(flags.csv, 'csv', 'file');
     const models = (argv as string[]).length ? (argv as string[]) : DEFAULT_MODELS;
     const progress = new Progress();
-    let configStarted = 0;
-    let label = '';
-    const results = await runBench(
-      {
-        models,
-        backends: flags.backend,
-        threads: flags.threads,
-        batches: flags.batch,
-        weights: weightsChoice(flags),
-        download: defaultDownloadOptions(flags),
-        measure: {
-          warmupSeconds: flags.warmup,
-          durationSeconds: flags.duration,
-          maxDurationSeconds: flags['max-duration'],
-          targetCi: flags['target-ci'],
-          minIterations: flags['min-iterations'],
-          maxIterations: flags['max-iterations'],
+    const interrupt = interruptOnSigint(() => progress.log('interrupted: finishing the round in progress (Ctrl-C again to quit at once)'));
+    let results: BenchResults;
+    try {
+      results = await runBench(
+        {
+          models,
+          backends: flags.backend,
+          threads: flags.threads,
+          batches: flags.batch,
+          weights: weightsChoice(flags),
+          download: defaultDownloadOptions(flags),
+          rounds: {
+            warmupSeconds: flags.warmup,
+            sliceSeconds: flags.slice,
+            minRounds: flags['min-rounds'],
+            durationSeconds: flags.duration,
+            minIterations: flags['min-iterations'],
+            targetCi: flags['target-ci'],
+            maxDurationSeconds: flags['max-duration'],
+            maxIterations: flags['max-iterations'],
+            seed: flags.seed,
+          },
+          calibrate: flags.calibration,
+          precisions: precisionSpecs(flags.precision, flags, flags['calibration-dir']),
+          reference: machineBaseline,
+          externalOnnx: flags.onnx,
+          keepGoing: flags['keep-going'],
+          memoryBudgetBytes: flags['max-memory'] === undefined ? undefined : flags['max-memory'] * 2 ** 20,
         },
-        calibrate: flags.calibration,
-        precisions: precisionSpecs(flags.precision, flags, flags['calibration-dir']),
-        reference: machineBaseline,
-        externalOnnx: flags.onnx,
-        keepGoing: flags['keep-going'],
-      },
-      {
-        phase: (m) => progress.update(m, true),
-        configStart: (i, n, l) => {
-          configStarted = i;
-          label = `[${i}/${n}] ${l}`;
-          progress.update(`${label}: building and warming up`, true);
+        {
+          phase: (m) => progress.update(m, true),
+          group: (i, n, label) => progress.log(`${label}: ${n} configurations loaded; warming up, then interleaved rounds`),
+          warmup: (label, i, n) => progress.update(`warming up [${i + 1}/${n}] ${label}`, true),
+          round: (r, elapsed) => progress.update(`round ${r} (at least ${flags['min-rounds']}), ${duration(elapsed)}`),
+          configDone: (r) => progress.log(renderRecordLine(r)),
+          skipped: (message) => progress.log(`note: ${message}`),
+          warning: (message) => progress.log(`warning: ${message}`),
         },
-        iteration: (done, elapsed) => progress.update(`${label}: ${done} timed batches, ${duration(elapsed)}`),
-        configDone: (r) => progress.log(`[${configStarted}] ${renderRecordLine(r)}`),
-        skipped: (message) => progress.log(`note: ${message}`),
-        warning: (message) => progress.log(`warning: ${message}`),
-      },
-    );
+        interrupt.signal,
+      );
+    } finally {
+      interrupt.dispose();
+    }
     progress.clear();
     if (flags.out) writeFileAtomic(flags.out, `${JSON.stringify(results, null, 1)}\n`);
     if (flags.plot) writeFileAtomic(flags.plot, renderPlot(results));
@@ -167,6 +193,10 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     if (flags.plot) this.log(`plot: ${flags.plot}`);
     if (flags.csv) this.log(`csv: ${flags.csv}`);
     for (const line of stored.filter(Boolean)) this.log(line);
+    if (results.interrupted) {
+      this.logToStderr(`interrupted after ${results.schedule?.rounds ?? 0} rounds${flags.out ? `: what was measured is in ${flags.out}` : ''}`);
+      process.exitCode = ExitCode.interrupted;
+    }
     return { ...results, claims: checks };
   }
 }

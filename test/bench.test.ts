@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { rivalFamilies, speedUps } from '../src/bench/speedups.js';
 import { renderMarkdown } from '../src/render/bench.js';
-import { measure, medianPrecision } from '../src/bench/measure.js';
+import { type Arm, runRounds } from '../src/bench/rounds.js';
+import { type RoundSettings, roundOrder, sliceBatches, stopAfter } from '../src/bench/schedule.js';
+import { blockLength, medianInterval, ratioInterval, seriesOf } from '../src/bench/paired.js';
 import { getCard } from '../src/models/registry.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { onnxParameterCount, onnxSignature } from '../src/onnx/inspect.js';
 import { prepareModel } from '../src/classifier/model.js';
-import { baselineWarning, judgeStability } from '../src/bench/stability.js';
+import { baselineWarning } from '../src/bench/stability.js';
 import { renderPlot } from '../src/render/plot.js';
 import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
 import { readResults } from '../src/bench/validate.js';
@@ -26,60 +28,169 @@ test('percentiles interpolate as NumPy does; spread is the relative IQR', () => 
   assert.ok(s.median_ci95[0] <= 5.5 && s.median_ci95[1] >= 5.5);
 });
 
-test('measure warms up at least once and honours min and max iterations', async () => {
-  let calls = 0;
-  const call = async () => {
-    calls++;
+test('a round runs every configuration once, in a seeded order that changes from round to round', () => {
+  const orders = Array.from({ length: 20 }, (_, r) => roundOrder(6, r, 1));
+  for (const o of orders) assert.deepEqual([...o].sort(), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    orders,
+    Array.from({ length: 20 }, (_, r) => roundOrder(6, r, 1)),
+    'the same seed, the same order',
+  );
+  assert.ok(new Set(orders.map((o) => o.join())).size > 15, 'a fresh order every round');
+  assert.ok(new Set(orders.map((o) => o[0])).size === 6, 'no configuration always goes first');
+  assert.notDeepEqual(roundOrder(6, 0, 1), roundOrder(6, 0, 2));
+  assert.equal(sliceBatches(40, 0.15), 4);
+  assert.equal(sliceBatches(800, 0.15), 1, 'at least one batch');
+});
+
+const settings = (over: Partial<RoundSettings> = {}): RoundSettings => ({
+  warmupSeconds: 0,
+  sliceSeconds: 0,
+  minRounds: 10,
+  durationSeconds: 0,
+  minIterations: 1,
+  targetCi: 100,
+  maxDurationSeconds: 60,
+  maxIterations: 1e6,
+  seed: 1,
+  ...over,
+});
+
+/** An arm whose every batch "takes" the time `at` gives for the n-th batch overall, logging what ran when. */
+function fakeArm(key: string, log: string[], at: (n: number) => number = () => 1): Arm {
+  let n = 0;
+  return {
+    key,
+    async slice(batches) {
+      log.push(key);
+      return Array.from({ length: batches }, () => at(n++));
+    },
   };
-  const m = await measure(call, { warmupSeconds: 0, durationSeconds: 0, maxDurationSeconds: 60, targetCi: 1, minIterations: 7, maxIterations: 100 });
-  assert.equal(m.warmupIterations, 1);
-  assert.equal(m.times.length, 7);
-  assert.equal(calls, 8);
-  const capped = await measure(call, { warmupSeconds: 0, durationSeconds: 60, maxDurationSeconds: 60, targetCi: 1, minIterations: 1, maxIterations: 12 });
-  assert.equal(capped.times.length, 12);
-  assert.equal(capped.stopped, 'iteration-cap');
-  assert.ok(capped.peakRssBytes > 0);
+}
+
+test('runRounds interleaves the arms round by round and records the round of every batch', async () => {
+  const log: string[] = [];
+  const arms = ['a', 'b', 'c'].map((k) => fakeArm(k, log));
+  const r = await runRounds(arms, settings({ minRounds: 12 }), {}, { firstRound: 100 });
+  assert.equal(r.rounds, 12);
+  assert.equal(r.stopped, 'precise');
+  // After one warm-up batch each, every round holds each arm once.
+  const timed = log.slice(3);
+  for (let k = 0; k < 12; k++) assert.deepEqual([...timed.slice(3 * k, 3 * k + 3)].sort(), ['a', 'b', 'c']);
+  assert.ok(new Set(Array.from({ length: 12 }, (_, k) => timed.slice(3 * k, 3 * k + 3).join())).size > 1, 'orders differ');
+  for (const a of r.arms) {
+    assert.equal(a.times_ms.length, a.rounds.length);
+    assert.deepEqual(
+      [...new Set(a.rounds)],
+      Array.from({ length: 12 }, (_, k) => 100 + k),
+    );
+  }
 });
 
-test('measure goes on past the minimum until the median is precise enough, or the time cap', async () => {
-  // Calls that alternate 1 ms and 6 ms: the median's interval stays wide until many samples pin it.
-  let i = 0;
-  const jittery = () => new Promise((r) => setTimeout(r, i++ % 2 ? 6 : 1));
-  const capped = await measure(jittery, {
-    warmupSeconds: 0,
-    durationSeconds: 0,
-    maxDurationSeconds: 0.3,
-    targetCi: 0.001,
-    minIterations: 3,
-    maxIterations: 1e6,
-  });
+test('runRounds stops at the time cap when precision is out of reach, drops a failing arm where asked, and stops on a signal', async () => {
+  const noisy = (n: number) => (Math.sin(n * n * 0.37) > 0 ? 1 : 5);
+  const capped = await runRounds([fakeArm('x', [], noisy), fakeArm('y', [], noisy)], settings({ targetCi: 1e-6, maxDurationSeconds: 0.05 }));
   assert.equal(capped.stopped, 'time-cap');
-  assert.ok(capped.times.length > 3);
-  // Any precision will do: timing stops at the minimum, and says it stopped because precise.
-  const precise = await measure(async () => {}, {
-    warmupSeconds: 0,
-    durationSeconds: 0,
-    maxDurationSeconds: 30,
-    targetCi: 100,
-    minIterations: 10,
-    maxIterations: 1e6,
-  });
-  assert.equal(precise.stopped, 'precise');
-  assert.equal(precise.times.length, 10);
-  assert.ok(medianPrecision(capped.times) > 0.001);
+  assert.ok(capped.rounds >= 10);
+
+  const failing: Arm = { key: 'oom', slice: async () => Promise.reject(new Error('out of memory\nat the device')) };
+  const dropped: string[] = [];
+  const kept = await runRounds([fakeArm('ok', []), failing], settings(), {}, { onError: (k, e) => dropped.push(`${k}: ${e.message}`) });
+  assert.deepEqual(
+    kept.arms.map((a) => a.key),
+    ['ok'],
+  );
+  assert.deepEqual(dropped, ['oom: out of memory\nat the device']);
+  await assert.rejects(runRounds([failing], settings()), /out of memory/);
+
+  const controller = new AbortController();
+  const stopped = await runRounds(
+    [fakeArm('s', [])],
+    settings({ minRounds: 1000 }),
+    { round: (r) => r === 3 && controller.abort() },
+    { signal: controller.signal },
+  );
+  assert.equal(stopped.stopped, 'interrupted');
+  assert.equal(stopped.rounds, 3, 'the round in progress is finished, no further one started');
 });
 
-test('a record is flagged when the calibrations around it disagree or fall far below the run start; bench warns against the baseline', () => {
+/** Batch times of two models whose speed ratio is fixed while the machine drifts by up to 50% between rounds. */
+function drifting(rounds: number, seed: number) {
+  let x = seed;
+  const u = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const host = Array.from({ length: rounds }, (_, r) => 1 + 0.5 * (Math.sin(r / 3 + seed) > 0.3 ? 1 : 0) + 0.05 * u());
+  const timed = (ms: number) => ({ times_ms: host.map((h) => ms * h * (1 + 0.01 * (u() - 0.5))), rounds: host.map((_, r) => r) });
+  return { fast: timed(10), slow: timed(25) };
+}
+
+test('a paired interval divides the drift out; unpaired, the same timings give a much wider one', () => {
+  const { fast, slow } = drifting(40, 3);
+  const paired = ratioInterval(seriesOf(slow), seriesOf(fast), { confidence: 0.95, sameRun: true });
+  const apart = ratioInterval(seriesOf(slow), seriesOf(fast), { confidence: 0.95, sameRun: false });
+  assert.ok(paired.paired && !apart.paired);
+  assert.ok(paired.low <= 2.5 && 2.5 <= paired.high, JSON.stringify(paired));
+  assert.ok(paired.high - paired.low < 0.05, `paired width ${paired.high - paired.low}`);
+  assert.ok(apart.high - apart.low > 5 * (paired.high - paired.low), `unpaired ${apart.low}..${apart.high}`);
+  // Seeded: the same timings, the same interval.
+  assert.deepEqual(paired, ratioInterval(seriesOf(slow), seriesOf(fast), { confidence: 0.95, sameRun: true }));
+  // Series without rounds (files before schema 3) are never paired, even within one run.
+  const old = ratioInterval(seriesOf({ times_ms: slow.times_ms }), seriesOf({ times_ms: fast.times_ms }), { confidence: 0.95, sameRun: true });
+  assert.equal(old.paired, false);
+});
+
+test('intervals from resampling rounds cover the drift: a rerun of a drifting machine lands inside', () => {
+  // The machine's slow spells last several rounds: resampling blocks of rounds sees them as such.
+  let inside = 0;
+  const runs = Array.from({ length: 30 }, (_, k) => medianInterval(seriesOf(drifting(40, 100 + k).fast), 0.95));
+  for (let k = 1; k < runs.length; k++) if (runs[k].value >= runs[0].low && runs[k].value <= runs[0].high) inside++;
+  assert.ok(inside >= 0.8 * (runs.length - 1), `${inside} of ${runs.length - 1} reruns inside the first interval`);
+  assert.equal(blockLength(40), 3);
+  assert.equal(blockLength(1), 1);
+});
+
+test('a very long series is binned, keeping the work bounded and the median', () => {
+  const n = 1_000_000;
+  const times = Array.from({ length: n }, (_, i) => 10 + (i % 7));
+  const started = performance.now();
+  const e = medianInterval(seriesOf({ times_ms: times }), 0.99);
+  assert.ok(performance.now() - started < 20_000, 'linear-ish work');
+  assert.ok(e.value === 13 && e.low <= 13 && e.high >= 13);
+});
+
+test('the stopping rule waits for the minimums, then stops when precise or at the cap', () => {
+  const steady = { batches: 20, seconds: 5, series: seriesOf({ times_ms: Array(20).fill(10), rounds: Array.from({ length: 20 }, (_, i) => i) }) };
+  const s = settings({ minRounds: 15, durationSeconds: 3, targetCi: 0.02, maxDurationSeconds: 10 });
+  assert.equal(stopAfter(14, 5, [steady], s), null, 'not before min rounds');
+  assert.equal(stopAfter(15, 5, [steady], s), 'precise');
+  assert.equal(stopAfter(15, 5, [{ ...steady, seconds: 1 }], s), null, 'not before --duration');
+  const wild = { ...steady, series: seriesOf({ times_ms: Array.from({ length: 20 }, (_, i) => (i % 2 ? 5 : 50)), rounds: steady.series.ids }) };
+  assert.equal(stopAfter(15, 5, [wild], s), null);
+  assert.equal(stopAfter(15, 10, [wild], s), 'time-cap');
+  assert.equal(stopAfter(3, 10, [wild], s), null, 'never under the rounds an interval needs');
+  assert.equal(stopAfter(1, 0, [{ ...steady, batches: 7 }], { ...s, maxIterations: 7 }), 'iteration-cap');
+});
+
+test('bench warns when this machine calibrates far below its baseline', () => {
   const cal = (g: number) => ({ matmul_gflops_1thread: g, matmul_size: 1024, seconds: 0.3 });
-  assert.equal(judgeStability(cal(80), cal(84), cal(82)).unstable, null);
-  assert.match(judgeStability(cal(80), cal(50), cal(82)).unstable!, /moved from 80\.0 to 50\.0 GFLOP\/s/);
-  assert.match(judgeStability(cal(40), cal(41), cal(82)).unstable!, /ran at 40\.0 GFLOP\/s against 82\.0 at the start/);
   assert.equal(baselineWarning(cal(80), cal(85), 'b.json'), null);
   assert.match(baselineWarning(cal(29), cal(85), 'b.json')!, /calibrates at 29\.0 GFLOP\/s, 66% below its baseline's 85\.0 \(b\.json\)/);
 });
 
+/** A record of `ips` images/s at batch 16 over 12 rounds of steady times. */
 function record(model: string, family: string, top1: number, ips: number, threads = 1): BenchRecord {
-  return { model, family, published_top1: top1, images_per_second: ips, backend: 'ort-cpu', threads, batch: 16 } as BenchRecord;
+  const ms = 16000 / ips;
+  const rounds = Array.from({ length: 12 }, (_, i) => i);
+  return {
+    model,
+    family,
+    published_top1: top1,
+    images_per_second: ips,
+    backend: 'ort-cpu',
+    threads,
+    batch: 16,
+    times_ms: rounds.map(() => ms),
+    rounds,
+  } as BenchRecord;
 }
 
 test('speed-ups compare each LeViT with the rival of the nearest published top-1 at or above its own, per configuration', () => {
@@ -93,7 +204,7 @@ test('speed-ups compare each LeViT with the rival of the nearest published top-1
   ];
   const ups = speedUps(records, 'efficientnet');
   assert.deepEqual(
-    ups.map((u) => [u.model, u.column, u.against, u.speedup]),
+    ups.map((u) => [u.model, u.column, u.against, Number(u.speedup.toFixed(9))]),
     [
       ['levit_128s', 'ort-cpu 1t b16', 'efficientnet_b0', 2],
       ['levit_256', 'ort-cpu 1t b16', 'efficientnet_b3', 3],
@@ -111,8 +222,8 @@ test('matched accuracy takes the nearest rival at or above, never a less accurat
     record('deit_small_dup', 'deit', 81.2, 16),
   ];
   assert.deepEqual(
-    speedUps(records, 'deit').map((u) => [u.model, u.against, u.speedup]),
-    [['levit_192', 'deit_small_dup', 60 / 16]],
+    speedUps(records, 'deit').map((u) => [u.model, u.against, Number(u.speedup.toFixed(9))]),
+    [['levit_192', 'deit_small_dup', Number((60 / 16).toFixed(9))]],
   );
 });
 
@@ -134,7 +245,10 @@ test('the table has a speed-up column for every other family the run measured, u
   for (const label of ['LeViT', 'DeiT', 'mobilenet', 'resnet']) {
     assert.match(svg, new RegExp(`<text [^>]*>${label}</text>`), `the plot's legend names ${label}`);
   }
-  assert.match(renderMarkdown(results), /\| levit_128s \|.*\| 8\.0× \(deit_small\) \| 3\.0× \(mobilenet_x\) \| 4\.0× \(resnet50\) \|/);
+  assert.match(
+    renderMarkdown(results),
+    /\| levit_128s \|.*\| 8\.00× \[8\.00, 8\.00\] \(deit_small\) \| 3\.00× \[3\.00, 3\.00\] \(mobilenet_x\) \| 4\.00× \[4\.00, 4\.00\] \(resnet50\) \|/,
+  );
 });
 
 test('levit bench --json prints records with latency percentiles and the system fingerprint', (t) => {
@@ -152,13 +266,13 @@ test('levit bench --json prints records with latency percentiles and the system 
     '--batch',
     '2',
     '--duration',
-    '0.2',
+    '0.1',
     '--max-duration',
     '1',
     '--warmup',
     '0',
-    '--min-iterations',
-    '3',
+    '--min-rounds',
+    '10',
   ];
   const cli = runCli([...args, '--json', '--out', out, '--plot', plot], { LEVIT_CACHE_DIR: dir });
   assert.equal(cli.status, 0, cli.stderr);
@@ -182,14 +296,17 @@ test('levit bench --json prints records with latency percentiles and the system 
         r.latency_ms.p99 <= r.latency_ms.max,
     );
     assert.equal(r.times_ms.length, r.iterations);
-    assert.ok(r.iterations >= 3);
+    assert.equal(r.rounds!.length, r.iterations);
+    assert.equal(r.iterations, results.schedule!.rounds * r.slice_batches!, 'every round ran every configuration for its slice');
     assert.equal(r.weights_kind, 'synthetic');
     assert.equal(r.setup_seconds.artifact_cached, false);
-    assert.ok(Math.abs(r.images_per_second - (2 * 1000) / r.latency_ms.median) < 1e-9);
-    assert.ok(r.stability!.gflops_before > 1 && r.stability!.gflops_after > 1);
-    assert.ok(['precise', 'time-cap'].includes(r.stopped!));
+    const [low, high] = r.images_per_second_ci95!;
+    assert.ok(low <= r.images_per_second && r.images_per_second <= high);
+    assert.ok(r.matmul_share!.value > 0 && r.matmul_share!.low <= r.matmul_share!.value);
   }
-  assert.equal(results.calibration_after!.matmul_gflops_1thread, results.records[1].stability!.gflops_after);
+  assert.ok(results.schedule!.rounds >= 10 && ['precise', 'time-cap'].includes(results.schedule!.stopped));
+  assert.equal(results.schedule!.groups, 1);
+  assert.deepEqual([...new Set(results.calibration_rounds!.rounds)], [...new Set(results.records[0].rounds)], 'the calibration is an arm of every round');
   assert.deepEqual(readResults(out).records.length, 2);
   const svg = readFileSync(plot, 'utf8');
   assert.match(svg, /^<svg[\s\S]*LeViT[\s\S]*EfficientNet[\s\S]*<\/svg>\n$/);
@@ -208,10 +325,9 @@ test('levit bench --json prints records with latency percentiles and the system 
 
 test('the table and Markdown say the weights are synthetic', (t) => {
   const dir = tempDir(t);
-  const cli = runCli(
-    ['bench', 'levit_128s', '--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--min-iterations', '2', '--markdown', '--no-calibration'],
-    { LEVIT_CACHE_DIR: dir },
-  );
+  const cli = runCli(['bench', 'levit_128s', '--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--markdown', '--no-calibration'], {
+    LEVIT_CACHE_DIR: dir,
+  });
   assert.equal(cli.status, 0, cli.stderr);
   assert.match(cli.stdout, /^\| model \| top-1 \| params \| FLOPs \| ort-cpu 1t b1 img\/s/m);
   assert.match(cli.stdout, /\| levit_128s \| 76\.6 \| 7\.8M \| 305M \|/);
@@ -249,24 +365,7 @@ test('the plot refuses to draw nothing', () => {
 test('configurations a backend cannot honour are skipped and said, never mislabelled', (t) => {
   const dir = tempDir(t);
   const r = runCli(
-    [
-      'bench',
-      'levit_128s',
-      '--backend',
-      'tfjs-cpu',
-      '--threads',
-      '1,2',
-      '--batch',
-      '1',
-      '--duration',
-      '0',
-      '--warmup',
-      '0',
-      '--min-iterations',
-      '1',
-      '--no-calibration',
-      '--json',
-    ],
+    ['bench', 'levit_128s', '--backend', 'tfjs-cpu', '--threads', '1,2', '--batch', '1', '--duration', '0', '--warmup', '0', '--no-calibration', '--json'],
     { LEVIT_CACHE_DIR: dir },
   );
   assert.equal(r.status, 0, r.stderr);

@@ -7,7 +7,7 @@ import type { BenchRecord, BenchResults } from '../src/bench/results.js';
 import { RESULTS_SCHEMA } from '../src/bench/results.js';
 import { readResults } from '../src/bench/validate.js';
 import { compareExitCode, compareResults, parseThreshold, separationIsEvidence } from '../src/compare/compare.js';
-import { ratioOfMediansInterval } from '../src/compare/interval.js';
+import { ratioInterval, seriesOf } from '../src/bench/paired.js';
 import { mergeResults } from '../src/bench/merge-machines.js';
 import { saveBaseline } from '../src/bench/store.js';
 import { runCli, tempDir } from './helpers/shared.js';
@@ -54,10 +54,12 @@ function results(id: string, gflops: number | null, records: BenchRecord[]): Ben
 const options = { threshold: 0.05, alpha: 0.01 };
 
 test('the interval of the change is seeded: the same files always get the same verdict', () => {
-  const a = ratioOfMediansInterval(samples(100, 30, 1), samples(120, 30, 2), 0.99);
-  assert.deepEqual(a, ratioOfMediansInterval(samples(100, 30, 1), samples(120, 30, 2), 0.99));
-  assert.ok(a.low < a.ratio && a.ratio < a.high, JSON.stringify(a));
-  assert.ok(Math.abs(a.ratio - 1.2) < 0.01);
+  const interval = () =>
+    ratioInterval(seriesOf({ times_ms: samples(120, 30, 2) }), seriesOf({ times_ms: samples(100, 30, 1) }), { confidence: 0.99, sameRun: false });
+  const a = interval();
+  assert.deepEqual(a, interval());
+  assert.ok(a.low < a.value && a.value < a.high, JSON.stringify(a));
+  assert.ok(Math.abs(a.value - 1.2) < 0.01);
   assert.ok(a.low > 1.15 && a.high < 1.25, JSON.stringify(a));
 });
 
@@ -99,10 +101,10 @@ test('a significant slowdown past the threshold regresses; a small or noisy one 
   assert.equal(verdicts.small.verdict, 'unchanged'); // the whole interval is under 5%
   assert.equal(verdicts.fast.verdict, 'improved');
   assert.equal(verdicts.few.verdict, 'inconclusive'); // 3 batches cannot tell 4% from nothing
-  assert.match(verdicts.few.note!, /too few batches \(3 and 3; an interval needs 10 a side\)/);
+  assert.match(verdicts.few.note!, /too few rounds \(3 and 3; an interval needs 10 a side\)/);
   // 5 batches a side (EfficientNet-B3 at the old default), twice as slow: every batch is slower, which is evidence.
   assert.equal(verdicts.few2x.verdict, 'regressed');
-  assert.match(verdicts.few2x.note!, /every current batch/);
+  assert.match(verdicts.few2x.note!, /every current one/);
   // One or three batches a side separate by chance too often (1 in 2, 1 in 20): no verdict from them.
   assert.ok(!separationIsEvidence(1, 1, 0.01) && !separationIsEvidence(3, 3, 0.01) && separationIsEvidence(5, 5, 0.01));
   const one = compareResults(results('m', 80, [rec('x', [100])]), results('m', 80, [rec('x', [200])]), options);
@@ -116,6 +118,7 @@ test('on different machines the calibration ratio is applied before comparing', 
   const r = compareResults(base, same, options);
   assert.equal(r.same_machine, false);
   assert.equal(r.normalisation, 2);
+  assert.equal(r.basis, 'calibration-run');
   assert.equal(r.comparisons[0].verdict, 'unchanged');
   // Twice as fast at MatMul but only as fast on the model: the code got slower.
   const worse = compareResults(base, results('fast machine', 160, [rec('a', samples(100, 30, 3))]), options);
@@ -232,70 +235,64 @@ test('a genuine slowdown (a competing process on the same core) fails compare; a
   assert.match(slow.stderr, /regressed: levit_128s ort-cpu 1t b4 224px fp32/);
 });
 
-test('noise, flagged records and a machine that changed speed are inconclusive, never a verdict', () => {
-  const noisy = (median: number, seed: number) => samples(median, 30, seed).map((v, i) => v * (i % 3 === 0 ? 1.4 : 1));
-  const flagged = { gflops_before: 80, gflops_after: 50, unstable: 'the machine slowed down' };
-  const base = results('m', 80, [rec('noisy', noisy(100, 1)), rec('busy', samples(100, 30, 2))]);
-  const cur = results('m', 80, [rec('noisy', noisy(108, 3)), rec('busy', samples(200, 30, 4), { stability: flagged })]);
-  const v = Object.fromEntries(compareResults(base, cur, options).comparisons.map((c) => [c.model, c]));
-  assert.equal(v.noisy.verdict, 'inconclusive');
-  assert.match(v.noisy.note!, /crosses the ±5\.0% threshold: too noisy/);
-  assert.equal(v.busy.verdict, 'inconclusive');
-  assert.match(v.busy.note!, /current record flagged: the machine slowed down \(the timings alone said regressed\)/);
-  // Same machine, calibration 83 then 29 GFLOP/s (the other core busy): nothing can be decided.
-  const loaded = compareResults(results('m', 83, [rec('a', samples(100, 30, 5))]), results('m', 29, [rec('a', samples(300, 30, 6))]), options);
-  assert.equal(loaded.comparisons[0].verdict, 'inconclusive');
-  assert.match(loaded.machine_note!, /moved from 83\.0 to 29\.0 GFLOP\/s/);
-  assert.equal(compareExitCode(loaded), 6);
+test('noise is inconclusive, never a verdict; identical timings are unchanged however noisy', () => {
+  // A third of the batches 40% slow, at positions no block length lines up with.
+  const noisy = (median: number, seed: number) => samples(median, 30, seed).map((v, i) => v * (Math.sin(i * i * 0.7 + seed) > 0.45 ? 1.4 : 1));
+  const base = results('m', 80, [rec('noisy', noisy(100, 1))]);
+  const cur = results('m', 80, [rec('noisy', noisy(108, 3))]);
+  const [v] = compareResults(base, cur, options).comparisons;
+  assert.equal(v.verdict, 'inconclusive');
+  assert.match(v.note!, /crosses the ±5\.0% threshold: too noisy/);
+  const wild = results('m', 80, [
+    rec(
+      'noisy',
+      samples(100, 30, 5).map((x, i) => x * (1 + (i % 5))),
+    ),
+  ]);
+  const self = compareResults(wild, wild, options);
+  assert.equal(self.comparisons[0].verdict, 'unchanged');
+  assert.equal(self.comparisons[0].note, 'identical timings');
+  assert.equal(compareExitCode(self), 0);
 });
 
-test("on a busy machine a change past the machine's own swing is still decided; a smaller one is inconclusive", () => {
-  // The machine ran at 70-80 GFLOP/s around the baseline record and 60-70 around the current one: it may explain
-  // a slowdown of up to 80 / 60 = 1.33x, and a speed-up of up to 70 / 70 = 1x.
-  const around = (before: number, after: number) => ({ gflops_before: before, gflops_after: after, unstable: `moved from ${before} to ${after}` });
-  const base = results(
-    'm',
-    80,
-    [2, 1.25, 0.5].map((f, i) => rec(`x${i}`, samples(100, 30, 10 + i), { stability: around(80, 70) })),
-  );
-  const cur = results(
-    'm',
-    80,
-    [2, 1.25, 0.5].map((f, i) => rec(`x${i}`, samples(100 * f, 30, 20 + i), { stability: around(70, 60) })),
-  );
-  const v = compareResults(base, cur, options).comparisons.map((c) => [c.verdict, c.note]);
-  assert.equal(v[0][0], 'regressed');
-  assert.match(v[0][1]!, /past what the machine's own swing \(1\.33x slower to 1\.00x faster\) explains/);
-  assert.equal(v[1][0], 'inconclusive');
-  assert.match(v[1][1]!, /the timings alone said regressed/);
-  assert.equal(v[2][0], 'improved');
-  // Without calibrations around the records there is no bound: a flagged pair stays inconclusive.
-  const bare = (r: BenchResults) => ({ ...r, records: r.records.map((x) => ({ ...x, stability: null })) });
-  const flaggedRun = { ...cur, records: cur.records.map((x) => ({ ...x, stability: null })) };
-  assert.ok(
-    compareResults(bare(base), { ...flaggedRun, calibration: { matmul_gflops_1thread: 50 } } as BenchResults, options).comparisons.every(
-      (c) => c.verdict === 'inconclusive',
+/** A schema-3 file: records timed in rounds with the calibration MatMul as one more arm; host[r] is the machine's slowness in round r. */
+function roundsResults(host: number[], models: Record<string, number>, id = 'm'): BenchResults {
+  const rounds = host.map((_, r) => r);
+  const jitter = (r: number, k: number) => 1 + 0.004 * Math.sin(r * 7.1 + k);
+  const records = Object.entries(models).map(([model, ms], k) =>
+    rec(
+      model,
+      host.map((h, r) => ms * h * jitter(r, k)),
+      { rounds },
     ),
   );
-});
+  return {
+    ...results(id, 100, records),
+    calibration_rounds: { matmul_size: 1024, times_ms: host.map((h, r) => 20 * h * jitter(r, 9)), rounds },
+  } as BenchResults;
+}
 
-test("unflagged records: a change the machine's own swing could explain is inconclusive, a larger one decided", () => {
-  // Each record steady (no flag), but the machine ran at ~78 GFLOP/s around the baseline and ~66 around the current one.
-  const steady = (g: number) => ({ gflops_before: g, gflops_after: g * 1.02, unstable: null });
-  const base = results(
-    'm',
-    80,
-    [1.15, 2].map((f, i) => rec(`y${i}`, samples(100, 30, 30 + i), { stability: steady(77) })),
+test("schema 3: each round's time over the calibration's in that round, so a run on a slower machine state is unchanged", () => {
+  const quiet = Array.from({ length: 30 }, (_, r) => 1 + 0.02 * Math.sin(r));
+  // The second run met a host 30-60% slower in spells: raw times would call that a regression.
+  const busy = Array.from({ length: 30 }, (_, r) => (r % 10 < 6 ? 1.3 : 1.6) + 0.02 * Math.cos(r));
+  const base = roundsResults(quiet, { a: 100, b: 40 });
+  const same = compareResults(base, roundsResults(busy, { a: 100, b: 40 }), options);
+  assert.equal(same.basis, 'calibration-rounds');
+  assert.deepEqual(
+    same.comparisons.map((c) => c.verdict),
+    ['unchanged', 'unchanged'],
   );
-  const cur = results(
-    'm',
-    80,
-    [1.15, 2].map((f, i) => rec(`y${i}`, samples(100 * f, 30, 40 + i), { stability: steady(66) })),
+  const slower = compareResults(base, roundsResults(busy, { a: 125, b: 40 }), options);
+  assert.deepEqual(
+    slower.comparisons.map((c) => c.verdict),
+    ['regressed', 'unchanged'],
   );
-  const [small, large] = compareResults(base, cur, options).comparisons;
-  assert.equal(small.verdict, 'inconclusive');
-  assert.match(small.note!, /the machine's own speed around the two records differed \(1\.19x slower.*the timings alone said regressed/);
-  assert.equal(large.verdict, 'regressed');
+  assert.ok(Math.abs(slower.comparisons[0].change! - 0.25) < 0.01);
+  // Without the calibration arm the same timings are compared raw: the busy host reads as a regression.
+  const raw = compareResults({ ...base, calibration_rounds: null }, { ...roundsResults(busy, { a: 100, b: 40 }), calibration_rounds: null }, options);
+  assert.equal(raw.basis, 'time');
+  assert.equal(raw.comparisons[0].verdict, 'regressed');
 });
 
 function writeResults(dir: string, name: string, r: unknown): string {
@@ -332,14 +329,37 @@ test('result files are validated on read: the error names the field, exit 3; a m
   assert.match(auto.stderr, /no baseline for machine 'm'[\s\S]*--save-baseline/);
 });
 
-test('a schema-1 file is read (fields it lacks read as not measured) and compared', (t) => {
+test('files of schema 1 and 2 are read (their busy flags dropped) and compared, never paired', (t) => {
   const dir = tempDir(t);
   const v1 = { ...results('m', 80, [rec('levit_128s', samples(100, 30, 1))]), schema: 'levit-bench/1' };
-  const file = writeResults(dir, 'v1.json', v1);
-  const r = readResults(file);
-  assert.equal(r.records[0].stability, null);
-  assert.equal(r.calibration_after, null);
-  assert.equal(runCli(['compare', file, file]).status, 0);
+  const flagged = { gflops_before: 80, gflops_after: 40, unstable: 'the machine slowed down' };
+  const v2 = {
+    ...results('m', 80, [{ ...rec('levit_128s', samples(100, 30, 2)), stability: flagged, stopped: 'precise' } as BenchRecord]),
+    schema: 'levit-bench/2',
+    calibration_after: { matmul_gflops_1thread: 41, matmul_size: 1024, seconds: 0.3 },
+  };
+  const [f1, f2] = [writeResults(dir, 'v1.json', v1), writeResults(dir, 'v2.json', v2)];
+  const r = readResults(f2);
+  assert.ok(!('stability' in r.records[0]) && !('calibration_after' in r));
+  assert.equal(r.records[0].rounds, undefined);
+  assert.equal(runCli(['compare', f1, f1]).status, 0);
+  const across = runCli(['compare', f1, f2, '--json']);
+  assert.equal(across.status, 0, across.stdout);
+  assert.equal(JSON.parse(across.stdout).comparisons[0].verdict, 'unchanged', 'the old busy flag no longer vetoes');
+});
+
+test('rounds are validated on read: one per batch, in order', (t) => {
+  const dir = tempDir(t);
+  const good = results('m', 80, [rec('levit_128s', [10, 11, 12], { rounds: [0, 1, 1] })]);
+  assert.equal(readResults(writeResults(dir, 'ok.json', good)).records[0].rounds!.length, 3);
+  for (const [rounds, message] of [
+    [[0, 1], /records\[0\]\.rounds must list the round of each of the 3 timed batches/],
+    [[0, 2, 1], /records\[0\]\.rounds\[2\] 1 is not a round id in order/],
+    [[0, -1, 1], /records\[0\]\.rounds\[1\] -1 is not a round id in order/],
+  ] as [number[], RegExp][]) {
+    const file = writeResults(dir, 'bad.json', results('m', 80, [rec('levit_128s', [10, 11, 12], { rounds })]));
+    assert.throws(() => readResults(file), message);
+  }
 });
 
 test('compare exits 6 when some configuration is inconclusive and none regressed', (t) => {
@@ -349,7 +369,7 @@ test('compare exits 6 when some configuration is inconclusive and none regressed
   const r = runCli(['compare', base, cur]);
   assert.equal(r.status, 6, r.stdout);
   assert.match(r.stdout, /INCONCLUSIVE/);
-  assert.match(r.stderr, /inconclusive: levit_128s .*too few batches/);
+  assert.match(r.stderr, /inconclusive: levit_128s .*too few rounds/);
 });
 
 test('--save-baseline refuses to shrink a baseline without --force', (t) => {

@@ -61,7 +61,7 @@ test('an emulated bench says so in its records and table, and --record / --save-
   const out = join(dir, 'emulated.json');
   const r = runCli(['bench', 'levit_128s', ...FAST, '--out', out], env);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /levit_128s .* ±\d+% emulated/);
+  assert.match(r.stdout, /levit_128s .* ±[\d.]+% emulated/);
   assert.match(r.stdout, /Emulated \(LEVIT_EMULATED=1 is set\): times marked emulated are the time of a translator, not a speed of this hardware/);
   assert.match(r.stderr, /images\/s .* emulated: the time of a translator/);
   const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;

@@ -12,10 +12,16 @@ export interface Calibration {
 }
 
 export interface Calibrator {
+  readonly size: number;
   /** Times the product for about this many seconds (at least 5 runs). */
   measure(seconds: number): Promise<Calibration>;
+  /** One product, timed: milliseconds. */
+  time(): Promise<number>;
   release(): Promise<void>;
 }
+
+/** GFLOP/s of a size³ product that took this many milliseconds. */
+export const matmulGflops = (size: number, ms: number) => (2 * size ** 3) / (ms / 1000) / 1e9;
 
 /**
  * Measures the machine, not the model: a square float32 MatMul on one onnxruntime thread.
@@ -31,17 +37,20 @@ export async function openCalibrator(size = 1024): Promise<Calibrator> {
   const session = await ortCpu.load(exportOnnx(b.graph), { threads: 1 });
   const input = floatTensor([size, size], new Float32Array(size * size).fill(1));
   await session.run(input);
+  const time = async () => {
+    const t0 = performance.now();
+    await session.run(input);
+    return performance.now() - t0;
+  };
   return {
+    size,
+    time,
     async measure(seconds: number): Promise<Calibration> {
       const times: number[] = [];
       const start = performance.now();
-      while (performance.now() - start < seconds * 1000 || times.length < 5) {
-        const t0 = performance.now();
-        await session.run(input);
-        times.push(performance.now() - t0);
-      }
-      const median = quantile(sorted(times), 0.5) / 1000;
-      return { matmul_gflops_1thread: (2 * size ** 3) / median / 1e9, matmul_size: size, seconds: (performance.now() - start) / 1000 };
+      while (performance.now() - start < seconds * 1000 || times.length < 5) times.push(await time());
+      const median = quantile(sorted(times), 0.5);
+      return { matmul_gflops_1thread: matmulGflops(size, median), matmul_size: size, seconds: (performance.now() - start) / 1000 };
     },
     release: () => session.release(),
   };

@@ -8,19 +8,42 @@ import type { LatencySummary, Spread } from './stats.js';
  * upgrade older ones in memory, and say so clearly otherwise. Documented field by field in
  * docs/results-schema.md.
  */
-export const RESULTS_SCHEMA = 'levit-bench/2';
-/** Versions readResults understands; older ones lack the fields 2 added (read as unknown). */
-export const READABLE_SCHEMAS = ['levit-bench/1', RESULTS_SCHEMA] as const;
-
+export const RESULTS_SCHEMA = 'levit-bench/3';
 /**
- * How quiet the machine was around one record: the calibration just before and just after
- * it. A record is flagged (unstable says why) when they disagree or fall far below the run's
- * first calibration; compare treats flagged records as inconclusive.
+ * Versions readResults understands. Files before 3 were timed one configuration after another: their
+ * records have no rounds, so nothing in them is paired, and their busy flags (`stability`) are dropped.
  */
-export interface Stability {
-  gflops_before: number;
-  gflops_after: number;
-  unstable: string | null;
+export const READABLE_SCHEMAS = ['levit-bench/1', 'levit-bench/2', RESULTS_SCHEMA] as const;
+
+/** An interval of a figure, with the confidence it was computed at and whether it was paired round by round. */
+export interface Interval {
+  value: number;
+  low: number;
+  high: number;
+  confidence: number;
+}
+
+/** The machine measured as one more arm of the rounds: the float32 MatMul's timings, round by round. */
+export interface CalibrationRounds {
+  matmul_size: number;
+  times_ms: number[];
+  rounds: number[];
+}
+
+/** How the rounds ran (schema 3). */
+export interface Schedule {
+  seed: number;
+  slice_seconds: number;
+  min_rounds: number;
+  /** Rounds run, over all groups. */
+  rounds: number;
+  /** Sessions loaded together, measured in their own rounds: 1 unless memory did not allow. */
+  groups: number;
+  memory_budget_bytes: number;
+  peak_rss_bytes: number;
+  /** Wall time of the rounds (warm-ups excluded). */
+  seconds: number;
+  stopped: 'precise' | 'time-cap' | 'iteration-cap' | 'interrupted';
 }
 export interface BenchRecord {
   model: string;
@@ -47,18 +70,24 @@ export interface BenchRecord {
   setup_seconds: { artifact: number; artifact_cached: boolean; session: number };
   warmup_iterations: number;
   iterations: number;
+  /** batch / the median over rounds of each round's median batch time. */
   images_per_second: number;
+  /** Schema 3: images/s's 95% interval, from resampling whole rounds. */
+  images_per_second_ci95?: [number, number];
   latency_ms: LatencySummary;
   spread: Spread;
   peak_rss_bytes: number;
   /** Raw wall time of every timed batch, ms: what levit compare tests on. */
   times_ms: number[];
+  /** Schema 3: the round of every timed batch (same length as times_ms). Absent: timed one configuration after another. */
+  rounds?: number[];
+  /** Schema 3: batches this configuration ran in each round, and the group of sessions it was loaded with. */
+  slice_batches?: number;
+  group?: number;
+  /** Schema 3: this configuration's float32 GFLOP/s over one thread's float32 MatMul's, paired round by round (null without calibration). */
+  matmul_share?: Interval | null;
   /** Timed under emulation (see system.emulation): the times are the translator's, never a speed figure. Absent in older files. */
   emulated?: boolean;
-  /** Why timing stopped (schema 2): the median precise enough, the time cap or the iteration cap. */
-  stopped?: 'precise' | 'time-cap' | 'iteration-cap';
-  /** null in files of schema 1, and with --no-calibration. */
-  stability: Stability | null;
 }
 
 export interface BenchResults {
@@ -66,9 +95,14 @@ export interface BenchResults {
   created: string;
   levit_version: string;
   system: SystemFingerprint;
+  /** The machine's float32 MatMul speed over the run (schema 3: the median over rounds); null with --no-calibration. */
   calibration: Calibration | null;
-  /** The calibration again after the last record (null: not measured, or a schema-1 file). */
-  calibration_after: Calibration | null;
+  /** Schema 3: the calibration arm's timings, round by round; null with --no-calibration or in older files. */
+  calibration_rounds?: CalibrationRounds | null;
+  /** Schema 3: how the rounds ran; absent in older files. */
+  schedule?: Schedule;
+  /** Schema 3: the run was interrupted (Ctrl-C): the records hold the rounds finished before it. */
+  interrupted?: boolean;
   settings: {
     warmup_seconds: number;
     duration_seconds: number;
@@ -99,10 +133,20 @@ export function concatResults(runs: readonly { file: string; results: BenchResul
     throw new LevitError(which, ExitCode.badInput, 'Put machines side by side with levit report instead.');
   }
   const skipped = runs.flatMap((r) => r.results.skipped ?? []);
+  // Round ids restart in every run: offset them so that records of different runs never look paired.
+  let offset = 0;
+  const records = runs.flatMap(({ results }) => {
+    const ids = results.records.flatMap((r) => r.rounds ?? []);
+    const shifted = results.records.map((r) => (r.rounds ? { ...r, rounds: r.rounds.map((x) => x + offset) } : r));
+    offset += ids.reduce((m, x) => Math.max(m, x + 1), 0);
+    return shifted;
+  });
   return {
     ...first,
     calibration: runs.find((r) => r.results.calibration)?.results.calibration ?? null,
-    records: runs.flatMap((r) => r.results.records),
+    // One run's round-by-round calibration cannot stand for the others'.
+    calibration_rounds: runs.length === 1 ? first.calibration_rounds : null,
+    records,
     ...(skipped.length ? { skipped } : {}),
   };
 }

@@ -1,276 +1,238 @@
-import { availableParallelism } from 'node:os';
-import { floatTensor } from '../core/tensor.js';
-import { getCard } from '../models/registry.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { type Artifact, ensureArtifact } from '../classifier/convert.js';
-import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
-import { type WeightsChoice, describeWeights, resolveWeights } from '../classifier/model.js';
-import type { ModelCard } from '../models/families.js';
-import { onnxParameterCount, onnxSignature } from '../onnx/inspect.js';
-import { sha256File } from '../util/hash.js';
-import type { DownloadOptions } from '../download/checkpoints.js';
-import { countsOf } from '../classifier/zoo.js';
-import type { Backend, BackendStatus } from '../runtime/backend.js';
-import { requireBackend } from '../runtime/registry.js';
+import { freemem } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InferenceSession } from '../runtime/backend.js';
 import { packageVersion } from '../util/paths.js';
-import { FP32, type PrecisionSpec, precisionKey, precisionProgressLine } from '../classifier/precision.js';
-import { type Calibration, type Calibrator, openCalibrator } from './calibration.js';
+import { type Calibration, type Calibrator, matmulGflops, openCalibrator } from './calibration.js';
+import { type ConfigurationPlan, type SessionPlan, type Skip, benchInput, configurationLabel, openBackends, planSessions } from './configurations.js';
 import { type SystemFingerprint, fingerprint } from './fingerprint.js';
-import { type MeasureSettings, measure } from './measure.js';
-import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from './results.js';
-import { baselineWarning, judgeStability } from './stability.js';
-import { spread, summarize } from './stats.js';
+import { medianOf, seriesOf } from './paired.js';
+import { buildRecord } from './record.js';
+import { type BenchRecord, type BenchResults, type CalibrationRounds, RESULTS_SCHEMA, type Schedule } from './results.js';
+import { type Arm, runRounds } from './rounds.js';
+import type { RoundSettings } from './schedule.js';
+import { baselineWarning } from './stability.js';
 
-export type ThreadSpec = number | 'all';
+export { type ThreadSpec, benchInput, resolveThreads } from './configurations.js';
 
-export interface BenchPlan {
-  models: string[];
-  backends: string[];
-  threads: ThreadSpec[];
-  batches: number[];
-  weights: WeightsChoice;
-  download: DownloadOptions;
-  measure: MeasureSettings;
+export interface BenchPlan extends ConfigurationPlan {
+  rounds: RoundSettings;
+  /** Run the calibration MatMul as one more arm of every round. */
   calibrate: boolean;
   /** The calibration of this machine's baseline, to warn when this run's machine is far slower. */
   reference?: (system: SystemFingerprint) => { calibration: Calibration | null; file: string } | null;
-  /** Time this ONNX file instead of levit's own artifact (one model only): e.g. a torch.onnx export. */
-  externalOnnx?: string;
-  /** Precisions of levit's artifacts (default float32 only). */
-  precisions?: PrecisionSpec[];
   /** A batch that fails (e.g. out of GPU memory) is skipped with its error instead of ending the run. */
   keepGoing?: boolean;
+  /** Resident memory the loaded sessions may take together; past it they are measured in groups. Default: what is free at the start, less a margin. */
+  memoryBudgetBytes?: number;
 }
 
 /** The models `levit bench` runs by default: LeViT against EfficientNet and DeiT, as in the paper. */
 export const DEFAULT_MODELS = ['levit_128s', 'levit_192', 'levit_256', 'efficientnet_b0', 'efficientnet_b2', 'efficientnet_b3', 'deit_tiny_patch16_224'];
 
 export interface BenchEvents {
-  configStart?(index: number, total: number, label: string): void;
-  iteration?(done: number, elapsedSeconds: number): void;
-  configDone?(record: BenchRecord): void;
   phase?(message: string): void;
+  /** A group of sessions is loaded and about to be measured in its own rounds. */
+  group?(index: number, configurations: number, groups: string): void;
+  warmup?(label: string, index: number, total: number): void;
+  round?(round: number, elapsedSeconds: number): void;
+  configDone?(record: BenchRecord): void;
   skipped?(message: string): void;
   warning?(message: string): void;
 }
 
-/** Seconds of the short calibration taken between configurations. */
-const CHECK_SECONDS = 0.3;
-
-export function resolveThreads(specs: readonly ThreadSpec[]): number[] {
-  const all = availableParallelism();
-  return [...new Set(specs.map((t) => (t === 'all' ? all : t)))];
+/** A session's resident memory, guessed from its artifact before loading it: weights, their packed copies and the arena. */
+function predictedBytes(s: SessionPlan): number {
+  const size = (path: string): number => {
+    const st = statSync(path);
+    return st.isDirectory() ? readdirSync(path).reduce((n, f) => n + size(join(path, f)), 0) : st.size;
+  };
+  return 3 * size(s.artifact.path);
 }
 
-/** A deterministic input batch in the range normalized images take. */
-export function benchInput(batch: number, resolution: number) {
-  const t = floatTensor([batch, 3, resolution, resolution]);
-  let x = 0x2545f491;
-  for (let i = 0; i < t.data.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    t.data[i] = ((x >>> 0) / 4294967296) * 4 - 2;
-  }
-  return t;
+/** The default memory budget: this process's memory now and 60% of what the machine has free. */
+const defaultBudget = () => process.memoryUsage.rss() + 0.6 * freemem();
+
+interface Loaded {
+  plan: SessionPlan;
+  session: InferenceSession;
+  seconds: number;
 }
 
-/** How far an external export's parameter count may stray from the card's (folded BatchNorm, expanded attention biases). */
-const EXTERNAL_PARAMS_TOLERANCE = 0.1;
+const threadWord = (t: number) => `${t} thread${t > 1 ? 's' : ''}`;
+
+/** A session at one batch size as an arm of the rounds. */
+function sessionArm(l: Loaded, batch: number): Arm {
+  const input = benchInput(batch, l.plan.card.preprocessing.resolution);
+  const { session } = l;
+  return {
+    key: configurationLabel(l.plan, batch),
+    prepare: session.prepare ? () => session.prepare!() : undefined,
+    async slice(batches) {
+      const times: number[] = [];
+      for (let i = 0; i < batches; i++) {
+        const t0 = performance.now();
+        await session.run(input);
+        times.push(performance.now() - t0);
+      }
+      return times;
+    },
+  };
+}
+
+function calibrationArm(c: Calibrator): Arm {
+  return {
+    key: 'calibration (float32 MatMul, 1 thread)',
+    async slice(batches) {
+      const times: number[] = [];
+      for (let i = 0; i < batches; i++) times.push(await c.time());
+      return times;
+    },
+  };
+}
 
 /**
- * An external ONNX file must be the model it is timed as: the card's input [N, 3, R, R], 1000 classes out,
- * and a parameter count near the card's.
+ * Measures the plan: its sessions loaded together (in groups when memory does not allow all at once),
+ * every configuration and the calibration MatMul timed in interleaved rounds (rounds.ts), and one
+ * record per configuration. `signal` stops the run after the round in progress: what was measured is
+ * kept, and the results say they were interrupted.
  */
-function checkExternalOnnx(path: string, card: ModelCard, params: number): void {
-  const r = card.preprocessing.resolution;
-  let found: number;
-  let signature: ReturnType<typeof onnxSignature>;
-  try {
-    const bytes = readFileSync(path);
-    found = onnxParameterCount(bytes);
-    signature = onnxSignature(bytes);
-  } catch (e) {
-    throw new CorruptFileError(path, `is not an ONNX model (${(e as Error).message})`, 'Give --onnx an .onnx file exported from the model named.');
-  }
-  const hint = 'Name the model the file was exported from (levit zoo lists them with their parameter counts and resolutions).';
-  const fixedIs = (d: number | string | null | undefined, v: number) => typeof d !== 'number' || d === v;
-  const [input] = signature.inputs;
-  const [output] = signature.outputs;
-  const shape = (s: readonly unknown[] | undefined) => `[${(s ?? []).map((d) => d ?? '?').join(', ')}]`;
-  if (signature.inputs.length !== 1 || input.length !== 4 || !fixedIs(input[1], 3) || !fixedIs(input[2], r) || !fixedIs(input[3], r)) {
-    throw new LevitError(
-      `--onnx ${path} takes ${signature.inputs.map(shape).join(' and ')}; ${card.id} takes [N, 3, ${r}, ${r}]: it is another model`,
-      ExitCode.badInput,
-      hint,
-    );
-  }
-  if (signature.outputs.length !== 1 || output.length !== 2 || !fixedIs(output[1], 1000)) {
-    throw new LevitError(`--onnx ${path} gives ${signature.outputs.map(shape).join(' and ')}; ${card.id} gives logits [N, 1000]`, ExitCode.badInput, hint);
-  }
-  if (Math.abs(found / params - 1) > EXTERNAL_PARAMS_TOLERANCE) {
-    throw new LevitError(
-      `--onnx ${path} has ${found.toLocaleString('en-US')} parameters; ${card.id} has ${params.toLocaleString('en-US')}: it is another model`,
-      ExitCode.badInput,
-      hint,
-    );
-  }
-}
-
-async function externalArtifact(path: string, backend: Backend): Promise<Artifact> {
-  if (backend.artifact !== 'onnx') throw new LevitError(`--onnx needs an ONNX backend; ${backend.id} runs ${backend.artifact}`, ExitCode.usage);
-  if (!existsSync(path)) throw new LevitError(`--onnx: no such file ${path}`, ExitCode.notFound);
-  const sha256 = await sha256File(path);
-  return {
-    path,
-    built: false,
-    seconds: 0,
-    weights: { kind: 'checkpoint', id: `external-${sha256.slice(0, 12)}`, label: `external ONNX ${path}`, source: path, sha256 },
-  };
-}
-
-export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promise<BenchResults> {
-  const cards = plan.models.map(getCard);
-  if (plan.externalOnnx && cards.length !== 1) {
-    throw new LevitError('--onnx times one external file: name exactly one model (its input contract)', ExitCode.usage);
-  }
-  const precisions = plan.precisions ?? [FP32];
-  if (plan.externalOnnx && precisions.some((p) => p.precision !== 'fp32')) {
-    throw new LevitError("--onnx times the external file as it is: drop --precision (or bench levit's own artifacts with it)", ExitCode.usage);
-  }
-  if (plan.externalOnnx && existsSync(plan.externalOnnx)) checkExternalOnnx(plan.externalOnnx, cards[0], countsOf(cards[0]).params);
-  const threads = resolveThreads(plan.threads);
-  const backends: Backend[] = [];
-  const statuses = new Map<Backend, BackendStatus>();
-  for (const id of plan.backends) {
-    const { backend, status } = await requireBackend(id, threads[0]);
-    backends.push(backend);
-    statuses.set(backend, status);
-  }
-
+export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal?: AbortSignal): Promise<BenchResults> {
+  const opened = await openBackends(plan);
   events.phase?.('fingerprinting the system');
   const system = await fingerprint();
-  let calibration: Calibration | null = null;
-  let calibrator: Calibrator | null = null;
-  let lastCheck: Calibration | null = null;
-  const warnings: string[] = [];
-  if (plan.calibrate) {
-    events.phase?.('calibrating: single-thread float32 matrix product');
-    calibrator = await openCalibrator();
-    calibration = await calibrator.measure(1);
-    lastCheck = calibration;
-    const reference = plan.reference?.(system);
-    const warning = reference ? baselineWarning(calibration, reference.calibration, reference.file) : null;
-    if (warning) {
-      warnings.push(warning);
-      events.warning?.(warning);
-    }
-  }
-
-  const total = cards.length * backends.length * precisions.length * threads.length * plan.batches.length;
-  const records: BenchRecord[] = [];
-  const skipped: NonNullable<BenchResults['skipped']> = [];
-  const skip = (card: { id: string }, backend: Backend, t: number, reason: string, batch?: number) => {
-    skipped.push({ model: card.id, backend: backend.id, threads: t, ...(batch === undefined ? {} : { batch }), reason });
-    events.skipped?.(`${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''}${batch === undefined ? '' : ` batch ${batch}`}: skipped, ${reason}`);
+  const { sessions, skipped: notRun } = await planSessions(plan, opened, events.phase);
+  const skipped: Skip[] = [...notRun];
+  const skip = (s: Skip) => {
+    skipped.push(s);
+    events.skipped?.(`${s.model} ${s.backend} ${threadWord(s.threads)}${s.batch === undefined ? '' : ` batch ${s.batch}`}: skipped, ${s.reason}`);
   };
+  for (const s of notRun) events.skipped?.(`${s.model} ${s.backend} ${threadWord(s.threads)}: skipped, ${s.reason}`);
+
+  const budget = plan.memoryBudgetBytes ?? defaultBudget();
+  const calibrator = plan.calibrate ? await openCalibrator() : null;
+  const calibrationTimes: CalibrationRounds | null = calibrator ? { matmul_size: calibrator.size, times_ms: [], rounds: [] } : null;
+  const records: BenchRecord[] = [];
+  const warnings: string[] = [];
+  let [round, groups, seconds, peak] = [0, 0, 0, process.memoryUsage.rss()];
+  let stopped: Schedule['stopped'] = 'precise';
+  let loaded: Loaded[] = [];
   try {
-    for (const card of cards) {
-      const counts = countsOf(card);
-      const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
-      const identity = weights ? await describeWeights(weights) : undefined;
-      for (const backend of backends)
-        for (const precision of precisions) {
-          const artifact =
-            weights && identity
-              ? await ensureArtifact(card, weights, backend.artifact, identity, precision, (p) => events.phase?.(precisionProgressLine(card.id, p)))
-              : await externalArtifact(plan.externalOnnx!, backend);
-          for (const t of threads) {
-            if (backend.threadsFixedPerProcess && t !== threads[0]) {
-              skip(card, backend, t, `${backend.id} fixes its thread count when it starts (${threads[0]} in this run)`);
-              continue;
-            }
-            const sessionStart = performance.now();
-            const session = await backend.load(artifact.path, { threads: t });
-            const sessionSeconds = (performance.now() - sessionStart) / 1000;
-            if (session.threads !== t) {
-              await session.release();
-              skip(card, backend, t, `${backend.id} runs ${session.threads} thread${session.threads > 1 ? 's' : ''} here`);
-              continue;
-            }
-            const status = statuses.get(backend)!;
-            try {
-              for (const batch of plan.batches) {
-                events.configStart?.(
-                  records.length + 1,
-                  total,
-                  `${card.id} ${backend.id} ${precision.precision} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`,
-                );
-                const input = benchInput(batch, card.preprocessing.resolution);
-                const before = lastCheck;
-                let m: Awaited<ReturnType<typeof measure>>;
-                try {
-                  m = await measure(() => session.run(input), plan.measure, events.iteration);
-                } catch (e) {
-                  if (!plan.keepGoing) throw e;
-                  skip(card, backend, t, `batch ${batch} failed: ${(e as Error).message.split('\n')[0]}`, batch);
-                  continue;
-                }
-                lastCheck = calibrator ? await calibrator.measure(CHECK_SECONDS) : null;
-                const latency = summarize(m.times);
-                const record: BenchRecord = {
-                  model: card.id,
-                  family: card.family,
-                  backend: backend.id,
-                  backend_version: status.version,
-                  device: status.device,
-                  threads: t,
-                  batch,
-                  resolution: card.preprocessing.resolution,
-                  precision: precision.precision,
-                  ...(precision.precision === 'fp32' ? {} : { precision_key: precisionKey(precision) }),
-                  weights: artifact.weights.id,
-                  weights_kind: artifact.weights.kind,
-                  ...counts,
-                  published_top1: card.published[0]?.top1 ?? null,
-                  setup_seconds: { artifact: artifact.seconds, artifact_cached: !artifact.built, session: sessionSeconds },
-                  warmup_iterations: m.warmupIterations,
-                  iterations: m.times.length,
-                  images_per_second: (batch * 1000) / latency.median,
-                  latency_ms: latency,
-                  spread: spread(m.times),
-                  peak_rss_bytes: m.peakRssBytes,
-                  times_ms: m.times,
-                  emulated: system.emulation !== null,
-                  stopped: m.stopped,
-                  stability: before && lastCheck && calibration ? judgeStability(before, lastCheck, calibration) : null,
-                };
-                records.push(record);
-                events.configDone?.(record);
-              }
-            } finally {
-              await session.release();
-            }
-          }
+    let next = 0;
+    while (next < sessions.length && !signal?.aborted) {
+      for (; next < sessions.length; next++) {
+        const s = sessions[next];
+        if (loaded.length && process.memoryUsage.rss() + predictedBytes(s) > budget) break;
+        const start = performance.now();
+        const session = await s.backend.load(s.artifact.path, { threads: s.threads });
+        if (session.threads !== s.threads) {
+          await session.release();
+          skip({ model: s.card.id, backend: s.backend.id, threads: s.threads, reason: `${s.backend.id} runs ${threadWord(session.threads)} here` });
+          continue;
         }
+        loaded.push({ plan: s, session, seconds: (performance.now() - start) / 1000 });
+      }
+      if (!loaded.length) continue;
+      groups++;
+      const configs = loaded.flatMap((l) => l.plan.batches.map((batch) => ({ l, batch })));
+      events.group?.(groups, configs.length, next < sessions.length ? `group ${groups}, memory allowing` : `group ${groups}`);
+      const arms = [...(calibrator ? [calibrationArm(calibrator)] : []), ...configs.map((c) => sessionArm(c.l, c.batch))];
+      const dropped = (key: string, error: Error) => {
+        const c = configs.find((x) => configurationLabel(x.l.plan, x.batch) === key)!;
+        skip({
+          model: c.l.plan.card.id,
+          backend: c.l.plan.backend.id,
+          threads: c.l.plan.threads,
+          batch: c.batch,
+          reason: `batch ${c.batch} failed: ${error.message.split('\n')[0]}`,
+        });
+      };
+      const result = await runRounds(
+        arms,
+        plan.rounds,
+        { warmup: (key, i, n) => events.warmup?.(key, i, n), round: (r, elapsed) => events.round?.(round + r, elapsed) },
+        { signal, firstRound: round, onError: plan.keepGoing ? dropped : undefined },
+      );
+      round += result.rounds;
+      seconds += result.seconds;
+      stopped = result.stopped;
+      const byKey = new Map(result.arms.map((a) => [a.key, a]));
+      if (calibrationTimes) {
+        const cal = byKey.get(arms[0].key)!;
+        calibrationTimes.times_ms.push(...cal.times_ms);
+        calibrationTimes.rounds.push(...cal.rounds);
+      }
+      for (const { l, batch } of configs) {
+        const arm = byKey.get(configurationLabel(l.plan, batch));
+        if (!arm || arm.times_ms.length === 0) continue;
+        peak = Math.max(peak, arm.peakRssBytes);
+        const record = buildRecord({
+          session: l.plan,
+          batch,
+          arm,
+          group: groups,
+          sessionSeconds: l.seconds,
+          emulated: system.emulation !== null,
+          calibration: calibrationTimes,
+        });
+        records.push(record);
+        events.configDone?.(record);
+      }
+      for (const l of loaded) await l.session.release();
+      loaded = [];
     }
   } finally {
+    for (const l of loaded) await l.session.release();
     await calibrator?.release();
   }
+  if (groups > 1) {
+    const mib = Math.round(budget / 2 ** 20);
+    const w = `the sessions did not fit in memory together (budget ${mib} MiB): measured in ${groups} groups; speed-ups between groups are not paired`;
+    warnings.push(w);
+    events.warning?.(w);
+  }
+  const calibration: Calibration | null =
+    calibrationTimes && calibrationTimes.times_ms.length
+      ? {
+          matmul_gflops_1thread: matmulGflops(calibrationTimes.matmul_size, medianOf(seriesOf(calibrationTimes).values)),
+          matmul_size: calibrationTimes.matmul_size,
+          seconds: calibrationTimes.times_ms.reduce((a, b) => a + b, 0) / 1000,
+        }
+      : null;
+  const reference = calibration ? plan.reference?.(system) : null;
+  const warning = reference && calibration ? baselineWarning(calibration, reference.calibration, reference.file) : null;
+  if (warning) {
+    warnings.push(warning);
+    events.warning?.(warning);
+  }
+  const interrupted = signal?.aborted ?? false;
+  const s = plan.rounds;
   return {
     schema: RESULTS_SCHEMA,
     created: new Date().toISOString(),
     levit_version: packageVersion,
     system,
     calibration,
-    calibration_after: records.length ? lastCheck : null,
+    calibration_rounds: calibration ? calibrationTimes : null,
+    schedule: {
+      seed: s.seed,
+      slice_seconds: s.sliceSeconds,
+      min_rounds: s.minRounds,
+      rounds: round,
+      groups,
+      memory_budget_bytes: Math.round(budget),
+      peak_rss_bytes: peak,
+      seconds,
+      stopped: interrupted ? 'interrupted' : stopped,
+    },
+    ...(interrupted ? { interrupted: true } : {}),
     settings: {
-      warmup_seconds: plan.measure.warmupSeconds,
-      duration_seconds: plan.measure.durationSeconds,
-      min_iterations: plan.measure.minIterations,
-      max_iterations: plan.measure.maxIterations,
-      max_duration_seconds: plan.measure.maxDurationSeconds,
-      target_ci: plan.measure.targetCi,
+      warmup_seconds: s.warmupSeconds,
+      duration_seconds: s.durationSeconds,
+      min_iterations: s.minIterations,
+      max_iterations: s.maxIterations,
+      max_duration_seconds: s.maxDurationSeconds,
+      target_ci: s.targetCi,
     },
     records,
     ...(skipped.length ? { skipped } : {}),

@@ -1,5 +1,17 @@
 import { FAMILIES } from '../models/families.js';
+import { type RatioEstimate, ratioInterval, seriesOf } from './paired.js';
 import type { BenchRecord } from './results.js';
+
+/**
+ * How many times as many images a second `fast` runs as `slow`: the ratio of their images/s (medians
+ * over rounds), with an interval from resampling the rounds both ran in jointly (paired), or each
+ * side's own rounds where they ran in different rounds or runs.
+ */
+export function speedUpInterval(fast: BenchRecord, slow: BenchRecord, confidence: number, seed = 1): RatioEstimate {
+  const r = ratioInterval(seriesOf(slow), seriesOf(fast), { confidence, sameRun: true, seed });
+  const perImage = fast.batch / slow.batch;
+  return { ...r, value: r.value * perImage, low: r.low * perImage, high: r.high * perImage };
+}
 
 /** The family the comparisons are about: every other family is its rival. */
 export const SUBJECT = 'levit';
@@ -34,7 +46,19 @@ export interface SpeedUp {
   top1: number;
   against_top1: number;
   speedup: number;
+  /** Its 95% interval; paired when both ran in the same rounds. */
+  low: number;
+  high: number;
+  paired: boolean;
 }
+
+/** Confidence of the speed-ups in the tables (the claims' too). */
+export const SPEEDUP_CONFIDENCE = 0.95;
+
+const withInterval = (fast: BenchRecord, slow: BenchRecord) => {
+  const r = speedUpInterval(fast, slow, SPEEDUP_CONFIDENCE);
+  return { speedup: r.value, low: r.low, high: r.high, paired: r.paired };
+};
 
 type Rated = BenchRecord & { published_top1: number };
 const rated = (r: BenchRecord): r is Rated => r.published_top1 !== null;
@@ -80,7 +104,7 @@ export function speedUps(records: readonly BenchRecord[], family: string): Speed
         against_family: family,
         top1: r.published_top1,
         against_top1: rival.published_top1,
-        speedup: r.images_per_second / rival.images_per_second,
+        ...withInterval(r, rival),
       });
     }
   }
@@ -91,8 +115,11 @@ export interface PrecisionSpeedUp {
   model: string;
   column: string;
   precision: BenchRecord['precision'];
-  /** Images/s against the float32 record of the same model, backend, threads and batch. */
+  /** Images/s against the float32 record of the same model, backend, threads and batch, with its 95% interval. */
   speedup: number;
+  low: number;
+  high: number;
+  paired: boolean;
 }
 
 /** Each reduced-precision record's speed-up over float32 in the same configuration. */
@@ -102,7 +129,7 @@ export function precisionSpeedUps(records: readonly BenchRecord[]): PrecisionSpe
     const base = records.find(
       (x) => x.precision === 'fp32' && x.model === r.model && x.backend === r.backend && x.threads === r.threads && x.batch === r.batch,
     );
-    if (base) out.push({ model: r.model, column: columnKey(r), precision: r.precision, speedup: r.images_per_second / base.images_per_second });
+    if (base) out.push({ model: r.model, column: columnKey(r), precision: r.precision, ...withInterval(r, base) });
   }
   return out;
 }

@@ -41,12 +41,26 @@ function checkRecord(r: unknown, at: string, fail: (field: string, what: string)
   const bad = times.findIndex((t) => !isPositiveFinite(t));
   if (bad >= 0) fail(`${at}.times_ms[${bad}]`, `${JSON.stringify(times[bad])} is not a positive, finite time`);
   if (!isPositiveFinite(r.images_per_second)) fail(`${at}.images_per_second`, `${JSON.stringify(r.images_per_second)} is not a positive number`);
-  if (r.stability !== undefined && r.stability !== null) {
-    const s = r.stability;
-    if (!isObject(s) || !isPositiveFinite(s.gflops_before) || !isPositiveFinite(s.gflops_after) || !(s.unstable === null || typeof s.unstable === 'string')) {
-      fail(`${at}.stability`, 'needs gflops_before and gflops_after (positive numbers) and unstable (string or null)');
-    }
+  checkRounds(r.rounds, times.length, `${at}.rounds`, fail);
+}
+
+/** Rounds, where present: one non-negative integer per timed batch, never decreasing (rounds run in order). */
+function checkRounds(rounds: unknown, batches: number, field: string, fail: (field: string, what: string) => never): void {
+  if (rounds === undefined) return;
+  if (!Array.isArray(rounds) || rounds.length !== batches) fail(field, `must list the round of each of the ${batches} timed batches`);
+  for (let i = 0; i < rounds.length; i++) {
+    const r = rounds[i];
+    if (!Number.isInteger(r) || r < 0 || (i > 0 && r < rounds[i - 1])) fail(`${field}[${i}]`, `${JSON.stringify(r)} is not a round id in order`);
   }
+}
+
+function checkCalibrationRounds(value: unknown, fail: (field: string, what: string) => never): void {
+  if (value === null || value === undefined) return;
+  const field = 'calibration_rounds';
+  if (!isObject(value) || !isPositiveInt(value.matmul_size)) fail(field, 'needs matmul_size (a positive integer), times_ms and rounds');
+  const times = value.times_ms;
+  if (!Array.isArray(times) || times.length === 0 || !times.every(isPositiveFinite)) fail(`${field}.times_ms`, 'must be positive, finite times');
+  checkRounds(value.rounds ?? null, times.length, `${field}.rounds`, fail);
 }
 
 /**
@@ -64,7 +78,7 @@ export function validateResults(parsed: unknown, file: string): BenchResults {
   }
   if (!isObject(o.system) || typeof o.system.id !== 'string' || !o.system.id) fail('system.id', 'is missing: the machine cannot be identified');
   checkCalibration(o.calibration, 'calibration', fail);
-  checkCalibration(o.calibration_after, 'calibration_after', fail);
+  checkCalibrationRounds(o.calibration_rounds, fail);
   if (!Array.isArray(o.records)) fail('records', 'is missing or not an array');
   const seen = new Map<string, number>();
   (o.records as unknown[]).forEach((r, i) => {
@@ -74,10 +88,17 @@ export function validateResults(parsed: unknown, file: string): BenchResults {
     if (first !== undefined) fail(`records[${i}]`, `repeats the configuration of records[${first}] (${key}): one of the two would hide the other`);
     seen.set(key, i);
   });
-  const records = (o.records as BenchRecord[]).map((r) => ({ ...r, stability: r.stability ?? null }));
+  // Files before schema 3 flagged busy records (stability) and timed the calibration around them: the
+  // verdicts no longer rest on those, so they are dropped here, once, rather than ignored everywhere.
+  const records = (o.records as (BenchRecord & { stability?: unknown; stopped?: unknown })[]).map(({ stability, stopped, ...r }) => {
+    void stability;
+    void stopped;
+    return r;
+  });
+  const { calibration_after: after, ...rest } = o;
+  void after;
   const calibration = (o.calibration as BenchResults['calibration']) ?? null;
-  const calibrationAfter = (o.calibration_after as BenchResults['calibration']) ?? null;
-  return { ...(o as unknown as BenchResults), schema: RESULTS_SCHEMA, calibration, calibration_after: calibrationAfter, records };
+  return { ...(rest as unknown as BenchResults), schema: RESULTS_SCHEMA, calibration, records };
 }
 
 /** Reads and validates a results file (see validate.ts); a missing file is "not found". */

@@ -4,16 +4,17 @@ import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { columnKey } from '../bench/speedups.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { zooDir } from '../util/paths.js';
-import { MIN_BATCHES, ratioOfMediansInterval } from './interval.js';
+import { MIN_ROUNDS, seriesOf } from '../bench/paired.js';
+import { speedUpInterval } from '../bench/speedups.js';
 
 /**
  * Published speed claims (zoo/claims/*.json) checked against a bench run. A claim says that
  * `model` runs `factor` times as fast as `than` on a kind of device at a batch and thread count;
- * the measured speed-up is median(than's batch times) / median(model's), with a seeded bootstrap
- * interval (compare/interval.ts). Verdicts, as documented in docs/claims.md:
+ * the measured speed-up is the ratio of the two models' images/s (medians over rounds), with an interval
+ * from resampling whole rounds jointly (bench/speedups.ts). Verdicts, as documented in docs/claims.md:
  *   holds          the whole interval is at or above factor x (1 - CLAIM_TOLERANCE)
  *   does not hold  the whole interval is below it
- *   inconclusive   the interval straddles it, a side has too few batches or was flagged busy, or the verdict rests on
+ *   inconclusive   the interval straddles it, a side has too few rounds, or the verdict rests on
  *                  input resolutions that differ from the claim's in the verdict's favour
  *   not measured   the run lacks a model, the device kind, float32 or the paper's batch/threads, or is emulated (the reason says which)
  * A claim with no factor (direction only) holds when the interval is above 1 and fails below 1.
@@ -55,7 +56,8 @@ export interface ClaimCheck {
   published: number | null;
   /** The configuration measured (backend, threads, batch); null when not measured. */
   column: string | null;
-  measured: { speedup: number; low: number; high: number; confidence: number } | null;
+  /** The speed-up with its interval; paired: both models ran in the same rounds, and the interval resampled them jointly. */
+  measured: { speedup: number; low: number; high: number; confidence: number; paired: boolean; rounds: number } | null;
   verdict: ClaimVerdict;
   /** Why not measured or inconclusive, and caveats (e.g. another input resolution than the paper's). */
   notes: string[];
@@ -171,15 +173,21 @@ function check(c: Claim, mine: BenchRecord, theirs: BenchRecord, seed: number): 
   if (favour !== 1) notes.push(`measured at ${mine.resolution} and ${theirs.resolution} px; the claim at ${c.resolution!.model} and ${c.resolution!.than} px`);
   if (c.note) notes.push(c.note);
   const base = { ...about(c), column: columnKey(mine) };
-  const interval = ratioOfMediansInterval(mine.times_ms, theirs.times_ms, CLAIM_CONFIDENCE, 4000, seed);
-  const measured = { speedup: interval.ratio, low: interval.low, high: interval.high, confidence: CLAIM_CONFIDENCE };
-  if (mine.times_ms.length < MIN_BATCHES || theirs.times_ms.length < MIN_BATCHES) {
-    const counts = `${mine.times_ms.length} and ${theirs.times_ms.length}`;
-    const few = `too few batches (${counts}; an interval needs ${MIN_BATCHES} a side): bench with a longer --duration or more --min-iterations`;
+  const interval = speedUpInterval(mine, theirs, CLAIM_CONFIDENCE, seed);
+  const measured = {
+    speedup: interval.value,
+    low: interval.low,
+    high: interval.high,
+    confidence: CLAIM_CONFIDENCE,
+    paired: interval.paired,
+    rounds: interval.rounds,
+  };
+  if (!interval.paired) notes.push('the two models were not measured in the same rounds: the interval is unpaired');
+  const [a, b] = [seriesOf(mine).values.length, seriesOf(theirs).values.length];
+  if (Math.min(a, b) < MIN_ROUNDS) {
+    const few = `too few rounds (${a} and ${b}; an interval needs ${MIN_ROUNDS} a side): bench with a longer --duration`;
     return { ...base, measured, verdict: 'inconclusive', notes: [few, ...notes] };
   }
-  const busy = [mine, theirs].filter((r) => r.stability?.unstable).map((r) => `${r.model}: ${r.stability!.unstable}`);
-  if (busy.length) return { ...base, measured, verdict: 'inconclusive', notes: [`taken on a busy machine (${busy.join('; ')})`, ...notes] };
   let verdict = verdictOf(factor, interval.low, interval.high);
   if ((verdict === 'holds' && favour > 1) || (verdict === 'does not hold' && favour < 1)) {
     // The resolutions, not the models, may decide it: no verdict either way.

@@ -1,15 +1,14 @@
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { recordKey } from '../bench/validate.js';
-import { quantile, sorted } from '../bench/stats.js';
-import { MIN_BATCHES, ratioOfMediansInterval } from './interval.js';
+import { MIN_ROUNDS, type Series, dividedBy, medianOf, ratioInterval, seriesOf } from '../bench/paired.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 
 export { recordKey };
 
 /**
  * regressed / improved: the interval of the change lies wholly past the threshold;
- * unchanged: wholly inside it; inconclusive: neither, or the evidence cannot be trusted
- * (too few batches, a record taken on a busy machine), and the note says why;
+ * unchanged: wholly inside it (or the two timings are identical); inconclusive: neither, or too
+ * few rounds for an interval, and the note says why;
  * emulated: one side was timed under emulation, which is no speed figure, so nothing is decided.
  */
 export type Verdict = 'improved' | 'unchanged' | 'regressed' | 'inconclusive' | 'missing' | 'new' | 'emulated';
@@ -35,10 +34,21 @@ export interface Comparison {
   current_images_per_second: number | null;
   /** Median batch time, current / baseline - 1: positive is slower. */
   change: number | null;
-  /** The (1 - alpha) interval of that change, from a seeded bootstrap of the ratio of medians. */
+  /** The (1 - alpha) interval of that change, from a seeded block bootstrap of the rounds (compare/paired.ts). */
   change_interval: [number, number] | null;
   note?: string;
 }
+
+/**
+ * How the two sides' times were put on one scale before comparing:
+ *   calibration-rounds  each round's batch time over the calibration MatMul's time in the same round, on
+ *                       both sides (schema 3 with calibration): the machine's own speed, drift included,
+ *                       divides out, on one machine or two;
+ *   calibration-run     different machines without rounds: the current times scaled by the ratio of the
+ *                       two runs' calibrations;
+ *   time                raw batch times (same machine, or no calibration to scale by).
+ */
+export type Basis = 'calibration-rounds' | 'calibration-run' | 'time';
 
 export interface CompareReport {
   threshold: number;
@@ -46,26 +56,11 @@ export interface CompareReport {
   same_machine: boolean;
   baseline_machine: string;
   current_machine: string;
-  /** current calibration / baseline calibration, applied to current times when machines differ. */
+  /** current calibration / baseline calibration, applied to current times when the basis is calibration-run. */
   normalisation: number | null;
-  /** Why every record is inconclusive (the machine itself changed speed), or null. */
-  machine_note: string | null;
+  basis: Basis;
   comparisons: Comparison[];
   counts: Record<Verdict, number>;
-}
-
-/**
- * On the same machine the calibration should not move; when it does by more than this factor,
- * the machine was busy (or throttled) during one of the runs and no timing of it can be trusted.
- */
-export const CALIBRATION_DRIFT = 0.15;
-
-function machineNote(baseline: BenchResults, current: BenchResults, sameMachine: boolean): string | null {
-  if (!sameMachine || !baseline.calibration || !current.calibration) return null;
-  const ratio = current.calibration.matmul_gflops_1thread / baseline.calibration.matmul_gflops_1thread;
-  if (Math.abs(Math.log(ratio)) <= Math.log(1 + CALIBRATION_DRIFT)) return null;
-  const [from, to] = [baseline.calibration.matmul_gflops_1thread.toFixed(1), current.calibration.matmul_gflops_1thread.toFixed(1)];
-  return `same machine, but its calibration moved from ${from} to ${to} GFLOP/s: one run was taken on a busy or throttled machine`;
 }
 
 const pctText = (v: number) => `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
@@ -77,111 +72,85 @@ export function separationIsEvidence(n1: number, n2: number, alpha: number): boo
   return 1 / ways <= alpha / 2;
 }
 
-/** The verdict on one pair of records whose evidence is trustworthy. */
-function decide(b: BenchRecord, currentTimes: number[], o: CompareOptions): Pick<Comparison, 'verdict' | 'change' | 'change_interval' | 'note'> {
-  const interval = ratioOfMediansInterval(b.times_ms, currentTimes, 1 - o.alpha);
-  const change = interval.ratio - 1;
-  const [low, high] = [interval.low - 1, interval.high - 1];
+type Decided = Pick<Comparison, 'verdict' | 'change' | 'change_interval' | 'note'>;
+
+/** Too few rounds for an interval: a complete separation past the threshold is still evidence, when chance alone would rarely produce it. */
+function decideFew(b: Series, c: Series, o: CompareOptions): Decided {
+  const change = medianOf(c.values) / medianOf(b.values) - 1;
   const t = o.threshold;
-  if (b.times_ms.length < MIN_BATCHES || currentTimes.length < MIN_BATCHES) {
-    // Too few for an interval; a complete separation past the threshold is still evidence, when
-    // chance alone would separate that many batches with probability under alpha / 2.
-    if (separationIsEvidence(b.times_ms.length, currentTimes.length, o.alpha)) {
-      const [slowest, fastest] = [Math.max(...b.times_ms), Math.min(...b.times_ms)];
-      if (Math.min(...currentTimes) > slowest * (1 + t)) {
-        const note = `few batches, but every current batch is over ${pctText(t)} slower than every baseline one`;
-        return { verdict: 'regressed', change, change_interval: null, note };
-      }
-      if (Math.max(...currentTimes) < fastest * (1 - t)) {
-        const note = `few batches, but every current batch is over ${pctText(t)} faster than every baseline one`;
-        return { verdict: 'improved', change, change_interval: null, note };
-      }
+  if (separationIsEvidence(b.values.length, c.values.length, o.alpha)) {
+    if (Math.min(...c.values) > Math.max(...b.values) * (1 + t)) {
+      return {
+        verdict: 'regressed',
+        change,
+        change_interval: null,
+        note: `few rounds, but every current one is over ${pctText(t)} slower than every baseline one`,
+      };
     }
-    const note = `too few batches (${b.times_ms.length} and ${currentTimes.length}; an interval needs ${MIN_BATCHES} a side): bench with a longer --duration`;
-    return { verdict: 'inconclusive', change, change_interval: null, note };
+    if (Math.max(...c.values) < Math.min(...b.values) * (1 - t)) {
+      return {
+        verdict: 'improved',
+        change,
+        change_interval: null,
+        note: `few rounds, but every current one is over ${pctText(t)} faster than every baseline one`,
+      };
+    }
   }
-  const change_interval: [number, number] = [low, high];
-  if (low > t) return { verdict: 'regressed', change, change_interval };
-  if (high < -t) return { verdict: 'improved', change, change_interval };
-  if (low >= -t && high <= t) return { verdict: 'unchanged', change, change_interval };
-  const confidence = Math.round((1 - o.alpha) * 100);
-  const note = `the ${confidence}% interval ${pctText(low)} to ${pctText(high)} crosses the ±${(t * 100).toFixed(1)}% threshold: too noisy to tell`;
-  return { verdict: 'inconclusive', change, change_interval, note };
+  const note = `too few rounds (${b.values.length} and ${c.values.length}; an interval needs ${MIN_ROUNDS} a side): bench with a longer --duration`;
+  return { verdict: 'inconclusive', change, change_interval: null, note };
 }
 
-/**
- * How much slower, and how much faster, the machine itself may have been during the current record than
- * during the baseline one, from the calibrations measured around both: the most of a change that the
- * machine rather than the code can explain. null without those calibrations.
- */
-export function machineSwing(b: BenchRecord, c: BenchRecord): { slower: number; faster: number } | null {
-  if (!b.stability || !c.stability) return null;
-  const around = (r: BenchRecord) => [r.stability!.gflops_before, r.stability!.gflops_after];
-  const [sb, sc] = [around(b), around(c)];
-  return { slower: Math.max(...sb) / Math.min(...sc), faster: Math.max(...sc) / Math.min(...sb) };
+/** The verdict on the interval of the change (current over baseline, minus 1). */
+export function verdictOf(low: number, high: number, threshold: number, alpha: number): Pick<Comparison, 'verdict' | 'note'> {
+  if (low > threshold) return { verdict: 'regressed' };
+  if (high < -threshold) return { verdict: 'improved' };
+  if (low >= -threshold && high <= threshold) return { verdict: 'unchanged' };
+  const confidence = Math.round((1 - alpha) * 100);
+  const note = `the ${confidence}% interval ${pctText(low)} to ${pctText(high)} crosses the ±${(threshold * 100).toFixed(1)}% threshold: too noisy to tell`;
+  return { verdict: 'inconclusive', note };
 }
 
-/**
- * On a busy machine a verdict still stands when the whole interval lies past the threshold compounded with
- * the machine's own swing: a 2x slowdown is not explained by a machine that slowed by 20%.
- */
-function beyondSwing(interval: [number, number] | null, swing: { slower: number; faster: number } | null, t: number): 'regressed' | 'improved' | null {
-  if (!interval || !swing) return null;
-  if (1 + interval[0] > (1 + t) * swing.slower) return 'regressed';
-  if (1 + interval[1] < (1 - t) / swing.faster) return 'improved';
-  return null;
-}
-
-/**
- * What the machine's state leaves of a verdict of the timings: on a flagged record, only a change past the
- * machine's own swing; on unflagged ones, a regression or improvement that the swing could explain is
- * inconclusive too (the calibrations around the two records differed that much).
- */
-function trusted(
-  decided: Pick<Comparison, 'verdict' | 'change_interval'>,
-  b: BenchRecord,
-  c: BenchRecord,
-  distrust: string | null,
-  threshold: number,
-): Partial<Pick<Comparison, 'verdict' | 'note'>> {
-  const swing = machineSwing(b, c);
-  const beyond = beyondSwing(decided.change_interval, swing, threshold);
-  const swingText = swing ? `${swing.slower.toFixed(2)}x slower to ${swing.faster.toFixed(2)}x faster` : '';
-  if (distrust) {
-    if (beyond) return { verdict: beyond, note: `${distrust}, but the change is past what the machine's own swing (${swingText}) explains` };
-    return { verdict: 'inconclusive', note: `${distrust} (the timings alone said ${decided.verdict})` };
-  }
-  const decisive = decided.verdict === 'regressed' || decided.verdict === 'improved';
-  if (decisive && decided.change_interval && swing && !beyond) {
-    const note = `the machine's own speed around the two records differed (${swingText}), which could explain the change`;
-    return { verdict: 'inconclusive', note: `${note} (the timings alone said ${decided.verdict})` };
-  }
-  return {};
-}
-
-function untrusted(b: BenchRecord, c: BenchRecord): string | null {
-  if (b.stability?.unstable) return `baseline record flagged: ${b.stability.unstable}`;
-  if (c.stability?.unstable) return `current record flagged: ${c.stability.unstable}`;
-  return null;
+/** The verdict on one pair of series on a common scale: an interval of median(current) / median(baseline). */
+function decide(b: Series, c: Series, o: CompareOptions, seed: number): Decided {
+  if (b.values.length < MIN_ROUNDS || c.values.length < MIN_ROUNDS) return decideFew(b, c, o);
+  const r = ratioInterval(c, b, { confidence: 1 - o.alpha, sameRun: false, seed });
+  const change_interval: [number, number] = [r.low - 1, r.high - 1];
+  return { change: r.value - 1, change_interval, ...verdictOf(change_interval[0], change_interval[1], o.threshold, o.alpha) };
 }
 
 /** A record timed under emulation: marked itself, or from a file whose system says so. */
 const isEmulated = (r: BenchRecord, of: BenchResults) => r.emulated === true || (of.system.emulation ?? null) !== null;
 
+const sameTimes = (a: BenchRecord, b: BenchRecord) =>
+  a.times_ms.length === b.times_ms.length && a.times_ms.every((t, i) => t === b.times_ms[i]) && (a.rounds ?? []).every((r, i) => r === b.rounds?.[i]);
+
+function basisOf(baseline: BenchResults, current: BenchResults, sameMachine: boolean): { basis: Basis; normalisation: number | null } {
+  if (baseline.calibration_rounds && current.calibration_rounds) return { basis: 'calibration-rounds', normalisation: null };
+  if (!sameMachine && baseline.calibration && current.calibration) {
+    return { basis: 'calibration-run', normalisation: current.calibration.matmul_gflops_1thread / baseline.calibration.matmul_gflops_1thread };
+  }
+  return { basis: 'time', normalisation: null };
+}
+
+/** A record's series on the comparison's scale; `scale` multiplies the current side's times (calibration-run). */
+function onBasis(r: BenchRecord, of: BenchResults, basis: Basis, scale = 1): Series {
+  const s = seriesOf(r);
+  if (basis === 'calibration-rounds' && s.interleaved) return dividedBy(s, seriesOf(of.calibration_rounds!));
+  return scale === 1 ? s : { ...s, values: s.values.map((v) => v * scale) };
+}
+
 /**
- * Compares two result files record by record. On different machines the current times are
- * scaled by the ratio of the two calibrations, so that a faster runner does not hide a slower
- * graph (and a slower one does not fake a regression).
+ * Compares two result files record by record: each side's median over rounds, put on one scale
+ * (basisOf), with an interval from resampling each side's rounds on its own (two runs share no rounds).
+ * Identical timings are unchanged, whatever their noise: a file compared with itself always passes.
  */
 export function compareResults(baseline: BenchResults, current: BenchResults, o: CompareOptions): CompareReport {
   const sameMachine = baseline.system.id === current.system.id;
-  const calibrations = baseline.calibration && current.calibration;
-  const normalisation = !sameMachine && calibrations ? current.calibration!.matmul_gflops_1thread / baseline.calibration!.matmul_gflops_1thread : null;
-  const busy = machineNote(baseline, current, sameMachine);
+  const { basis, normalisation } = basisOf(baseline, current, sameMachine);
   const cur = new Map(current.records.map((r) => [recordKey(r), r]));
   const comparisons: Comparison[] = [];
   const base = new Set<string>();
-  for (const b of baseline.records) {
+  baseline.records.forEach((b, i) => {
     const key = recordKey(b);
     base.add(key);
     const c = cur.get(key);
@@ -189,25 +158,23 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
     if (!c) {
       const absent = { current_images_per_second: null, change: null, change_interval: null };
       comparisons.push({ ...common, verdict: 'missing', ...absent, note: 'not in the current results' });
-      continue;
+      return;
     }
     const emulated = [isEmulated(b, baseline) && 'baseline', isEmulated(c, current) && 'current'].filter(Boolean);
     if (emulated.length) {
-      comparisons.push({
-        ...common,
-        verdict: 'emulated',
-        current_images_per_second: c.images_per_second,
-        change: null,
-        change_interval: null,
-        note: `${emulated.join(' and ')} timed under emulation: not a speed figure, not compared`,
-      });
-      continue;
+      const note = `${emulated.join(' and ')} timed under emulation: not a speed figure, not compared`;
+      comparisons.push({ ...common, verdict: 'emulated', current_images_per_second: c.images_per_second, change: null, change_interval: null, note });
+      return;
     }
-    const currentTimes = normalisation ? c.times_ms.map((t) => t * normalisation) : c.times_ms;
-    const currentIps = (c.batch * 1000) / quantile(sorted(currentTimes), 0.5);
-    const decided = decide(b, currentTimes, o);
-    comparisons.push({ ...common, current_images_per_second: currentIps, ...decided, ...trusted(decided, b, c, busy ?? untrusted(b, c), o.threshold) });
-  }
+    if (sameTimes(b, c)) {
+      const note = 'identical timings';
+      comparisons.push({ ...common, verdict: 'unchanged', current_images_per_second: c.images_per_second, change: 0, change_interval: [0, 0], note });
+      return;
+    }
+    const decided = decide(onBasis(b, baseline, basis), onBasis(c, current, basis, basis === 'calibration-run' ? normalisation! : 1), o, 1 + i);
+    const currentIps = normalisation && basis === 'calibration-run' ? c.images_per_second / normalisation : c.images_per_second;
+    comparisons.push({ ...common, current_images_per_second: currentIps, ...decided });
+  });
   for (const c of current.records) {
     const key = recordKey(c);
     if (base.has(key)) continue;
@@ -225,19 +192,24 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
       note: 'not in the baseline',
     });
   }
-  const counts: Record<Verdict, number> = { improved: 0, unchanged: 0, regressed: 0, inconclusive: 0, missing: 0, new: 0, emulated: 0 };
-  for (const c of comparisons) counts[c.verdict]++;
-  return {
-    threshold: o.threshold,
-    alpha: o.alpha,
+  return reportOf(comparisons, o, {
     same_machine: sameMachine,
     baseline_machine: baseline.system.id,
     current_machine: current.system.id,
     normalisation,
-    machine_note: busy,
-    comparisons,
-    counts,
-  };
+    basis,
+  });
+}
+
+/** A report from its comparisons: the verdicts counted. */
+export function reportOf(
+  comparisons: Comparison[],
+  o: CompareOptions,
+  about: Omit<CompareReport, 'threshold' | 'alpha' | 'comparisons' | 'counts'>,
+): CompareReport {
+  const counts: Record<Verdict, number> = { improved: 0, unchanged: 0, regressed: 0, inconclusive: 0, missing: 0, new: 0, emulated: 0 };
+  for (const c of comparisons) counts[c.verdict]++;
+  return { threshold: o.threshold, alpha: o.alpha, ...about, comparisons, counts };
 }
 
 /** The exit code of a comparison: a regression wins over an inconclusive record. */

@@ -4,6 +4,8 @@ import { NOT_A_SPEED } from '../bench/emulation.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { familyOf } from '../models/families.js';
 import { stddev } from '../bench/stats.js';
+import { medianInterval, seriesOf } from '../bench/paired.js';
+import { RECORD_CONFIDENCE } from '../bench/record.js';
 
 const rivalHead = (family: string) => `vs ${familyOf(family)?.label ?? family}`;
 
@@ -22,6 +24,23 @@ interface Row {
 
 /** Time in ms as hyperfine prints it: mean ± σ. */
 export const meanSigma = (r: BenchRecord) => `${r.latency_ms.mean.toFixed(2)} ± ${stddev(r.times_ms).toFixed(2)} ms`;
+
+/** images/s's 95% interval: from the record (schema 3), or resampled from its batches (older files: one batch a round). */
+export function ipsInterval(r: BenchRecord): [number, number] {
+  if (r.images_per_second_ci95) return r.images_per_second_ci95;
+  const m = medianInterval(seriesOf(r), RECORD_CONFIDENCE);
+  return [(r.batch * 1000) / m.high, (r.batch * 1000) / m.low];
+}
+
+/** "117.9 ±1.4%": the half-width of the 95% interval, relative. */
+const ipsCell = (r: BenchRecord) => {
+  const [low, high] = ipsInterval(r);
+  return `${r.images_per_second.toFixed(1)} ±${((50 * (high - low)) / r.images_per_second).toFixed(1)}%`;
+};
+
+/** "2.53× [2.49, 2.58]" */
+const upCell = (u: { speedup: number; low: number; high: number }, digits: number) =>
+  `${u.speedup.toFixed(digits)}× [${u.low.toFixed(digits)}, ${u.high.toFixed(digits)}]`;
 
 function rows(results: BenchResults): { columns: Column[]; latencyColumns: Column[]; rivals: string[]; rows: Row[]; precisions: boolean } {
   const columns = columnsOf(results.records);
@@ -42,9 +61,7 @@ function rows(results: BenchResults): { columns: Column[]; latencyColumns: Colum
       flops: millions(first.flops, 0),
       ips: columns.map((c) => {
         const r = cell(c);
-        return r
-          ? `${r.images_per_second.toFixed(1)} ±${(r.spread.relative_iqr * 50).toFixed(0)}%${r.emulated ? ' emulated' : ''}${r.stability?.unstable ? ' !' : ''}`
-          : '-';
+        return r ? `${ipsCell(r)}${r.emulated ? ' emulated' : ''}` : '-';
       }),
       latency: latencyColumns.map((c) => {
         const r = cell(c);
@@ -52,11 +69,11 @@ function rows(results: BenchResults): { columns: Column[]; latencyColumns: Colum
       }),
       vs: ups.map((list) => {
         const mine = list.filter((u) => u.model === model);
-        return mine.length ? `${mine.map((u) => `${u.speedup.toFixed(1)}×`).join(' / ')} (${mine[0].against})` : '';
+        return mine.length ? `${mine.map((u) => upCell(u, 2)).join(' / ')} (${mine[0].against})` : '';
       }),
       vsFp32: precisionUps
         .filter((u) => u.model === model)
-        .map((u) => `${u.precision} ${u.speedup.toFixed(2)}×`)
+        .map((u) => `${u.precision} ${upCell(u, 2)}`)
         .join(' / '),
     };
   });
@@ -65,6 +82,17 @@ function rows(results: BenchResults): { columns: Column[]; latencyColumns: Colum
 
 const weightsNote = (records: readonly BenchRecord[]) =>
   records.some((r) => r.weights_kind === 'synthetic') ? 'Weights: synthetic (untrained); speed does not depend on weight values. ' : '';
+
+/** How the figures were measured: interleaved rounds (schema 3) or one configuration after another (older files). */
+function roundsNote(results: BenchResults): string {
+  const s = results.schedule;
+  if (!s) return 'Images/s from the median batch time; ± is half its 95% interval (timed one configuration after another: nothing paired).';
+  const groups = s.groups > 1 ? ` in ${s.groups} groups (memory)` : '';
+  return (
+    `Measured in ${s.rounds} interleaved rounds${groups} (every configuration once a round, in random order). ` +
+    'Images/s from the median over rounds; ± is half its 95% interval, from resampling whole rounds; speed-ups are paired round by round.'
+  );
+}
 
 const latencyNote = (records: readonly BenchRecord[]) => (records.some((r) => r.batch === 1) ? ' Latency (batch 1): mean ± σ of the batch time.' : '');
 
@@ -81,15 +109,12 @@ function footer(results: BenchResults, machines?: string): string {
     machines ??
     `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}` +
       `${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
-  const flagged = results.records.filter((r) => r.stability?.unstable).length;
-  const records = `${flagged} record${flagged > 1 ? 's' : ''}`;
-  const busy = `! = taken while the machine was busy or changing speed (${records}; see "stability" in the JSON): not to be trusted.`;
   return [
     ...(results.warnings ?? []).map((w) => `Warning: ${w}.`),
-    ...(flagged ? [busy] : []),
-    `${weightsNote(results.records)}Images/s from the median batch time; ± is half the relative interquartile range.${latencyNote(results.records)}`,
+    ...(results.interrupted ? ['Interrupted: these records hold the rounds finished before Ctrl-C.'] : []),
+    `${weightsNote(results.records)}${roundsNote(results)}${latencyNote(results.records)}`,
     "Speed-up: against the model of that family with the nearest published top-1 at or above LeViT's, same column" +
-      `${results.records.length ? ' (columns in the order shown, separated by /)' : ''}.`,
+      `${results.records.length ? ' (columns in the order shown, separated by /)' : ''}, with its 95% interval.`,
     ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32: each reduced precision against float32 in the same backend, threads and batch.'] : []),
     machine,
     ...emulationNote(results, machines !== undefined),
@@ -139,13 +164,14 @@ export function renderMarkdown(results: BenchResults, machines?: string): string
   return `${lines.join('\n')}\n\n${footer(results, machines).split('\n').join('  \n')}\n`;
 }
 
-/** One line per configuration, as it finishes. */
+/** One configuration in two short lines (a terminal's 80 columns): its figure with its interval, then its batches. */
 export function renderRecordLine(r: BenchRecord): string {
   const l = r.latency_ms;
-  const time = `time (mean ± σ) ${meanSigma(r)}  range (min … max) ${l.min.toFixed(2)} … ${l.max.toFixed(2)} ms`;
-  const runs = `${r.iterations} runs, IQR ±${(r.spread.relative_iqr * 50).toFixed(1)}%, RSS ${bytes(r.peak_rss_bytes)}`;
-  const rest = `median ${l.median.toFixed(1)} ms  p90 ${l.p90.toFixed(1)} ms  (${runs})`;
-  const emulatedTag = r.emulated ? `  emulated: ${NOT_A_SPEED}` : '';
-  const busyTag = r.stability?.unstable ? `  BUSY: ${r.stability.unstable}` : '';
-  return `${r.model.padEnd(22)} ${columnKey(r).padEnd(18)} ${r.images_per_second.toFixed(1).padStart(8)} images/s  ${time}  ${rest}${emulatedTag}${busyTag}`;
+  const [low, high] = ipsInterval(r);
+  const share = r.matmul_share ? `, ${(r.matmul_share.value * 100).toFixed(0)}% of the MatMul's GFLOP/s` : '';
+  const head = `${r.model} ${columnKey(r)}: ${r.images_per_second.toFixed(1)} images/s [${low.toFixed(1)}, ${high.toFixed(1)}]${share}`;
+  const rounds = r.rounds ? `${new Set(r.rounds).size} rounds × ${r.slice_batches}` : `${r.iterations}`;
+  const range = `range (min … max) ${l.min.toFixed(2)} … ${l.max.toFixed(2)} ms`;
+  const time = `  time (mean ± σ) ${meanSigma(r)}, ${range}; ${rounds} batches; RSS ${bytes(r.peak_rss_bytes)}`;
+  return `${head}${r.emulated ? `; emulated: ${NOT_A_SPEED}` : ''}\n${time}`;
 }

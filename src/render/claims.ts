@@ -8,9 +8,10 @@ const claimText = (c: ClaimCheck) => `${c.statement} (${c.model} vs ${c.than})`;
 
 const legend = () =>
   [
-    `Speed-up: median batch time of the second model / the first's, with its ${CLAIM_CONFIDENCE * 100}% bootstrap interval (seeded) from the raw batch times.`,
+    `Speed-up: images/s of the first model over the second's, with its ${CLAIM_CONFIDENCE * 100}% interval`,
+    'from resampling the rounds both ran in (paired, seeded).',
     `holds: the whole interval at or above the published factor less ${CLAIM_TOLERANCE * 100}%; does not hold: wholly below it;`,
-    'inconclusive: it straddles (or too few batches); direction-only claims hold above 1×. Claims and sources: zoo/claims/, docs/claims.md.',
+    'inconclusive: it straddles (or too few rounds); direction-only claims hold above 1×. Claims and sources: zoo/claims/, docs/claims.md.',
   ].join('\n');
 
 /** The claims section of levit bench --claims, for a terminal. */

@@ -14,12 +14,15 @@ const MARK: Record<string, string> = {
   emulated: 'emulated',
 };
 
+function basisText(r: CompareReport): string {
+  if (r.basis === 'calibration-rounds') return "each round's batch time divided by the calibration MatMul's time in the same round, on both sides";
+  if (r.basis === 'calibration-run') return `current times scaled by the calibration ratio ${r.normalisation!.toFixed(3)} (float32 MatMul GFLOP/s)`;
+  return r.same_machine ? 'raw batch times' : 'no calibration in one of the files: raw times compared, which mixes machine and code';
+}
+
 function machineLine(r: CompareReport): string {
-  if (r.same_machine) return `Same machine: ${r.current_machine}.${r.machine_note ? ` Every record inconclusive: ${r.machine_note}.` : ''}`;
-  const how = r.normalisation
-    ? `current times scaled by the calibration ratio ${r.normalisation.toFixed(3)} (float32 MatMul GFLOP/s) before comparing`
-    : 'no calibration in one of the files: raw times compared, which mixes machine and code';
-  return `Different machines: baseline ${r.baseline_machine}, current ${r.current_machine}; ${how}.`;
+  const machines = r.same_machine ? `Same machine: ${r.current_machine}` : `Different machines: baseline ${r.baseline_machine}, current ${r.current_machine}`;
+  return `${machines}; compared on ${basisText(r)}.`;
 }
 
 function summaryLine(r: CompareReport): string {

@@ -32,6 +32,8 @@ export interface InferenceSession {
   /** Threads actually in use, as far as the runtime tells. */
   readonly threads: number;
   run(input: FloatTensor): Promise<FloatTensor>;
+  /** Untimed work that makes the next run() time the model alone (e.g. selecting a shared runtime's backend). */
+  prepare?(): Promise<void>;
   release(): Promise<void>;
 }
 

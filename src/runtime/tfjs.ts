@@ -57,8 +57,12 @@ class TfjsSession implements InferenceSession {
     readonly threads: number,
   ) {}
 
-  async run(input: FloatTensor): Promise<FloatTensor> {
+  async prepare(): Promise<void> {
     if (this.tf.getBackend() !== this.tfBackend) await this.tf.setBackend(this.tfBackend);
+  }
+
+  async run(input: FloatTensor): Promise<FloatTensor> {
+    await this.prepare();
     const x = this.tf.tensor(input.data, [...input.shape], 'float32');
     try {
       const y = this.model.execute({ [TFJS_INPUT]: x }, TFJS_OUTPUT) as TfCore.Tensor;

@@ -1,0 +1,186 @@
+import { availableParallelism } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { floatTensor } from '../core/tensor.js';
+import { getCard } from '../models/registry.js';
+import { type Artifact, ensureArtifact } from '../classifier/convert.js';
+import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
+import { type WeightsChoice, describeWeights, resolveWeights } from '../classifier/model.js';
+import type { ModelCard } from '../models/families.js';
+import { onnxParameterCount, onnxSignature } from '../onnx/inspect.js';
+import { sha256File } from '../util/hash.js';
+import type { DownloadOptions } from '../download/checkpoints.js';
+import { countsOf } from '../classifier/zoo.js';
+import type { Backend, BackendStatus } from '../runtime/backend.js';
+import { requireBackend } from '../runtime/registry.js';
+import { FP32, type PrecisionSpec, precisionProgressLine } from '../classifier/precision.js';
+
+/**
+ * What to measure: the configurations of a run (model, backend, precision, threads, batch), with
+ * their artifacts built before anything is timed. One session serves the batches of a model,
+ * backend, precision and thread count.
+ */
+
+export type ThreadSpec = number | 'all';
+
+export interface ConfigurationPlan {
+  models: string[];
+  backends: string[];
+  threads: ThreadSpec[];
+  batches: number[];
+  weights: WeightsChoice;
+  download: DownloadOptions;
+  /** Time this ONNX file instead of levit's own artifact (one model only): e.g. a torch.onnx export. */
+  externalOnnx?: string;
+  /** Precisions of levit's artifacts (default float32 only). */
+  precisions?: PrecisionSpec[];
+}
+
+/** One session to load: a model's artifact on a backend at a thread count, and the batches it is timed at. */
+export interface SessionPlan {
+  card: ModelCard;
+  backend: Backend;
+  status: BackendStatus;
+  precision: PrecisionSpec;
+  threads: number;
+  artifact: Artifact;
+  batches: number[];
+}
+
+export interface Skip {
+  model: string;
+  backend: string;
+  threads: number;
+  batch?: number;
+  reason: string;
+}
+
+export function resolveThreads(specs: readonly ThreadSpec[]): number[] {
+  const all = availableParallelism();
+  return [...new Set(specs.map((t) => (t === 'all' ? all : t)))];
+}
+
+/** A deterministic input batch in the range normalized images take. */
+export function benchInput(batch: number, resolution: number) {
+  const t = floatTensor([batch, 3, resolution, resolution]);
+  let x = 0x2545f491;
+  for (let i = 0; i < t.data.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    t.data[i] = ((x >>> 0) / 4294967296) * 4 - 2;
+  }
+  return t;
+}
+
+/** How far an external export's parameter count may stray from the card's (folded BatchNorm, expanded attention biases). */
+const EXTERNAL_PARAMS_TOLERANCE = 0.1;
+
+/**
+ * An external ONNX file must be the model it is timed as: the card's input [N, 3, R, R], 1000 classes out,
+ * and a parameter count near the card's.
+ */
+export function checkExternalOnnx(path: string, card: ModelCard, params: number): void {
+  const r = card.preprocessing.resolution;
+  let found: number;
+  let signature: ReturnType<typeof onnxSignature>;
+  try {
+    const bytes = readFileSync(path);
+    found = onnxParameterCount(bytes);
+    signature = onnxSignature(bytes);
+  } catch (e) {
+    throw new CorruptFileError(path, `is not an ONNX model (${(e as Error).message})`, 'Give --onnx an .onnx file exported from the model named.');
+  }
+  const hint = 'Name the model the file was exported from (levit zoo lists them with their parameter counts and resolutions).';
+  const fixedIs = (d: number | string | null | undefined, v: number) => typeof d !== 'number' || d === v;
+  const [input] = signature.inputs;
+  const [output] = signature.outputs;
+  const shape = (s: readonly unknown[] | undefined) => `[${(s ?? []).map((d) => d ?? '?').join(', ')}]`;
+  if (signature.inputs.length !== 1 || input.length !== 4 || !fixedIs(input[1], 3) || !fixedIs(input[2], r) || !fixedIs(input[3], r)) {
+    throw new LevitError(
+      `--onnx ${path} takes ${signature.inputs.map(shape).join(' and ')}; ${card.id} takes [N, 3, ${r}, ${r}]: it is another model`,
+      ExitCode.badInput,
+      hint,
+    );
+  }
+  if (signature.outputs.length !== 1 || output.length !== 2 || !fixedIs(output[1], 1000)) {
+    throw new LevitError(`--onnx ${path} gives ${signature.outputs.map(shape).join(' and ')}; ${card.id} gives logits [N, 1000]`, ExitCode.badInput, hint);
+  }
+  if (Math.abs(found / params - 1) > EXTERNAL_PARAMS_TOLERANCE) {
+    throw new LevitError(
+      `--onnx ${path} has ${found.toLocaleString('en-US')} parameters; ${card.id} has ${params.toLocaleString('en-US')}: it is another model`,
+      ExitCode.badInput,
+      hint,
+    );
+  }
+}
+
+/** An external ONNX file as an artifact, identified by its hash. */
+export async function externalArtifact(path: string, backend: Backend): Promise<Artifact> {
+  if (backend.artifact !== 'onnx') throw new LevitError(`--onnx needs an ONNX backend; ${backend.id} runs ${backend.artifact}`, ExitCode.usage);
+  if (!existsSync(path)) throw new LevitError(`--onnx: no such file ${path}`, ExitCode.notFound);
+  const sha256 = await sha256File(path);
+  return {
+    path,
+    built: false,
+    seconds: 0,
+    weights: { kind: 'checkpoint', id: `external-${sha256.slice(0, 12)}`, label: `external ONNX ${path}`, source: path, sha256 },
+  };
+}
+
+/** Checks the plan and opens its backends; fails before any artifact is built. */
+export async function openBackends(plan: ConfigurationPlan): Promise<{ threads: number[]; backends: { backend: Backend; status: BackendStatus }[] }> {
+  const cards = plan.models.map(getCard);
+  if (plan.externalOnnx && cards.length !== 1) {
+    throw new LevitError('--onnx times one external file: name exactly one model (its input contract)', ExitCode.usage);
+  }
+  if (plan.externalOnnx && (plan.precisions ?? [FP32]).some((p) => p.precision !== 'fp32')) {
+    throw new LevitError("--onnx times the external file as it is: drop --precision (or bench levit's own artifacts with it)", ExitCode.usage);
+  }
+  if (plan.externalOnnx && existsSync(plan.externalOnnx)) checkExternalOnnx(plan.externalOnnx, cards[0], countsOf(cards[0]).params);
+  const threads = resolveThreads(plan.threads);
+  const backends = [];
+  for (const id of plan.backends) backends.push(await requireBackend(id, threads[0]));
+  return { threads, backends };
+}
+
+/**
+ * Every session of the plan, artifacts built (or found in the cache), in the order model, backend,
+ * precision, threads; and what cannot run here (a runtime's fixed thread count), with the reason.
+ */
+export async function planSessions(
+  plan: ConfigurationPlan,
+  opened: Awaited<ReturnType<typeof openBackends>>,
+  phase?: (message: string) => void,
+): Promise<{ sessions: SessionPlan[]; skipped: Skip[] }> {
+  const sessions: SessionPlan[] = [];
+  const skipped: Skip[] = [];
+  const [first] = opened.threads;
+  for (const card of plan.models.map(getCard)) {
+    const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
+    const identity = weights ? await describeWeights(weights) : undefined;
+    for (const { backend, status } of opened.backends)
+      for (const precision of plan.precisions ?? [FP32]) {
+        const artifact =
+          weights && identity
+            ? await ensureArtifact(card, weights, backend.artifact, identity, precision, (p) => phase?.(precisionProgressLine(card.id, p)))
+            : await externalArtifact(plan.externalOnnx!, backend);
+        for (const threads of opened.threads) {
+          if (backend.threadsFixedPerProcess && threads !== first) {
+            skipped.push({
+              model: card.id,
+              backend: backend.id,
+              threads,
+              reason: `${backend.id} fixes its thread count when it starts (${first} in this run)`,
+            });
+            continue;
+          }
+          sessions.push({ card, backend, status, precision, threads, artifact, batches: plan.batches });
+        }
+      }
+  }
+  return { sessions, skipped };
+}
+
+/** "levit_128s ort-cpu fp32 1 thread batch 16" */
+export const configurationLabel = (s: Pick<SessionPlan, 'card' | 'backend' | 'precision' | 'threads'>, batch: number) =>
+  `${s.card.id} ${s.backend.id} ${s.precision.precision} ${s.threads} thread${s.threads > 1 ? 's' : ''} batch ${batch}`;

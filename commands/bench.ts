@@ -1,8 +1,7 @@
 import { Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { benchListFlags, calibrationDirFlag, forceFlag, numberFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
-import { MIN_ROUNDS } from '../src/bench/paired.js';
-import { ROUND_DEFAULTS } from '../src/bench/schedule.js';
+import { benchListFlags, calibrationDirFlag, forceFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { roundFlags, roundSettings } from '../src/cli/round-flags.js';
 import { interruptOnSigint } from '../src/cli/interrupt.js';
 import { ExitCode } from '../src/core/errors.js';
 import { preflightOutput } from '../src/util/output.js';
@@ -23,8 +22,8 @@ export default class Bench extends LevitCommand {
   static override summary = 'Measure throughput and latency of models on this machine, per backend, thread count and batch.';
   static override description = `Every configuration of the run (model, backend, precision, threads, batch) is loaded
 together and measured in interleaved rounds: each round runs every configuration for one
-slice (--slice seconds, at least one batch) in a fresh random order (seeded: --seed), after
-each configuration's own --warmup. Whatever the machine does during a round, every
+slice (--slice seconds, at least one batch) in a fresh random order, after
+each configuration's own --warmup (--order-seed seeds the order). Whatever the machine does during a round, every
 configuration sees it; this is how shared cloud machines, whose speed swings by a third for
 seconds at a time, still give figures to decide on. The float32 MatMul calibration runs as one
 more configuration of every round: it measures the machine, for comparisons between machines.
@@ -70,35 +69,7 @@ not hold or inconclusive, from the paired interval of the measured speed-up.
   static override flags = {
     ...weightsFlags('synthetic'),
     ...benchListFlags,
-    duration: numberFlag({ description: 'seconds of timed runs per configuration, at least', default: 3, min: 0, helpValue: 'SECONDS' }),
-    'max-duration': numberFlag({
-      description: 'time cap: the rounds stop once they have taken this many seconds per configuration on average, precise or not',
-      default: 8,
-      min: 0,
-      exclusive: true,
-      helpValue: 'SECONDS',
-    }),
-    'target-ci': numberFlag({
-      description: "relative half-width of every configuration's 95% interval of images/s to reach before stopping",
-      default: 0.02,
-      min: 0,
-      helpValue: 'FRACTION',
-    }),
-    warmup: numberFlag({ description: 'seconds of warm-up per configuration (at least one batch)', default: 1, min: 0, helpValue: 'SECONDS' }),
-    slice: numberFlag({
-      description: 'seconds each configuration runs in one round (at least one batch)',
-      default: ROUND_DEFAULTS.sliceSeconds,
-      min: 0,
-      helpValue: 'SECONDS',
-    }),
-    'min-rounds': Flags.integer({
-      description: `rounds at least (levit compare needs ${MIN_ROUNDS} to decide)`,
-      default: ROUND_DEFAULTS.minRounds,
-      min: MIN_ROUNDS,
-    }),
-    seed: Flags.integer({ description: "seed of the rounds' random order", default: ROUND_DEFAULTS.seed, min: 0 }),
-    'min-iterations': Flags.integer({ description: 'timed batches per configuration at least', default: 1, min: 1 }),
-    'max-iterations': Flags.integer({ description: 'timed batches per configuration at most', default: 10000, min: 1 }),
+    ...roundFlags,
     'max-memory': Flags.integer({
       description: 'MiB the loaded sessions may take together; past it they are measured in groups (default: 60% of the free memory)',
       min: 1,
@@ -148,17 +119,7 @@ not hold or inconclusive, from the paired interval of the measured speed-up.
           batches: flags.batch,
           weights: weightsChoice(flags),
           download: defaultDownloadOptions(flags),
-          rounds: {
-            warmupSeconds: flags.warmup,
-            sliceSeconds: flags.slice,
-            minRounds: flags['min-rounds'],
-            durationSeconds: flags.duration,
-            minIterations: flags['min-iterations'],
-            targetCi: flags['target-ci'],
-            maxDurationSeconds: flags['max-duration'],
-            maxIterations: flags['max-iterations'],
-            seed: flags.seed,
-          },
+          rounds: roundSettings(flags),
           calibrate: flags.calibration,
           precisions: precisionSpecs(flags.precision, flags, flags['calibration-dir']),
           reference: machineBaseline,

@@ -1,48 +1,77 @@
 import { Args, Flags } from '@oclif/core';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { LevitCommand } from '../src/cli/base.js';
 import { readResults } from '../src/bench/validate.js';
 import { baselinePath } from '../src/bench/store.js';
+import { DEFAULT_MODELS } from '../src/bench/runner.js';
 import { type CompareReport, compareExitCode, compareResults, parseThreshold } from '../src/compare/compare.js';
-import { renderCompareMarkdown, renderCompareTable } from '../src/render/compare.js';
+import { type LiveReport, compareLive, sideOf } from '../src/compare/live.js';
+import { renderCompareMarkdown, renderCompareTable, selfTestLine } from '../src/render/compare.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
+import { configurationFlags, listFlag } from '../src/cli/flags.js';
+import { roundFlags, roundSettings } from '../src/cli/round-flags.js';
+import { Progress, duration } from '../src/cli/progress.js';
+import { interruptOnSigint } from '../src/cli/interrupt.js';
+import { packageRoot } from '../src/util/paths.js';
+
+/** A live side: a folder (a levit checkout) or an .onnx file; anything else is a results file. */
+const isLiveSide = (arg: string) => arg.endsWith('.onnx') || (existsSync(arg) && statSync(arg).isDirectory());
 
 export default class Compare extends LevitCommand {
-  static override summary = 'Compare two benchmark results; exit 1 on a regression, 6 when the evidence cannot decide (for CI).';
-  static override description = `Records are matched by model, backend, threads, batch, resolution and precision. For each
-pair, a seeded bootstrap gives a (1 - alpha) interval of the change of the median batch time
-(the same files always get the same verdict):
+  static override summary = 'Compare two benchmarks: results files, or two checkouts or ONNX files measured live in interleaved rounds (for CI).';
+  static override description = `Two ways to compare, decided by what BASELINE and CURRENT are:
+
+Results files (levit bench --out): records are matched by model, backend, threads, batch,
+resolution and precision, and their medians over rounds compared; files from different
+machines are put on one scale first, the current times scaled by the ratio of the two runs'
+calibrations (float32 MatMul GFLOP/s). The (1 - alpha) interval of the change comes from
+resampling each file's rounds on its own (seeded: the same files always get the same verdict):
+two runs minutes apart saw different machines, so nothing is paired and a busy spell in one of
+them widens its interval. Identical timings (a file against itself) are unchanged. To decide a
+change on a shared machine, measure both sides live (below).
+
+Live (two levit checkouts, or two .onnx files): both sides are measured now, in the same
+interleaved rounds: a worker process of each checkout (its own levit, onnxruntime and graphs)
+loads the configurations and the coordinator runs their slices in a fresh random order every
+round, so drift falls on both alike. The interval of the change is paired round by round. This
+is the pull-request gate (.github/workflows/bench.yml), and how to compare two ONNX exports
+(--model names the model whose input they take) or two runtime versions (two checkouts).
+--self-test runs this checkout against itself: an A/A test that tells whether this machine can
+gate at all (every interval must contain 0%), and how small a change it can tell.
+
+Verdicts:
   regressed     the whole interval is slower than --threshold
   improved      the whole interval is faster than --threshold
   unchanged     the whole interval lies within ±threshold
-  inconclusive  anything else, with the reason: an interval across the threshold (too noisy),
-                fewer than 10 timed batches a side, a record flagged as taken on a busy or
-                unstable machine, or a calibration that moved between two runs of one machine;
-                unless the interval lies past the threshold compounded with the machine's own
-                swing (measured by the calibrations around both records): a 2x slowdown is
-                not explained by a machine that ran 20% slower, and is still a regression.
-missing (in the baseline only) and new (in the current only) are reported too. When the files
-come from different machines, the current times are scaled by the ratio of their calibrations
-(float32 MatMul GFLOP/s) first, and the output says so. BASELINE may be 'auto': the baseline
-committed for CURRENT's machine in results/baselines. A record timed under emulation
-(qemu-user, Rosetta 2) is no speed figure: such pairs are reported as emulated and never decided.
+  inconclusive  anything else, with the reason: an interval across the threshold (too
+                noisy), or fewer than 10 rounds a side
+missing (in the baseline only) and new (in the current only) are reported too. BASELINE may be
+'auto': the baseline committed for CURRENT's machine in results/baselines. A record timed under
+emulation (qemu-user, Rosetta 2) is no speed figure: such pairs are reported and never decided.
 
-Exit codes: 0 every configuration decided and none regressed; 1 a regression (whatever else);
-6 no regression but some configuration inconclusive (re-run on a quiet machine or with a
-longer --duration); 2 usage; 3 a file that is not a valid results file (the message names
-the field); 4 a file not found.`;
+Exit codes: 0 every configuration decided and none regressed (self-test: every interval
+contains 0%); 1 a regression (whatever else; self-test: identical sides differed); 6 no
+regression but some configuration inconclusive; 2 usage; 3 a file that is not a valid results
+file (the message names the field); 4 a file or checkout not found; 130 interrupted.`;
   static override examples = [
     '<%= config.bin %> compare results/baselines/my-machine.json current.json',
     '<%= config.bin %> compare auto current.json --threshold 10% --markdown >> "$GITHUB_STEP_SUMMARY"',
+    '<%= config.bin %> compare ../levit-main . --model levit_128s,efficientnet_b0',
+    '<%= config.bin %> compare torch_export.onnx mine.onnx --model levit_128s --batch 1,16',
+    '<%= config.bin %> compare --self-test --model levit_128s',
   ];
   static override args = {
-    baseline: Args.string({ description: "baseline results file, or 'auto'", required: true }),
-    current: Args.string({ description: 'current results file', required: true }),
+    baseline: Args.string({ description: "baseline: a results file (or 'auto'), a levit checkout, or an .onnx file" }),
+    current: Args.string({ description: 'current: the same kind as the baseline' }),
   };
   static override flags = {
     threshold: Flags.string({ description: 'change of the median batch time that counts (10% or 0.1)', default: '10%' }),
     alpha: Flags.string({ description: '1 - confidence of the interval of the change (0.01: a 99% interval)', default: '0.01' }),
     markdown: Flags.boolean({ description: 'print Markdown (for a CI job summary)' }),
+    'self-test': Flags.boolean({ description: 'live: this checkout against itself, to learn whether this machine can gate (no arguments)' }),
+    model: listFlag('model', (s) => s, { description: `live: models, comma-separated (default: ${DEFAULT_MODELS.join(',')})`, default: [] }),
+    ...configurationFlags([1]),
+    ...roundFlags,
   };
 
   async run(): Promise<CompareReport> {
@@ -50,24 +79,86 @@ the field); 4 a file not found.`;
     const alpha = Number(flags.alpha);
     if (!(alpha > 0 && alpha < 0.5)) throw new LevitError(`--alpha: '${flags.alpha}' must lie between 0 and 0.5`, ExitCode.usage);
     const threshold = parseThreshold(flags.threshold);
-    const current = readResults(args.current);
-    const baselineFile = args.baseline === 'auto' ? baselinePath(current.system) : args.baseline;
-    if (args.baseline === 'auto' && !existsSync(baselineFile)) {
+    const given = [args.baseline, args.current].filter((a): a is string => a !== undefined);
+    if (flags['self-test'] ? given.length !== 0 : given.length !== 2) {
+      throw new LevitError(
+        flags['self-test'] ? '--self-test compares this checkout with itself: give no BASELINE or CURRENT' : 'give a BASELINE and a CURRENT',
+        ExitCode.usage,
+        'levit compare --help shows the two ways to compare.',
+      );
+    }
+    const live = flags['self-test'] || given.some(isLiveSide);
+    const report = live ? await this.live(given, flags, { threshold, alpha }) : this.files(given[0], given[1], { threshold, alpha });
+    this.log(flags.markdown ? renderCompareMarkdown(report) : renderCompareTable(report));
+    if (flags['self-test']) {
+      const { line, ok } = selfTestLine(report);
+      this.log(line);
+      process.exitCode = ok ? ExitCode.ok : ExitCode.failure;
+      return report;
+    }
+    for (const c of report.comparisons.filter((x) => x.verdict === 'regressed')) {
+      const atLeast = c.change_interval ? `, interval +${(c.change_interval[0] * 100).toFixed(1)}% or more` : '';
+      this.logToStderr(`regressed: ${c.key} (${((c.change ?? 0) * 100).toFixed(1)}% slower${atLeast})`);
+    }
+    for (const c of report.comparisons.filter((x) => x.verdict === 'inconclusive')) this.logToStderr(`inconclusive: ${c.key}: ${c.note}`);
+    if ((report as LiveReport).stopped === 'interrupted') {
+      this.logToStderr('interrupted: the verdicts rest on the rounds finished before Ctrl-C');
+      process.exitCode = ExitCode.interrupted;
+    } else {
+      process.exitCode = compareExitCode(report);
+    }
+    return report;
+  }
+
+  private files(baselineArg: string, currentArg: string, o: { threshold: number; alpha: number }): CompareReport {
+    const current = readResults(currentArg);
+    const baselineFile = baselineArg === 'auto' ? baselinePath(current.system) : baselineArg;
+    if (baselineArg === 'auto' && !existsSync(baselineFile)) {
       throw new LevitError(
         `no baseline for machine '${current.system.id}' (looked for ${baselineFile})`,
         ExitCode.notFound,
         'Make one on this machine with levit bench --save-baseline, or name a baseline file.',
       );
     }
-    const baseline = readResults(baselineFile);
-    const report = compareResults(baseline, current, { threshold, alpha });
-    this.log(flags.markdown ? renderCompareMarkdown(report) : renderCompareTable(report));
-    for (const c of report.comparisons.filter((x) => x.verdict === 'regressed')) {
-      const atLeast = c.change_interval ? `, interval +${(c.change_interval[0] * 100).toFixed(1)}% or more` : '';
-      this.logToStderr(`regressed: ${c.key} (${((c.change ?? 0) * 100).toFixed(1)}% slower${atLeast})`);
+    return compareResults(readResults(baselineFile), current, o);
+  }
+
+  private async live(given: string[], flags: Parameters<typeof roundSettings>[0] & LiveFlags, o: { threshold: number; alpha: number }): Promise<LiveReport> {
+    const [baseline, current] = given.length ? given : [packageRoot, packageRoot];
+    if (!isLiveSide(baseline) || !isLiveSide(current)) {
+      throw new LevitError(
+        `compare ${baseline} with ${current}: both must be results files, or both levit checkouts / .onnx files`,
+        ExitCode.usage,
+        'levit compare --help shows the two ways to compare.',
+      );
     }
-    for (const c of report.comparisons.filter((x) => x.verdict === 'inconclusive')) this.logToStderr(`inconclusive: ${c.key}: ${c.note}`);
-    process.exitCode = compareExitCode(report);
-    return report;
+    const progress = new Progress();
+    const interrupt = interruptOnSigint(() => progress.log('interrupted: finishing the round in progress (Ctrl-C again to quit at once)'));
+    try {
+      const report = await compareLive(
+        sideOf(baseline, 'baseline'),
+        sideOf(current, 'current'),
+        {
+          ...o,
+          models: flags.model.length ? flags.model : DEFAULT_MODELS,
+          backends: flags.backend,
+          threads: flags.threads,
+          batches: flags.batch,
+          rounds: roundSettings(flags),
+        },
+        {
+          phase: (m) => progress.update(m, true),
+          warmup: (key, i, n) => progress.update(`warming up [${i + 1}/${n}] ${key}`, true),
+          round: (r, elapsed) => progress.update(`round ${r} (at least ${flags['min-rounds']}), ${duration(elapsed)}`),
+        },
+        interrupt.signal,
+      );
+      progress.clear();
+      return report;
+    } finally {
+      interrupt.dispose();
+    }
   }
 }
+
+type LiveFlags = { model: string[]; backend: string[]; threads: (number | 'all')[]; batch: number[] };

@@ -255,46 +255,6 @@ test('noise is inconclusive, never a verdict; identical timings are unchanged ho
   assert.equal(compareExitCode(self), 0);
 });
 
-/** A schema-3 file: records timed in rounds with the calibration MatMul as one more arm; host[r] is the machine's slowness in round r. */
-function roundsResults(host: number[], models: Record<string, number>, id = 'm'): BenchResults {
-  const rounds = host.map((_, r) => r);
-  const jitter = (r: number, k: number) => 1 + 0.004 * Math.sin(r * 7.1 + k);
-  const records = Object.entries(models).map(([model, ms], k) =>
-    rec(
-      model,
-      host.map((h, r) => ms * h * jitter(r, k)),
-      { rounds },
-    ),
-  );
-  return {
-    ...results(id, 100, records),
-    calibration_rounds: { matmul_size: 1024, times_ms: host.map((h, r) => 20 * h * jitter(r, 9)), rounds },
-  } as BenchResults;
-}
-
-test("schema 3: each round's time over the calibration's in that round, so a run on a slower machine state is unchanged", () => {
-  const quiet = Array.from({ length: 30 }, (_, r) => 1 + 0.02 * Math.sin(r));
-  // The second run met a host 30-60% slower in spells: raw times would call that a regression.
-  const busy = Array.from({ length: 30 }, (_, r) => (r % 10 < 6 ? 1.3 : 1.6) + 0.02 * Math.cos(r));
-  const base = roundsResults(quiet, { a: 100, b: 40 });
-  const same = compareResults(base, roundsResults(busy, { a: 100, b: 40 }), options);
-  assert.equal(same.basis, 'calibration-rounds');
-  assert.deepEqual(
-    same.comparisons.map((c) => c.verdict),
-    ['unchanged', 'unchanged'],
-  );
-  const slower = compareResults(base, roundsResults(busy, { a: 125, b: 40 }), options);
-  assert.deepEqual(
-    slower.comparisons.map((c) => c.verdict),
-    ['regressed', 'unchanged'],
-  );
-  assert.ok(Math.abs(slower.comparisons[0].change! - 0.25) < 0.01);
-  // Without the calibration arm the same timings are compared raw: the busy host reads as a regression.
-  const raw = compareResults({ ...base, calibration_rounds: null }, { ...roundsResults(busy, { a: 100, b: 40 }), calibration_rounds: null }, options);
-  assert.equal(raw.basis, 'time');
-  assert.equal(raw.comparisons[0].verdict, 'regressed');
-});
-
 function writeResults(dir: string, name: string, r: unknown): string {
   const file = join(dir, name);
   writeFileSync(file, JSON.stringify(r));

@@ -56,14 +56,6 @@ export function seriesOf(r: Timed): Series {
   return { ids, values: ids.map((id) => medianOf(byRound.get(id)!)), interleaved: true };
 }
 
-/** Each round's value divided by another series' value in the same round (rounds missing from either are dropped). */
-export function dividedBy(s: Series, by: Series): Series {
-  const other = new Map(by.ids.map((id, i) => [id, by.values[i]]));
-  const ids = s.ids.filter((id) => other.has(id));
-  const values = ids.map((id) => s.values[s.ids.indexOf(id)] / other.get(id)!);
-  return { ids, values, interleaved: s.interleaved && by.interleaved };
-}
-
 /** Merges consecutive units so that at most MAX_UNITS remain; every column is binned the same way. */
 function binned(columns: number[][]): number[][] {
   const n = columns[0].length;

@@ -1,15 +1,15 @@
 import { freemem } from 'node:os';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InferenceSession } from '../runtime/backend.js';
 import { packageVersion } from '../util/paths.js';
-import { type Calibration, type Calibrator, matmulGflops, openCalibrator } from './calibration.js';
-import { type ConfigurationPlan, type SessionPlan, type Skip, benchInput, configurationLabel, openBackends, planSessions } from './configurations.js';
+import { type Calibration, matmulGflops, openCalibrator } from './calibration.js';
+import { type Loaded, calibrationArm, sessionArmOf } from './arms.js';
+import { type ConfigurationPlan, type SessionPlan, type Skip, configurationLabel, openBackends, planSessions } from './configurations.js';
 import { type SystemFingerprint, fingerprint } from './fingerprint.js';
 import { medianOf, seriesOf } from './paired.js';
 import { buildRecord } from './record.js';
 import { type BenchRecord, type BenchResults, type CalibrationRounds, RESULTS_SCHEMA, type Schedule } from './results.js';
-import { type Arm, runRounds } from './rounds.js';
+import { runRounds } from './rounds.js';
 import type { RoundSettings } from './schedule.js';
 import { baselineWarning } from './stability.js';
 
@@ -53,43 +53,7 @@ function predictedBytes(s: SessionPlan): number {
 /** The default memory budget: this process's memory now and 60% of what the machine has free. */
 const defaultBudget = () => process.memoryUsage.rss() + 0.6 * freemem();
 
-interface Loaded {
-  plan: SessionPlan;
-  session: InferenceSession;
-  seconds: number;
-}
-
 const threadWord = (t: number) => `${t} thread${t > 1 ? 's' : ''}`;
-
-/** A session at one batch size as an arm of the rounds. */
-function sessionArm(l: Loaded, batch: number): Arm {
-  const input = benchInput(batch, l.plan.card.preprocessing.resolution);
-  const { session } = l;
-  return {
-    key: configurationLabel(l.plan, batch),
-    prepare: session.prepare ? () => session.prepare!() : undefined,
-    async slice(batches) {
-      const times: number[] = [];
-      for (let i = 0; i < batches; i++) {
-        const t0 = performance.now();
-        await session.run(input);
-        times.push(performance.now() - t0);
-      }
-      return times;
-    },
-  };
-}
-
-function calibrationArm(c: Calibrator): Arm {
-  return {
-    key: 'calibration (float32 MatMul, 1 thread)',
-    async slice(batches) {
-      const times: number[] = [];
-      for (let i = 0; i < batches; i++) times.push(await c.time());
-      return times;
-    },
-  };
-}
 
 /**
  * Measures the plan: its sessions loaded together (in groups when memory does not allow all at once),
@@ -136,7 +100,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
       groups++;
       const configs = loaded.flatMap((l) => l.plan.batches.map((batch) => ({ l, batch })));
       events.group?.(groups, configs.length, next < sessions.length ? `group ${groups}, memory allowing` : `group ${groups}`);
-      const arms = [...(calibrator ? [calibrationArm(calibrator)] : []), ...configs.map((c) => sessionArm(c.l, c.batch))];
+      const arms = [...(calibrator ? [calibrationArm(calibrator)] : []), ...configs.map((c) => sessionArmOf(c.l.plan, c.l.session, c.batch))];
       const dropped = (key: string, error: Error) => {
         const c = configs.find((x) => configurationLabel(x.l.plan, x.batch) === key)!;
         skip({

@@ -93,7 +93,7 @@ export const sessionFlags = {
 };
 
 /** A list flag: comma-separated (or repeated) values, each parsed into a typed value when the command line is read. */
-function listFlag<T>(name: string, item: (s: string) => T | undefined, o: { description: string; default: T[]; char?: 'b' | 't' }) {
+export function listFlag<T>(name: string, item: (s: string) => T | undefined, o: { description: string; default: T[]; char?: 'b' | 't' }) {
   return Flags.custom<T>({
     multiple: true,
     // One value per flag occurrence: a following word is a model name, not another value.
@@ -111,16 +111,19 @@ function listFlag<T>(name: string, item: (s: string) => T | undefined, o: { desc
   })();
 }
 
-/** bench's --backend, --threads and --batch: every combination is measured. */
-export const benchListFlags = {
+/** --backend, --threads and --batch of commands that measure every combination (bench, a live compare). */
+export const configurationFlags = (threads: ThreadSpec[]) => ({
   backend: listFlag('backend', (s) => s, { char: 'b', description: 'backends, comma-separated (levit backends lists them)', default: ['ort-cpu'] }),
   threads: listFlag<ThreadSpec>('threads', (s) => (s === 'all' ? 'all' : positiveInt(s)), {
     char: 't',
     description: "intra-op thread counts, comma-separated; 'all' = every core",
-    default: [1, 'all'],
+    default: threads,
   }),
   batch: listFlag('batch', positiveInt, { description: 'batch sizes, comma-separated', default: [16] }),
-};
+});
+
+/** bench's: every combination is measured, at 1 thread and all. */
+export const benchListFlags = configurationFlags([1, 'all']);
 
 /** The folder of calibration images: --calibration in convert and eval, --calibration-dir in bench (whose --calibration measures the machine). */
 export const calibrationDirFlag = (

@@ -1,6 +1,6 @@
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { recordKey } from '../bench/validate.js';
-import { MIN_ROUNDS, type Series, dividedBy, medianOf, ratioInterval, seriesOf } from '../bench/paired.js';
+import { MIN_ROUNDS, type Series, medianOf, ratioInterval, seriesOf } from '../bench/paired.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 
 export { recordKey };
@@ -41,14 +41,15 @@ export interface Comparison {
 
 /**
  * How the two sides' times were put on one scale before comparing:
- *   calibration-rounds  each round's batch time over the calibration MatMul's time in the same round, on
- *                       both sides (schema 3 with calibration): the machine's own speed, drift included,
- *                       divides out, on one machine or two;
- *   calibration-run     different machines without rounds: the current times scaled by the ratio of the
- *                       two runs' calibrations;
- *   time                raw batch times (same machine, or no calibration to scale by).
+ *   calibration-run  different machines: the current times scaled by the ratio of the two runs'
+ *                    calibrations (float32 MatMul GFLOP/s);
+ *   time             raw batch times (one machine, or no calibration to scale by);
+ *   interleaved      a live comparison (live.ts): both sides in the same rounds, paired round by round.
+ * On one machine the times are not divided by the calibration measured in the same rounds: measured
+ * here, a busy neighbour slowed the compute-bound MatMul and the models by different factors (its
+ * round-by-round share moved by 40% where the models' times did not), which made false alarms.
  */
-export type Basis = 'calibration-rounds' | 'calibration-run' | 'time';
+export type Basis = 'calibration-run' | 'time' | 'interleaved';
 
 export interface CompareReport {
   threshold: number;
@@ -125,23 +126,21 @@ const sameTimes = (a: BenchRecord, b: BenchRecord) =>
   a.times_ms.length === b.times_ms.length && a.times_ms.every((t, i) => t === b.times_ms[i]) && (a.rounds ?? []).every((r, i) => r === b.rounds?.[i]);
 
 function basisOf(baseline: BenchResults, current: BenchResults, sameMachine: boolean): { basis: Basis; normalisation: number | null } {
-  if (baseline.calibration_rounds && current.calibration_rounds) return { basis: 'calibration-rounds', normalisation: null };
   if (!sameMachine && baseline.calibration && current.calibration) {
     return { basis: 'calibration-run', normalisation: current.calibration.matmul_gflops_1thread / baseline.calibration.matmul_gflops_1thread };
   }
   return { basis: 'time', normalisation: null };
 }
 
-/** A record's series on the comparison's scale; `scale` multiplies the current side's times (calibration-run). */
-function onBasis(r: BenchRecord, of: BenchResults, basis: Basis, scale = 1): Series {
+/** A record's series, its times multiplied by `scale` (the current side's, on the calibration-run basis). */
+function scaled(r: BenchRecord, scale = 1): Series {
   const s = seriesOf(r);
-  if (basis === 'calibration-rounds' && s.interleaved) return dividedBy(s, seriesOf(of.calibration_rounds!));
   return scale === 1 ? s : { ...s, values: s.values.map((v) => v * scale) };
 }
 
 /**
- * Compares two result files record by record: each side's median over rounds, put on one scale
- * (basisOf), with an interval from resampling each side's rounds on its own (two runs share no rounds).
+ * Compares two result files record by record: each side's median over rounds, on one scale (basisOf),
+ * with an interval from resampling each side's rounds on its own (two runs share no rounds).
  * Identical timings are unchanged, whatever their noise: a file compared with itself always passes.
  */
 export function compareResults(baseline: BenchResults, current: BenchResults, o: CompareOptions): CompareReport {
@@ -171,7 +170,7 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
       comparisons.push({ ...common, verdict: 'unchanged', current_images_per_second: c.images_per_second, change: 0, change_interval: [0, 0], note });
       return;
     }
-    const decided = decide(onBasis(b, baseline, basis), onBasis(c, current, basis, basis === 'calibration-run' ? normalisation! : 1), o, 1 + i);
+    const decided = decide(scaled(b), scaled(c, normalisation ?? 1), o, 1 + i);
     const currentIps = normalisation && basis === 'calibration-run' ? c.images_per_second / normalisation : c.images_per_second;
     comparisons.push({ ...common, current_images_per_second: currentIps, ...decided });
   });

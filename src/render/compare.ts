@@ -1,5 +1,6 @@
 import { table } from './format.js';
 import type { CompareReport, Comparison } from '../compare/compare.js';
+import type { LiveReport } from '../compare/live.js';
 
 const pct = (v: number | null) => (v === null ? '-' : `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
 const ips = (v: number | null) => (v === null ? '-' : v.toFixed(1));
@@ -15,14 +16,36 @@ const MARK: Record<string, string> = {
 };
 
 function basisText(r: CompareReport): string {
-  if (r.basis === 'calibration-rounds') return "each round's batch time divided by the calibration MatMul's time in the same round, on both sides";
+  if (r.basis === 'interleaved') return 'both measured in the same interleaved rounds, paired round by round';
   if (r.basis === 'calibration-run') return `current times scaled by the calibration ratio ${r.normalisation!.toFixed(3)} (float32 MatMul GFLOP/s)`;
   return r.same_machine ? 'raw batch times' : 'no calibration in one of the files: raw times compared, which mixes machine and code';
 }
 
 function machineLine(r: CompareReport): string {
+  const live = r as Partial<LiveReport>;
+  if (live.baseline_source) {
+    return `Live: baseline ${live.baseline_source}, current ${live.current_source}; ${basisText(r)} (${live.rounds} rounds, ${live.stopped}).`;
+  }
   const machines = r.same_machine ? `Same machine: ${r.current_machine}` : `Different machines: baseline ${r.baseline_machine}, current ${r.current_machine}`;
   return `${machines}; compared on ${basisText(r)}.`;
+}
+
+/**
+ * The verdict of an A/A self-test (both sides the same code): every interval must contain no change,
+ * and the widest one says the smallest change this machine can tell apart at this confidence.
+ */
+export function selfTestLine(r: CompareReport): { line: string; ok: boolean } {
+  const intervals = r.comparisons.filter((c) => c.change_interval).map((c) => ({ key: c.key, i: c.change_interval! }));
+  const outside = intervals.filter(({ i }) => i[0] > 0 || i[1] < 0);
+  const widest = Math.max(0, ...intervals.map(({ i }) => Math.max(-i[0], i[1])));
+  const confidence = Math.round((1 - r.alpha) * 100);
+  if (outside.length) {
+    const which = outside.map(({ key, i }) => `${key} (${pct(i[0])} to ${pct(i[1])})`).join('; ');
+    return { ok: false, line: `A/A self-test FAILED: identical sides differed: ${which}. This machine cannot gate changes as measured here.` };
+  }
+  const gate = `changes past about ±${(widest * 100).toFixed(1)}% are decided at ${confidence}%`;
+  const threshold = widest < r.threshold ? `; the threshold of ±${(r.threshold * 100).toFixed(1)}% is above that` : `; raise --threshold above it`;
+  return { ok: true, line: `A/A self-test passed: every ${confidence}% interval contains no change; on this machine ${gate}${threshold}.` };
 }
 
 function summaryLine(r: CompareReport): string {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,6 +18,7 @@ import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/benc
 import { readResults } from '../src/bench/validate.js';
 import { quantile, sorted, spread, summarize } from '../src/bench/stats.js';
 import { runCli, tempDir } from './helpers/shared.js';
+import { packageRoot } from '../src/util/paths.js';
 
 test('percentiles interpolate as NumPy does; spread is the relative IQR', () => {
   const xs = [10, 1, 4, 3, 2, 5, 6, 7, 8, 9];
@@ -410,4 +412,54 @@ test('output paths are checked before any work; a mistyped flag or a bad number 
     assert.match(r.stderr, message);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
+});
+
+test('sessions that do not fit in memory together are measured in groups, each in its own rounds, and the output says so', (t) => {
+  const dir = tempDir(t);
+  const args = ['bench', 'levit_128s', 'levit_192', '--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--max-duration', '0.2'];
+  const r = runCli([...args, '--max-memory', '1', '--json'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(r.status, 0, r.stderr);
+  const results = JSON.parse(r.stdout) as BenchResults;
+  assert.equal(results.schedule!.groups, 2);
+  assert.equal(results.schedule!.memory_budget_bytes, 2 ** 20);
+  assert.deepEqual(
+    results.records.map((x) => x.group),
+    [1, 2],
+  );
+  const [a, b] = results.records.map((x) => new Set(x.rounds));
+  assert.ok(![...a].some((id) => b.has(id)), 'two groups never share a round');
+  assert.match(results.warnings!.join('\n'), /measured in 2 groups; speed-ups between groups are not paired/);
+  assert.ok(results.schedule!.peak_rss_bytes > 0);
+});
+
+test('Ctrl-C during bench keeps the rounds finished so far: written to --out marked interrupted, printed, exit 130', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'cc.json');
+  const args = [join(packageRoot, 'bin', 'run.js'), 'bench', 'levit_128s', '--threads', '1', '--batch', '1', '--warmup', '0', '--min-rounds', '100000'];
+  const child = spawn(process.execPath, [...args, '--duration', '1000', '--out', out, '--no-calibration'], { env: { ...process.env, LEVIT_CACHE_DIR: dir } });
+  let stderr = '';
+  let stdout = '';
+  let timer: NodeJS.Timeout | undefined;
+  child.stdout.on('data', (d) => (stdout += d));
+  const sent = new Promise<void>((resolve) =>
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      // The rounds start once the group is loaded: give them two seconds.
+      if (/group 1: 1 configurations loaded/.test(stderr) && !timer) {
+        timer = setTimeout(() => {
+          child.kill('SIGINT');
+          resolve();
+        }, 2000);
+      }
+    }),
+  );
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  await sent;
+  assert.equal(code, 130, stderr);
+  const results = readResults(out);
+  assert.equal(results.interrupted, true);
+  assert.equal(results.schedule!.stopped, 'interrupted');
+  assert.ok(results.records[0].iterations >= 10, `${results.records[0].iterations} batches kept`);
+  assert.match(stdout, /Interrupted: these records hold the rounds finished before Ctrl-C/);
+  assert.match(stderr, /interrupted after \d+ rounds: what was measured is in/);
 });

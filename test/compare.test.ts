@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BenchRecord, BenchResults } from '../src/bench/results.js';
 import { RESULTS_SCHEMA } from '../src/bench/results.js';
-import { readResults } from '../src/bench/validate.js';
+import { MAX_RESULTS_BYTES, readResults } from '../src/bench/validate.js';
 import { compareExitCode, compareResults, parseThreshold, separationIsEvidence } from '../src/compare/compare.js';
 import { ratioInterval, seriesOf } from '../src/bench/paired.js';
 import { mergeResults } from '../src/bench/merge-machines.js';
@@ -344,4 +344,22 @@ test('--save-baseline refuses to shrink a baseline without --force', (t) => {
   assert.equal(readResults(path).records.length, 2, 'the baseline is untouched');
   saveBaseline(one, true);
   assert.equal(readResults(path).records.length, 1);
+});
+
+test('a results file of a million batches a side is compared in bounded time; one too large to be real is refused', (t) => {
+  const dir = tempDir(t);
+  const n = 1_000_000;
+  const huge = (seed: number) => results('m', 80, [rec('levit_128s', samples(100, n, seed), { rounds: Array.from({ length: n }, (_, i) => i) })]);
+  const [a, b] = [writeResults(dir, 'a.json', huge(1)), writeResults(dir, 'b.json', huge(2))];
+  const started = Date.now();
+  const r = runCli(['compare', a, b, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).comparisons[0].verdict, 'unchanged');
+  assert.ok(Date.now() - started < 60_000, `${Date.now() - started} ms`);
+  const big = join(dir, 'big.json');
+  writeFileSync(big, '');
+  truncateSync(big, MAX_RESULTS_BYTES + 1);
+  const refused = runCli(['compare', a, big]);
+  assert.equal(refused.status, 3);
+  assert.match(refused.stderr, /is 256 MiB, over the 256 MiB a results file may take: not read/);
 });

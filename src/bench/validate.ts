@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
 import { READABLE_SCHEMAS, RESULTS_SCHEMA } from './results.js';
 import type { BenchRecord, BenchResults } from './results.js';
@@ -101,12 +101,24 @@ export function validateResults(parsed: unknown, file: string): BenchResults {
   return { ...(rest as unknown as BenchResults), schema: RESULTS_SCHEMA, calibration, records };
 }
 
+/**
+ * The largest results file read: far above what bench writes (10,000 batches a configuration at most by
+ * default, a few hundred kB), and under what one JavaScript string can hold.
+ */
+export const MAX_RESULTS_BYTES = 256 * 2 ** 20;
+
 /** Reads and validates a results file (see validate.ts); a missing file is "not found". */
 export function readResults(file: string): BenchResults {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > MAX_RESULTS_BYTES) {
+      const mb = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
+      throw new CorruptFileError(file, `is ${mb(size)}, over the ${mb(MAX_RESULTS_BYTES)} a results file may take: not read`, HINT);
+    }
     text = readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof LevitError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new LevitError(`${file}: no such results file`, ExitCode.notFound, 'Write results with levit bench --out FILE.');
     throw new CorruptFileError(file, `cannot be read (${code ?? (e as Error).message})`, 'Give a results file written by levit bench --out FILE.');

@@ -27,6 +27,12 @@ export function activationQuant(min: number, max: number): ActivationQuant {
   return { scale, zeroPoint };
 }
 
+/** A signed activation's quantization: int8, symmetric (zero point 0), covering [-max|x|, max|x|]. */
+export function signedActivationQuant(min: number, max: number): ActivationQuant {
+  const m = Math.max(Math.abs(min), Math.abs(max));
+  return { scale: m > 0 ? Math.fround(m / 127) : 1, zeroPoint: 0 };
+}
+
 export function quantizeActivation(x: number, q: ActivationQuant): number {
   return Math.min(255, Math.max(0, roundHalfEven(x / q.scale) + q.zeroPoint));
 }

@@ -146,6 +146,9 @@ test('levit convert --validation DIR and --int8-target, as a user runs them', { 
   assert.equal(result.sensitivity.heldOut, true);
   assert.match(result.precision.label, /judged on 2 held-out .*full range, for VNNI CPUs/);
   assert.ok(result.notes.some((n: string) => /int8 for VNNI CPUs \(--int8-target vnni\)/.test(n)));
+  const metadata = readFileSync(join(dir, 'a.onnx')).toString('latin1');
+  assert.match(metadata, /int8_target.*vnni: --int8-target vnni/s, 'the artifact says which form it is, and why');
+  assert.match(metadata, /validation_sha256/);
   const text = runCli([...args, '--validation', val, '--int8-target', 'avx2', '--target-sqnr', '0', '--out', join(dir, 'b.onnx')], { LEVIT_CACHE_DIR: dir });
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /on 2 held-out images \(.* on the 5 calibration images\)/);

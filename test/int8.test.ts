@@ -46,6 +46,7 @@ test('the int8 target follows the CPU flags: VNNI gets full-range weights, the r
   assert.equal(range({ cpuinfo: () => ZEN3 }), true);
   assert.equal(range({ cpuinfo: () => ZEN5, reduceRange: true }), true, '--reduce-range overrides the target');
   assert.equal(range({ cpuinfo: () => ZEN3, int8Target: 'vnni' }), false);
+  assert.throws(() => resolvePrecision('int8', { ...o, int8Attention: true }), /--int8-attention applies to static int8/);
 });
 
 test('calibration images and held-out images: disjoint, deterministic, 1 in 3 held out; --validation must not repeat them', { skip: !hasShared }, (t) => {

@@ -112,7 +112,11 @@ export function chooseImageSplit(dir: string, size: number, validationDir?: stri
   };
 }
 
-export async function loadCalibrationSet(chosen: CalibrationFiles, p: Preprocessing): Promise<CalibrationSet> {
+export async function loadCalibrationSet(
+  chosen: CalibrationFiles,
+  p: Preprocessing,
+  role: 'calibration' | 'validation' = 'calibration',
+): Promise<CalibrationSet> {
   const plane = 3 * p.resolution * p.resolution;
   const images: FloatTensor[] = [];
   const skipped: CalibrationSet['skipped'] = [];
@@ -125,7 +129,7 @@ export async function loadCalibrationSet(chosen: CalibrationFiles, p: Preprocess
       skipped.push({ file, reason: (e as Error).message });
     }
   }
-  if (images.length === 0) throw new LevitError(`${chosen.dir}: none of the calibration images could be decoded`, ExitCode.badInput, skipped[0]?.reason);
+  if (images.length === 0) throw new LevitError(`${chosen.dir}: none of the ${role} images could be decoded`, ExitCode.badInput, skipped[0]?.reason);
   const batches: FloatTensor[] = [];
   for (let i = 0; i < images.length; i += BATCH) {
     const part = images.slice(i, i + BATCH);

@@ -78,6 +78,7 @@ export function resolvePrecision(precision: Precision, o: PrecisionOptions): Pre
   if (method === 'dynamic') {
     if (o.calibration) throw new LevitError('--calibration-method dynamic uses no calibration images; drop the calibration folder', ExitCode.usage);
     if (o.validation) throw new LevitError('--validation judges static int8; dynamic int8 has no calibration to hold images out from', ExitCode.usage);
+    if (o.int8Attention) throw new LevitError('--int8-attention applies to static int8 (it needs calibrated ranges): give --calibration DIR', ExitCode.usage);
     return { precision, method, ...int8Form(o) };
   }
   if (!o.calibration) {
@@ -148,7 +149,7 @@ export async function lowerWithPrecision(
   const target = `int8 for ${spec.target === 'vnni' ? 'VNNI' : 'AVX2'} CPUs (${spec.targetReason})`;
   if (spec.method === 'dynamic') return { model: quantizeDynamic(model, spec.reduceRange), notes: [target, 'dynamic int8: convolutions stay float32'] };
   const set = await loadCalibrationSet(spec.calibration, card.preprocessing);
-  const held = spec.validation && (await loadCalibrationSet(spec.validation, card.preprocessing));
+  const held = spec.validation && (await loadCalibrationSet(spec.validation, card.preprocessing, 'validation'));
   const notes = [
     target,
     ...set.skipped.map((s) => `calibration: left out ${s.reason}`),

@@ -107,12 +107,17 @@ test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), 
   assert.equal(count(await optimizedOps(avx2.model, join(dir, 'avx2.onnx')), 'QLinearConv'), 4, 'the AVX2 form is as it was: every convolution int8');
 });
 
-test('the golden LeViT-128S in int8 for VNNI reaches 20 dB on photos it was not calibrated on', { skip: !hasShared }, async () => {
+/**
+ * Judged on this machine's onnxruntime, so in the form this CPU runs exactly: a full-range (vnni)
+ * artifact saturates on an AVX2-only CPU, where the avx2 form is the one to judge.
+ */
+test('the golden LeViT-128S in int8 for this CPU reaches 20 dB on photos it was not calibrated on', { skip: !hasShared }, async () => {
   const card = getCard('levit_128s');
   const graph = prepareModel(card, { kind: 'checkpoint', path: golden('levit_128s', 'LeViT-128S-golden.pth') }).graph;
   const o = { ...PRECISION_DEFAULTS, calibration: golden('images') };
+  const int8Target = chooseInt8Target().target;
   for (const int8Attention of [false, true]) {
-    const spec = resolvePrecision('int8', { ...o, int8Target: 'vnni', int8Attention }) as StaticInt8;
+    const spec = resolvePrecision('int8', { ...o, int8Target, int8Attention }) as StaticInt8;
     const r = await lowerWithPrecision(graph, card, spec);
     const report = r.sensitivity!;
     assert.equal(report.heldOut, true);
@@ -126,8 +131,9 @@ test('the golden LeViT-128S in int8 for VNNI reaches 20 dB on photos it was not 
       return Float32Array.from(out);
     };
     const held_out = sqnr(await logits(lowerGraph(graph)), await logits(r.model));
-    // Measured on a Zen 5 class EPYC: 20.6 dB (attention float) and 20.4 dB (int8 attention), one layer float.
-    assert.ok(held_out >= 20, `held-out logits SQNR ${held_out.toFixed(1)} dB (int8 attention: ${int8Attention})`);
+    // Measured on a Zen 5 class EPYC: vnni 20.6 dB (attention float) and 20.8 dB (int8 attention), one layer
+    // float; avx2 (7-bit weights, same integer results on either CPU) 21.0 dB with 7 layers float.
+    assert.ok(held_out >= 20, `held-out logits SQNR ${held_out.toFixed(1)} dB (${int8Target}, int8 attention: ${int8Attention})`);
     assert.ok(Math.abs(held_out - report.logitsSqnr) < 0.01, 'the report gives the held-out figure');
   }
 });
@@ -139,7 +145,10 @@ test('levit convert --validation DIR and --int8-target, as a user runs them', { 
   GOLDEN_IMAGES.slice(0, 5).forEach((f) => copyFileSync(golden('images', f), join(cal, f)));
   GOLDEN_IMAGES.slice(5).forEach((f) => copyFileSync(golden('images', f), join(val, f)));
   const args = ['convert', 'levit_128s', '--weights', 'synthetic', '--precision', 'int8', '--calibration', cal];
-  const r = runCli([...args, '--validation', val, '--int8-target', 'vnni', '--out', join(dir, 'a.onnx'), '--json'], { LEVIT_CACHE_DIR: dir });
+  // --target-sqnr 0: a full-range artifact saturates on an AVX2-only CPU, where the fallback would work long.
+  const r = runCli([...args, '--validation', val, '--int8-target', 'vnni', '--target-sqnr', '0', '--out', join(dir, 'a.onnx'), '--json'], {
+    LEVIT_CACHE_DIR: dir,
+  });
   assert.equal(r.status, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert.equal(result.sensitivity.images, 2);

@@ -17,7 +17,7 @@ import { chooseCalibrationFiles, loadCalibrationSet } from '../src/classifier/ca
 import { quantizeDynamic } from '../src/quant/dynamic.js';
 import { toFloat16 } from '../src/quant/fp16.js';
 import { calibratedValues, quantLayers } from '../src/quant/layers.js';
-import { activationQuant, quantizeActivation, quantizeWeights, roundHalfEven, sqnr } from '../src/quant/numeric.js';
+import { activationQuant, quantizeActivation, quantizeWeights, roundHalfEven, signedActivationQuant, sqnr } from '../src/quant/numeric.js';
 import { fromHalf, toHalf } from '../src/util/numeric.js';
 import { quantizeStatic } from '../src/quant/qdq.js';
 import { forEachBatch } from '../src/quant/run.js';
@@ -78,6 +78,8 @@ test('numerics: half floats round to nearest even; weights per channel; activati
   const w = quantizeWeights(Float32Array.of(0.5, -1, 0.25, 4, -2, 1), [2, 3], 0);
   assert.deepEqual([...w.data], [64, -127, 32, 127, -64, 32]);
   assert.equal(Math.max(...quantizeWeights(Float32Array.of(0.5, -1, 0.25), [1, 3], 0, true).data.map(Math.abs)), 63);
+  assert.deepEqual(signedActivationQuant(-0.5, 2), { scale: Math.fround(2 / 127), zeroPoint: 0 });
+  assert.deepEqual(signedActivationQuant(-4, 2, true), { scale: Math.fround(4 / 63), zeroPoint: 0 }, '7 bits, as weights, on AVX2');
   const a = activationQuant(0.5, 2);
   assert.equal(quantizeActivation(0, a), a.zeroPoint);
   assert.equal(quantizeActivation(2, a), 255);

@@ -87,7 +87,7 @@ class QdqRewrite {
     const [a, b] = p.inputs;
     const ra = rangeOf(ranges, a);
     const rb = rangeOf(ranges, b);
-    const second = this.quantized(b, `${b}:dq_s8`, signedActivationQuant(rb.min, rb.max), 'int8');
+    const second = this.quantized(b, `${b}:dq_s8`, signedActivationQuant(rb.min, rb.max, this.reduceRange), 'int8');
     if (!p.scale) {
       this.nodes.push({ ...n, inputs: [this.activation(a, ra).name, second] });
       return;

@@ -17,7 +17,7 @@ import { chooseCalibrationFiles, loadCalibrationSet } from '../src/classifier/ca
 import { quantizeDynamic } from '../src/quant/dynamic.js';
 import { toFloat16 } from '../src/quant/fp16.js';
 import { calibratedValues, quantLayers } from '../src/quant/layers.js';
-import { activationQuant, quantizeActivation, quantizeWeights, roundHalfEven, sqnr } from '../src/quant/numeric.js';
+import { activationQuant, quantizeActivation, quantizeWeights, roundHalfEven, signedActivationQuant, sqnr } from '../src/quant/numeric.js';
 import { fromHalf, toHalf } from '../src/util/numeric.js';
 import { quantizeStatic } from '../src/quant/qdq.js';
 import { forEachBatch } from '../src/quant/run.js';
@@ -78,6 +78,8 @@ test('numerics: half floats round to nearest even; weights per channel; activati
   const w = quantizeWeights(Float32Array.of(0.5, -1, 0.25, 4, -2, 1), [2, 3], 0);
   assert.deepEqual([...w.data], [64, -127, 32, 127, -64, 32]);
   assert.equal(Math.max(...quantizeWeights(Float32Array.of(0.5, -1, 0.25), [1, 3], 0, true).data.map(Math.abs)), 63);
+  assert.deepEqual(signedActivationQuant(-0.5, 2), { scale: Math.fround(2 / 127), zeroPoint: 0 });
+  assert.deepEqual(signedActivationQuant(-4, 2, true), { scale: Math.fround(4 / 63), zeroPoint: 0 }, '7 bits, as weights, on AVX2');
   const a = activationQuant(0.5, 2);
   assert.equal(quantizeActivation(0, a), a.zeroPoint);
   assert.equal(quantizeActivation(2, a), 255);
@@ -93,7 +95,7 @@ test('static int8 matches a reference integer computation, in the form onnxrunti
     ['Conv', 'Gemm'],
   );
   const ranges = await calibrateRanges(model, calibratedValues(layers), [x], 'minmax');
-  const quantized = quantizeStatic(model, { ranges, keepFloat: new Set(), reduceRange: true });
+  const quantized = quantizeStatic(model, { ranges, keepFloat: new Set(), reduceRange: true, products: false });
   const optimized = join(dir, 'optimized.onnx');
   const got = await run(quantized, x, optimized);
   const ops = readFileSync(optimized).toString('latin1');
@@ -157,8 +159,8 @@ test('the fallback keeps the costliest layers in float32 until the target SQNR, 
   const x = floatTensor([4, 2, 6, 6], noise(288, 9));
   const layers = quantLayers(model);
   const ranges = await calibrateRanges(model, calibratedValues(layers), [x], 'minmax');
-  const plan = { ranges, keepFloat: new Set<string>(), reduceRange: true };
-  const easy = await quantizeWithFallback(model, layers, plan, [x], 0, 4);
+  const plan = { ranges, keepFloat: new Set<string>(), reduceRange: true, products: false };
+  const easy = await quantizeWithFallback(model, layers, plan, { calibration: [x], validation: [x] }, 0, 4);
   assert.ok(easy.report.met);
   assert.deepEqual(
     easy.report.layers.map((l) => [l.float, l.alone]),
@@ -167,7 +169,7 @@ test('the fallback keeps the costliest layers in float32 until the target SQNR, 
       [false, null],
     ],
   );
-  const strict = await quantizeWithFallback(model, layers, plan, [x], 200, 1);
+  const strict = await quantizeWithFallback(model, layers, plan, { calibration: [x], validation: [x] }, 200, 1);
   assert.equal(strict.report.met, false);
   assert.equal(strict.report.layers.filter((l) => l.float).length, 1);
   const [kept] = strict.report.layers.filter((l) => l.float);
@@ -191,21 +193,25 @@ test('calibration is deterministic; percentile ranges lie within min-max ranges'
 test('precision is part of the artifact cache key: precision, method, calibration set', (t) => {
   const dir = tempDir(t);
   const weights: WeightsInfo = { kind: 'synthetic', id: 'synthetic-s0', label: 'synthetic' };
-  const o = { ...PRECISION_DEFAULTS };
+  // An AVX2 machine's defaults keep the keys they had before the CPU chose them.
+  const o = { ...PRECISION_DEFAULTS, int8Target: 'avx2' as const };
   assert.equal(artifactPath('levit_128s', weights, 'onnx', FP32), artifactPath('levit_128s', weights, 'onnx'));
   assert.doesNotMatch(artifactPath('levit_128s', weights, 'onnx'), /fp32|int8/);
   const dynamic = resolvePrecision('int8', o);
   assert.equal(precisionKey(dynamic), 'int8-dynamic-rr');
   assert.equal(precisionKey(resolvePrecision('int8', { ...o, reduceRange: false })), 'int8-dynamic');
+  assert.equal(precisionKey(resolvePrecision('int8', { ...o, int8Target: 'vnni' })), 'int8-dynamic-vnni');
   if (hasShared) {
     const a = resolvePrecision('int8', { ...o, calibration: golden('images') });
     const again = resolvePrecision('int8', { ...o, calibration: golden('images') });
     const pct = resolvePrecision('int8', { ...o, calibration: golden('images'), method: 'percentile' });
     const fewer = resolvePrecision('int8', { ...o, calibration: golden('images'), calibrationSize: 3 });
+    const vnni = resolvePrecision('int8', { ...o, calibration: golden('images'), int8Target: 'vnni' });
+    const attention = resolvePrecision('int8', { ...o, calibration: golden('images'), int8Attention: true });
     assert.equal(precisionKey(a), precisionKey(again), 'deterministic');
-    const keys = [FP32, resolvePrecision('fp16', o), dynamic, a, pct, fewer].map((p) => artifactPath('levit_128s', weights, 'onnx', p));
+    const keys = [FP32, resolvePrecision('fp16', o), dynamic, a, pct, fewer, vnni, attention].map((p) => artifactPath('levit_128s', weights, 'onnx', p));
     assert.equal(new Set(keys).size, keys.length);
-    assert.match(precisionKey(a), /^int8-minmax-[0-9a-f]{12}-n8-t20-f16-rr$/);
+    assert.match(precisionKey(a), /^int8-minmax-[0-9a-f]{12}-n6-v[0-9a-f]{12}-n2-t20-f16-rr$/);
   }
   assert.throws(() => resolvePrecision('fp16', { ...o, calibration: dir }), /--calibration applies to --precision int8/);
   assert.throws(() => resolvePrecision('int8', { ...o, method: 'percentile' }), /needs --calibration DIR/);
@@ -251,7 +257,7 @@ test('LeViT-128S on the golden photos: int8 and fp16 logits against float32, art
   const layers = quantLayers(model);
   assert.equal(layers.length, 51);
   const ranges = await calibrateRanges(model, calibratedValues(layers), set.batches, 'minmax');
-  const int8 = quantizeStatic(model, { ranges, keepFloat: new Set(), reduceRange: true });
+  const int8 = quantizeStatic(model, { ranges, keepFloat: new Set(), reduceRange: true, products: false });
   const int8Logits = await logitsOf(int8);
   // Measured: 14.3 dB, top-1 agreement 5 of 7 (random-but-realistic weights; AVX2 machine).
   assert.ok(sqnr(reference, int8Logits) > 10, `int8 SQNR ${sqnr(reference, int8Logits)}`);
@@ -299,6 +305,8 @@ test('levit convert --precision int8 and bench --precision, as a user runs them'
       '--min-iterations',
       '1',
       '--no-calibration',
+      '--int8-target',
+      'avx2',
       '--json',
     ],
     { LEVIT_CACHE_DIR: dir },

@@ -35,28 +35,88 @@ function listImages(dir: string): string[] {
   return out;
 }
 
-/**
- * The first `size` images in name order, or, when there are more, `size` images spread evenly
- * over the sorted list (so that an ImageFolder tree contributes many classes). Deterministic.
- */
-export function chooseCalibrationFiles(dir: string, size: number): CalibrationFiles {
+function requireImages(dir: string, flag: string): string[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new LevitError(
       `${dir}: no such folder`,
       ExitCode.notFound,
-      'Give --calibration a folder of representative images (JPEG, PNG, ...), e.g. 100-500 from the training set.',
+      `Give ${flag} a folder of representative images (JPEG, PNG, ...), e.g. 100-500 from the training set.`,
     );
   }
   const all = listImages(dir);
   if (all.length === 0)
-    throw new LevitError(`${dir}: no images in this folder`, ExitCode.badInput, 'Calibration needs image files (.jpg, .png, ...), searched recursively.');
-  const files = all.length <= size ? all : Array.from({ length: size }, (_, i) => all[Math.floor((i * all.length) / size)]);
+    throw new LevitError(`${dir}: no images in this folder`, ExitCode.badInput, `${flag} needs image files (.jpg, .png, ...), searched recursively.`);
+  return all;
+}
+
+/** `size` images spread evenly over the sorted list (all of them when there are no more). Deterministic. */
+function spread(all: string[], size: number): string[] {
+  return all.length <= size ? all : Array.from({ length: size }, (_, i) => all[Math.floor((i * all.length) / size)]);
+}
+
+function identify(dir: string, files: string[]): CalibrationFiles {
   const hash = createHash('sha256');
   for (const f of files) hash.update(relative(dir, f)).update('\0').update(readFileSync(f));
   return { dir, files, hash: hash.digest('hex') };
 }
 
-export async function loadCalibrationSet(chosen: CalibrationFiles, p: Preprocessing): Promise<CalibrationSet> {
+/**
+ * The first `size` images in name order, or, when there are more, `size` images spread evenly
+ * over the sorted list (so that an ImageFolder tree contributes many classes). Deterministic.
+ */
+export function chooseCalibrationFiles(dir: string, size: number, flag = '--calibration'): CalibrationFiles {
+  return identify(dir, spread(requireImages(dir, flag), size));
+}
+
+/** Calibration images and the held-out images that judge the result. */
+export interface ImageSplit {
+  calibration: CalibrationFiles;
+  /** Null when there was a single image: nothing could be held out. */
+  validation: CalibrationFiles | null;
+  /** How the validation images were chosen, in words. */
+  how: string;
+}
+
+/** Without a validation folder, every third chosen image (in name order) is held out. */
+export const HELD_OUT_EVERY = 3;
+
+/**
+ * Splits the chosen images into calibration and validation parts, or, with `validationDir`, takes
+ * the validation images from there (refusing any file that is byte-identical to a calibration one).
+ * Near-duplicates (one photo in two encodings) are not detected: keep them on one side.
+ */
+export function chooseImageSplit(dir: string, size: number, validationDir?: string): ImageSplit {
+  if (validationDir) {
+    const calibration = chooseCalibrationFiles(dir, size);
+    const validation = chooseCalibrationFiles(validationDir, size, '--validation');
+    const seen = new Set(calibration.files.map((f) => createHash('sha256').update(readFileSync(f)).digest('hex')));
+    const both = validation.files.filter((f) => seen.has(createHash('sha256').update(readFileSync(f)).digest('hex')));
+    if (both.length) {
+      throw new LevitError(
+        `--validation: ${both.length} of its images are also calibration images (${relative(validationDir, both[0])}${both.length > 1 ? ', ...' : ''})`,
+        ExitCode.usage,
+        'The validation images judge int8 on images it was not calibrated on: give a folder of other images.',
+      );
+    }
+    return { calibration, validation, how: `the ${validation.files.length} images of --validation ${validationDir}` };
+  }
+  const chosen = spread(requireImages(dir, '--calibration'), size);
+  if (chosen.length < 2) return { calibration: identify(dir, chosen), validation: null, how: 'none: a single image cannot be split' };
+  const held = chosen.filter((_, i) => i % HELD_OUT_EVERY === HELD_OUT_EVERY - 1);
+  if (held.length === 0) held.push(chosen[chosen.length - 1]);
+  const kept = chosen.filter((f) => !held.includes(f));
+  return {
+    calibration: identify(dir, kept),
+    validation: identify(dir, held),
+    how: `1 in ${HELD_OUT_EVERY} of the ${chosen.length} images chosen from --calibration (${held.length}), held out from calibration`,
+  };
+}
+
+export async function loadCalibrationSet(
+  chosen: CalibrationFiles,
+  p: Preprocessing,
+  role: 'calibration' | 'validation' = 'calibration',
+): Promise<CalibrationSet> {
   const plane = 3 * p.resolution * p.resolution;
   const images: FloatTensor[] = [];
   const skipped: CalibrationSet['skipped'] = [];
@@ -69,7 +129,7 @@ export async function loadCalibrationSet(chosen: CalibrationFiles, p: Preprocess
       skipped.push({ file, reason: (e as Error).message });
     }
   }
-  if (images.length === 0) throw new LevitError(`${chosen.dir}: none of the calibration images could be decoded`, ExitCode.badInput, skipped[0]?.reason);
+  if (images.length === 0) throw new LevitError(`${chosen.dir}: none of the ${role} images could be decoded`, ExitCode.badInput, skipped[0]?.reason);
   const batches: FloatTensor[] = [];
   for (let i = 0; i < images.length; i += BATCH) {
     const part = images.slice(i, i + BATCH);

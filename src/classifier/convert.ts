@@ -57,6 +57,14 @@ export function artifactPath(model: string, weights: WeightsInfo, format: Artifa
   return join(cacheDir(), 'artifacts', `${model}.${weights.id}.v${EXPORTER_VERSION}${key ? `.${key}` : ''}.${format}`);
 }
 
+/** An int8 ONNX artifact's form and why, and the images that calibrated and judged it. */
+function int8Metadata(p: PrecisionSpec): Record<string, string> {
+  if (p.precision !== 'int8') return {};
+  const target = { int8_target: `${p.target}: ${p.targetReason}` };
+  if (p.method === 'dynamic') return target;
+  return { ...target, calibration_sha256: p.calibration.hash, ...(p.validation ? { validation_sha256: p.validation.hash } : {}) };
+}
+
 /** The metadata every artifact carries, so that nobody mistakes synthetic weights for trained ones. */
 export function artifactMetadata(
   card: ModelCard,
@@ -71,7 +79,7 @@ export function artifactMetadata(
     weights_id: weights.id,
     weights_label: weights.label,
     precision: artifactLabel(format, precision),
-    ...(format === 'onnx' && precision.precision === 'int8' && precision.method !== 'dynamic' ? { calibration_sha256: precision.calibration.hash } : {}),
+    ...(format === 'onnx' ? int8Metadata(precision) : {}),
     input: `float32 NCHW [batch, 3, ${r}, ${r}], normalized with the card's mean and std`,
     output: `float32 logits [batch, ${card.num_classes}]`,
   };

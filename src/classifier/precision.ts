@@ -3,10 +3,11 @@ import type { ModelCard } from '../models/families.js';
 import { lowerGraph } from '../onnx/export.js';
 import type { OnnxModel } from '../onnx/model.js';
 import { type CalibrationMethod, calibrateRanges } from '../quant/calibrate.js';
-import { type CalibrationFiles, chooseCalibrationFiles, loadCalibrationSet } from './calibration-set.js';
+import { type CalibrationFiles, chooseImageSplit, loadCalibrationSet } from './calibration-set.js';
+import { type Int8Target, chooseInt8Target } from '../quant/cpu-target.js';
 import { quantizeDynamic } from '../quant/dynamic.js';
 import { toFloat16 } from '../quant/fp16.js';
-import { calibratedValues, quantLayers } from '../quant/layers.js';
+import { type QuantLayer, activationProducts, calibratedValues, quantLayers } from '../quant/layers.js';
 import { type FallbackProgress, type SensitivityReport, quantizeWithFallback } from '../quant/sensitivity.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 
@@ -14,37 +15,71 @@ export const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 export type Int8Method = CalibrationMethod | 'dynamic';
 
+/** The CPU an int8 artifact is made for, why, and the weight range that follows (or the user's). */
+export interface Int8Form {
+  target: Int8Target;
+  targetReason: string;
+  /** 7-bit weights: the avx2 target's, unless --reduce-range / --no-reduce-range said otherwise. */
+  reduceRange: boolean;
+}
+
+/** Static int8: calibration images, the held-out images that judge it, and the fallback's target. */
+export interface StaticInt8 extends Int8Form {
+  precision: 'int8';
+  method: CalibrationMethod;
+  calibration: CalibrationFiles;
+  /** Held out from calibration; null when there was a single image. */
+  validation: CalibrationFiles | null;
+  validationHow: string;
+  targetSqnr: number;
+  maxFallback: number;
+  /** Attention's activation products in int8 too (uint8 x int8, MatMulIntegerToFloat). */
+  int8Attention: boolean;
+}
+
 /** What an artifact's arithmetic is: the third part of its identity, after model and weights. */
-export type PrecisionSpec =
-  | { precision: 'fp32' }
-  | { precision: 'fp16' }
-  | { precision: 'int8'; method: 'dynamic'; reduceRange: boolean }
-  | { precision: 'int8'; method: CalibrationMethod; calibration: CalibrationFiles; targetSqnr: number; maxFallback: number; reduceRange: boolean };
+export type PrecisionSpec = { precision: 'fp32' } | { precision: 'fp16' } | ({ precision: 'int8'; method: 'dynamic' } & Int8Form) | StaticInt8;
 
 export const FP32: PrecisionSpec = { precision: 'fp32' };
 
 /** The options a user gives (flags of convert, bench and eval). */
 export interface PrecisionOptions {
   calibration?: string;
+  /** Held-out images; without it, part of the --calibration images are held out. */
+  validation?: string;
   calibrationSize: number;
   method?: Int8Method;
   targetSqnr: number;
   maxFallback: number;
-  reduceRange: boolean;
+  /** Unset: the target's (7-bit for avx2, full range for vnni). */
+  reduceRange?: boolean;
+  /** Unset: this machine's, from its CPU flags. */
+  int8Target?: Int8Target;
+  int8Attention?: boolean;
+  /** /proc/cpuinfo's text (tests inject one). */
+  cpuinfo?: () => string | null;
 }
 
-export const PRECISION_DEFAULTS = { calibrationSize: 100, targetSqnr: 20, maxFallback: 16, reduceRange: true } as const;
+export const PRECISION_DEFAULTS = { calibrationSize: 100, targetSqnr: 20, maxFallback: 16 } as const;
+
+function int8Form(o: PrecisionOptions): Int8Form {
+  const choice = chooseInt8Target(o.int8Target, o.cpuinfo);
+  return { target: choice.target, targetReason: choice.reason, reduceRange: o.reduceRange ?? choice.target === 'avx2' };
+}
 
 /** Checks the options and identifies the calibration images (hashing them) for one precision. */
 export function resolvePrecision(precision: Precision, o: PrecisionOptions): PrecisionSpec {
   if (precision !== 'int8') {
+    if (o.validation) throw new LevitError(`--validation applies to --precision int8, not ${precision}`, ExitCode.usage);
     if (o.calibration) throw new LevitError(`--calibration applies to --precision int8, not ${precision}`, ExitCode.usage);
     return { precision };
   }
   const method = o.method ?? (o.calibration ? 'minmax' : 'dynamic');
   if (method === 'dynamic') {
     if (o.calibration) throw new LevitError('--calibration-method dynamic uses no calibration images; drop the calibration folder', ExitCode.usage);
-    return { precision, method, reduceRange: o.reduceRange };
+    if (o.validation) throw new LevitError('--validation judges static int8; dynamic int8 has no calibration to hold images out from', ExitCode.usage);
+    if (o.int8Attention) throw new LevitError('--int8-attention applies to static int8 (it needs calibrated ranges): give --calibration DIR', ExitCode.usage);
+    return { precision, method, ...int8Form(o) };
   }
   if (!o.calibration) {
     throw new LevitError(
@@ -54,8 +89,18 @@ export function resolvePrecision(precision: Precision, o: PrecisionOptions): Pre
     );
   }
   if (!(o.calibrationSize > 0)) throw new LevitError('--calibration-size must be at least 1', ExitCode.usage);
-  const calibration = chooseCalibrationFiles(o.calibration, o.calibrationSize);
-  return { precision, method, calibration, targetSqnr: o.targetSqnr, maxFallback: o.maxFallback, reduceRange: o.reduceRange };
+  const split = chooseImageSplit(o.calibration, o.calibrationSize, o.validation);
+  return {
+    precision,
+    method,
+    calibration: split.calibration,
+    validation: split.validation,
+    validationHow: split.how,
+    targetSqnr: o.targetSqnr,
+    maxFallback: o.maxFallback,
+    int8Attention: o.int8Attention ?? false,
+    ...int8Form(o),
+  };
 }
 
 /**
@@ -64,16 +109,22 @@ export function resolvePrecision(precision: Precision, o: PrecisionOptions): Pre
  */
 export function precisionKey(spec: PrecisionSpec): string {
   if (spec.precision !== 'int8') return spec.precision === 'fp32' ? '' : spec.precision;
-  const rr = spec.reduceRange ? '-rr' : '';
-  if (spec.method === 'dynamic') return `int8-dynamic${rr}`;
-  return `int8-${spec.method}-${spec.calibration.hash.slice(0, 12)}-n${spec.calibration.files.length}-t${spec.targetSqnr}-f${spec.maxFallback}${rr}`;
+  // avx2 with 7-bit weights keeps the keys it had before targets existed.
+  const form = `${spec.target === 'vnni' ? '-vnni' : ''}${spec.reduceRange ? '-rr' : ''}`;
+  if (spec.method === 'dynamic') return `int8-dynamic${form}`;
+  const validation = spec.validation ? `-v${spec.validation.hash.slice(0, 12)}-n${spec.validation.files.length}` : '';
+  const attention = spec.int8Attention ? '-qattn' : '';
+  const images = `${spec.calibration.hash.slice(0, 12)}-n${spec.calibration.files.length}${validation}`;
+  return `int8-${spec.method}-${images}-t${spec.targetSqnr}-f${spec.maxFallback}${attention}${form}`;
 }
 
 export function precisionLabel(spec: PrecisionSpec): string {
   if (spec.precision !== 'int8') return spec.precision;
-  const weights = spec.reduceRange ? '7-bit range' : 'full range';
+  const weights = `${spec.reduceRange ? '7-bit range' : 'full range'}, for ${spec.target === 'vnni' ? 'VNNI' : 'AVX2'} CPUs`;
   if (spec.method === 'dynamic') return `int8 dynamic (weights per channel, ${weights}; activations at run time)`;
-  return `int8 static, ${spec.method} calibration on ${spec.calibration.files.length} images (weights per channel, ${weights})`;
+  const held = spec.validation ? `, judged on ${spec.validation.files.length} held-out` : ', judged on the calibration image itself (none held out)';
+  const attention = spec.int8Attention ? '; attention products int8' : '';
+  return `int8 static, ${spec.method} calibration on ${spec.calibration.files.length} images${held} (weights per channel, ${weights}${attention})`;
 }
 
 export interface PrecisionResult {
@@ -95,20 +146,41 @@ export async function lowerWithPrecision(
   const model = lowerGraph(graph);
   if (spec.precision === 'fp32') return { model, notes: [] };
   if (spec.precision === 'fp16') return { model: toFloat16(model), notes: [] };
-  if (spec.method === 'dynamic') return { model: quantizeDynamic(model, spec.reduceRange), notes: ['dynamic int8: convolutions stay float32'] };
+  const target = `int8 for ${spec.target === 'vnni' ? 'VNNI' : 'AVX2'} CPUs (${spec.targetReason})`;
+  if (spec.method === 'dynamic') return { model: quantizeDynamic(model, spec.reduceRange), notes: [target, 'dynamic int8: convolutions stay float32'] };
   const set = await loadCalibrationSet(spec.calibration, card.preprocessing);
-  const notes = set.skipped.map((s) => `calibration: left out ${s.reason}`);
+  const held = spec.validation && (await loadCalibrationSet(spec.validation, card.preprocessing, 'validation'));
+  const notes = [
+    target,
+    ...set.skipped.map((s) => `calibration: left out ${s.reason}`),
+    ...(held ? held.skipped.map((s) => `validation: left out ${s.reason}`) : []),
+  ];
+  if (!held) notes.push('no image held out: the SQNR is measured on the calibration image itself, which flatters it');
   onProgress?.({ phase: 'calibrating' });
   const layers = quantLayers(model);
-  const ranges = await calibrateRanges(model, calibratedValues(layers), set.batches, spec.method);
-  const plan = { ranges, keepFloat: new Set<string>(), reduceRange: spec.reduceRange };
-  const { model: quantized, report } = await quantizeWithFallback(model, layers, plan, set.batches, spec.targetSqnr, spec.maxFallback, onProgress);
+  const products = spec.int8Attention ? activationProducts(model) : [];
+  const ranges = await calibrateRanges(model, calibratedValues(layers, products), set.batches, spec.method);
+  const keepFloat = spec.target === 'vnni' ? imageLayers(model, layers) : new Set<string>();
+  if (keepFloat.size) notes.push(`kept in float32 for speed on VNNI: ${[...keepFloat].join(', ')} (convolution over the image's 3 channels)`);
+  const plan = { ranges, keepFloat, reduceRange: spec.reduceRange, products: spec.int8Attention };
+  const units = [...layers, ...products];
+  const judge = { calibration: set.batches, validation: held ? held.batches : set.batches };
+  const { model: quantized, report } = await quantizeWithFallback(model, units, plan, judge, spec.targetSqnr, spec.maxFallback, onProgress);
   if (!report.met)
     notes.push(
       `logits SQNR ${report.logitsSqnr.toFixed(1)} dB is below the target ${spec.targetSqnr} dB ` +
         `with ${report.layers.filter((l) => l.float).length} layers in float32 (--max-fallback ${spec.maxFallback})`,
     );
   return { model: quantized, sensitivity: report, notes };
+}
+
+/**
+ * Layers that read the image itself. On VNNI, onnxruntime's float32 convolution over 3 input
+ * channels runs with its activation fused (NCHWc), while its QLinearConv is slower there and
+ * leaves Dequantize, HardSigmoid and Mul passes over the largest activation of the network.
+ */
+function imageLayers(model: OnnxModel, layers: readonly QuantLayer[]): Set<string> {
+  return new Set(layers.filter((l) => l.op === 'Conv' && model.inputs.some((i) => i.name === l.input)).map((l) => l.node));
 }
 
 export function precisionProgressLine(model: string, p: PrecisionProgress): string {

@@ -10,6 +10,8 @@ import {
   type PrecisionSpec,
   resolvePrecision,
 } from '../classifier/precision.js';
+import { HELD_OUT_EVERY } from '../classifier/calibration-set.js';
+import { INT8_TARGETS, type Int8Target } from '../quant/cpu-target.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 
 /** --offline / --mirror: how official checkpoints may be fetched. */
@@ -150,11 +152,22 @@ export function precisionFlags(precisionDescription: string, precisionDefault: s
       description: 'int8 static: at most this many layers kept in float32 by the fallback',
       default: PRECISION_DEFAULTS.maxFallback,
     }),
-    'reduce-range': Flags.boolean({
+    validation: Flags.string({
+      description: `int8 static: held-out images that judge the fallback and the reported SQNR (default: 1 in ${HELD_OUT_EVERY} of the --calibration images)`,
+      helpValue: 'DIR',
+    }),
+    'int8-target': Flags.string({
       description:
-        'int8: 7-bit weights, exact on AVX2 CPUs without VNNI (full-range u8*s8 products can saturate there); --no-reduce-range for VNNI/ARM-only deployment',
-      default: PRECISION_DEFAULTS.reduceRange,
+        'int8: the CPU the artifact is for (default: this one, from its flags): vnni = full-range weights, image convolution float32; avx2 = 7-bit weights',
+      options: [...INT8_TARGETS],
+    }),
+    'reduce-range': Flags.boolean({
+      description: "int8: 7-bit weights (exact on AVX2 CPUs without VNNI, where full-range u8*s8 products can saturate); default: --int8-target's choice",
       allowNo: true,
+    }),
+    'int8-attention': Flags.boolean({
+      description: 'int8 static: the attention products (queries x keys, probabilities x values) in int8 too',
+      default: false,
     }),
   };
 }
@@ -164,7 +177,10 @@ type PrecisionFlagValues = {
   'calibration-method'?: string;
   'target-sqnr': string;
   'max-fallback': number;
-  'reduce-range': boolean;
+  'reduce-range'?: boolean;
+  validation?: string;
+  'int8-target'?: string;
+  'int8-attention': boolean;
 };
 
 export function precisionOptions(flags: PrecisionFlagValues, calibration: string | undefined): PrecisionOptions {
@@ -178,6 +194,9 @@ export function precisionOptions(flags: PrecisionFlagValues, calibration: string
     targetSqnr: target,
     maxFallback: flags['max-fallback'],
     reduceRange: flags['reduce-range'],
+    validation: flags.validation,
+    int8Target: flags['int8-target'] as Int8Target | undefined,
+    int8Attention: flags['int8-attention'],
   };
 }
 
@@ -186,5 +205,6 @@ export function precisionSpecs(list: string, flags: PrecisionFlagValues, calibra
   const names = parseList('precision', list, (s) => ((PRECISIONS as readonly string[]).includes(s) ? (s as Precision) : undefined));
   const options = precisionOptions(flags, calibration);
   if (calibration && !names.includes('int8')) throw new LevitError(`calibration images apply to --precision int8, not ${names.join(', ')}`, ExitCode.usage);
-  return [...new Set(names)].map((p) => resolvePrecision(p, p === 'int8' ? options : { ...options, calibration: undefined }));
+  if (options.validation && !names.includes('int8')) throw new LevitError(`--validation applies to --precision int8, not ${names.join(', ')}`, ExitCode.usage);
+  return [...new Set(names)].map((p) => resolvePrecision(p, p === 'int8' ? options : { ...options, calibration: undefined, validation: undefined }));
 }

@@ -40,9 +40,46 @@ export function quantLayers(model: OnnxModel): QuantLayer[] {
 }
 
 /**
- * The values whose ranges static quantization needs: each layer's input, and each convolution's
- * output (onnxruntime fuses a QDQ Conv into QLinearConv only with a QuantizeLinear after it).
+ * A product of two activations (attention's queries by keys, and its probabilities by values):
+ * int8 as uint8 (first operand, asymmetric) by int8 (second, symmetric), the U8S8 form VNNI
+ * multiplies directly; onnxruntime fuses it into MatMulIntegerToFloat.
  */
-export function calibratedValues(layers: readonly QuantLayer[]): string[] {
-  return [...new Set(layers.flatMap((l) => (l.op === 'Conv' ? [l.input, l.output] : [l.input])))];
+export interface ProductLayer {
+  node: string;
+  op: 'MatMul';
+  inputs: [string, string];
+  /** The product's value, after `scale` when there is one. */
+  output: string;
+  /**
+   * A Mul by a constant scalar that is the product's only reader (attention's 1/sqrt(d)): int8
+   * folds it into the first operand's dequantization scale and drops it, as onnxruntime folds it
+   * into FusedMatMul for float32 but not into MatMulIntegerToFloat.
+   */
+  scale?: { node: string; factor: number };
+}
+
+/** Every MatMul whose operands are both computed values, not weights. */
+export function activationProducts(model: OnnxModel): ProductLayer[] {
+  const readers = new Map<string, OnnxNode[]>();
+  for (const n of model.nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const graphOutputs = new Set(model.outputs.map((o) => o.name));
+  return model.nodes
+    .filter((n) => n.op === 'MatMul' && n.inputs.length === 2 && n.inputs.every((v) => !model.initializers.has(v)))
+    .map((n) => {
+      const product: ProductLayer = { node: n.name, op: 'MatMul', inputs: [n.inputs[0], n.inputs[1]], output: n.outputs[0] };
+      const only = readers.get(n.outputs[0]);
+      const mul = only?.length === 1 && only[0].op === 'Mul' && only[0].inputs[0] === n.outputs[0] ? only[0] : undefined;
+      const c = mul && model.initializers.get(mul.inputs[1]);
+      if (!mul || c?.dtype !== 'float32' || c.data.length !== 1 || graphOutputs.has(n.outputs[0])) return product;
+      return { ...product, output: mul.outputs[0], scale: { node: mul.name, factor: Number(c.data[0]) } };
+    });
+}
+
+/**
+ * The values whose ranges static quantization needs: each layer's input, each convolution's
+ * output (onnxruntime fuses a QDQ Conv into QLinearConv only with a QuantizeLinear after it),
+ * and both operands of each activation product.
+ */
+export function calibratedValues(layers: readonly QuantLayer[], products: readonly ProductLayer[] = []): string[] {
+  return [...new Set([...layers.flatMap((l) => (l.op === 'Conv' ? [l.input, l.output] : [l.input])), ...products.flatMap((p) => p.inputs)])];
 }

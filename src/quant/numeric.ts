@@ -27,6 +27,15 @@ export function activationQuant(min: number, max: number): ActivationQuant {
   return { scale, zeroPoint };
 }
 
+/**
+ * A signed activation's quantization: int8, symmetric (zero point 0), covering [-max|x|, max|x|];
+ * with `reduceRange` 7 bits, for the same reason as weights (it is the second, signed operand).
+ */
+export function signedActivationQuant(min: number, max: number, reduceRange = false): ActivationQuant {
+  const m = Math.max(Math.abs(min), Math.abs(max));
+  return { scale: m > 0 ? Math.fround(m / (reduceRange ? 63 : 127)) : 1, zeroPoint: 0 };
+}
+
 export function quantizeActivation(x: number, q: ActivationQuant): number {
   return Math.min(255, Math.max(0, roundHalfEven(x / q.scale) + q.zeroPoint));
 }

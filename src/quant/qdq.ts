@@ -1,6 +1,6 @@
 import type { OnnxModel, OnnxNode, OnnxTensor } from '../onnx/model.js';
-import { type QuantLayer, quantLayers } from './layers.js';
-import { activationQuant, quantizeWeights, roundHalfEven } from './numeric.js';
+import { type ProductLayer, type QuantLayer, activationProducts, quantLayers } from './layers.js';
+import { type ActivationQuant, activationQuant, quantizeWeights, roundHalfEven, signedActivationQuant } from './numeric.js';
 
 export interface Range {
   min: number;
@@ -14,6 +14,8 @@ export interface StaticPlan {
   keepFloat: ReadonlySet<string>;
   /** 7-bit weights, for AVX2 machines without VNNI (see quantizeWeights). */
   reduceRange: boolean;
+  /** Activation products (attention) in int8 too, except those in keepFloat. */
+  products: boolean;
 }
 
 const scalar = (v: number): OnnxTensor => ({ dtype: 'float32', shape: [], data: Float32Array.of(v) });
@@ -31,10 +33,14 @@ export function quantizeStatic(model: OnnxModel, plan: StaticPlan): OnnxModel {
       .filter((l) => !plan.keepFloat.has(l.node))
       .map((l) => [l.node, l]),
   );
+  const products = new Map((plan.products ? activationProducts(model) : []).filter((p) => !plan.keepFloat.has(p.node)).map((p) => [p.node, p]));
+  const folded = new Set([...products.values()].flatMap((p) => (p.scale ? [p.scale.node] : [])));
   for (const n of model.nodes) {
     const layer = layers.get(n.name);
+    const product = products.get(n.name);
     if (layer) rewrite.layer(n, layer, plan.ranges);
-    else rewrite.keep(n);
+    else if (product) rewrite.product(n, product, plan.ranges);
+    else if (!folded.has(n.name)) rewrite.keep(n);
   }
   return rewrite.result();
 }
@@ -76,6 +82,25 @@ class QdqRewrite {
     this.qdq(float, layer.output, rangeOf(ranges, layer.output));
   }
 
+  /** uint8 by int8: the first operand asymmetric, the second symmetric. */
+  product(n: OnnxNode, p: ProductLayer, ranges: ReadonlyMap<string, Range>): void {
+    const [a, b] = p.inputs;
+    const ra = rangeOf(ranges, a);
+    const rb = rangeOf(ranges, b);
+    const second = this.quantized(b, `${b}:dq_s8`, signedActivationQuant(rb.min, rb.max, this.reduceRange), 'int8');
+    if (!p.scale) {
+      this.nodes.push({ ...n, inputs: [this.activation(a, ra).name, second] });
+      return;
+    }
+    const q = activationQuant(ra.min, ra.max);
+    const first = this.quantized(a, `${a}:dq`, q, 'uint8');
+    // The scaled product reads the same uint8 values through its own dequantization.
+    const s = this.add(`${p.output}:a_scale`, scalar(Math.fround(q.scale * p.scale.factor)));
+    const name = `${p.output}:a_scaled`;
+    this.nodes.push({ op: 'DequantizeLinear', name: `${name}/dequantize`, inputs: [`${first}:uint8`, s, `${first}:zero_point`], outputs: [name] });
+    this.nodes.push({ ...n, inputs: [name, second], outputs: [p.output] });
+  }
+
   result(): OnnxModel {
     const read = new Set(this.nodes.flatMap((n) => n.inputs));
     for (const name of [...this.initializers.keys()]) if (!read.has(name)) this.initializers.delete(name);
@@ -85,11 +110,21 @@ class QdqRewrite {
   /** QuantizeLinear then DequantizeLinear: `from` as onnxruntime sees it after uint8 rounding. */
   private qdq(from: string, to: string, range: Range): number {
     const q = activationQuant(range.min, range.max);
-    const s = this.add(`${to}:scale`, scalar(q.scale));
-    const zp = this.add(`${to}:zero_point`, { dtype: 'uint8', shape: [], data: Uint8Array.of(q.zeroPoint) });
-    this.nodes.push({ op: 'QuantizeLinear', name: `${to}/quantize`, inputs: [from, s, zp], outputs: [`${to}:uint8`] });
-    this.nodes.push({ op: 'DequantizeLinear', name: `${to}/dequantize`, inputs: [`${to}:uint8`, s, zp], outputs: [to] });
+    this.quantized(from, to, q, 'uint8');
     return q.scale;
+  }
+
+  /** `from` quantized to uint8 or int8 and dequantized again, as `to`; once per value and type. */
+  private quantized(from: string, to: string, q: ActivationQuant, dtype: 'uint8' | 'int8'): string {
+    if (this.initializers.has(`${to}:scale`)) return to;
+    const s = this.add(`${to}:scale`, scalar(q.scale));
+    const zp = this.add(
+      `${to}:zero_point`,
+      dtype === 'uint8' ? { dtype, shape: [], data: Uint8Array.of(q.zeroPoint) } : { dtype, shape: [], data: Int8Array.of(q.zeroPoint) },
+    );
+    this.nodes.push({ op: 'QuantizeLinear', name: `${to}/quantize`, inputs: [from, s, zp], outputs: [`${to}:${dtype}`] });
+    this.nodes.push({ op: 'DequantizeLinear', name: `${to}/dequantize`, inputs: [`${to}:${dtype}`, s, zp], outputs: [to] });
+    return to;
   }
 
   private activation(value: string, range: Range): { name: string; scale: number } {

@@ -6,9 +6,12 @@ const db = (v: number) => (v >= 120 ? 'exact' : `${v.toFixed(1)} dB`);
 /** The sensitivity report for a terminal: the verdict, the fallback's choice, the costliest layers. */
 export function renderSensitivity(r: SensitivityReport): string[] {
   const float = r.layers.filter((l) => l.float);
+  const judged = r.heldOut
+    ? `on ${r.images} held-out images (${db(r.calibrationSqnr)} on the ${r.calibrationImages} calibration images)`
+    : `on the ${r.images} calibration images (none held out: this flatters int8)`;
   const lines = [
     `  logits   SQNR ${db(r.logitsSqnr)} against float32 (target ${r.targetSqnr} dB: ${r.met ? 'met' : 'NOT met'}), ` +
-      `top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}% on ${r.images} calibration images`,
+      `top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}% ${judged}`,
     `  layers   ${r.layers.length - float.length} of ${r.layers.length} in int8` +
       `${float.length ? `; kept in float32: ${float.map((l) => l.node).join(', ')}` : ''}`,
   ];

@@ -1,6 +1,6 @@
 import type { FloatTensor } from '../core/tensor.js';
 import type { OnnxModel } from '../onnx/model.js';
-import type { QuantLayer } from './layers.js';
+import type { ProductLayer, QuantLayer } from './layers.js';
 import { sqnr } from './numeric.js';
 import { type StaticPlan, quantizeStatic } from './qdq.js';
 import { type Values, forEachBatch } from './run.js';
@@ -8,10 +8,20 @@ import { type Values, forEachBatch } from './run.js';
 /** SQNR is capped here in reports: an exact value would be Infinity. */
 const SQNR_CAP = 120;
 
+/** What the fallback can keep in float32: a layer with weights, or an activation product. */
+export type FallbackUnit = Pick<QuantLayer | ProductLayer, 'node' | 'op' | 'output'>;
+
+/** The images that set the ranges and rank the layers, and the held-out ones that judge the result. */
+export interface JudgedBatches {
+  calibration: readonly FloatTensor[];
+  /** The calibration batches themselves when nothing was held out. */
+  validation: readonly FloatTensor[];
+}
+
 export interface LayerSensitivity {
   node: string;
-  op: QuantLayer['op'];
-  /** SQNR (dB) of the layer's output in the final model against float32, on the calibration set. */
+  op: FallbackUnit['op'];
+  /** SQNR (dB) of the layer's output in the final model against float32, on the validation images. */
   sqnr: number;
   /**
    * SQNR (dB) of the logits when this layer alone is int8: how much accuracy it costs by itself.
@@ -24,11 +34,17 @@ export interface LayerSensitivity {
 
 export interface SensitivityReport {
   layers: LayerSensitivity[];
-  /** SQNR (dB) of the logits against float32, with the layers kept in float as listed. */
+  /** SQNR (dB) of the logits against float32 on the validation images, with the layers kept in float as listed. */
   logitsSqnr: number;
-  /** Fraction of calibration images whose top-1 class matches float32. */
+  /** Fraction of validation images whose top-1 class matches float32. */
   top1Agreement: number;
+  /** Validation images. */
   images: number;
+  /** False when the validation images are the calibration images (nothing could be held out). */
+  heldOut: boolean;
+  calibrationImages: number;
+  /** The same logits SQNR on the calibration images: how much better int8 does on what it was fitted to. */
+  calibrationSqnr: number;
   targetSqnr: number;
   /** Whether the logits reached the target (with at most the allowed fallbacks). */
   met: boolean;
@@ -74,16 +90,18 @@ export function top1Agreement(reference: Float32Array, test: Float32Array, class
 
 export type FallbackProgress = { phase: 'sensitivity'; done: number; total: number } | { phase: 'fallback'; floatLayers: number; logitsSqnr: number };
 
+const batchImages = (batches: readonly FloatTensor[]) => batches.reduce((n, b) => n + b.shape[0], 0);
+
 /**
- * Quantizes every layer; if the logits miss `targetSqnr`, measures each layer's cost alone and
- * keeps the costliest in float32, one at a time, until the target is met or `maxFallback`
- * layers are float.
+ * Quantizes every layer; if the logits miss `targetSqnr` on the validation images, measures each
+ * layer's cost alone (on calibration images) and keeps the costliest in float32, one at a time,
+ * until the validation logits meet the target or `maxFallback` layers are float.
  */
 export async function quantizeWithFallback(
   model: OnnxModel,
-  layers: readonly QuantLayer[],
+  layers: readonly FallbackUnit[],
   plan: StaticPlan,
-  batches: readonly FloatTensor[],
+  images: JudgedBatches,
   targetSqnr: number,
   maxFallback: number,
   onProgress?: (p: FallbackProgress) => void,
@@ -91,6 +109,7 @@ export async function quantizeWithFallback(
   const logits = model.outputs[0].name;
   const classes = Number(model.outputs[0].shape?.at(-1) ?? 1000);
   const watched = [...new Set([logits, ...layers.map((l) => l.output)])];
+  const batches = images.validation;
   const reference = await concatValues(model, watched, batches);
   const keepFloat = new Set(plan.keepFloat);
   const measure = async () => {
@@ -101,7 +120,7 @@ export async function quantizeWithFallback(
   let current = await measure();
   const alone = new Map<string, number>();
   if (current.logitsSqnr < targetSqnr && maxFallback > 0) {
-    const few = batches.slice(0, SENSITIVITY_BATCHES);
+    const few = images.calibration.slice(0, SENSITIVITY_BATCHES);
     const fewReference = (await concatValues(model, [logits], few)).get(logits)!;
     const candidates = layers.filter((l) => !keepFloat.has(l.node));
     for (const [i, layer] of candidates.entries()) {
@@ -128,7 +147,18 @@ export async function quantizeWithFallback(
     })),
     logitsSqnr: current.logitsSqnr,
     top1Agreement: top1Agreement(reference.get(logits)!, current.got.get(logits)!, classes),
-    images: batches.reduce((n, b) => n + b.shape[0], 0),
+    images: batchImages(batches),
+    heldOut: images.validation !== images.calibration,
+    calibrationImages: batchImages(images.calibration),
+    calibrationSqnr:
+      images.validation === images.calibration
+        ? current.logitsSqnr
+        : capped(
+            sqnr(
+              (await concatValues(model, [logits], images.calibration)).get(logits)!,
+              (await concatValues(current.quantized, [logits], images.calibration)).get(logits)!,
+            ),
+          ),
     targetSqnr,
     met: current.logitsSqnr >= targetSqnr,
   };

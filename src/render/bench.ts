@@ -88,8 +88,9 @@ function roundsNote(results: BenchResults): string {
   const s = results.schedule;
   if (!s) return 'Images/s from the median batch time; ± is half its 95% interval (timed one configuration after another: nothing paired).';
   const groups = s.groups > 1 ? ` in ${s.groups} groups (memory)` : '';
+  const memory = `peak memory ${bytes(s.peak_rss_bytes)} of a ${bytes(s.memory_budget_bytes)} budget`;
   return (
-    `Measured in ${s.rounds} interleaved rounds${groups} (every configuration once a round, in random order). ` +
+    `Measured in ${s.rounds} interleaved rounds${groups} (every configuration once a round, in random order; ${memory}). ` +
     'Images/s from the median over rounds; ± is half its 95% interval, from resampling whole rounds; speed-ups are paired round by round.'
   );
 }

@@ -209,9 +209,60 @@ class TfjsLowering {
         return this.set(n, this.node('GatherV2', n.name, [x(), this.value(n.inputs[1]), this.const(n.name, Int32Array.of(1), [])], { batch_dims: { i: '0' } }));
       case 'prepend_tokens':
         return this.set(n, this.prependTokens(n));
+      case 'div':
+        return this.set(n, this.node('RealDiv', n.name, [x(), this.value(n.inputs[1])], { T: F32 }));
+      case 'pow':
+        return this.set(n, this.node('Pow', n.name, [x(), this.scalar(n.name, n.exponent)], { T: F32 }));
+      case 'log':
+        return this.set(n, this.node('Log', n.name, [x()], { T: F32 }));
+      case 'reduce':
+        return this.set(
+          n,
+          this.node(n.reduction === 'max' ? 'Max' : 'Sum', n.name, [x(), this.i32(n.name, [n.axis])], { T: F32, keep_dims: { b: n.keepdims } }),
+        );
+      case 'argmax': {
+        const index = this.node('ArgMax', `${n.name}/argmax`, [x(), this.const(n.name, Int32Array.of(n.axis), [])], {
+          T: F32,
+          output_type: { type: 'DT_INT32' },
+        });
+        return this.set(n, this.toFloat(n.name, index, 'DT_INT32'));
+      }
+      case 'compare': {
+        const holds = this.node(n.relation === 'greater' ? 'Greater' : 'Equal', `${n.name}/${n.relation}`, [x(), this.value(n.inputs[1])], { T: F32 });
+        return this.set(n, this.toFloat(n.name, holds, 'DT_BOOL'));
+      }
+      case 'cumsum':
+        return this.set(
+          n,
+          this.node('Cumsum', n.name, [x(), this.const(n.name, Int32Array.of(n.axis), [])], { T: F32, exclusive: { b: false }, reverse: { b: false } }),
+        );
+      case 'segment_sum':
+        return this.set(n, this.segmentSum(n, x()));
+      case 'gather_rows': {
+        const ids = this.node('Cast', `${n.name}/int32`, [this.value(n.inputs[1])], { SrcT: F32, DstT: { type: 'DT_INT32' } });
+        const gathered = this.node('GatherV2', n.name, [x(), ids, this.const(n.name, Int32Array.of(1), [])], { batch_dims: { i: '1' } });
+        return this.set(n, gathered);
+      }
       default:
         return unhandledOp(n, 'tfjs export');
     }
+  }
+
+  private toFloat(base: string, x: string, from: 'DT_INT32' | 'DT_BOOL'): string {
+    return this.node('Cast', base, [x], { SrcT: { type: from }, DstT: F32 });
+  }
+
+  /** Rows summed by group as onehot x, onehot[n, g, l] = (ids[n, l] == g): the ONNX export's form (a batched matrix product). */
+  private segmentSum(n: Node & { op: 'segment_sum' }, x: string): string {
+    const [, tokens] = this.graph.shape(n.inputs[1]) as number[];
+    const ids = this.reshape(`${n.name}/ids`, this.value(n.inputs[1]), [-1, 1, tokens]);
+    const groups = this.const(
+      `${n.name}/groups`,
+      Float32Array.from({ length: n.groups }, (_, g) => g),
+      [n.groups, 1],
+    );
+    const onehot = this.toFloat(`${n.name}/onehot`, this.node('Equal', `${n.name}/same`, [ids, groups], { T: F32 }), 'DT_BOOL');
+    return this.node('BatchMatMulV2', n.name, [onehot, x], { T: F32, adj_x: { b: false }, adj_y: { b: false } });
   }
 
   private reshape(base: string, x: string, shape: readonly number[]): string {

@@ -238,11 +238,8 @@ class TfjsLowering {
         );
       case 'segment_sum':
         return this.set(n, this.segmentSum(n, x()));
-      case 'gather_rows': {
-        const ids = this.node('Cast', `${n.name}/int32`, [this.value(n.inputs[1])], { SrcT: F32, DstT: { type: 'DT_INT32' } });
-        const gathered = this.node('GatherV2', n.name, [x(), ids, this.const(n.name, Int32Array.of(1), [])], { batch_dims: { i: '1' } });
-        return this.set(n, gathered);
-      }
+      case 'gather_rows':
+        return this.set(n, this.gatherRows(n, x()));
       default:
         return unhandledOp(n, 'tfjs export');
     }
@@ -252,17 +249,38 @@ class TfjsLowering {
     return this.node('Cast', base, [x], { SrcT: { type: from }, DstT: F32 });
   }
 
+  /**
+   * A one-hot matrix of float ids [N, L] over `classes`: [N, classes, L] (onehot[n, c, l] = ids[n, l] == c), or
+   * [N, L, classes] when `transposed`.
+   */
+  private oneHot(base: string, ids: string, tokens: number, classes: number, transposed: boolean): string {
+    const column = this.reshape(`${base}/ids`, ids, transposed ? [-1, tokens, 1] : [-1, 1, tokens]);
+    const range = this.const(
+      `${base}/classes`,
+      Float32Array.from({ length: classes }, (_, c) => c),
+      transposed ? [1, classes] : [classes, 1],
+    );
+    return this.toFloat(`${base}/onehot`, this.node('Equal', `${base}/same`, [column, range], { T: F32 }), 'DT_BOOL');
+  }
+
+  private batchMatMul(base: string, a: string, b: string): string {
+    return this.node('BatchMatMulV2', base, [a, b], { T: F32, adj_x: { b: false }, adj_y: { b: false } });
+  }
+
   /** Rows summed by group as onehot x, onehot[n, g, l] = (ids[n, l] == g): the ONNX export's form (a batched matrix product). */
   private segmentSum(n: Node & { op: 'segment_sum' }, x: string): string {
     const [, tokens] = this.graph.shape(n.inputs[1]) as number[];
-    const ids = this.reshape(`${n.name}/ids`, this.value(n.inputs[1]), [-1, 1, tokens]);
-    const groups = this.const(
-      `${n.name}/groups`,
-      Float32Array.from({ length: n.groups }, (_, g) => g),
-      [n.groups, 1],
-    );
-    const onehot = this.toFloat(`${n.name}/onehot`, this.node('Equal', `${n.name}/same`, [ids, groups], { T: F32 }), 'DT_BOOL');
-    return this.node('BatchMatMulV2', n.name, [onehot, x], { T: F32, adj_x: { b: false }, adj_y: { b: false } });
+    return this.batchMatMul(n.name, this.oneHot(n.name, this.value(n.inputs[1]), tokens, n.groups, false), x);
+  }
+
+  /**
+   * Rows picked by index as onehot x, onehot[n, l, m] = (ids[n, l] == m). Not GatherV2 with batch_dims: TF.js's
+   * WebAssembly backend (4.22) gathers from the wrong image with it.
+   */
+  private gatherRows(n: Node, x: string): string {
+    const [, rows] = this.graph.shape(n.inputs[0]) as number[];
+    const [, tokens] = this.graph.shape(n.inputs[1]) as number[];
+    return this.batchMatMul(n.name, this.oneHot(n.name, this.value(n.inputs[1]), tokens, rows, true), x);
   }
 
   private reshape(base: string, x: string, shape: readonly number[]): string {

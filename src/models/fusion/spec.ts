@@ -55,18 +55,6 @@ export function parseTokenFusion(text: string): TokenFusion {
   return { method, r };
 }
 
-/** Parses a comma-separated list (bench), keeping the first of repeated settings. */
-export function parseTokenFusionList(text: string): TokenFusion[] {
-  const parts = text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (parts.length === 0) throw usage('--token-fusion: give at least one setting');
-  const out: TokenFusion[] = [];
-  for (const f of parts.map(parseTokenFusion)) if (!out.some((o) => fusionKey(o) === fusionKey(f))) out.push(f);
-  return out;
-}
-
 export const isFused = (f: TokenFusion | undefined): f is TokenFusion => !!f && f.method !== 'none';
 
 /** The setting as it is written on the command line and in results: 'none', 'mctf:16', 'tome:13'. */

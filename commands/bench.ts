@@ -1,6 +1,16 @@
 import { Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { benchListFlags, calibrationDirFlag, forceFlag, numberFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import {
+  benchListFlags,
+  calibrationDirFlag,
+  forceFlag,
+  numberFlag,
+  precisionFlags,
+  precisionSpecs,
+  tokenFusionListFlag,
+  weightsChoice,
+  weightsFlags,
+} from '../src/cli/flags.js';
 import { MIN_BATCHES } from '../src/compare/interval.js';
 import { preflightOutput } from '../src/util/output.js';
 import { Progress, duration } from '../src/cli/progress.js';
@@ -48,7 +58,13 @@ but its times are the translator's: records and tables say "emulated", and --rec
 Published speed claims (the LeViT paper's Table 3 and headline, EfficientFormer's against
 LeViT; zoo/claims/) follow the table with a verdict for each the run measured: holds, does
 not hold or inconclusive, from a seeded bootstrap interval of the measured speed-up.
---claims lists every claim, with why the others are not measured here (docs/claims.md).`;
+--claims lists every claim, with why the others are not measured here (docs/claims.md).
+
+--token-fusion none,mctf,tome:13 (DeiT and ViT; levit convert --help explains the settings):
+each setting is its own configuration, a row of its own in the table with its own FLOPs and
+its speed-up over the plain model ("vs plain"); models that cannot merge tokens (LeViT,
+EfficientNet, ...) run once, plain. Fused rows show the plain model's published top-1 in
+parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`;
   static override examples = [
     '<%= config.bin %> bench',
     '<%= config.bin %> bench levit_128s efficientnet_b0 --backend ort-cpu --threads 1 --batch 16 --duration 3 --json',
@@ -56,6 +72,8 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     '<%= config.bin %> bench levit_192 efficientnet_b2 --threads 1 --batch 16 --min-iterations 20 --claims',
     '<%= config.bin %> bench LeViT_128S efficientnet_b0.ra_in1k --batch 1,16 --csv bench.csv',
     '<%= config.bin %> bench levit_128s --weights official --precision fp32,int8,fp16 --calibration-dir imagenet/calib --threads 1 --batch 1,16',
+    '<%= config.bin %> bench deit_small_patch16_224 --token-fusion none,mctf,mctf-fast,tome:8,tome:13 --threads 1 --batch 16',
+    '<%= config.bin %> bench levit_128s deit_tiny_patch16_224 --token-fusion none,mctf --threads 1 --plot fusion.svg',
   ];
   static override strict = false;
   static override args = {};
@@ -105,6 +123,7 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     }),
     'calibration-dir': calibrationDirFlag('int8: folder of representative images for static int8 (see levit convert --help); without it int8 is dynamic'),
     ...precisionFlags("precisions of the artifacts, comma-separated: fp32, fp16, int8 (the table shows each one's speed-up over fp32)", 'fp32'),
+    ...tokenFusionListFlag,
     ...forceFlag,
   };
 
@@ -140,6 +159,7 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
         reference: machineBaseline,
         externalOnnx: flags.onnx,
         keepGoing: flags['keep-going'],
+        fusions: flags['token-fusion'],
       },
       {
         phase: (m) => progress.update(m, true),

@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { floatTensor } from '../core/tensor.js';
-import { getCard } from '../models/registry.js';
+import { getCard, withTokenFusion } from '../models/registry.js';
+import { familyOf } from '../models/families.js';
+import { NO_FUSION, type TokenFusion, fusionKey, fusionName, isFused } from '../models/fusion/spec.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { type Artifact, ensureArtifact } from '../classifier/convert.js';
 import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
@@ -40,6 +42,8 @@ export interface BenchPlan {
   precisions?: PrecisionSpec[];
   /** A batch that fails (e.g. out of GPU memory) is skipped with its error instead of ending the run. */
   keepGoing?: boolean;
+  /** Token fusion settings, each its own configuration (default none); models that cannot take one are skipped for it. */
+  fusions?: TokenFusion[];
 }
 
 /** The models `levit bench` runs by default: LeViT against EfficientNet and DeiT, as in the paper. */
@@ -129,6 +133,15 @@ async function externalArtifact(path: string, backend: Backend): Promise<Artifac
   };
 }
 
+/** The settings in order, each once (mctf and mctf:16 are one). */
+const uniqueFusions = (list: readonly TokenFusion[]) => list.filter((f, i) => list.findIndex((g) => fusionKey(g) === fusionKey(f)) === i);
+
+/** The card with the setting, or undefined for a model whose family cannot merge tokens (skipped, not an error, in a mixed run). */
+function fusedCard(card: ModelCard, fusion: TokenFusion): ModelCard | undefined {
+  if (isFused(fusion) && !familyOf(card.family)?.tokenFusion) return undefined;
+  return withTokenFusion(card, fusion);
+}
+
 export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promise<BenchResults> {
   const cards = plan.models.map(getCard);
   if (plan.externalOnnx && cards.length !== 1) {
@@ -167,7 +180,11 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
     }
   }
 
-  const total = cards.length * backends.length * precisions.length * threads.length * plan.batches.length;
+  const fusions = uniqueFusions(plan.fusions ?? [NO_FUSION]);
+  if (plan.externalOnnx && fusions.some(isFused)) throw new LevitError('--onnx times the external file as it is: drop --token-fusion', ExitCode.usage);
+  // Each model with each token fusion setting: one more axis, flattened.
+  const variants = cards.flatMap((plain) => fusions.map((fusion) => ({ plain, fusion })));
+  const total = variants.length * backends.length * precisions.length * threads.length * plan.batches.length;
   const records: BenchRecord[] = [];
   const skipped: NonNullable<BenchResults['skipped']> = [];
   const skip = (card: { id: string }, backend: Backend, t: number, reason: string, batch?: number) => {
@@ -175,12 +192,22 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
     events.skipped?.(`${card.id} ${backend.id} ${t} thread${t > 1 ? 's' : ''}${batch === undefined ? '' : ` batch ${batch}`}: skipped, ${reason}`);
   };
   try {
-    for (const card of cards) {
+    for (const { plain, fusion } of variants) {
+      const card = fusedCard(plain, fusion);
+      if (!card) {
+        for (const backend of backends)
+          for (const t of threads) skip(plain, backend, t, `token fusion ${fusionName(fusion)} applies to DeiT and ViT models only`);
+        continue;
+      }
       const counts = countsOf(card);
       const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
       const identity = weights ? await describeWeights(weights) : undefined;
       for (const backend of backends)
         for (const precision of precisions) {
+          if (isFused(fusion) && precision.precision !== 'fp32') {
+            for (const t of threads) skip(card, backend, t, `token fusion ${fusionName(fusion)} is float32 only, not ${precision.precision}`);
+            continue;
+          }
           const artifact =
             weights && identity
               ? await ensureArtifact(card, weights, backend.artifact, identity, precision, (p) => events.phase?.(precisionProgressLine(card.id, p)))
@@ -204,7 +231,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
                 events.configStart?.(
                   records.length + 1,
                   total,
-                  `${card.id} ${backend.id} ${precision.precision} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`,
+                  `${card.id}${isFused(fusion) ? ` ${fusionName(fusion)}` : ''} ${backend.id} ${precision.precision} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`,
                 );
                 const input = benchInput(batch, card.preprocessing.resolution);
                 const before = lastCheck;
@@ -229,6 +256,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
                   resolution: card.preprocessing.resolution,
                   precision: precision.precision,
                   ...(precision.precision === 'fp32' ? {} : { precision_key: precisionKey(precision) }),
+                  ...(isFused(fusion) ? { token_fusion: fusionName(fusion) } : {}),
                   weights: artifact.weights.id,
                   weights_kind: artifact.weights.kind,
                   ...counts,

@@ -202,6 +202,7 @@ export function checkClaims(results: BenchResults, claims: readonly Claim[]): Cl
     const theirs = results.records.filter((r) => r.model === c.than);
     const fits = (r: BenchRecord) =>
       r.precision === 'fp32' &&
+      !r.token_fusion &&
       !r.emulated &&
       deviceKindOf(r) === c.device.kind &&
       (!c.device.arch || c.device.arch === results.system.os.arch) &&

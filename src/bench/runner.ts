@@ -200,6 +200,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
         continue;
       }
       const counts = countsOf(card);
+      const rowName = isFused(fusion) ? `${card.id} ${fusionName(fusion)}` : card.id;
       const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
       const identity = weights ? await describeWeights(weights) : undefined;
       for (const backend of backends)
@@ -231,7 +232,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
                 events.configStart?.(
                   records.length + 1,
                   total,
-                  `${card.id}${isFused(fusion) ? ` ${fusionName(fusion)}` : ''} ${backend.id} ${precision.precision} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`,
+                  `${rowName} ${backend.id} ${precision.precision} ${t} thread${t > 1 ? 's' : ''} batch ${batch}`,
                 );
                 const input = benchInput(batch, card.preprocessing.resolution);
                 const before = lastCheck;

@@ -62,7 +62,7 @@ export interface ClaimCheck {
   source: string;
 }
 
-function invalid(file: string, what: string): never {
+export function invalid(file: string, what: string): never {
   throw new LevitError(`${file}: invalid claims file: ${what}`, ExitCode.failure, 'The claims files ship with levit: reinstall, or fix the file.');
 }
 
@@ -85,21 +85,34 @@ export function claimedFactor(c: Claim): number | null {
   return p ? p.model / p.than : Number.NaN;
 }
 
-/** Every claim of zoo/claims/ (or `dir`), file by file in name order. */
-export function loadClaims(dir = join(zooDir, 'claims')): Claim[] {
+export const CLAIMS_DIR = join(zooDir, 'claims');
+
+/**
+ * The claims files of a folder, in name order, each with its kind: speed claims (no kind) or
+ * 'flops' (published FLOP counts, compare/flops-claims.ts).
+ */
+export function readClaimFiles(dir: string): { file: string; kind: string; convention?: string; claims: unknown[] }[] {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort();
-  return files.flatMap((f) => {
-    let doc: { claims?: unknown };
+  return files.map((f) => {
+    let doc: { claims?: unknown; kind?: unknown; convention?: unknown };
     try {
       doc = JSON.parse(readFileSync(join(dir, f), 'utf8'));
     } catch {
       invalid(f, 'not JSON');
     }
     if (!Array.isArray(doc.claims)) invalid(f, 'no claims list');
-    return (doc.claims as Partial<Claim>[]).map((c) => validateClaim(c, f));
+    const convention = typeof doc.convention === 'string' ? doc.convention : undefined;
+    return { file: f, kind: typeof doc.kind === 'string' ? doc.kind : 'speed', convention, claims: doc.claims as unknown[] };
   });
+}
+
+/** Every speed claim of zoo/claims/ (or `dir`), file by file in name order. */
+export function loadClaims(dir = CLAIMS_DIR): Claim[] {
+  return readClaimFiles(dir)
+    .filter((d) => d.kind === 'speed')
+    .flatMap((d) => (d.claims as Partial<Claim>[]).map((c) => validateClaim(c, d.file)));
 }
 
 const CPU_BACKENDS = new Set(['ort-cpu', 'ort-wasm', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu']);

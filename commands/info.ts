@@ -49,13 +49,10 @@ counting conventions). --token-fusion METHOD[:R]: the counts above are that sett
     }
     if (fusion) {
       this.log('  token fusion    FLOPs per setting (--token-fusion), as levit counts them; published: the MCTF repository');
+      const percent = (d: number) => `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)}%`;
       for (const f of fusion) {
-        const published = f.claims.map(
-          (c) => `published ${c.published_gflops.toFixed(2)} G, ${c.verdict} (${c.difference >= 0 ? '+' : ''}${(c.difference * 100).toFixed(1)}%)`,
-        );
-        this.log(
-          `                  ${f.token_fusion.padEnd(15)} ${grouped(f.flops).padStart(14)}  ${f.ratio.toFixed(2)}x${published.length ? `  ${published.join('; ')}` : ''}`,
-        );
+        const published = f.claims.map((c) => `  published ${c.published_gflops.toFixed(2)} G, ${c.verdict} (${percent(c.difference)})`);
+        this.log(`                  ${f.token_fusion.padEnd(15)} ${grouped(f.flops).padStart(14)}  ${f.ratio.toFixed(2)}x${published.join(';')}`);
       }
     }
     const keys = Object.keys(info.stages[0] ?? {});

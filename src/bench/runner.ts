@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { floatTensor } from '../core/tensor.js';
-import { getCard, withTokenFusion } from '../models/registry.js';
+import { getCard, requireTokenFusion, withTokenFusion } from '../models/registry.js';
 import { familyOf } from '../models/families.js';
 import { NO_FUSION, type TokenFusion, fusionKey, fusionName, isFused } from '../models/fusion/spec.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -151,6 +151,11 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
   if (plan.externalOnnx && precisions.some((p) => p.precision !== 'fp32')) {
     throw new LevitError("--onnx times the external file as it is: drop --precision (or bench levit's own artifacts with it)", ExitCode.usage);
   }
+  const fusions = uniqueFusions(plan.fusions ?? [NO_FUSION]);
+  if (plan.externalOnnx && fusions.some(isFused)) throw new LevitError('--onnx times the external file as it is: drop --token-fusion', ExitCode.usage);
+  if (fusions.some(isFused) && !cards.some((c) => fusedCard(c, fusions.find(isFused)!))) {
+    requireTokenFusion(cards[0], fusions.find(isFused)!); // no model of the run takes it: the usage error, before any work
+  }
   if (plan.externalOnnx && existsSync(plan.externalOnnx)) checkExternalOnnx(plan.externalOnnx, cards[0], countsOf(cards[0]).params);
   const threads = resolveThreads(plan.threads);
   const backends: Backend[] = [];
@@ -180,8 +185,6 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}): Promi
     }
   }
 
-  const fusions = uniqueFusions(plan.fusions ?? [NO_FUSION]);
-  if (plan.externalOnnx && fusions.some(isFused)) throw new LevitError('--onnx times the external file as it is: drop --token-fusion', ExitCode.usage);
   // Each model with each token fusion setting: one more axis, flattened.
   const variants = cards.flatMap((plain) => fusions.map((fusion) => ({ plain, fusion })));
   const total = variants.length * backends.length * precisions.length * threads.length * plan.batches.length;

@@ -70,7 +70,8 @@ export const tokenFusionModels = (): string[] =>
     .filter((c) => familyOf(c.family)?.tokenFusion)
     .map((c) => c.id);
 
-function requireTokenFusion(card: ModelCard, fusion: TokenFusion): void {
+/** Throws the usage error of a model whose family cannot merge tokens. */
+export function requireTokenFusion(card: ModelCard, fusion: TokenFusion): void {
   const family = familyOf(card.family)!;
   if (family.tokenFusion) return;
   throw new LevitError(

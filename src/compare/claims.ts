@@ -149,6 +149,9 @@ function notMeasured(c: Claim, reason: string): ClaimCheck {
 function missingReason(c: Claim, results: BenchResults, mine: BenchRecord[], theirs: BenchRecord[]): string {
   const lacking = [c.model, c.than].filter((m) => !results.records.some((r) => r.model === m));
   if (lacking.length) return `the run lacks ${lacking.join(' and ')} (add ${lacking.length > 1 ? 'them' : 'it'} to the models benched)`;
+  const fusedOnly = [c.model, c.than].filter((m) => !results.records.some((r) => r.model === m && !r.token_fusion));
+  if (fusedOnly.length)
+    return `the run has ${fusedOnly.join(' and ')} only with token fusion; the claim is about the plain model (bench --token-fusion none,...)`;
   if (c.device.kind === 'npu') return `needs ${c.device.name}: levit has no backend for it`;
   if ([...mine, ...theirs].every((r) => r.emulated)) return 'the run is emulated: its times are not a speed figure';
   if ([...mine, ...theirs].every((r) => r.precision !== 'fp32')) return 'the claims are float32 figures; this run has only reduced precisions';
@@ -211,11 +214,11 @@ function check(c: Claim, mine: BenchRecord, theirs: BenchRecord, seed: number): 
  */
 export function checkClaims(results: BenchResults, claims: readonly Claim[]): ClaimCheck[] {
   return claims.flatMap((c, i) => {
-    const mine = results.records.filter((r) => r.model === c.model);
-    const theirs = results.records.filter((r) => r.model === c.than);
+    // A model with token fusion is not the model a claim is about (its accuracy is another).
+    const mine = results.records.filter((r) => r.model === c.model && !r.token_fusion);
+    const theirs = results.records.filter((r) => r.model === c.than && !r.token_fusion);
     const fits = (r: BenchRecord) =>
       r.precision === 'fp32' &&
-      !r.token_fusion &&
       !r.emulated &&
       deviceKindOf(r) === c.device.kind &&
       (!c.device.arch || c.device.arch === results.system.os.arch) &&

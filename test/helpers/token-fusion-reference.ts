@@ -199,17 +199,23 @@ const odds = <T>(x: T[]) => x.filter((_, i) => i % 2 === 1);
 const cloneRows = (x: Rows) => x.map((r) => Float64Array.from(r));
 const scatterAdd = (dst: Rows, idx: number[], src: Rows) => src.forEach((row, k) => row.forEach((v, c) => (dst[idx[k]][c] += v)));
 
-/** ToMe's bipartite_soft_matching (tome/merge.py), class token at 0, distillation token at 1 when distilled. */
-function tomePlan(metric: Rows, r: number, distilled: boolean, gaps?: number[]): MergePlan {
-  const scores = cosineScores(metric);
+/**
+ * The A -> B step both methods share: protected tokens out (the class token's row, a distillation token's
+ * column), the r A rows with the best matches merge into their best B; the others stay, in index order.
+ */
+function firstStep(scores: number[][], r: number, distilled: boolean, gaps?: number[]) {
   scores[0].fill(-Infinity);
   if (distilled) for (const row of scores) row[0] = -Infinity;
   const best = rowMax(scores);
   const edge = argsortDesc(best.map((m) => m.max));
   gaps?.push(decisionGap(scores, edge, r));
-  const unm = edge.slice(r).sort((x, y) => x - y);
   const src = edge.slice(0, r);
-  const dstIdx = src.map((i) => best[i].idx);
+  return { unm: edge.slice(r).sort((x, y) => x - y), src, dstIdx: src.map((i) => best[i].idx) };
+}
+
+/** ToMe's bipartite_soft_matching (tome/merge.py), class token at 0, distillation token at 1 when distilled. */
+function tomePlan(metric: Rows, r: number, distilled: boolean, gaps?: number[]): MergePlan {
+  const { unm, src, dstIdx } = firstStep(cosineScores(metric), r, distilled, gaps);
   return {
     merge(x) {
       const a = evens(x);
@@ -232,7 +238,7 @@ function tomePlan(metric: Rows, r: number, distilled: boolean, gaps?: number[]):
  * and keep it second: levit's extension.
  */
 function mctfPlan(metric: Rows, P: number[][][], size: number[] | null, r1: number, r2: number, distilled: boolean, gaps?: number[]): MergePlan {
-  const sim = cosineScores(metric).map((row) => row.map((c) => ((c + 1) / 2) ** (1 / 1)));
+  const sim = cosineScores(metric).map((row) => row.map((c) => (c + 1) / 2)); // tau_sim = 1
   const n = metric.length;
   const m = new Array<number>(n).fill(0);
   for (const ph of P) for (const row of ph) row.forEach((p, j) => (m[j] += p));
@@ -251,14 +257,7 @@ function mctfPlan(metric: Rows, P: number[][][], size: number[] | null, r1: numb
       return s * wInfo * wSize;
     }),
   );
-  scores[0].fill(-Infinity);
-  if (distilled) for (const row of scores) row[0] = -Infinity;
-  const best = rowMax(scores);
-  const edge = argsortDesc(best.map((b) => b.max));
-  gaps?.push(decisionGap(scores, edge, r1));
-  const unm = edge.slice(r1).sort((x, y) => x - y);
-  const src = edge.slice(0, r1);
-  const dstIdx = src.map((i) => best[i].idx);
+  const { unm, src, dstIdx } = firstStep(scores, r1, distilled, gaps);
   // B -> A on the same scores, restricted to the unmerged A rows, transposed.
   const t2 = scores[0].length;
   const scores2 = Array.from({ length: t2 }, (_, j) => unm.map((i) => scores[i][j]));

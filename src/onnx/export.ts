@@ -269,12 +269,23 @@ class Lowering {
    */
   private lowerSegmentSum(n: Node & { op: 'segment_sum' }): void {
     const [x, ids] = n.inputs;
-    const groups = this.constant(n.name, { dtype: 'float32', shape: [n.groups, 1], data: Float32Array.from({ length: n.groups }, (_, g) => g) });
-    const steps = ['ids', 'same', 'onehot'].map((s) => `${n.name}:${s}`);
-    this.emit('Unsqueeze', `${n.name}/ids`, [ids, this.constant(n.name, int64s([1]))], [steps[0]]);
-    this.emit('Equal', `${n.name}/same`, [steps[0], groups], [steps[1]]);
-    this.emit('Cast', `${n.name}/onehot`, [steps[1]], [steps[2]], [{ name: 'to', i: ELEMENT_TYPE.float32 }]);
-    this.emit('MatMul', n.name, [steps[2], x], n.outputs);
+    this.emit('MatMul', n.name, [this.oneHot(n.name, ids, n.groups), x], n.outputs);
+  }
+
+  /** The one-hot matrix of ids over `groups`, [N, groups, L]: made once for every segment sum by the same ids. */
+  private readonly oneHots = new Map<string, string>();
+
+  private oneHot(base: string, ids: string, groups: number): string {
+    const key = `${ids}\u0000${groups}`;
+    const known = this.oneHots.get(key);
+    if (known) return known;
+    const range = this.constant(base, { dtype: 'float32', shape: [groups, 1], data: Float32Array.from({ length: groups }, (_, g) => g) });
+    const steps = ['ids', 'same', 'onehot'].map((s) => `${base}:${s}`);
+    this.emit('Unsqueeze', `${base}/ids`, [ids, this.constant(base, int64s([1]))], [steps[0]]);
+    this.emit('Equal', `${base}/same`, [steps[0], range], [steps[1]]);
+    this.emit('Cast', `${base}/onehot`, [steps[1]], [steps[2]], [{ name: 'to', i: ELEMENT_TYPE.float32 }]);
+    this.oneHots.set(key, steps[2]);
+    return steps[2];
   }
 
   /** GatherElements along the tokens, its index the ids as int64 expanded over the channels. */

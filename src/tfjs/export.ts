@@ -251,9 +251,20 @@ class TfjsLowering {
 
   /**
    * A one-hot matrix of float ids [N, L] over `classes`: [N, classes, L] (onehot[n, c, l] = ids[n, l] == c), or
-   * [N, L, classes] when `transposed`.
+   * [N, L, classes] when `transposed`; made once for every product by the same ids.
    */
+  private readonly oneHots = new Map<string, string>();
+
   private oneHot(base: string, ids: string, tokens: number, classes: number, transposed: boolean): string {
+    const key = `${ids}\u0000${classes}\u0000${transposed}`;
+    const known = this.oneHots.get(key);
+    if (known) return known;
+    const made = this.makeOneHot(base, ids, tokens, classes, transposed);
+    this.oneHots.set(key, made);
+    return made;
+  }
+
+  private makeOneHot(base: string, ids: string, tokens: number, classes: number, transposed: boolean): string {
     const column = this.reshape(`${base}/ids`, ids, transposed ? [-1, tokens, 1] : [-1, 1, tokens]);
     const range = this.const(
       `${base}/classes`,

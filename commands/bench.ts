@@ -1,6 +1,15 @@
 import { Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { benchListFlags, calibrationDirFlag, forceFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import {
+  benchListFlags,
+  calibrationDirFlag,
+  forceFlag,
+  precisionFlags,
+  precisionSpecs,
+  tokenFusionListFlag,
+  weightsChoice,
+  weightsFlags,
+} from '../src/cli/flags.js';
 import { roundFlags, roundSettings } from '../src/cli/round-flags.js';
 import { interruptOnSigint } from '../src/cli/interrupt.js';
 import { ExitCode } from '../src/core/errors.js';
@@ -55,7 +64,13 @@ but its times are the translator's: records and tables say "emulated", and --rec
 Published speed claims (the LeViT paper's Table 3 and headline, EfficientFormer's against
 LeViT; zoo/claims/) follow the table with a verdict for each the run measured: holds, does
 not hold or inconclusive, from the paired interval of the measured speed-up.
---claims lists every claim, with why the others are not measured here (docs/claims.md).`;
+--claims lists every claim, with why the others are not measured here (docs/claims.md).
+
+--token-fusion none,mctf,tome:13 (DeiT and ViT; levit convert --help explains the settings):
+each setting is its own configuration, a row of its own in the table with its own FLOPs and
+its speed-up over the plain model ("vs plain"); models that cannot merge tokens (LeViT,
+EfficientNet, ...) run once, plain. Fused rows show the plain model's published top-1 in
+parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`;
   static override examples = [
     '<%= config.bin %> bench',
     '<%= config.bin %> bench levit_128s efficientnet_b0 --backend ort-cpu --threads 1 --batch 16 --duration 3 --json',
@@ -63,6 +78,8 @@ not hold or inconclusive, from the paired interval of the measured speed-up.
     '<%= config.bin %> bench levit_192 efficientnet_b2 --threads 1 --batch 16 --min-iterations 20 --claims',
     '<%= config.bin %> bench LeViT_128S efficientnet_b0.ra_in1k --batch 1,16 --csv bench.csv',
     '<%= config.bin %> bench levit_128s --weights official --precision fp32,int8,fp16 --calibration-dir imagenet/calib --threads 1 --batch 1,16',
+    '<%= config.bin %> bench deit_small_patch16_224 --token-fusion none,mctf,mctf-fast,tome:8,tome:13 --threads 1 --batch 16',
+    '<%= config.bin %> bench levit_128s deit_tiny_patch16_224 --token-fusion none,mctf --threads 1 --plot fusion.svg',
   ];
   static override strict = false;
   static override args = {};
@@ -96,6 +113,7 @@ not hold or inconclusive, from the paired interval of the measured speed-up.
     }),
     'calibration-dir': calibrationDirFlag('int8: folder of representative images for static int8 (see levit convert --help); without it int8 is dynamic'),
     ...precisionFlags("precisions of the artifacts, comma-separated: fp32, fp16, int8 (the table shows each one's speed-up over fp32)", 'fp32'),
+    ...tokenFusionListFlag,
     ...forceFlag,
   };
 
@@ -126,6 +144,7 @@ not hold or inconclusive, from the paired interval of the measured speed-up.
           externalOnnx: flags.onnx,
           keepGoing: flags['keep-going'],
           memoryBudgetBytes: flags['max-memory'] === undefined ? undefined : flags['max-memory'] * 2 ** 20,
+          fusions: flags['token-fusion'],
         },
         {
           phase: (m) => progress.update(m, true),

@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
 import { bytes, grouped } from '../src/render/format.js';
-import { calibrationDirFlag, forceFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { calibrationDirFlag, forceFlag, precisionFlags, precisionSpecs, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { preflightOutput } from '../src/util/output.js';
-import { getCard } from '../src/models/registry.js';
+import { getCard, withTokenFusion } from '../src/models/registry.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { resolveClassifierWeights } from '../src/classifier/session.js';
@@ -12,6 +12,7 @@ import { precisionProgressLine } from '../src/classifier/precision.js';
 import { renderSensitivity } from '../src/quant/report.js';
 import type { ArtifactFormat } from '../src/runtime/backend.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
+import { fusionLabel } from '../src/models/fusion/spec.js';
 
 export default class Convert extends LevitCommand {
   static override summary = 'Convert a model (its official checkpoint by default, or --weights synthetic) to ONNX or TensorFlow.js, without Python.';
@@ -33,13 +34,19 @@ most (measured one by one) are kept in float32. The report lists them. The form 
 7-bit weights. Without --calibration, int8 is dynamic: activations are quantized at run time.
 --precision fp16: float16 weights and activations, float32 input and output (for WebGPU and CUDA).
 With --to tfjs, int8 and fp16 store the weights as uint8 or float16 (4x or 2x smaller downloads);
-TF.js still computes in float32.`;
+TF.js still computes in float32.
+
+--token-fusion METHOD[:R] (DeiT and ViT): the model with training-free token fusion built in,
+as a static graph: mctf (MCTF, r = 16 tokens fused in blocks 2 to 12), mctf-fast (35% of the
+tokens in blocks 4, 7 and 10), tome (ToMe, r = 13 in every block); :R sets r. Same input and
+output as the plain model; fewer FLOPs (printed), a slightly different output. float32 only.`;
   static override examples = [
     '<%= config.bin %> convert levit_128s --checkpoint LeViT-128S-96703c44.pth --to onnx --out levit_128s.onnx',
     '<%= config.bin %> convert levit_384 --to onnx --weights synthetic   # untrained weights, for benchmarking',
     '<%= config.bin %> convert levit_128s --weights official --precision int8 --calibration imagenet/train-sample --calibration-size 200 -o int8.onnx',
     '<%= config.bin %> convert levit_128s --weights official --precision fp16 --out levit_128s.fp16.onnx',
     '<%= config.bin %> convert deit_tiny_patch16_224 --weights official --to tfjs --precision int8 --out deit_tiny_tfjs/',
+    '<%= config.bin %> convert deit_small_patch16_224 --weights official --token-fusion mctf --out deit_small.mctf.onnx',
   ];
   static override args = { model: Args.string({ description: 'model id (see levit zoo)', required: true }) };
   static override flags = {
@@ -52,12 +59,13 @@ TF.js still computes in float32.`;
     }),
     ...precisionFlags('arithmetic of the artifact: fp32, fp16 or int8', 'fp32'),
     calibration: calibrationDirFlag(),
+    ...tokenFusionFlag,
     ...forceFlag,
   };
 
   async run(): Promise<ConvertResult> {
     const { args, flags } = await this.parse(Convert);
-    const card = getCard(args.model);
+    const card = withTokenFusion(getCard(args.model), flags['token-fusion']);
     const specs = precisionSpecs(flags.precision, flags, flags.calibration);
     if (specs.length !== 1) throw new LevitError('--precision: convert writes one artifact; give one precision', ExitCode.usage);
     if (flags.out) preflightOutput(flags.out, 'out', flags.to === 'tfjs' ? 'directory' : 'file', flags.force);
@@ -77,6 +85,7 @@ TF.js still computes in float32.`;
     this.log(`  weights  ${result.weights.label}`);
     if (result.weights.verification) this.log(`  verified ${result.weights.verification}`);
     this.log(`  precision ${result.precision.label}`);
+    if (result.token_fusion !== 'none') this.log(`  fusion   ${result.token_fusion}: ${fusionLabel(flags['token-fusion'])}`);
     this.log(`  params   ${grouped(result.counts.params)}, FLOPs ${grouped(result.counts.flops)}`);
     this.log(`  time     build ${result.seconds.build.toFixed(2)} s, export ${result.seconds.export.toFixed(2)} s`);
     if (result.sensitivity) for (const line of renderSensitivity(result.sensitivity)) this.log(line);

@@ -1,13 +1,15 @@
 import { Args, Flags } from '@oclif/core';
 import { availableParallelism } from 'node:os';
 import { LevitCommand } from '../src/cli/base.js';
-import { calibrationDirFlag, precisionFlags, precisionSpecs, sessionFlags, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { calibrationDirFlag, precisionFlags, precisionSpecs, sessionFlags, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, bar, duration, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import type { TransferProgress } from '../src/download/http.js';
 import { openDataset } from '../src/eval/dataset.js';
 import { type EvalSummary, evaluate } from '../src/eval/evaluate.js';
-import { getCard } from '../src/models/registry.js';
+import { getCard, withTokenFusion } from '../src/models/registry.js';
+import { pairedReference } from '../src/eval/paired.js';
+import { fusionLabel } from '../src/models/fusion/spec.js';
 import { openClassifier } from '../src/classifier/session.js';
 import { printable } from '../src/cli/escape.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
@@ -40,12 +42,17 @@ float32's top-1): passes, fails, or inconclusive when the images are too few to 
 --crop-pct and --interpolation change the transform as timm's validate.py does (e.g. --crop-pct 0.9
 reproduces timm's LeViT figures; the published figure compared is the one measured at that crop).
 --csv writes one row with timm validate.py's columns (model, top1, top1_err, top5, top5_err,
-param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
+param_count, img_size, crop_pct, interpolation) followed by levit's own.
+--token-fusion METHOD[:R] (DeiT, ViT; see levit convert --help) evaluates the model with MCTF or
+ToMe token fusion, and runs the plain model on the same batches: the summary gives both top-1/top-5,
+the change with its 95% interval, and how often both predict the same class (agreement, which
+needs no labels). The accuracy verdict on fusion needs the official weights and ImageNet.`;
   static override examples = [
     '<%= config.bin %> eval levit_256 ~/imagenet/val --checkpoint LeViT-256-13b5763e.pth',
     '<%= config.bin %> eval levit_128s ~/imagenet/val --limit 5000 --real --predictions-out preds.jsonl --json',
     '<%= config.bin %> eval levit_128s ~/imagenet/val --precision int8 --calibration ~/imagenet/calib',
     '<%= config.bin %> eval levit_128s.fb_dist_in1k ~/imagenet/val --crop-pct 0.9 --csv results.csv',
+    '<%= config.bin %> eval deit_small_patch16_224 ~/imagenet/val --token-fusion mctf',
   ];
   static override args = {
     model: Args.string({ description: 'model id (see levit zoo), or its name as timm or the official repository spell it', required: true }),
@@ -63,6 +70,7 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
     'predictions-out': Flags.string({ description: 'write one JSON line per image: {"file", "label", "top5", "error"?}', helpValue: 'FILE.jsonl' }),
     ...precisionFlags('fp32, or fp16 / int8 compared with fp32 on the same images', 'fp32'),
     calibration: calibrationDirFlag(),
+    ...tokenFusionFlag,
     'img-size': Flags.integer({ description: "input size (timm's --img-size); must be the model's own resolution", helpValue: 'PX' }),
     'crop-pct': Flags.string({ description: "centre-crop fraction: resize to int(size / crop-pct), then crop (default: the card's)", helpValue: '0.9' }),
     interpolation: Flags.string({ description: "resize interpolation (default: the card's)", options: ['bicubic', 'bilinear'] }),
@@ -71,7 +79,7 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
 
   async run(): Promise<EvalSummary> {
     const { args, flags } = await this.parse(Eval);
-    const model = getCard(args.model);
+    const model = withTokenFusion(getCard(args.model), flags['token-fusion']);
     const crop = flags['crop-pct'] === undefined ? undefined : Number(flags['crop-pct']);
     const interpolation = flags.interpolation as 'bicubic' | 'bilinear' | undefined;
     // The model is built from its own card; the transform (and the published figure compared) from the overridden one.
@@ -98,7 +106,8 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
       precision,
       onPrecision: (p) => progress.update(precisionProgressLine(card.id, p), true),
     });
-    const reference = precision.precision === 'fp32' ? undefined : (await openClassifier(model, open)).session;
+    const paired = pairedReference(model, precision);
+    const reference = paired && { session: (await openClassifier(paired.card, open)).session, kind: paired.kind, name: paired.name };
     let s: EvalSummary;
     try {
       s = await evaluate(
@@ -114,7 +123,7 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
           workers: flags.workers,
           predictionsOut: flags['predictions-out'],
           synthetic: artifact.weights.kind === 'synthetic',
-          reference: reference && { session: reference, precision: precision.precision },
+          reference,
         },
         (p) =>
           progress.update(
@@ -125,7 +134,7 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
     } finally {
       progress.clear();
       await session.release();
-      await reference?.release();
+      await reference?.session.release();
     }
     for (const f of dataset.skipped) this.logToStderr(`skipped: ${printable(f.path)}: ${printable(f.reason)}`);
     for (const f of s.failures) this.logToStderr(`unreadable: ${printable(f.error)}`);
@@ -146,6 +155,14 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
           `top-1 class agrees with fp32 on ${c.top1_agreement.toFixed(2)}%`,
       );
       this.log(`  99% gate    ${c.verdict}: ${c.reason}`);
+    }
+    const f = s.fusion;
+    if (f) {
+      const [low, high] = f.top1_change_interval;
+      this.log(`  fusion      ${f.token_fusion}: ${fusionLabel(flags['token-fusion'])}`);
+      this.log(`  plain       top-1 ${f.plain.top1.toFixed(3)}%    top-5 ${f.plain.top5.toFixed(3)}%    (same images, same run, no fusion)`);
+      this.log(`  change      top-1 ${signed(f.top1_change)} (95% interval ${signed(low)} to ${signed(high)})    top-5 ${signed(f.top5_change)} points`);
+      this.log(`  agreement   top-1 class the same as the plain model's on ${f.top1_agreement.toFixed(2)}% of the images`);
     }
     this.log(`  verdict     ${s.verdict}${s.difference !== null ? ` (${s.difference >= 0 ? '+' : ''}${s.difference.toFixed(2)} points)` : ''}: ${s.reason}`);
     if (s.evaluated === 0) {

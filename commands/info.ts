@@ -4,18 +4,32 @@ import { grouped, table } from '../src/render/format.js';
 import { type ZooEntry, zooEntry } from '../src/classifier/zoo.js';
 import type { StageInfo } from '../src/models/family.js';
 import { nonCommercial } from '../src/models/card.js';
-import { getCard, stagesOf } from '../src/models/registry.js';
+import { getCard, stagesOf, withTokenFusion } from '../src/models/registry.js';
+import { familyOf } from '../src/models/families.js';
+import { tokenFusionFlag } from '../src/cli/flags.js';
+import { type FusionFlops, tokenFusionFlops } from '../src/compare/flops-claims.js';
+import { fusionLabel, fusionName, isFused } from '../src/models/fusion/spec.js';
 
 export default class Info extends LevitCommand {
   static override summary = 'Show one model: counts, licence, preprocessing, published accuracy, checkpoint and stages.';
-  static override examples = ['<%= config.bin %> info levit_256', '<%= config.bin %> info levit_128s --json'];
+  static override description = `For DeiT and ViT, also the FLOPs with each token fusion setting (MCTF, ToMe), as levit counts
+them, beside the figures the MCTF repository publishes (zoo/claims/mctf-flops.json, with both
+counting conventions). --token-fusion METHOD[:R]: the counts above are that setting's.`;
+  static override examples = [
+    '<%= config.bin %> info levit_256',
+    '<%= config.bin %> info levit_128s --json',
+    '<%= config.bin %> info deit_small_patch16_224 --token-fusion tome:8',
+  ];
   static override args = { model: Args.string({ description: 'model id (see levit zoo)', required: true }) };
+  static override flags = { ...tokenFusionFlag };
 
-  async run(): Promise<ZooEntry & { stages: StageInfo[] }> {
-    const { args } = await this.parse(Info);
-    const card = getCard(args.model);
-    const info = { ...zooEntry(card), stages: stagesOf(card) };
-    this.log(`${info.name} (${info.id}, family ${info.family})`);
+  async run(): Promise<ZooEntry & { stages: StageInfo[]; token_fusion?: FusionFlops[] }> {
+    const { args, flags } = await this.parse(Info);
+    const setting = flags['token-fusion'];
+    const card = withTokenFusion(getCard(args.model), setting);
+    const fusion = familyOf(card.family)?.tokenFusion ? tokenFusionFlops(card, [setting]) : undefined;
+    const info = { ...zooEntry(card), stages: stagesOf(card), ...(fusion ? { token_fusion: fusion } : {}) };
+    this.log(`${info.name} (${info.id}, family ${info.family})${isFused(setting) ? `, token fusion ${fusionName(setting)}: ${fusionLabel(setting)}` : ''}`);
     this.log(`  parameters      ${grouped(info.params)}`);
     this.log(`  FLOPs           ${grouped(info.flops)} multiply-adds per image`);
     this.log(`  licence         ${info.license}${nonCommercial(info.license) ? ' (weights for non-commercial use only)' : ''}`);
@@ -32,6 +46,14 @@ export default class Info extends LevitCommand {
         `  checkpoint      ${info.checkpoint.url}\n                  sha256 ${sha}` +
           `${info.checkpoint.cached ? `\n                  cached at ${info.checkpoint.path}` : ''}`,
       );
+    }
+    if (fusion) {
+      this.log('  token fusion    FLOPs per setting (--token-fusion), as levit counts them; published: the MCTF repository');
+      const percent = (d: number) => `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)}%`;
+      for (const f of fusion) {
+        const published = f.claims.map((c) => `  published ${c.published_gflops.toFixed(2)} G, ${c.verdict} (${percent(c.difference)})`);
+        this.log(`                  ${f.token_fusion.padEnd(15)} ${grouped(f.flops).padStart(14)}  ${f.ratio.toFixed(2)}x${published.join(';')}`);
+      }
     }
     const keys = Object.keys(info.stages[0] ?? {});
     const stages = table(keys);

@@ -1,19 +1,21 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { sessionFlags, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { sessionFlags, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { type Prediction, topK } from '../src/imagenet/classes.js';
-import { getCard } from '../src/models/registry.js';
+import { getCard, withTokenFusion } from '../src/models/registry.js';
 import { type InputFailure, readInputs } from '../src/classifier/inputs.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
 import { openClassifier } from '../src/classifier/session.js';
 import { printable } from '../src/cli/escape.js';
 import { writeNpy } from '../src/util/npy.js';
+import { fusionName } from '../src/models/fusion/spec.js';
 import { preflightOutput } from '../src/util/output.js';
 
 interface PredictResult {
   model: string;
+  token_fusion: string;
   backend: string;
   weights: string;
   predictions: { file: string; row: number; top: Prediction[] }[];
@@ -29,10 +31,12 @@ Prints the k most probable classes per row with their probabilities; --logits-ou
 raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official checkpoint
 (downloaded when allowed), or --weights synthetic.
 An input that cannot be read is reported by name and the others are still predicted; the exit
-code is then that input's error's (3 unreadable, 4 not found), so a script can tell.`;
+code is then that input's error's (3 unreadable, 4 not found), so a script can tell.
+--token-fusion METHOD[:R] runs a DeiT or ViT with MCTF or ToMe token fusion (see levit convert --help).`;
   static override examples = [
     '<%= config.bin %> predict levit_128s batch.npy --checkpoint LeViT-128S-96703c44.pth --backend ort-wasm --logits-out y.npy',
     '<%= config.bin %> predict levit_256 cat.jpg dog.png --backend tfjs-wasm --top 3 --json',
+    '<%= config.bin %> predict deit_tiny_patch16_224 cat.jpg --token-fusion tome:13',
   ];
   static override strict = false;
   static override args = {
@@ -42,13 +46,14 @@ code is then that input's error's (3 unreadable, 4 not found), so a script can t
   static override flags = {
     ...weightsFlags('official'),
     ...sessionFlags,
+    ...tokenFusionFlag,
     top: Flags.integer({ description: 'classes to show per input (1 to 1000)', default: 5, min: 1, max: 1000 }),
     'logits-out': Flags.string({ description: 'write the raw logits [N, 1000] as float32 .npy', helpValue: 'FILE.npy' }),
   };
 
   async run(): Promise<PredictResult> {
     const { args, argv, flags } = await this.parse(Predict);
-    const card = getCard(args.model);
+    const card = withTokenFusion(getCard(args.model), flags['token-fusion']);
     const files = (argv as string[]).slice(1);
     if (flags['logits-out']) preflightOutput(flags['logits-out'], 'logits-out', 'file');
     if (files.length === 0) this.error('give at least one input file', { exit: 2 });
@@ -87,7 +92,14 @@ code is then that input's error's (3 unreadable, 4 not found), so a script can t
         this.logToStderr(`${failures.length} of ${files.length} inputs could not be read (listed above); the others were predicted`);
         process.exitCode = failures.some((f) => f.exitCode === ExitCode.badInput) ? ExitCode.badInput : failures[0].exitCode;
       }
-      return { model: card.id, backend: flags.backend, weights: artifact.weights.label, predictions, failures };
+      return {
+        model: card.id,
+        token_fusion: fusionName(flags['token-fusion']),
+        backend: flags.backend,
+        weights: artifact.weights.label,
+        predictions,
+        failures,
+      };
     } finally {
       await session.release();
     }

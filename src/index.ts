@@ -10,6 +10,10 @@ export type { ModelCard } from './models/families.js';
 export type { Preprocessing, PublishedAccuracy } from './models/card.js';
 export { countsOf, listZoo, type ZooEntry } from './classifier/zoo.js';
 
+// Token fusion (MCTF, ToMe) for DeiT and ViT: a card built with it; convert, open, bench and eval take that card.
+export { withTokenFusion } from './models/registry.js';
+export { FUSION_METHODS, NO_FUSION, fusionName, parseTokenFusion, type FusionMethod, type TokenFusion } from './models/fusion/spec.js';
+
 // Convert: a model and its weights to an ONNX file or a TF.js directory.
 export { convertModel, ensureArtifact, artifactPath, type Artifact, type ConvertResult } from './classifier/convert.js';
 export type { ModelCounts, ResolvedWeights, WeightsChoice, WeightsInfo } from './classifier/model.js';

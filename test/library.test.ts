@@ -29,6 +29,8 @@ test('the package entry is importable by name and offers convert, sessions, benc
     'decodeRgb',
     'benchCsv',
     'evalCsv',
+    'withTokenFusion',
+    'parseTokenFusion',
   ]) {
     assert.equal(typeof (levit as Record<string, unknown>)[name], 'function', name);
   }

@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { floatTensor } from '../core/tensor.js';
-import { getCard } from '../models/registry.js';
+import { getCard, requireTokenFusion, withTokenFusion } from '../models/registry.js';
+import { familyOf } from '../models/families.js';
+import { NO_FUSION, type TokenFusion, fusionKey, fusionName, isFused } from '../models/fusion/spec.js';
 import { type Artifact, ensureArtifact } from '../classifier/convert.js';
 import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
 import { type WeightsChoice, describeWeights, resolveWeights } from '../classifier/model.js';
@@ -33,10 +35,13 @@ export interface ConfigurationPlan {
   externalOnnx?: string;
   /** Precisions of levit's artifacts (default float32 only). */
   precisions?: PrecisionSpec[];
+  /** Token fusion settings, each its own configuration (default none); models that cannot take one are skipped for it. */
+  fusions?: TokenFusion[];
 }
 
 /** One session to load: a model's artifact on a backend at a thread count, and the batches it is timed at. */
 export interface SessionPlan {
+  /** The model's card, with its token fusion setting (card.token_fusion) when it has one. */
   card: ModelCard;
   backend: Backend;
   status: BackendStatus;
@@ -127,6 +132,15 @@ export async function externalArtifact(path: string, backend: Backend): Promise<
   };
 }
 
+/** The settings in order, each once (mctf and mctf:16 are one). */
+const uniqueFusions = (list: readonly TokenFusion[]) => list.filter((f, i) => list.findIndex((g) => fusionKey(g) === fusionKey(f)) === i);
+
+/** The card with the setting, or undefined for a model whose family cannot merge tokens (skipped, not an error, in a mixed run). */
+function fusedCard(card: ModelCard, fusion: TokenFusion): ModelCard | undefined {
+  if (isFused(fusion) && !familyOf(card.family)?.tokenFusion) return undefined;
+  return withTokenFusion(card, fusion);
+}
+
 /** Checks the plan and opens its backends; fails before any artifact is built. */
 export async function openBackends(plan: ConfigurationPlan): Promise<{ threads: number[]; backends: { backend: Backend; status: BackendStatus }[] }> {
   const cards = plan.models.map(getCard);
@@ -136,6 +150,11 @@ export async function openBackends(plan: ConfigurationPlan): Promise<{ threads: 
   if (plan.externalOnnx && (plan.precisions ?? [FP32]).some((p) => p.precision !== 'fp32')) {
     throw new LevitError("--onnx times the external file as it is: drop --precision (or bench levit's own artifacts with it)", ExitCode.usage);
   }
+  const fusions = uniqueFusions(plan.fusions ?? [NO_FUSION]);
+  if (plan.externalOnnx && fusions.some(isFused)) throw new LevitError('--onnx times the external file as it is: drop --token-fusion', ExitCode.usage);
+  const fused = fusions.find(isFused);
+  // No model of the run takes the setting: the usage error, before any work.
+  if (fused && !cards.some((c) => fusedCard(c, fused))) requireTokenFusion(cards[0], fused);
   if (plan.externalOnnx && existsSync(plan.externalOnnx)) checkExternalOnnx(plan.externalOnnx, cards[0], countsOf(cards[0]).params);
   const threads = resolveThreads(plan.threads);
   const backends = [];
@@ -155,11 +174,32 @@ export async function planSessions(
   const sessions: SessionPlan[] = [];
   const skipped: Skip[] = [];
   const [first] = opened.threads;
-  for (const card of plan.models.map(getCard)) {
+  const skipAll = (model: string, reason: string) => {
+    for (const { backend } of opened.backends) for (const threads of opened.threads) skipped.push({ model, backend: backend.id, threads, reason });
+  };
+  // Each model with each token fusion setting: one more axis, flattened.
+  const variants = plan.models.map(getCard).flatMap((plain) => uniqueFusions(plan.fusions ?? [NO_FUSION]).map((fusion) => ({ plain, fusion })));
+  for (const { plain, fusion } of variants) {
+    const card = fusedCard(plain, fusion);
+    if (!card) {
+      skipAll(plain.id, `token fusion ${fusionName(fusion)} applies to DeiT and ViT models only`);
+      continue;
+    }
     const weights = plan.externalOnnx ? undefined : await resolveWeights(card, plan.weights, plan.download);
     const identity = weights ? await describeWeights(weights) : undefined;
     for (const { backend, status } of opened.backends)
       for (const precision of plan.precisions ?? [FP32]) {
+        if (isFused(fusion) && precision.precision !== 'fp32') {
+          for (const threads of opened.threads) {
+            skipped.push({
+              model: card.id,
+              backend: backend.id,
+              threads,
+              reason: `token fusion ${fusionName(fusion)} is float32 only, not ${precision.precision}`,
+            });
+          }
+          continue;
+        }
         const artifact =
           weights && identity
             ? await ensureArtifact(card, weights, backend.artifact, identity, precision, (p) => phase?.(precisionProgressLine(card.id, p)))
@@ -181,6 +221,9 @@ export async function planSessions(
   return { sessions, skipped };
 }
 
-/** "levit_128s ort-cpu fp32 1 thread batch 16" */
+/** The model as a row of the tables: its id, and its token fusion setting when it has one ("deit_small_patch16_224 mctf:16"). */
+export const variantName = (card: ModelCard) => (isFused(card.token_fusion) ? `${card.id} ${fusionName(card.token_fusion)}` : card.id);
+
+/** "levit_128s ort-cpu fp32 1 thread batch 16": unique within a run. */
 export const configurationLabel = (s: Pick<SessionPlan, 'card' | 'backend' | 'precision' | 'threads'>, batch: number) =>
-  `${s.card.id} ${s.backend.id} ${s.precision.precision} ${s.threads} thread${s.threads > 1 ? 's' : ''} batch ${batch}`;
+  `${variantName(s.card)} ${s.backend.id} ${s.precision.precision} ${s.threads} thread${s.threads > 1 ? 's' : ''} batch ${batch}`;

@@ -1,5 +1,6 @@
 import { countsOf } from '../classifier/zoo.js';
 import { precisionKey } from '../classifier/precision.js';
+import { fusionName, isFused } from '../models/fusion/spec.js';
 import type { SessionPlan } from './configurations.js';
 import { type Series, medianInterval, ratioInterval, seriesOf } from './paired.js';
 import type { ArmTimes } from './rounds.js';
@@ -52,6 +53,7 @@ export function buildRecord(c: RecordContext): BenchRecord {
     resolution: card.preprocessing.resolution,
     precision: precision.precision,
     ...(precision.precision === 'fp32' ? {} : { precision_key: precisionKey(precision) }),
+    ...(isFused(card.token_fusion) ? { token_fusion: fusionName(card.token_fusion) } : {}),
     weights: artifact.weights.id,
     weights_kind: artifact.weights.kind,
     ...counts,

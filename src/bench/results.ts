@@ -61,6 +61,8 @@ export interface BenchRecord {
   precision: 'fp32' | 'fp16' | 'int8' | 'amp';
   /** How a reduced precision was made (method, calibration-set hash): its artifact's cache key. */
   precision_key?: string;
+  /** Token fusion built into the model timed ('mctf:16', 'tome:13'); absent for the plain model. Its flops are the fused model's. */
+  token_fusion?: string;
   weights: string;
   weights_kind: 'synthetic' | 'checkpoint';
   params: number;

@@ -28,6 +28,9 @@ export interface Column {
 export const columnKey = (r: Pick<BenchRecord, 'backend' | 'threads' | 'batch'> & { precision?: BenchRecord['precision'] }) =>
   `${r.backend} ${r.threads}t b${r.batch}${r.precision && r.precision !== 'fp32' ? ` ${r.precision}` : ''}`;
 
+/** A row of the tables: the model, and its token fusion setting when it has one ("deit_small_patch16_224 mctf:16"). */
+export const rowKey = (r: Pick<BenchRecord, 'model' | 'token_fusion'>) => (r.token_fusion ? `${r.model} ${r.token_fusion}` : r.model);
+
 export function columnsOf(records: readonly BenchRecord[]): Column[] {
   const seen = new Map<string, Column>();
   for (const r of records) {
@@ -92,7 +95,8 @@ export function rivalFamilies(records: readonly BenchRecord[]): string[] {
 export function speedUps(records: readonly BenchRecord[], family: string): SpeedUp[] {
   const out: SpeedUp[] = [];
   for (const column of columnsOf(records)) {
-    const here = records.filter((r) => columnKey(r) === column.key).filter(rated);
+    // A model with token fusion has no published top-1 of its own: it is no one's match.
+    const here = records.filter((r) => columnKey(r) === column.key && !r.token_fusion).filter(rated);
     const rivals = here.filter((r) => r.family === family);
     for (const r of here.filter((x) => x.family === SUBJECT)) {
       const rival = matchedRival(r.published_top1, rivals);
@@ -111,25 +115,35 @@ export function speedUps(records: readonly BenchRecord[], family: string): Speed
   return out;
 }
 
-export interface PrecisionSpeedUp {
+export interface VariantSpeedUp {
+  /** The row (rowKey) of the variant. */
+  row: string;
   model: string;
   column: string;
-  precision: BenchRecord['precision'];
-  /** Images/s against the float32 record of the same model, backend, threads and batch, with its 95% interval. */
+  /** The variant: a reduced precision ('int8'), or a token fusion setting ('mctf:16'). */
+  variant: string;
+  /** Images/s against the base record of the same model, backend, threads and batch (float32, no fusion), with its 95% interval. */
   speedup: number;
   low: number;
   high: number;
   paired: boolean;
 }
 
-/** Each reduced-precision record's speed-up over float32 in the same configuration. */
-export function precisionSpeedUps(records: readonly BenchRecord[]): PrecisionSpeedUp[] {
-  const out: PrecisionSpeedUp[] = [];
-  for (const r of records.filter((x) => x.precision !== 'fp32')) {
-    const base = records.find(
-      (x) => x.precision === 'fp32' && x.model === r.model && x.backend === r.backend && x.threads === r.threads && x.batch === r.batch,
-    );
-    if (base) out.push({ model: r.model, column: columnKey(r), precision: r.precision, ...withInterval(r, base) });
+const sameConfiguration = (a: BenchRecord, b: BenchRecord) => a.model === b.model && a.backend === b.backend && a.threads === b.threads && a.batch === b.batch;
+const isBase = (r: BenchRecord) => r.precision === 'fp32' && !r.token_fusion;
+
+function againstBase(records: readonly BenchRecord[], variantOf: (r: BenchRecord) => string | undefined): VariantSpeedUp[] {
+  const out: VariantSpeedUp[] = [];
+  for (const r of records) {
+    const variant = variantOf(r);
+    const base = variant && records.find((x) => isBase(x) && sameConfiguration(x, r));
+    if (variant && base) out.push({ row: rowKey(r), model: r.model, column: columnKey(r), variant, ...withInterval(r, base) });
   }
   return out;
 }
+
+/** Each reduced-precision record's speed-up over float32 in the same configuration. */
+export const precisionSpeedUps = (records: readonly BenchRecord[]) => againstBase(records, (r) => (r.precision !== 'fp32' ? r.precision : undefined));
+
+/** Each token fusion record's speed-up over the plain model in the same configuration. */
+export const fusionSpeedUps = (records: readonly BenchRecord[]) => againstBase(records, (r) => r.token_fusion);

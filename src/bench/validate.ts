@@ -18,8 +18,8 @@ const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 const isPositiveFinite = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
 
 /** The identity of a configuration: records with the same key are the same benchmark. */
-export const recordKey = (r: Pick<BenchRecord, 'model' | 'backend' | 'threads' | 'batch' | 'resolution' | 'precision' | 'precision_key'>) =>
-  `${r.model} ${r.backend} ${r.threads}t b${r.batch} ${r.resolution}px ${r.precision_key ?? r.precision}`;
+export const recordKey = (r: Pick<BenchRecord, 'model' | 'backend' | 'threads' | 'batch' | 'resolution' | 'precision' | 'precision_key' | 'token_fusion'>) =>
+  `${r.model} ${r.backend} ${r.threads}t b${r.batch} ${r.resolution}px ${r.precision_key ?? r.precision}${r.token_fusion ? ` ${r.token_fusion}` : ''}`;
 
 function checkCalibration(value: unknown, field: string, fail: (field: string, what: string) => never): void {
   if (value === null || value === undefined) return;
@@ -33,6 +33,7 @@ function checkCalibration(value: unknown, field: string, fail: (field: string, w
 function checkRecord(r: unknown, at: string, fail: (field: string, what: string) => never): void {
   if (!isObject(r)) fail(at, 'is not an object');
   for (const f of ['model', 'backend', 'precision'] as const) if (typeof r[f] !== 'string' || !r[f]) fail(`${at}.${f}`, 'is missing or not a string');
+  if (r.token_fusion !== undefined && (typeof r.token_fusion !== 'string' || !r.token_fusion)) fail(`${at}.token_fusion`, 'is not a setting name');
   for (const f of ['threads', 'batch', 'resolution'] as const) {
     if (!isPositiveInt(r[f])) fail(`${at}.${f}`, `${JSON.stringify(r[f])} is not a positive integer`);
   }

@@ -9,6 +9,8 @@ import type { ArtifactFormat } from '../runtime/backend.js';
 import { writeDirAtomic, writeFileAtomic } from '../util/atomic.js';
 import type { Graph } from '../ir/graph.js';
 import { cacheDir } from '../util/paths.js';
+import { ExitCode, LevitError } from '../core/errors.js';
+import { NO_FUSION, type TokenFusion, fusionKey, fusionLabel, fusionName, isFused } from '../models/fusion/spec.js';
 import { type ModelCounts, type ResolvedWeights, type WeightsInfo, describeWeights, prepareModel } from './model.js';
 import { FP32, type PrecisionProgress, type PrecisionSpec, lowerWithPrecision, precisionKey, precisionLabel } from './precision.js';
 
@@ -26,6 +28,8 @@ export interface ConvertResult {
   notes: string[];
   /** ONNX opset of an ONNX artifact. */
   opset: number | null;
+  /** The token fusion setting built in ('none', 'mctf:16', ...). */
+  token_fusion: string;
   /** 'fp32', 'fp16' or 'int8', and how (calibration, method). */
   precision: { precision: PrecisionSpec['precision']; key: string; label: string };
   /** Static int8: each layer's SQNR against float32 and which stayed float. */
@@ -51,10 +55,32 @@ function artifactLabel(format: ArtifactFormat, precision: PrecisionSpec): string
   return stored ? `float32 arithmetic, weights stored as ${stored}` : 'fp32';
 }
 
-/** Where an artifact lives in the cache: one per model, weights, exporter version, precision and format. */
-export function artifactPath(model: string, weights: WeightsInfo, format: ArtifactFormat, precision: PrecisionSpec = FP32): string {
-  const key = artifactKey(format, precision);
-  return join(cacheDir(), 'artifacts', `${model}.${weights.id}.v${EXPORTER_VERSION}${key ? `.${key}` : ''}.${format}`);
+/**
+ * Where an artifact lives in the cache: one per model, weights, exporter version, token fusion,
+ * precision and format.
+ */
+export function artifactPath(
+  model: string,
+  weights: WeightsInfo,
+  format: ArtifactFormat,
+  precision: PrecisionSpec = FP32,
+  fusion: TokenFusion = NO_FUSION,
+): string {
+  const keys = [fusionKey(fusion), artifactKey(format, precision)].filter(Boolean).map((k) => `.${k}`);
+  return join(cacheDir(), 'artifacts', `${model}.${weights.id}.v${EXPORTER_VERSION}${keys.join('')}.${format}`);
+}
+
+/**
+ * Token fusion graphs are float32: their group ids, masks and rank tables are constants that must stay
+ * exact, which int8 and fp16 weight storage (and fp16 arithmetic) would not keep.
+ */
+export function checkFusionPrecision(card: ModelCard, precision: PrecisionSpec): void {
+  if (!isFused(card.token_fusion) || precision.precision === 'fp32') return;
+  throw new LevitError(
+    `--token-fusion ${fusionName(card.token_fusion)} with --precision ${precision.precision}: token fusion is built in float32 only`,
+    ExitCode.usage,
+    'Use --precision fp32 with --token-fusion (or no --token-fusion with int8 / fp16).',
+  );
 }
 
 /** An int8 ONNX artifact's form and why, and the images that calibrated and judged it. */
@@ -80,6 +106,7 @@ export function artifactMetadata(
     weights_label: weights.label,
     precision: artifactLabel(format, precision),
     ...(format === 'onnx' ? int8Metadata(precision) : {}),
+    ...(isFused(card.token_fusion) ? { token_fusion: `${fusionName(card.token_fusion)}: ${fusionLabel(card.token_fusion)}` } : {}),
     input: `float32 NCHW [batch, 3, ${r}, ${r}], normalized with the card's mean and std`,
     output: `float32 logits [batch, ${card.num_classes}]`,
   };
@@ -94,6 +121,7 @@ export async function convertModel(
   precision: PrecisionSpec = FP32,
   onProgress?: (p: PrecisionProgress) => void,
 ): Promise<ConvertResult> {
+  checkFusionPrecision(card, precision);
   const t0 = performance.now();
   const prepared = prepareModel(card, choice, known);
   const { weights } = prepared;
@@ -107,7 +135,7 @@ export async function convertModel(
     notes.push(...lowered.notes);
   }
   const t1 = performance.now();
-  const target = out ?? artifactPath(card.id, weights, format, precision);
+  const target = out ?? artifactPath(card.id, weights, format, precision, card.token_fusion);
   const metadata = artifactMetadata(card, weights, format, precision);
   const bytes = onnx ? writeOnnx(onnx, target, metadata) : writeTfjs(prepared.graph, target, metadata, TFJS_WEIGHTS[precision.precision]);
   const t2 = performance.now();
@@ -121,6 +149,7 @@ export async function convertModel(
     weights,
     notes,
     opset: format === 'onnx' ? ONNX_OPSET : null,
+    token_fusion: fusionName(card.token_fusion ?? NO_FUSION),
     precision: { precision: precision.precision, key: artifactKey(format, precision) || 'fp32', label: artifactLabel(format, precision) },
     sensitivity,
   };
@@ -157,9 +186,10 @@ export async function ensureArtifact(
   precision: PrecisionSpec = FP32,
   onProgress?: (p: PrecisionProgress) => void,
 ): Promise<Artifact> {
+  checkFusionPrecision(card, precision);
   const t0 = performance.now();
   const weights = known ?? (await describeWeights(choice));
-  const path = artifactPath(card.id, weights, format, precision);
+  const path = artifactPath(card.id, weights, format, precision, card.token_fusion);
   if (existsSync(path)) return { path, weights, built: false, seconds: (performance.now() - t0) / 1000 };
   await convertModel(card, choice, format, path, weights, precision, onProgress);
   return { path, weights, built: true, seconds: (performance.now() - t0) / 1000 };

@@ -13,6 +13,7 @@ import {
 import { HELD_OUT_EVERY } from '../classifier/calibration-set.js';
 import { INT8_TARGETS, type Int8Target } from '../quant/cpu-target.js';
 import { ExitCode, LevitError } from '../core/errors.js';
+import { NO_FUSION, type TokenFusion, parseTokenFusion } from '../models/fusion/spec.js';
 
 /** --offline / --mirror: how official checkpoints may be fetched. */
 export const networkFlags = {
@@ -95,7 +96,11 @@ export const sessionFlags = {
 };
 
 /** A list flag: comma-separated (or repeated) values, each parsed into a typed value when the command line is read. */
-export function listFlag<T>(name: string, item: (s: string) => T | undefined, o: { description: string; default: T[]; char?: 'b' | 't' }) {
+export function listFlag<T>(
+  name: string,
+  item: (s: string) => T | undefined,
+  o: { description: string; default: T[]; char?: 'b' | 't'; helpValue?: string; defaultHelp?: string },
+) {
   return Flags.custom<T>({
     multiple: true,
     // One value per flag occurrence: a following word is a model name, not another value.
@@ -104,7 +109,8 @@ export function listFlag<T>(name: string, item: (s: string) => T | undefined, o:
     description: o.description,
     char: o.char,
     default: o.default,
-    defaultHelp: async () => o.default.join(','),
+    helpValue: o.helpValue,
+    defaultHelp: async () => o.defaultHelp ?? o.default.join(','),
     parse: async (value) => {
       const v = item(value.trim());
       if (v === undefined) throw new LevitError(`--${name}: cannot use '${value}'`, ExitCode.usage);
@@ -208,3 +214,28 @@ export function precisionSpecs(list: string, flags: PrecisionFlagValues, calibra
   if (options.validation && !names.includes('int8')) throw new LevitError(`--validation applies to --precision int8, not ${names.join(', ')}`, ExitCode.usage);
   return [...new Set(names)].map((p) => resolvePrecision(p, p === 'int8' ? options : { ...options, calibration: undefined, validation: undefined }));
 }
+
+const FUSION_HELP =
+  'MCTF or ToMe, training-free, for DeiT and ViT: none, mctf (r=16 in blocks 2-12), mctf-fast (35% in blocks 4, 7, 10), tome (r=13 in every block); ' +
+  ':R sets r (tokens fused per block; MCTF also takes a fraction below 1), e.g. mctf:8, tome:16';
+
+/** --token-fusion METHOD[:R] of convert, predict and eval: one setting, checked when the command line is read. */
+export const tokenFusionFlag = {
+  'token-fusion': Flags.custom<TokenFusion>({
+    description: FUSION_HELP,
+    helpValue: 'METHOD[:R]',
+    default: async () => parseTokenFusion('none'),
+    defaultHelp: async () => 'none',
+    parse: async (value) => parseTokenFusion(value),
+  })(),
+};
+
+/** bench's --token-fusion: comma-separated (or repeated) settings, each measured as its own configuration (none = the plain model). */
+export const tokenFusionListFlag = {
+  'token-fusion': listFlag('token-fusion', parseTokenFusion, {
+    description: `${FUSION_HELP}. A list: each setting is its own configuration, e.g. none,mctf,tome:8,tome:13`,
+    default: [NO_FUSION],
+    helpValue: 'METHOD[:R],...',
+    defaultHelp: 'none',
+  }),
+};

@@ -64,7 +64,7 @@ export interface ClaimCheck {
   source: string;
 }
 
-function invalid(file: string, what: string): never {
+export function invalid(file: string, what: string): never {
   throw new LevitError(`${file}: invalid claims file: ${what}`, ExitCode.failure, 'The claims files ship with levit: reinstall, or fix the file.');
 }
 
@@ -87,21 +87,34 @@ export function claimedFactor(c: Claim): number | null {
   return p ? p.model / p.than : Number.NaN;
 }
 
-/** Every claim of zoo/claims/ (or `dir`), file by file in name order. */
-export function loadClaims(dir = join(zooDir, 'claims')): Claim[] {
+export const CLAIMS_DIR = join(zooDir, 'claims');
+
+/**
+ * The claims files of a folder, in name order, each with its kind: speed claims (no kind) or
+ * 'flops' (published FLOP counts, compare/flops-claims.ts).
+ */
+export function readClaimFiles(dir: string): { file: string; kind: string; convention?: string; claims: unknown[] }[] {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort();
-  return files.flatMap((f) => {
-    let doc: { claims?: unknown };
+  return files.map((f) => {
+    let doc: { claims?: unknown; kind?: unknown; convention?: unknown };
     try {
       doc = JSON.parse(readFileSync(join(dir, f), 'utf8'));
     } catch {
       invalid(f, 'not JSON');
     }
     if (!Array.isArray(doc.claims)) invalid(f, 'no claims list');
-    return (doc.claims as Partial<Claim>[]).map((c) => validateClaim(c, f));
+    const convention = typeof doc.convention === 'string' ? doc.convention : undefined;
+    return { file: f, kind: typeof doc.kind === 'string' ? doc.kind : 'speed', convention, claims: doc.claims as unknown[] };
   });
+}
+
+/** Every speed claim of zoo/claims/ (or `dir`), file by file in name order. */
+export function loadClaims(dir = CLAIMS_DIR): Claim[] {
+  return readClaimFiles(dir)
+    .filter((d) => d.kind === 'speed')
+    .flatMap((d) => (d.claims as Partial<Claim>[]).map((c) => validateClaim(c, d.file)));
 }
 
 const CPU_BACKENDS = new Set(['ort-cpu', 'ort-wasm', 'tfjs-node', 'tfjs-wasm', 'tfjs-cpu']);
@@ -138,6 +151,9 @@ function notMeasured(c: Claim, reason: string): ClaimCheck {
 function missingReason(c: Claim, results: BenchResults, mine: BenchRecord[], theirs: BenchRecord[]): string {
   const lacking = [c.model, c.than].filter((m) => !results.records.some((r) => r.model === m));
   if (lacking.length) return `the run lacks ${lacking.join(' and ')} (add ${lacking.length > 1 ? 'them' : 'it'} to the models benched)`;
+  const fusedOnly = [c.model, c.than].filter((m) => !results.records.some((r) => r.model === m && !r.token_fusion));
+  if (fusedOnly.length)
+    return `the run has ${fusedOnly.join(' and ')} only with token fusion; the claim is about the plain model (bench --token-fusion none,...)`;
   if (c.device.kind === 'npu') return `needs ${c.device.name}: levit has no backend for it`;
   if ([...mine, ...theirs].every((r) => r.emulated)) return 'the run is emulated: its times are not a speed figure';
   if ([...mine, ...theirs].every((r) => r.precision !== 'fp32')) return 'the claims are float32 figures; this run has only reduced precisions';
@@ -206,8 +222,9 @@ function check(c: Claim, mine: BenchRecord, theirs: BenchRecord, seed: number): 
  */
 export function checkClaims(results: BenchResults, claims: readonly Claim[]): ClaimCheck[] {
   return claims.flatMap((c, i) => {
-    const mine = results.records.filter((r) => r.model === c.model);
-    const theirs = results.records.filter((r) => r.model === c.than);
+    // A model with token fusion is not the model a claim is about (its accuracy is another).
+    const mine = results.records.filter((r) => r.model === c.model && !r.token_fusion);
+    const theirs = results.records.filter((r) => r.model === c.than && !r.token_fusion);
     const fits = (r: BenchRecord) =>
       r.precision === 'fp32' &&
       !r.emulated &&

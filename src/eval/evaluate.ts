@@ -7,8 +7,10 @@ import type { InferenceSession } from '../runtime/backend.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { writeError } from '../util/files.js';
 import { type Dataset, type Sample, realLabels } from './dataset.js';
-import { type PrecisionVerdict, judgePrecision } from './precision-gate.js';
+import { type PrecisionVerdict, judgePrecision, pairedChange } from './precision-gate.js';
 import { type Verdict, judge, topIndices } from './score.js';
+import type { PublishedAccuracy } from '../models/card.js';
+import { type TokenFusion, fusionName, isFused } from '../models/fusion/spec.js';
 
 export interface EvalOptions {
   batch: number;
@@ -18,8 +20,11 @@ export interface EvalOptions {
   workers: number;
   predictionsOut?: string;
   synthetic: boolean;
-  /** A reduced-precision run: the float32 session, run on the same batches for the paired comparison. */
-  reference?: { session: InferenceSession; precision: string };
+  /**
+   * A second model run on the same batches for a paired comparison: the float32 model against a reduced
+   * precision, or the plain model against token fusion (`name`: the precision or the fusion setting).
+   */
+  reference?: { session: InferenceSession; kind: 'precision' | 'fusion'; name: string };
 }
 
 /** A reduced precision against float32 on the same images. */
@@ -30,6 +35,19 @@ export interface PrecisionComparison extends PrecisionVerdict {
   top1_change: number;
   top5_change: number;
   /** Images whose top-1 class is the same in both, percent. */
+  top1_agreement: number;
+}
+
+/** A model with token fusion against the plain model (same weights, backend and images). */
+export interface FusionComparison {
+  /** The setting, as --token-fusion takes it ('mctf:16'). */
+  token_fusion: string;
+  plain: { top1: number; top5: number };
+  /** Points, fused minus plain, and the top-1 change's 95% interval (paired on the same images). */
+  top1_change: number;
+  top5_change: number;
+  top1_change_interval: [number, number];
+  /** Images whose top-1 class is the same with and without fusion, percent: the cost visible without labels. */
   top1_agreement: number;
 }
 
@@ -56,8 +74,10 @@ export interface EvalSummary extends Verdict {
   workers: number;
   /** Why --predictions-out could not be written (the summary is complete all the same), or null. */
   predictions_error: string | null;
-  /** With a reference: the comparison against float32 and its verdict on the 99% gate. */
+  /** With a reduced precision: the comparison against float32 and its verdict on the 99% gate. */
   precision: PrecisionComparison | null;
+  /** With token fusion: the comparison against the plain model. */
+  fusion: FusionComparison | null;
 }
 
 /**
@@ -203,10 +223,18 @@ export async function evaluate(
     seconds,
     images_per_second: samples.length / seconds,
     workers: pool.size,
-    ...judge(top1, evaluated, published, o.synthetic, isRandomSample(dataset, samples.length)),
+    ...(isFused(card.token_fusion)
+      ? fusedVerdict(card.token_fusion, top1, published)
+      : judge(top1, evaluated, published, o.synthetic, isRandomSample(dataset, samples.length))),
     predictions_error: predictionsError,
-    precision: o.reference ? compareWithReference(o.reference.precision, ref, evaluated, top1, (100 * correct5) / Math.max(1, evaluated), o.synthetic) : null,
+    ...compareWithReference(o.reference, ref, evaluated, top1, (100 * correct5) / Math.max(1, evaluated), o.synthetic),
   };
+}
+
+/** A published top-1 is the plain model's: a model with token fusion is compared with the plain one on the same images instead. */
+function fusedVerdict(fusion: TokenFusion, top1: number, published: PublishedAccuracy | undefined): Verdict {
+  const reason = `the published top-1 is the plain model's; with token fusion (${fusionName(fusion)}) compare with the plain model on the same images`;
+  return { verdict: 'not comparable', published: published ?? null, difference: published ? top1 - published.top1 : null, tolerance: null, reason };
 }
 
 type ReferenceTally = { correct1: number; correct5: number; agree: number; lostRight: number; gainedRight: number };
@@ -221,17 +249,24 @@ function tallyReference(t: ReferenceTally, refTop5: number[], top5: number[], la
   t.gainedRight += right && !refRight ? 1 : 0;
 }
 
-function compareWithReference(precision: string, t: ReferenceTally, images: number, top1: number, top5: number, synthetic: boolean): PrecisionComparison {
+function compareWithReference(
+  reference: EvalOptions['reference'],
+  t: ReferenceTally,
+  images: number,
+  top1: number,
+  top5: number,
+  synthetic: boolean,
+): Pick<EvalSummary, 'precision' | 'fusion'> {
+  if (!reference) return { precision: null, fusion: null };
   const pct = (k: number) => (100 * k) / Math.max(1, images);
-  const fp32 = { top1: pct(t.correct1), top5: pct(t.correct5) };
-  return {
-    precision,
-    fp32,
-    top1_change: top1 - fp32.top1,
-    top5_change: top5 - fp32.top5,
-    top1_agreement: pct(t.agree),
-    ...judgePrecision({ images, lostRight: t.lostRight, gainedRight: t.gainedRight, fp32Right: t.correct1 }, synthetic),
-  };
+  const base = { top1: pct(t.correct1), top5: pct(t.correct5) };
+  const changes = { top1_change: top1 - base.top1, top5_change: top5 - base.top5, top1_agreement: pct(t.agree) };
+  if (reference.kind === 'fusion') {
+    const { interval } = pairedChange({ images, lostRight: t.lostRight, gainedRight: t.gainedRight });
+    return { precision: null, fusion: { token_fusion: reference.name, plain: base, ...changes, top1_change_interval: interval } };
+  }
+  const gate = judgePrecision({ images, lostRight: t.lostRight, gainedRight: t.gainedRight, fp32Right: t.correct1 }, synthetic);
+  return { precision: { precision: reference.name, fp32: base, ...changes, ...gate }, fusion: null };
 }
 
 function writeFailure(file: string, e: NodeJS.ErrnoException): string {

@@ -25,16 +25,25 @@ export interface PrecisionVerdict {
   reason: string;
 }
 
-export function judgePrecision(c: PairedCounts, synthetic: boolean): PrecisionVerdict {
+/**
+ * The change in top-1 (points) of a model against its reference on the same images, with a 95% interval
+ * from the images where exactly one of them is right.
+ */
+export function pairedChange(c: Pick<PairedCounts, 'images' | 'lostRight' | 'gainedRight'>): { change: number; interval: [number, number] } {
   const n = Math.max(1, c.images);
   const change = (100 * (c.gainedRight - c.lostRight)) / n;
-  const margin = (100 * (1 - GATE_FRACTION) * c.fp32Right) / n;
   // Standard error of a paired difference of proportions; at least one discordant pair's worth,
   // so that a small run with no disagreement is not taken for certainty.
   const discordant = c.lostRight + c.gainedRight;
   const variance = Math.max(1, discordant - (c.gainedRight - c.lostRight) ** 2 / n);
   const halfWidth = (Z95 * 100 * Math.sqrt(variance)) / n;
-  const interval: [number, number] = [change - halfWidth, change + halfWidth];
+  return { change, interval: [change - halfWidth, change + halfWidth] };
+}
+
+export function judgePrecision(c: PairedCounts, synthetic: boolean): PrecisionVerdict {
+  const n = Math.max(1, c.images);
+  const { change, interval } = pairedChange(c);
+  const margin = (100 * (1 - GATE_FRACTION) * c.fp32Right) / n;
   const ci = `95% interval ${interval[0].toFixed(2)} to ${interval[1].toFixed(2)}`;
   const basis = `${c.images} images, change ${change.toFixed(2)} points (${ci}), gate -${margin.toFixed(2)} points`;
   if (synthetic) return { verdict: 'inconclusive', change, interval, margin, reason: `synthetic weights: accuracy means nothing (${basis})` };

@@ -205,6 +205,66 @@ export class GraphBuilder {
     return this.add({ op: 'gather_bias' }, [table, idxs], [heads, ...this.shapeOf(idxs)]);
   }
 
+  div(a: string, b: string) {
+    return this.add({ op: 'div' }, [a, b], broadcast(this.shapeOf(a), this.shapeOf(b)));
+  }
+
+  pow(x: string, exponent: number) {
+    return this.add({ op: 'pow', exponent }, [x], this.shapeOf(x));
+  }
+
+  log(x: string) {
+    return this.add({ op: 'log' }, [x], this.shapeOf(x));
+  }
+
+  /** max or sum over one axis. */
+  reduce(x: string, reduction: 'max' | 'sum', axis: number, keepdims = false) {
+    const s = this.shapeOf(x);
+    const at = axis < 0 ? s.length + axis : axis;
+    return this.add(
+      { op: 'reduce', reduction, axis, keepdims },
+      [x],
+      s.flatMap((d, i) => (i === at ? (keepdims ? [1] : []) : [d])),
+    );
+  }
+
+  /** Index of the first maximum along `axis`, which is removed; float32. */
+  argmax(x: string, axis: number) {
+    const s = this.shapeOf(x);
+    const at = axis < 0 ? s.length + axis : axis;
+    return this.add(
+      { op: 'argmax', axis },
+      [x],
+      s.filter((_, i) => i !== at),
+    );
+  }
+
+  /** 1 where the relation holds, else 0 (float32), broadcast. */
+  compare(a: string, b: string, relation: 'greater' | 'equal') {
+    return this.add({ op: 'compare', relation }, [a, b], broadcast(this.shapeOf(a), this.shapeOf(b)));
+  }
+
+  cumsum(x: string, axis: number) {
+    return this.add({ op: 'cumsum', axis }, [x], this.shapeOf(x));
+  }
+
+  /** Rows of x [N, L, C] (or [1, L, C], the same rows for every image) summed by group id ([N, L], float32) into [N, groups, C]. */
+  segmentSum(x: string, ids: string, groups: number) {
+    const [n, l, c] = this.shapeOf(x);
+    const [ni, li] = this.shapeOf(ids);
+    if (this.shapeOf(x).length !== 3 || li !== l || (n !== ni && n !== 1))
+      fail(`segment_sum: ids [${this.shapeOf(ids).join(', ')}] do not label the rows of x`);
+    return this.add({ op: 'segment_sum', groups }, [x, ids], [ni, groups, c]);
+  }
+
+  /** Rows of x [N, M, C] picked by ids [N, L] (float32): [N, L, C]. */
+  gatherRows(x: string, ids: string) {
+    const [n, , c] = this.shapeOf(x);
+    const [ni, l] = this.shapeOf(ids);
+    if (this.shapeOf(x).length !== 3 || this.shapeOf(ids).length !== 2 || ni !== n) fail(`gather_rows: ids [${this.shapeOf(ids).join(', ')}] do not fit x`);
+    return this.add({ op: 'gather_rows' }, [x, ids], [n, l, c]);
+  }
+
   private shapeOf(v: string): Shape {
     return this.graph.shape(v);
   }

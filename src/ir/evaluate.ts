@@ -4,7 +4,7 @@ import type { Graph, Node } from './graph.js';
 /**
  * Computes a node whose inputs are all initializers, for the ops that build constants which
  * depend on the resolution only (e.g. EdgeNeXt's projected Fourier positional encoding, ConViT's
- * positional attention and its gates).
+ * positional attention and its gates), and parts of weights (token fusion's query-key and value rows of qkv).
  * Returns undefined for ops it does not evaluate. Float64 accumulation, float32 results.
  */
 export function evaluateConstantNode(graph: Graph, node: Node): FloatTensor | undefined {
@@ -19,6 +19,8 @@ export function evaluateConstantNode(graph: Graph, node: Node): FloatTensor | un
       return floatTensor(shape, input(0).data.slice());
     case 'transpose':
       return transpose(input(0), node.perm, shape);
+    case 'slice':
+      return slice(input(0), node, shape);
     case 'add':
       return broadcast(input(0), input(1), shape, (a, b) => a + b);
     case 'mul':
@@ -81,6 +83,22 @@ function transpose(x: FloatTensor, perm: readonly number[], shape: number[]): Fl
     for (let d = rank - 1; d >= 0; d--) {
       if (++index[d] < shape[d]) break;
       index[d] = 0;
+    }
+  }
+  return floatTensor(shape, out);
+}
+
+/** Every step-th index from start along one axis. */
+function slice(x: FloatTensor, o: { axis: number; start: number; step: number }, shape: number[]): FloatTensor {
+  const axis = o.axis < 0 ? x.shape.length + o.axis : o.axis;
+  const outer = numel(x.shape.slice(0, axis));
+  const inner = numel(x.shape.slice(axis + 1));
+  const [size, kept] = [x.shape[axis], shape[axis]];
+  const out = new Float32Array(numel(shape));
+  for (let a = 0; a < outer; a++) {
+    for (let k = 0; k < kept; k++) {
+      const from = (a * size + o.start + k * o.step) * inner;
+      out.set(x.data.subarray(from, from + inner), (a * kept + k) * inner);
     }
   }
   return floatTensor(shape, out);

@@ -42,7 +42,29 @@ export type OpAttrs =
   | { op: 'avgpool2d'; kernel: number; stride: number; pad: number; countIncludePad: boolean }
   /** x / max(||x||_2, eps) along one axis, as torch.nn.functional.normalize. */
   | { op: 'l2normalize'; axis: number; eps: number }
-  | { op: 'gather_bias' };
+  | { op: 'gather_bias' }
+  /** a / b, broadcast. */
+  | { op: 'div' }
+  /** x ** exponent, elementwise. */
+  | { op: 'pow'; exponent: number }
+  /** Natural logarithm, elementwise (log 0 = -inf). */
+  | { op: 'log' }
+  /** The largest value or the sum along one axis. */
+  | { op: 'reduce'; reduction: 'max' | 'sum'; axis: number; keepdims: boolean }
+  /** The index of the first largest value along one axis (the axis is removed), as a float32 whole number. */
+  | { op: 'argmax'; axis: number }
+  /** 1 where a > b (greater) or a = b (equal), else 0, as float32; broadcast. */
+  | { op: 'compare'; relation: 'greater' | 'equal' }
+  /** Running sum along one axis, each element included. */
+  | { op: 'cumsum'; axis: number }
+  /**
+   * Token rows summed into groups: x [N, L, C] and group ids [N, L] (float32 whole numbers below
+   * `groups`) give [N, groups, C], row g the sum of the rows whose id is g (zero if none): a
+   * scatter-add along the tokens (token fusion's merge).
+   */
+  | { op: 'segment_sum'; groups: number }
+  /** Token rows picked by index: x [N, M, C] and ids [N, L] (float32 whole numbers below M) give [N, L, C], row l = x[ids[l]]. */
+  | { op: 'gather_rows' };
 
 export type OpType = OpAttrs['op'];
 

@@ -1,4 +1,5 @@
 /** Model cards: what is data about a model (zoo/*.json), typed. */
+import type { TokenFusion } from './fusion/spec.js';
 
 export interface PublishedAccuracy {
   readonly top1: number;
@@ -37,4 +38,6 @@ export interface CardCommon {
   readonly preprocessing: Preprocessing;
   readonly published: readonly PublishedAccuracy[];
   readonly checkpoint?: CheckpointRef;
+  /** Token fusion the model is built with: set on a derived card by withTokenFusion (models/registry.ts), never in zoo/. */
+  readonly token_fusion?: TokenFusion;
 }

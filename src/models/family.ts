@@ -23,5 +23,7 @@ export interface FamilyDescriptor<C extends CardCommon & { family: string }> {
   readonly color: string;
   /** The reference graph (before inference passes), with its weights bound. */
   build(card: C, weights: WeightSource): Graph;
+  /** Whether its builder merges tokens as the card's token_fusion says (ViT-style models: DeiT, ViT). */
+  readonly tokenFusion?: boolean;
   stages(card: C): StageInfo[];
 }

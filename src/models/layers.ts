@@ -117,13 +117,29 @@ export function scaledDotAttention(ctx: BuildContext, q: string, kT: string, v: 
   return attend(ctx, ctx.b.softmax(attentionScores(ctx, q, kT, scaleName, scale, bias), -1), v);
 }
 
-/** timm's Attention (ViT, DeiT, ConViT's later blocks): fused qkv projection, softmax attention, proj. */
-export function selfAttention(ctx: BuildContext, x: string, prefix: string, dim: number, heads: number, qkvBias: boolean): string {
+/**
+ * timm's Attention (ViT, DeiT, ConViT's later blocks): fused qkv projection, softmax attention, proj.
+ * `bias` is added to the scores before the softmax (token fusion's log-size per key); `keys` are the
+ * projected keys, [N, L, H, D].
+ */
+export function selfAttentionWithKeys(
+  ctx: BuildContext,
+  x: string,
+  prefix: string,
+  dim: number,
+  heads: number,
+  qkvBias: boolean,
+  bias?: string,
+): { out: string; keys: string } {
   const { b } = ctx;
   const [q, k, v] = projectHeads(ctx, x, `${prefix}.qkv`, dim, heads, 3, qkvBias);
   const [qh, kT, vh] = [b.transpose(q, HEADS_FIRST), b.transpose(k, KEYS_TRANSPOSED), b.transpose(v, HEADS_FIRST)];
-  const out = scaledDotAttention(ctx, qh, kT, vh, `${prefix}.scale`, (dim / heads) ** -0.5);
-  return linear(ctx, out, `${prefix}.proj`, dim, dim, true);
+  const out = scaledDotAttention(ctx, qh, kT, vh, `${prefix}.scale`, (dim / heads) ** -0.5, bias);
+  return { out: linear(ctx, out, `${prefix}.proj`, dim, dim, true), keys: k };
+}
+
+export function selfAttention(ctx: BuildContext, x: string, prefix: string, dim: number, heads: number, qkvBias: boolean, bias?: string): string {
+  return selfAttentionWithKeys(ctx, x, prefix, dim, heads, qkvBias, bias).out;
 }
 
 /**

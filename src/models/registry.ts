@@ -7,6 +7,7 @@ import { FAMILIES, type ModelCard, familyOf } from './families.js';
 import type { StageInfo } from './family.js';
 import type { WeightSource } from './weights.js';
 import { closest } from '../util/suggest.js';
+import { type TokenFusion, fusionName, isFused } from './fusion/spec.js';
 
 let cards: ModelCard[] | undefined;
 
@@ -59,7 +60,39 @@ export function getCard(id: string): ModelCard {
 
 /** The reference graph of a model (before inference passes), with its weights bound. */
 export function buildGraph(card: ModelCard, weights: WeightSource): Graph {
+  if (isFused(card.token_fusion)) requireTokenFusion(card, card.token_fusion);
   return familyOf(card.family)!.build(card, weights);
+}
+
+/** The models whose family merges tokens (DeiT, ViT). */
+export const tokenFusionModels = (): string[] =>
+  listCards()
+    .filter((c) => familyOf(c.family)?.tokenFusion)
+    .map((c) => c.id);
+
+/** Throws the usage error of a model whose family cannot merge tokens. */
+export function requireTokenFusion(card: ModelCard, fusion: TokenFusion): void {
+  const family = familyOf(card.family)!;
+  if (family.tokenFusion) return;
+  throw new LevitError(
+    `--token-fusion ${fusionName(fusion)}: ${card.id} is a ${family.label} model; token fusion (MCTF, ToMe) applies to DeiT and ViT only`,
+    ExitCode.usage,
+    `Models that take it: ${tokenFusionModels().join(', ')}. Drop --token-fusion (or give none) for ${card.id}.`,
+  );
+}
+
+/**
+ * The card of the model built with token fusion (its graph, counts and artifacts are the fused model's);
+ * 'none' gives the plain card. A model whose family cannot merge tokens is a usage error.
+ */
+export function withTokenFusion<C extends ModelCard>(card: C, fusion: TokenFusion): C {
+  if (!isFused(fusion)) {
+    if (!card.token_fusion) return card;
+    const { token_fusion: _, ...plain } = card;
+    return plain as C;
+  }
+  requireTokenFusion(card, fusion);
+  return { ...card, token_fusion: fusion };
 }
 
 /** The stages of a model, as its family describes them. */
@@ -78,6 +111,7 @@ function validateCard(raw: unknown, file: string): ModelCard {
   }
   if (!Array.isArray(card?.published)) problems.push('published must be a list');
   if (typeof card?.license !== 'string' || !card.license) problems.push('no license (an SPDX identifier)');
+  if (card?.token_fusion !== undefined) problems.push('token_fusion is a setting (--token-fusion), not card data');
   if (problems.length) throw new LevitError(`zoo/${file}: invalid model card: ${problems.join('; ')}`, ExitCode.failure);
   return card;
 }

@@ -1,7 +1,7 @@
 import { type Tensor, asFloat } from '../core/tensor.js';
 import { GELU, batchNormAffine, transposeLinearWeight, unhandledOp } from '../ir/arithmetic.js';
 import type { Graph, Node } from '../ir/graph.js';
-import { type Attr, type ExportMetadata, type OnnxModel, type OnnxNode, type OnnxTensor, serializeOnnx } from './model.js';
+import { type Attr, ELEMENT_TYPE, type ExportMetadata, type OnnxModel, type OnnxNode, type OnnxTensor, serializeOnnx } from './model.js';
 
 export { ONNX_OPSET, type ExportMetadata } from './model.js';
 
@@ -138,7 +138,7 @@ class Lowering {
             { name: 'keepdims', i: 1 },
           ],
         );
-        this.emit('Max', `${n.name}/clamp`, [norm, this.constant(n.name, { dtype: 'float32', shape: [], data: new Float32Array([n.eps]) })], [clamped]);
+        this.emit('Max', `${n.name}/clamp`, [norm, this.scalar(n.name, n.eps)], [clamped]);
         this.emit('Div', n.name, [x, clamped], out);
         return;
       }
@@ -204,15 +204,107 @@ class Lowering {
           { name: 'keepdims', i: n.keepdims ? 1 : 0 },
         ]);
         return;
+      case 'div':
+        this.emit('Div', n.name, n.inputs, out);
+        return;
+      case 'pow':
+        this.emit('Pow', n.name, [x, this.scalar(n.name, n.exponent)], out);
+        return;
+      case 'log':
+        this.emit('Log', n.name, n.inputs, out);
+        return;
+      case 'reduce':
+        if (n.reduction === 'max') {
+          this.emit('ReduceMax', n.name, n.inputs, out, [
+            { name: 'axes', ints: [n.axis] },
+            { name: 'keepdims', i: n.keepdims ? 1 : 0 },
+          ]);
+        } else {
+          // Since opset 13 ReduceSum takes its axes as an input.
+          this.emit('ReduceSum', n.name, [x, this.constant(n.name, int64s([n.axis]))], out, [{ name: 'keepdims', i: n.keepdims ? 1 : 0 }]);
+        }
+        return;
+      case 'argmax': {
+        const index = `${n.name}:int64`;
+        this.emit(
+          'ArgMax',
+          `${n.name}/argmax`,
+          [x],
+          [index],
+          [
+            { name: 'axis', i: n.axis },
+            { name: 'keepdims', i: 0 },
+          ],
+        );
+        this.emit('Cast', n.name, [index], out, [{ name: 'to', i: ELEMENT_TYPE.float32 }]);
+        return;
+      }
+      case 'compare': {
+        const holds = `${n.name}:bool`;
+        this.emit(n.relation === 'greater' ? 'Greater' : 'Equal', `${n.name}/${n.relation}`, n.inputs, [holds]);
+        this.emit('Cast', n.name, [holds], out, [{ name: 'to', i: ELEMENT_TYPE.float32 }]);
+        return;
+      }
+      case 'cumsum':
+        this.emit('CumSum', n.name, [x, this.constant(n.name, { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(n.axis)) })], out);
+        return;
+      case 'segment_sum':
+        this.lowerSegmentSum(n);
+        return;
+      case 'gather_rows':
+        this.lowerGatherRows(n);
+        return;
       default:
         unhandledOp(n, 'ONNX export');
     }
   }
 
+  private scalar(base: string, v: number): string {
+    return this.constant(base, { dtype: 'float32', shape: [], data: new Float32Array([v]) });
+  }
+
+  /**
+   * Rows summed by group as a product with a one-hot matrix built from the ids: onehot[n, g, l] = (ids[n, l] == g),
+   * then onehot x. A matrix product, so every runtime runs it at its GEMM speed, without scatter kernels.
+   */
+  private lowerSegmentSum(n: Node & { op: 'segment_sum' }): void {
+    const [x, ids] = n.inputs;
+    this.emit('MatMul', n.name, [this.oneHot(n.name, ids, n.groups), x], n.outputs);
+  }
+
+  /** The one-hot matrix of ids over `groups`, [N, groups, L]: made once for every segment sum by the same ids. */
+  private readonly oneHots = new Map<string, string>();
+
+  private oneHot(base: string, ids: string, groups: number): string {
+    const key = `${ids}\u0000${groups}`;
+    const known = this.oneHots.get(key);
+    if (known) return known;
+    const range = this.constant(base, { dtype: 'float32', shape: [groups, 1], data: Float32Array.from({ length: groups }, (_, g) => g) });
+    const steps = ['ids', 'same', 'onehot'].map((s) => `${base}:${s}`);
+    this.emit('Unsqueeze', `${base}/ids`, [ids, this.constant(base, int64s([1]))], [steps[0]]);
+    this.emit('Equal', `${base}/same`, [steps[0], range], [steps[1]]);
+    this.emit('Cast', `${base}/onehot`, [steps[1]], [steps[2]], [{ name: 'to', i: ELEMENT_TYPE.float32 }]);
+    this.oneHots.set(key, steps[2]);
+    return steps[2];
+  }
+
+  /** GatherElements along the tokens, its index the ids as int64 expanded over the channels. */
+  private lowerGatherRows(n: Node): void {
+    const [x, ids] = n.inputs;
+    const channels = this.graph.shape(x)[2] as number;
+    const steps = ['int64', 'column', 'shape', 'target', 'index'].map((s) => `${n.name}:${s}`);
+    this.emit('Cast', `${n.name}/int64`, [ids], [steps[0]], [{ name: 'to', i: ELEMENT_TYPE.int64 }]);
+    this.emit('Unsqueeze', `${n.name}/column`, [steps[0], this.constant(n.name, int64s([2]))], [steps[1]]);
+    this.emit('Shape', `${n.name}/shape`, [ids], [steps[2]]);
+    this.emit('Concat', `${n.name}/target`, [steps[2], this.constant(n.name, int64s([channels]))], [steps[3]], [{ name: 'axis', i: 0 }]);
+    this.emit('Expand', `${n.name}/expand`, [steps[1], steps[3]], [steps[4]]);
+    this.emit('GatherElements', n.name, [x, steps[4]], n.outputs, [{ name: 'axis', i: 1 }]);
+  }
+
   /** 0.5 x (1 + erf(x / sqrt 2)): opset 17 has no Gelu; onnxruntime fuses this pattern back into one. */
   private lowerGelu(n: Node): void {
     const [x] = n.inputs;
-    const scalar = (v: number) => this.constant(n.name, { dtype: 'float32', shape: [], data: new Float32Array([v]) });
+    const scalar = (v: number) => this.scalar(n.name, v);
     const steps = ['scaled', 'erf', 'plus1', 'half'].map((s) => `${n.name}:${s}`);
     this.emit('Mul', `${n.name}/scale`, [x, scalar(GELU.inputScale)], [steps[0]]);
     this.emit('Erf', `${n.name}/erf`, [steps[0]], [steps[1]]);

@@ -1,5 +1,5 @@
 import { bytes, millions, table } from './format.js';
-import { type Column, columnKey, columnsOf, precisionSpeedUps, rivalFamilies, speedUps } from '../bench/speedups.js';
+import { type Column, columnKey, columnsOf, fusionSpeedUps, precisionSpeedUps, rivalFamilies, rowKey, speedUps } from '../bench/speedups.js';
 import { NOT_A_SPEED } from '../bench/emulation.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { familyOf } from '../models/families.js';
@@ -20,7 +20,11 @@ interface Row {
   vs: string[];
   /** Reduced precisions against float32, same configuration; empty when only float32 was run. */
   vsFp32: string;
+  /** A token fusion row against the plain model, same configuration. */
+  vsPlain: string;
 }
+
+type Extra = 'vs fp32' | 'vs plain';
 
 /** Time in ms as hyperfine prints it: mean ± σ. */
 export const meanSigma = (r: BenchRecord) => `${r.latency_ms.mean.toFixed(2)} ± ${stddev(r.times_ms).toFixed(2)} ms`;
@@ -42,21 +46,31 @@ const ipsCell = (r: BenchRecord) => {
 const upCell = (u: { speedup: number; low: number; high: number }, digits: number) =>
   `${u.speedup.toFixed(digits)}× [${u.low.toFixed(digits)}, ${u.high.toFixed(digits)}]`;
 
-function rows(results: BenchResults): { columns: Column[]; latencyColumns: Column[]; rivals: string[]; rows: Row[]; precisions: boolean } {
+const variantCell = (ups: { row: string; variant: string; speedup: number; low: number; high: number }[], row: string) =>
+  ups
+    .filter((u) => u.row === row)
+    .map((u) => `${u.variant} ${upCell(u, 2)}`)
+    .join(' / ');
+
+function rows(results: BenchResults): { columns: Column[]; latencyColumns: Column[]; rivals: string[]; rows: Row[]; extras: Extra[] } {
   const columns = columnsOf(results.records);
   const rivals = rivalFamilies(results.records);
   const latencyColumns = columns.filter((c) => c.batch === 1);
   const precisionUps = precisionSpeedUps(results.records);
-  const models = [...new Set(results.records.map((r) => r.model))];
+  const fusionUps = fusionSpeedUps(results.records);
+  const keys = [...new Set(results.records.map(rowKey))];
   // Ratios of emulated times say nothing about the hardware either.
   const measured = results.records.filter((r) => !r.emulated);
   const ups = rivals.map((f) => speedUps(measured, f));
-  const body = models.map((model) => {
-    const first = results.records.find((r) => r.model === model)!;
-    const cell = (c: Column) => results.records.find((r) => r.model === model && columnKey(r) === c.key);
+  const body = keys.map((key) => {
+    const first = results.records.find((r) => rowKey(r) === key)!;
+    const { model } = first;
+    const cell = (c: Column) => results.records.find((r) => rowKey(r) === key && columnKey(r) === c.key);
+    const top1 = first.published_top1?.toFixed(1);
     return {
-      model: first.weights?.startsWith('external-') ? `${model} (external ONNX)` : model,
-      top1: first.published_top1?.toFixed(1) ?? '-',
+      model: first.weights?.startsWith('external-') ? `${key} (external ONNX)` : key,
+      // A fused model's accuracy is not the published one: the plain model's, in parentheses.
+      top1: top1 === undefined ? '-' : first.token_fusion ? `(${top1})` : top1,
       params: millions(first.params, 1),
       flops: millions(first.flops, 0),
       ips: columns.map((c) => {
@@ -68,17 +82,21 @@ function rows(results: BenchResults): { columns: Column[]; latencyColumns: Colum
         return r ? meanSigma(r) : '-';
       }),
       vs: ups.map((list) => {
-        const mine = list.filter((u) => u.model === model);
+        const mine = first.token_fusion ? [] : list.filter((u) => u.model === model);
         return mine.length ? `${mine.map((u) => upCell(u, 2)).join(' / ')} (${mine[0].against})` : '';
       }),
-      vsFp32: precisionUps
-        .filter((u) => u.model === model)
-        .map((u) => `${u.precision} ${upCell(u, 2)}`)
-        .join(' / '),
+      vsFp32: variantCell(precisionUps, key),
+      vsPlain: variantCell(fusionUps, key),
     };
   });
-  return { columns, latencyColumns, rivals, rows: body, precisions: results.records.some((r) => r.precision !== 'fp32') };
+  const extras: Extra[] = [
+    ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32' as const] : []),
+    ...(results.records.some((r) => r.token_fusion) ? ['vs plain' as const] : []),
+  ];
+  return { columns, latencyColumns, rivals, rows: body, extras };
 }
+
+const extraCells = (r: Row, extras: readonly Extra[]) => extras.map((e) => (e === 'vs fp32' ? r.vsFp32 : r.vsPlain));
 
 const weightsNote = (records: readonly BenchRecord[]) =>
   records.some((r) => r.weights_kind === 'synthetic') ? 'Weights: synthetic (untrained); speed does not depend on weight values. ' : '';
@@ -117,6 +135,13 @@ function footer(results: BenchResults, machines?: string): string {
     "Speed-up: against the model of that family with the nearest published top-1 at or above LeViT's, same column" +
       `${results.records.length ? ' (columns in the order shown, separated by /)' : ''}, with its 95% interval.`,
     ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32: each reduced precision against float32 in the same backend, threads and batch.'] : []),
+    ...(results.records.some((r) => r.token_fusion)
+      ? [
+          'Rows with a token fusion setting (e.g. mctf:16): the model with training-free token fusion, its FLOPs as levit counts them; ' +
+            "vs plain: its speed-up over the plain model in the same backend, threads and batch. (top-1) is the plain model's published figure: " +
+            'fusion changes accuracy, which levit eval --token-fusion measures.',
+        ]
+      : []),
     machine,
     ...emulationNote(results, machines !== undefined),
   ].join('\n');
@@ -124,8 +149,7 @@ function footer(results: BenchResults, machines?: string): string {
 
 /** The paper-style comparison table for a terminal. */
 export function renderTable(results: BenchResults, machines?: string): string {
-  const { columns, latencyColumns, rivals, rows: body, precisions } = rows(results);
-  const extra = precisions ? ['vs fp32'] : [];
+  const { columns, latencyColumns, rivals, rows: body, extras: extra } = rows(results);
   const numeric = [...columns, ...latencyColumns].map(() => 'right' as const);
   const t = table(
     [
@@ -140,12 +164,12 @@ export function renderTable(results: BenchResults, machines?: string): string {
     ],
     ['left', 'right', 'right', 'right', ...numeric, ...rivals.map(() => 'left' as const), ...extra.map(() => 'left' as const)],
   );
-  for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.latency, ...r.vs, ...(precisions ? [r.vsFp32] : [])]);
+  for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.latency, ...r.vs, ...extraCells(r, extra)]);
   return `${t.toString()}\n${footer(results, machines)}`;
 }
 
 export function renderMarkdown(results: BenchResults, machines?: string): string {
-  const { columns, latencyColumns, rivals, rows: body, precisions } = rows(results);
+  const { columns, latencyColumns, rivals, rows: body, extras } = rows(results);
   const numeric = 4 + columns.length + latencyColumns.length;
   const head = [
     'model',
@@ -155,12 +179,12 @@ export function renderMarkdown(results: BenchResults, machines?: string): string
     ...columns.map((c) => `${c.key} img/s`),
     ...latencyColumns.map((c) => `${c.key} latency`),
     ...rivals.map(rivalHead),
-    ...(precisions ? ['vs fp32'] : []),
+    ...extras,
   ];
   const lines = [
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i === 0 || i >= numeric ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.latency, ...r.vs, ...(precisions ? [r.vsFp32] : [])].join(' | ')} |`),
+    ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.latency, ...r.vs, ...extraCells(r, extras)].join(' | ')} |`),
   ];
   return `${lines.join('\n')}\n\n${footer(results, machines).split('\n').join('  \n')}\n`;
 }
@@ -170,7 +194,7 @@ export function renderRecordLine(r: BenchRecord): string {
   const l = r.latency_ms;
   const [low, high] = ipsInterval(r);
   const share = r.matmul_share ? `, ${(r.matmul_share.value * 100).toFixed(0)}% of the MatMul's GFLOP/s` : '';
-  const head = `${r.model} ${columnKey(r)}: ${r.images_per_second.toFixed(1)} images/s [${low.toFixed(1)}, ${high.toFixed(1)}]${share}`;
+  const head = `${rowKey(r)} ${columnKey(r)}: ${r.images_per_second.toFixed(1)} images/s [${low.toFixed(1)}, ${high.toFixed(1)}]${share}`;
   const rounds = r.rounds ? `${new Set(r.rounds).size} rounds × ${r.slice_batches}` : `${r.iterations}`;
   const range = `range (min … max) ${l.min.toFixed(2)} … ${l.max.toFixed(2)} ms`;
   const time = `  time (mean ± σ) ${meanSigma(r)}, ${range}; ${rounds} batches; RSS ${bytes(r.peak_rss_bytes)}`;

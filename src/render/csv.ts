@@ -30,6 +30,7 @@ export function evalCsv(s: EvalSummary, params: number, p: Preprocessing): strin
  */
 export function benchCsv(records: readonly BenchRecord[]): string {
   const head = ['model', 'infer_samples_per_sec', 'infer_step_time', 'infer_batch_size', 'infer_img_size', 'param_count', 'backend', 'threads', 'precision'];
+  const fusion = records.some((r) => r.token_fusion);
   const rows = records.map((r) => [
     r.model,
     round(r.images_per_second, 2),
@@ -41,9 +42,10 @@ export function benchCsv(records: readonly BenchRecord[]): string {
     r.threads,
     r.precision,
   ]);
+  // A token_fusion column only when a record has one: files without fusion keep their columns.
   return csv(
-    [...head, 'latency_mean_ms', 'latency_min_ms', 'latency_max_ms'],
-    rows.map((row, i) => [...row, ...latency(records[i])]),
+    [...head, 'latency_mean_ms', 'latency_min_ms', 'latency_max_ms', ...(fusion ? ['token_fusion', 'flops'] : [])],
+    rows.map((row, i) => [...row, ...latency(records[i]), ...(fusion ? [records[i].token_fusion ?? 'none', records[i].flops] : [])]),
   );
 }
 

@@ -1,4 +1,4 @@
-import { type Column, columnKey, columnsOf } from '../bench/speedups.js';
+import { type Column, columnKey, columnsOf, rowKey } from '../bench/speedups.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { familyOf } from '../models/families.js';
@@ -22,6 +22,7 @@ function logTicks(lo: number, hi: number): number[] {
 }
 
 const DASHES = ['', '6 4', '2 3', '10 3 2 3'];
+const FUSED_DASH = '1 3';
 
 /**
  * Top-1 against images/s on a log axis, one line per family and configuration: the paper's
@@ -50,6 +51,10 @@ export function renderPlot(results: BenchResults, columns?: Column[]): string {
   const synthetic = points.some((p) => p.weights_kind === 'synthetic') ? ', synthetic weights' : '';
   const timed = points.some((p) => p.emulated) ? 'EMULATED images/s (not a speed of this hardware)' : 'measured images/s';
   out.push(`<text x="${M.left}" y="42" fill="#555">${esc(results.system.id)}; published top-1, ${timed}${synthetic}</text>`);
+  if (points.some((p) => p.token_fusion)) {
+    const note = "hollow: with token fusion, at the plain model's published top-1 (fusion's own accuracy: levit eval --token-fusion)";
+    out.push(`<text x="${M.left}" y="${H - 4}" fill="#555" font-size="11">${esc(note)}</text>`);
+  }
 
   for (const t of logTicks(x0, x1)) {
     out.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${M.top}" y2="${H - M.bottom}" stroke="#e5e5e5"/>`);
@@ -63,23 +68,28 @@ export function renderPlot(results: BenchResults, columns?: Column[]): string {
   out.push(`<text x="${(M.left + W - M.right) / 2}" y="${H - 18}" text-anchor="middle">images per second (log scale)</text>`);
   out.push(`<text transform="translate(20 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">top-1 accuracy (%)</text>`);
 
-  const series = [...new Set(points.map((p) => `${p.family}\u0000${columnKey(p)}`))].map((s) => s.split('\u0000'));
-  series.forEach(([family, key], i) => {
+  // One series per family, configuration and token fusion setting; fused ones dotted, their points hollow.
+  const seriesKey = (p: BenchRecord) => `${p.family}\u0000${columnKey(p)}\u0000${p.token_fusion ?? ''}`;
+  const series = [...new Set(points.map(seriesKey))].map((s) => s.split('\u0000'));
+  series.forEach(([family, key, fusion], i) => {
     const style = familyOf(family) ?? { color: '#7f7f7f', label: family };
-    const dash = DASHES[keys.indexOf(key) % DASHES.length];
-    const mine = points.filter((p) => p.family === family && columnKey(p) === key).sort((a, b) => a.images_per_second - b.images_per_second);
+    const dash = fusion ? FUSED_DASH : DASHES[keys.indexOf(key) % DASHES.length];
+    const marker = (x: number, y: number) =>
+      `<circle cx="${x}" cy="${y}" r="4.5" fill="${fusion ? 'white' : style.color}" stroke="${style.color}" stroke-width="${fusion ? 2 : 0}"/>`;
+    const mine = points.filter((p) => seriesKey(p) === `${family}\u0000${key}\u0000${fusion}`).sort((a, b) => a.images_per_second - b.images_per_second);
     const path = mine.map((p) => `${px(p.images_per_second).toFixed(1)},${py(p.published_top1).toFixed(1)}`).join(' ');
     out.push(`<polyline points="${path}" fill="none" stroke="${style.color}" stroke-width="2" stroke-dasharray="${dash}"/>`);
     for (const p of mine) {
-      out.push(`<circle cx="${px(p.images_per_second)}" cy="${py(p.published_top1)}" r="4.5" fill="${style.color}"/>`);
-      out.push(`<text x="${px(p.images_per_second) + 7}" y="${py(p.published_top1) - 7}" fill="${style.color}">${esc(p.model)}</text>`);
+      out.push(marker(px(p.images_per_second), py(p.published_top1)));
+      out.push(`<text x="${px(p.images_per_second) + 7}" y="${py(p.published_top1) - 7}" fill="${style.color}">${esc(rowKey(p))}</text>`);
     }
     const ly = M.top + 16 + i * 22;
     out.push(
       `<line x1="${W - M.right + 20}" x2="${W - M.right + 44}" y1="${ly}" y2="${ly}" stroke="${style.color}" stroke-width="2" stroke-dasharray="${dash}"/>`,
     );
-    out.push(`<circle cx="${W - M.right + 32}" cy="${ly}" r="4.5" fill="${style.color}"/>`);
-    out.push(`<text x="${W - M.right + 52}" y="${ly + 4}">${esc(keys.length > 1 ? `${style.label} ${key}` : style.label)}</text>`);
+    out.push(marker(W - M.right + 32, ly));
+    const label = [style.label, fusion, keys.length > 1 ? key : ''].filter(Boolean).join(' ');
+    out.push(`<text x="${W - M.right + 52}" y="${ly + 4}">${esc(label)}</text>`);
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;

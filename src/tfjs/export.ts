@@ -209,9 +209,89 @@ class TfjsLowering {
         return this.set(n, this.node('GatherV2', n.name, [x(), this.value(n.inputs[1]), this.const(n.name, Int32Array.of(1), [])], { batch_dims: { i: '0' } }));
       case 'prepend_tokens':
         return this.set(n, this.prependTokens(n));
+      case 'div':
+        return this.set(n, this.node('RealDiv', n.name, [x(), this.value(n.inputs[1])], { T: F32 }));
+      case 'pow':
+        return this.set(n, this.node('Pow', n.name, [x(), this.scalar(n.name, n.exponent)], { T: F32 }));
+      case 'log':
+        return this.set(n, this.node('Log', n.name, [x()], { T: F32 }));
+      case 'reduce':
+        return this.set(
+          n,
+          this.node(n.reduction === 'max' ? 'Max' : 'Sum', n.name, [x(), this.i32(n.name, [n.axis])], { T: F32, keep_dims: { b: n.keepdims } }),
+        );
+      case 'argmax': {
+        const index = this.node('ArgMax', `${n.name}/argmax`, [x(), this.const(n.name, Int32Array.of(n.axis), [])], {
+          T: F32,
+          output_type: { type: 'DT_INT32' },
+        });
+        return this.set(n, this.toFloat(n.name, index, 'DT_INT32'));
+      }
+      case 'compare': {
+        const holds = this.node(n.relation === 'greater' ? 'Greater' : 'Equal', `${n.name}/${n.relation}`, [x(), this.value(n.inputs[1])], { T: F32 });
+        return this.set(n, this.toFloat(n.name, holds, 'DT_BOOL'));
+      }
+      case 'cumsum':
+        return this.set(
+          n,
+          this.node('Cumsum', n.name, [x(), this.const(n.name, Int32Array.of(n.axis), [])], { T: F32, exclusive: { b: false }, reverse: { b: false } }),
+        );
+      case 'segment_sum':
+        return this.set(n, this.segmentSum(n, x()));
+      case 'gather_rows':
+        return this.set(n, this.gatherRows(n, x()));
       default:
         return unhandledOp(n, 'tfjs export');
     }
+  }
+
+  private toFloat(base: string, x: string, from: 'DT_INT32' | 'DT_BOOL'): string {
+    return this.node('Cast', base, [x], { SrcT: { type: from }, DstT: F32 });
+  }
+
+  /**
+   * A one-hot matrix of float ids [N, L] over `classes`: [N, classes, L] (onehot[n, c, l] = ids[n, l] == c), or
+   * [N, L, classes] when `transposed`; made once for every product by the same ids.
+   */
+  private readonly oneHots = new Map<string, string>();
+
+  private oneHot(base: string, ids: string, tokens: number, classes: number, transposed: boolean): string {
+    const key = `${ids}\u0000${classes}\u0000${transposed}`;
+    const known = this.oneHots.get(key);
+    if (known) return known;
+    const made = this.makeOneHot(base, ids, tokens, classes, transposed);
+    this.oneHots.set(key, made);
+    return made;
+  }
+
+  private makeOneHot(base: string, ids: string, tokens: number, classes: number, transposed: boolean): string {
+    const column = this.reshape(`${base}/ids`, ids, transposed ? [-1, tokens, 1] : [-1, 1, tokens]);
+    const range = this.const(
+      `${base}/classes`,
+      Float32Array.from({ length: classes }, (_, c) => c),
+      transposed ? [1, classes] : [classes, 1],
+    );
+    return this.toFloat(`${base}/onehot`, this.node('Equal', `${base}/same`, [column, range], { T: F32 }), 'DT_BOOL');
+  }
+
+  private batchMatMul(base: string, a: string, b: string): string {
+    return this.node('BatchMatMulV2', base, [a, b], { T: F32, adj_x: { b: false }, adj_y: { b: false } });
+  }
+
+  /** Rows summed by group as onehot x, onehot[n, g, l] = (ids[n, l] == g): the ONNX export's form (a batched matrix product). */
+  private segmentSum(n: Node & { op: 'segment_sum' }, x: string): string {
+    const [, tokens] = this.graph.shape(n.inputs[1]) as number[];
+    return this.batchMatMul(n.name, this.oneHot(n.name, this.value(n.inputs[1]), tokens, n.groups, false), x);
+  }
+
+  /**
+   * Rows picked by index as onehot x, onehot[n, l, m] = (ids[n, l] == m). Not GatherV2 with batch_dims: TF.js's
+   * WebAssembly backend (4.22) gathers from the wrong image with it.
+   */
+  private gatherRows(n: Node, x: string): string {
+    const [, rows] = this.graph.shape(n.inputs[0]) as number[];
+    const [, tokens] = this.graph.shape(n.inputs[1]) as number[];
+    return this.batchMatMul(n.name, this.oneHot(n.name, this.value(n.inputs[1]), tokens, rows, true), x);
   }
 
   private reshape(base: string, x: string, shape: readonly number[]): string {

@@ -2,13 +2,16 @@ import { GraphBuilder } from '../../ir/builder.js';
 import type { Graph } from '../../ir/graph.js';
 import type { VitCard } from '../vit/card.js';
 import type { DeitCard } from './card.js';
-import { type BuildContext, layerNorm, linear, mlp, param, patchTokens, selfAttention } from '../layers.js';
+import { type BuildContext, layerNorm, linear, param, patchTokens } from '../layers.js';
+import { NO_FUSION, fusionSchedule } from '../fusion/spec.js';
+import { type TokenState, deitBlock } from './fused-blocks.js';
 import type { WeightSource } from '../weights.js';
 
 /**
  * DeiT (Touvron et al., 2021): a ViT with class token, and for the distilled models a
  * distillation token whose head is averaged with the class head at inference. ViT's own
- * weights (AugReg) use the same graph without distillation token.
+ * weights (AugReg) use the same graph without distillation token. With the card's token fusion
+ * (withTokenFusion), blocks merge tokens as MCTF or ToMe do (./fused-blocks.ts).
  */
 export function buildDeit(card: DeitCard | VitCard, w: WeightSource): Graph {
   const a = card.architecture;
@@ -24,14 +27,13 @@ export function buildDeit(card: DeitCard | VitCard, w: WeightSource): Graph {
   x = b.prependTokens(param(ctx, 'cls_token', [1, 1, d], 'embedding'), x);
   x = b.add2(x, param(ctx, 'pos_embed', [1, grid * grid + tokens, d], 'embedding'));
 
-  for (let i = 0; i < a.depth; i++) {
-    const p = `blocks.${i}`;
-    x = b.within(p, () => {
-      const y = b.add2(x, selfAttention(ctx, layerNorm(ctx, x, `${p}.norm1`, d, a.ln_eps), `${p}.attn`, d, a.num_heads, true));
-      return b.add2(y, mlp(ctx, layerNorm(ctx, y, `${p}.norm2`, d, a.ln_eps), `${p}.mlp`, d, d * a.mlp_ratio));
-    });
+  const plans = fusionSchedule(card.token_fusion ?? NO_FUSION, { tokens: grid * grid + tokens, protectedTokens: tokens, depth: a.depth });
+  let state: TokenState = { x };
+  for (const plan of plans) {
+    const p = `blocks.${plan.block}`;
+    state = b.within(p, () => deitBlock(ctx, state, p, a, plan));
   }
-  x = layerNorm(ctx, x, 'norm', d, a.ln_eps);
+  x = layerNorm(ctx, state.x, 'norm', d, a.ln_eps);
   const token = (i: number) => b.reshape(b.slice(x, 1, i, i + 1), ['N', d]);
   let logits = linear(ctx, token(0), 'head', d, card.num_classes, true);
   if (a.distilled) {

@@ -7,6 +7,7 @@ export const deit: FamilyDescriptor<DeitCard> = {
   label: 'DeiT',
   color: '#2ca02c',
   build: buildDeit,
+  tokenFusion: true,
   stages: (card) => {
     const a = card.architecture;
     const grid = card.preprocessing.resolution / a.patch_size;

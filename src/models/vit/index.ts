@@ -9,5 +9,6 @@ export const vit: FamilyDescriptor<VitCard> = {
   label: 'ViT',
   color: '#8c564b',
   build: buildDeit,
+  tokenFusion: true,
   stages: (card) => deit.stages({ ...card, family: 'deit' }),
 };

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { LevitCommand } from '../src/cli/base.js';
 import { calibrationDirFlag, precisionFlags, precisionSpecs, sessionFlags, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, bar, duration, transferLine } from '../src/cli/progress.js';
+import { onInterrupt } from '../src/cli/interrupt.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import type { TransferProgress } from '../src/download/http.js';
 import { openDataset } from '../src/eval/dataset.js';
@@ -99,6 +100,10 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
       onPrecision: (p) => progress.update(precisionProgressLine(card.id, p), true),
     });
     const reference = precision.precision === 'fp32' ? undefined : (await openClassifier(model, open)).session;
+    const interrupt = onInterrupt(() => {
+      progress.clear();
+      this.logToStderr('Interrupted (Ctrl-C): stopping after the images in flight; Ctrl-C again quits at once.');
+    });
     let s: EvalSummary;
     try {
       s = await evaluate(
@@ -115,6 +120,7 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
           predictionsOut: flags['predictions-out'],
           synthetic: artifact.weights.kind === 'synthetic',
           reference: reference && { session: reference, precision: precision.precision },
+          signal: interrupt.signal,
         },
         (p) =>
           progress.update(
@@ -123,6 +129,7 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
           ),
       );
     } finally {
+      interrupt.dispose();
       progress.clear();
       await session.release();
       await reference?.release();
@@ -130,6 +137,7 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
     for (const f of dataset.skipped) this.logToStderr(`skipped: ${printable(f.path)}: ${printable(f.reason)}`);
     for (const f of s.failures) this.logToStderr(`unreadable: ${printable(f.error)}`);
     this.log(`${card.name} on ${s.dataset.root} (${s.dataset.layout}), ${s.backend}, weights ${artifact.weights.label}`);
+    if (s.interrupted) this.log(`  stopped     by Ctrl-C after ${s.evaluated + s.failed} of ${s.dataset.images} images: the figures below cover those`);
     this.log(`  images      ${s.evaluated} evaluated, ${s.failed} unreadable, ${s.images_per_second.toFixed(1)} images/s (${s.workers} preprocessing workers)`);
     this.log(
       `  top-1       ${s.top1.toFixed(3)}%    top-5 ${s.top5.toFixed(3)}%` +
@@ -148,6 +156,14 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
       this.log(`  99% gate    ${c.verdict}: ${c.reason}`);
     }
     this.log(`  verdict     ${s.verdict}${s.difference !== null ? ` (${s.difference >= 0 ? '+' : ''}${s.difference.toFixed(2)} points)` : ''}: ${s.reason}`);
+    if (s.interrupted) {
+      const unwritten = [flags['predictions-out'], flags.csv].filter(Boolean).join(' and ');
+      throw new LevitError(
+        `interrupted after ${s.evaluated + s.failed} of ${s.dataset.images} images${unwritten ? `: ${unwritten} not written` : ''}`,
+        ExitCode.interrupted,
+        'The summary above covers the images evaluated; run again for all of them (--limit N evaluates the first N).',
+      );
+    }
     if (s.evaluated === 0) {
       throw new LevitError(
         `no image of ${s.dataset.images} could be evaluated: no accuracy and no verdict`,

@@ -9,6 +9,8 @@ export const ExitCode = {
   badInput: 3,
   notFound: 4,
   unavailable: 5,
+  /** Stopped by Ctrl-C (SIGINT), as shells report it: 128 + 2. */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { type WriteStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pidAlive, writeError } from './files.js';
 
@@ -13,7 +13,7 @@ function discard(path: string): void {
   }
 }
 
-/** Temporary siblings of `path` that this module made: `<name>.<pid>.<ms>.partial[.old]`, with their pid. */
+/** Temporary siblings of `path` that this module made: `<name>.<pid>.<ms>.partial[.old]` (or, from older levit, `<name>.<pid>.partial`), with their pid. */
 function temporaries(path: string): { file: string; pid: number; old: boolean }[] {
   const dir = dirname(path);
   const prefix = `${basename(path)}.`;
@@ -24,7 +24,7 @@ function temporaries(path: string): { file: string; pid: number; old: boolean }[
     return [];
   }
   return names.flatMap((n) => {
-    const m = n.startsWith(prefix) ? /^(\d+)\.\d+\.partial(\.old)?$/.exec(n.slice(prefix.length)) : null;
+    const m = n.startsWith(prefix) ? /^(\d+)(?:\.\d+)?\.partial(\.old)?$/.exec(n.slice(prefix.length)) : null;
     return m ? [{ file: join(dir, n), pid: Number(m[1]), old: !!m[2] }] : [];
   });
 }
@@ -32,10 +32,10 @@ function temporaries(path: string): { file: string; pid: number; old: boolean }[
 /**
  * Repairs what a killed writer left behind: when `path` is missing but the previous version
  * survives as `*.partial.old` (killed between the two renames of a folder swap), it is put
- * back; temporary files and folders of dead processes are removed.
+ * back; temporary files and folders of dead processes are removed (and this process's own, unless `ownToo` is false).
  */
-export function recoverAtomic(path: string): void {
-  const stale = temporaries(path).filter((t) => !pidAlive(t.pid) || t.pid === process.pid);
+export function recoverAtomic(path: string, ownToo = true): void {
+  const stale = temporaries(path).filter((t) => !pidAlive(t.pid) || (ownToo && t.pid === process.pid));
   const previous = stale.find((t) => t.old);
   if (previous && !existsSync(path)) renameSync(previous.file, path);
   for (const t of stale) if (t !== previous || existsSync(t.file)) rmSync(t.file, { recursive: true, force: true });
@@ -76,4 +76,63 @@ export function writeDirAtomic(path: string, files: { name: string; data: Uint8A
     throw writeError(path, e);
   }
   rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * A file written line by line under a temporary name (stale temporaries of dead writers are
+ * removed first), renamed into place by commit() or removed by discard(). A write that fails
+ * (read-only folder, full disk) never throws: it is kept in `error`, in words, and the rest is
+ * dropped, so that the work it records can still finish and say so.
+ */
+export class AtomicLineWriter {
+  private readonly tmp: string;
+  private stream: WriteStream | undefined;
+  error: string | null = null;
+
+  constructor(readonly path: string) {
+    this.tmp = `${path}.${process.pid}.partial`;
+    try {
+      recoverAtomic(path, false);
+    } catch {
+      // a folder that cannot be listed or cleaned: the write below says why, if it fails
+    }
+    this.stream = createWriteStream(this.tmp);
+    this.stream.on('error', (e) => this.fail(e));
+  }
+
+  write(line: string): void {
+    this.stream?.write(`${line}\n`);
+  }
+
+  /** Ends the file and renames it into place; returns why it could not be written, or null. */
+  async commit(): Promise<string | null> {
+    const open = this.stream;
+    if (open) {
+      await new Promise<void>((resolve) =>
+        open.end((e?: Error | null) => {
+          if (e) this.fail(e);
+          resolve();
+        }),
+      );
+      try {
+        if (!this.error) renameSync(this.tmp, this.path);
+      } catch (e) {
+        this.fail(e);
+      }
+    }
+    this.stream = undefined;
+    return this.error;
+  }
+
+  /** Removes the temporary file: nothing is written. */
+  discard(): void {
+    this.stream?.destroy();
+    this.stream = undefined;
+    discard(this.tmp);
+  }
+
+  private fail(e: unknown): void {
+    this.error ??= writeError(this.path, e).message;
+    this.discard();
+  }
 }

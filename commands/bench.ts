@@ -1,6 +1,17 @@
 import { Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { benchListFlags, calibrationDirFlag, forceFlag, numberFlag, precisionFlags, precisionSpecs, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import {
+  benchListFlags,
+  calibrationFlag,
+  forceFlag,
+  machineCheck,
+  machineCheckFlags,
+  numberFlag,
+  precisionFlags,
+  precisionSpecs,
+  weightsChoice,
+  weightsFlags,
+} from '../src/cli/flags.js';
 import { MIN_BATCHES } from '../src/compare/interval.js';
 import { preflightOutput } from '../src/util/output.js';
 import { Progress, duration } from '../src/cli/progress.js';
@@ -30,8 +41,9 @@ Adaptive stopping: past --duration and --min-iterations, timing goes on until th
 95% interval is within --target-ci of it, or --max-duration is spent; each record says why
 it stopped. The default minimum, ${MIN_BATCHES} batches, is what levit compare needs to decide.
 
-A calibration (single-thread float32 MatMul GFLOP/s) makes results from different machines
-comparable. It is repeated briefly after each configuration: a record whose calibrations
+A machine check (single-thread float32 MatMul GFLOP/s, the "calibration" in the results) makes
+results from different machines comparable; --no-machine-check skips it. It is repeated briefly
+after each configuration: a record whose calibrations
 before and after disagree by over 15%, or fall under 80% of the run's first one, is flagged
 as taken on a busy machine (a "!" in the table, "stability" in the JSON), and levit compare
 calls it inconclusive. bench warns when this machine calibrates under 80% of its baseline's
@@ -55,7 +67,7 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     '<%= config.bin %> bench levit_256 --threads 1,2,all --batch 1,16 --out results/mine.json --plot speed.svg',
     '<%= config.bin %> bench levit_192 efficientnet_b2 --threads 1 --batch 16 --min-iterations 20 --claims',
     '<%= config.bin %> bench LeViT_128S efficientnet_b0.ra_in1k --batch 1,16 --csv bench.csv',
-    '<%= config.bin %> bench levit_128s --weights official --precision fp32,int8,fp16 --calibration-dir imagenet/calib --threads 1 --batch 1,16',
+    '<%= config.bin %> bench levit_128s --weights official --precision fp32,int8,fp16 --calibration imagenet/calib --threads 1 --batch 1,16',
   ];
   static override strict = false;
   static override args = {};
@@ -98,12 +110,8 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     'save-baseline': Flags.boolean({ description: "make the results this machine's baseline (results/baselines/<machine>.json)" }),
     claims: Flags.boolean({ description: 'list every published speed claim, also those this run cannot test (and why)' }),
     'keep-going': Flags.boolean({ description: 'skip a batch size that fails (e.g. out of GPU memory), saying why, instead of stopping' }),
-    calibration: Flags.boolean({
-      description: 'measure the machine (float32 MatMul GFLOP/s) first and between configurations, to flag records taken while it was busy',
-      default: true,
-      allowNo: true,
-    }),
-    'calibration-dir': calibrationDirFlag('int8: folder of representative images for static int8 (see levit convert --help); without it int8 is dynamic'),
+    ...machineCheckFlags,
+    calibration: calibrationFlag(['calibration-dir']),
     ...precisionFlags("precisions of the artifacts, comma-separated: fp32, fp16, int8 (the table shows each one's speed-up over fp32)", 'fp32'),
     ...forceFlag,
   };
@@ -135,8 +143,8 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
           minIterations: flags['min-iterations'],
           maxIterations: flags['max-iterations'],
         },
-        calibrate: flags.calibration,
-        precisions: precisionSpecs(flags.precision, flags, flags['calibration-dir']),
+        calibrate: machineCheck(flags),
+        precisions: precisionSpecs(flags.precision, flags, flags.calibration),
         reference: machineBaseline,
         externalOnnx: flags.onnx,
         keepGoing: flags['keep-going'],

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { availableParallelism } from 'node:os';
 import { LevitCommand } from '../src/cli/base.js';
-import { calibrationDirFlag, precisionFlags, precisionSpecs, sessionFlags, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { calibrationFlag, precisionFlags, precisionSpecs, sessionFlags, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, bar, duration, transferLine } from '../src/cli/progress.js';
 import { onInterrupt } from '../src/cli/interrupt.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
@@ -63,7 +63,7 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.`;
     strict: Flags.boolean({ description: 'stop at the first unreadable image' }),
     'predictions-out': Flags.string({ description: 'write one JSON line per image: {"file", "label", "top5", "error"?}', helpValue: 'FILE.jsonl' }),
     ...precisionFlags('fp32, or fp16 / int8 compared with fp32 on the same images', 'fp32'),
-    calibration: calibrationDirFlag(),
+    calibration: calibrationFlag(),
     'img-size': Flags.integer({ description: "input size (timm's --img-size); must be the model's own resolution", helpValue: 'PX' }),
     'crop-pct': Flags.string({ description: "centre-crop fraction: resize to int(size / crop-pct), then crop (default: the card's)", helpValue: '0.9' }),
     interpolation: Flags.string({ description: "resize interpolation (default: the card's)", options: ['bicubic', 'bilinear'] }),

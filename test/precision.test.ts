@@ -299,7 +299,7 @@ test('levit convert --precision int8 and bench --precision, as a user runs them'
       '0',
       '--min-iterations',
       '1',
-      '--no-calibration',
+      '--no-machine-check',
       '--json',
     ],
     { LEVIT_CACHE_DIR: dir },

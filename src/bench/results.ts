@@ -57,7 +57,7 @@ export interface BenchRecord {
   emulated?: boolean;
   /** Why timing stopped (schema 2): the median precise enough, the time cap or the iteration cap. */
   stopped?: 'precise' | 'time-cap' | 'iteration-cap';
-  /** null in files of schema 1, and with --no-calibration. */
+  /** null in files of schema 1, and with --no-machine-check. */
   stability: Stability | null;
 }
 

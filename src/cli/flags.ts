@@ -122,10 +122,33 @@ export const benchListFlags = {
   batch: listFlag('batch', positiveInt, { description: 'batch sizes, comma-separated', default: [16] }),
 };
 
-/** The folder of calibration images: --calibration in convert and eval, --calibration-dir in bench (whose --calibration measures the machine). */
-export const calibrationDirFlag = (
-  description = 'int8: folder of representative images (searched recursively), preprocessed exactly as eval does; without it int8 is dynamic',
-) => Flags.string({ description, helpValue: 'DIR' });
+/**
+ * --calibration DIR, the folder of calibration images, in every command that takes one (convert,
+ * eval, bench). bench also reads its old name, --calibration-dir, with a deprecation warning.
+ */
+export const calibrationFlag = (aliases: string[] = []) =>
+  Flags.string({
+    description: 'int8: folder of representative images (searched recursively), preprocessed exactly as eval does; without it int8 is dynamic',
+    helpValue: 'DIR',
+    ...(aliases.length ? { aliases, deprecateAliases: true } : {}),
+  });
+
+/**
+ * bench's machine-speed check, --machine-check / --no-machine-check (a float32 MatMul before and
+ * between configurations). --no-calibration, its name before --calibration meant images, still
+ * turns it off, with a deprecation warning.
+ */
+export const machineCheckFlags = {
+  'machine-check': Flags.boolean({
+    description: 'measure the machine (float32 MatMul GFLOP/s) first and between configurations, to flag records taken while it was busy',
+    default: true,
+    allowNo: true,
+  }),
+  'no-calibration': Flags.boolean({ hidden: true, deprecated: { to: 'no-machine-check' } }),
+};
+
+/** Whether bench checks the machine's speed: --no-machine-check (or the old --no-calibration) turns it off. */
+export const machineCheck = (flags: { 'machine-check': boolean; 'no-calibration'?: boolean }) => flags['machine-check'] && !flags['no-calibration'];
 
 /** --precision and the int8 options, shared by convert, bench and eval. */
 export function precisionFlags(precisionDescription: string, precisionDefault: string) {

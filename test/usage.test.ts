@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { smallImageFolder } from './helpers/images.js';
+import { runCli, tempDir } from './helpers/shared.js';
+
+test('--calibration DIR means calibration images in convert, eval and bench alike; bench keeps --calibration-dir as a deprecated name', async (t) => {
+  const val = await smallImageFolder(tempDir(t), 1);
+  for (const command of [
+    ['convert', 'levit_128s'],
+    ['eval', 'levit_128s', val],
+    ['bench', 'levit_128s'],
+  ]) {
+    const r = runCli([...command, '--weights', 'synthetic', '--precision', 'fp16', '--calibration', '../calib']);
+    assert.equal(r.status, 2, `${command[0]}: ${r.stderr}`);
+    assert.match(r.stderr, /calibration images apply to --precision int8, not fp16/, command[0]);
+  }
+  const old = runCli(['bench', 'levit_128s', '--precision', 'fp16', '--calibration-dir', '../calib']);
+  assert.match(old.stderr, /"--calibration-dir" flag has been deprecated. Use[\s›]+"--calibration"/);
+  assert.match(old.stderr, /calibration images apply to --precision int8/);
+  const missing = runCli(['bench', 'levit_128s', '--precision', 'int8', '--calibration', '../no-such-calib']);
+  assert.equal(missing.status, 4, missing.stderr);
+  assert.match(missing.stderr, /no-such-calib: no such folder/);
+});
+
+test("bench's machine-speed check is --machine-check / --no-machine-check; --no-calibration still turns it off, with a warning", (t) => {
+  const quick = ['bench', 'levit_128s', '--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--min-iterations', '1'];
+  const off = runCli([...quick, '--no-machine-check', '--json']);
+  assert.equal(off.status, 0, off.stderr);
+  assert.equal(JSON.parse(off.stdout).calibration, null);
+  const out = join(tempDir(t), 'r.json');
+  const old = runCli([...quick, '--no-calibration', '--out', out]);
+  assert.equal(old.status, 0, old.stderr);
+  assert.equal(JSON.parse(readFileSync(out, 'utf8')).calibration, null);
+  assert.match(old.stderr, /"no-calibration" flag has been deprecated. Use[\s›]+"no-machine-check"/);
+  assert.match(runCli(['bench', '--help']).stdout, /--\[no-\]machine-check/);
+});
+
+test("timm's habits get a hint: -b 64 is the batch there; mistyped commands and flags get 'did you mean'", async (t) => {
+  const val = await smallImageFolder(tempDir(t), 1);
+  const batch = runCli(['eval', 'levit_128s', val, '-b', '64']);
+  assert.equal(batch.status, 2);
+  assert.match(batch.stderr, /unknown backend 64\nHint: -b is --backend in levit .*the batch size is --batch 64/);
+  const typo = runCli(['eval', 'levit_128s', val, '--backend', 'ort-cpuu']);
+  assert.match(typo.stderr, /Did you mean ort-cpu\?/);
+  const command = runCli(['evl', 'levit_128s', 'val']);
+  assert.equal(command.status, 2);
+  assert.match(command.stderr, /^Error: unknown command evl: did you mean levit eval levit_128s val\?\nHint: levit --help lists the commands\./);
+  const json = runCli(['evl', '--json']);
+  assert.equal(json.status, 2);
+  assert.deepEqual(Object.keys(JSON.parse(json.stdout).error), ['name', 'message', 'hint', 'exitCode']);
+  const flag = runCli(['zoo', '--jsn']);
+  assert.equal(flag.status, 2);
+  assert.match(flag.stderr, /Nonexistent flag: --jsn\nHint: Did you mean --json\?/);
+});

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { smallImageFolder } from './helpers/images.js';
@@ -53,4 +53,33 @@ test("timm's habits get a hint: -b 64 is the batch there; mistyped commands and 
   const flag = runCli(['zoo', '--jsn']);
   assert.equal(flag.status, 2);
   assert.match(flag.stderr, /Nonexistent flag: --jsn\nHint: Did you mean --json\?/);
+});
+
+test('a missing or wrong --checkpoint: the same error and exit code in convert, predict, eval and bench, and the JSON error shape', async (t) => {
+  const dir = tempDir(t);
+  const val = await smallImageFolder(dir, 1);
+  const image = join(val, readdirSync(val)[0], 'img0000.JPEG');
+  const commands = [
+    ['convert', 'levit_128s'],
+    ['predict', 'levit_128s', image],
+    ['eval', 'levit_128s', val],
+    ['bench', 'levit_128s'],
+  ];
+  const cases: [string, number, RegExp][] = [
+    [join(dir, 'nope.pth'), 4, /^Error: cannot read checkpoint .*nope\.pth: no such file\n/],
+    [dir, 3, /^Error: checkpoint .* is a directory, not a regular file\nHint: Pass the path of a regular file\.\n$/],
+  ];
+  for (const [checkpoint, code, message] of cases) {
+    for (const command of commands) {
+      const r = runCli([...command, '--checkpoint', checkpoint], { LEVIT_CACHE_DIR: dir });
+      assert.equal(r.status, code, `${command[0]}: ${r.stderr}`);
+      assert.match(r.stderr, message, command[0]);
+      const json = runCli([...command, '--checkpoint', checkpoint, '--json'], { LEVIT_CACHE_DIR: dir });
+      assert.equal(json.status, code);
+      const { error } = JSON.parse(json.stdout);
+      assert.equal(error.exitCode, code);
+      assert.equal(error.name, 'LevitError');
+      assert.doesNotMatch(json.stdout, /errno|syscall/);
+    }
+  }
 });

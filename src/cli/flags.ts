@@ -11,6 +11,7 @@ import {
   resolvePrecision,
 } from '../classifier/precision.js';
 import { ExitCode, LevitError } from '../core/errors.js';
+import { checkRegularFile } from '../util/files.js';
 
 /** --offline / --mirror: how official checkpoints may be fetched. */
 export const networkFlags = {
@@ -44,8 +45,12 @@ export function weightsFlags(defaultWeights: 'synthetic' | 'official') {
   };
 }
 
+/** The weights the flags ask for; a --checkpoint that cannot be read is refused at once, before any other work. */
 export function weightsChoice(flags: { checkpoint?: string; weights: string; seed: number }): WeightsChoice {
-  if (flags.checkpoint) return { kind: 'checkpoint', path: flags.checkpoint };
+  if (flags.checkpoint) {
+    checkRegularFile(flags.checkpoint, 'checkpoint');
+    return { kind: 'checkpoint', path: flags.checkpoint };
+  }
   if (flags.weights === 'synthetic') return { kind: 'synthetic', seed: flags.seed };
   if (flags.weights === 'official') return { kind: 'official' };
   throw new LevitError(`unknown weights ${flags.weights}`, ExitCode.usage);

@@ -12,24 +12,36 @@ export function describeFileType(st: Stats): string {
 }
 
 /**
- * Reads a whole regular file. Opening is non-blocking, so a FIFO cannot hang us, and a device
- * such as /dev/zero is refused before a byte is read: inputs must be regular files.
+ * Opens a regular file for reading, or throws levit's error for it: not found (exit 4), a
+ * directory, device or FIFO (exit 3), unreadable (exit 3). Opening is non-blocking, so a FIFO
+ * cannot hang us, and a device such as /dev/zero is refused before a byte is read.
  */
-export function readRegularFile(file: string, what: string): Buffer {
+export function openRegularFile(file: string, what: string): number {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw unreadable(file, what, e as NodeJS.ErrnoException);
   }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new LevitError(`${what} ${file} is ${describeFileType(st)}, not a regular file`, ExitCode.badInput, 'Pass the path of a regular file.');
+  }
+  return fd;
+}
+
+/** Checks that `file` is a regular file that can be read (see openRegularFile), before work that needs it. */
+export function checkRegularFile(file: string, what: string): void {
+  closeSync(openRegularFile(file, what));
+}
+
+/** Reads a whole regular file (see openRegularFile): inputs must be regular files. */
+export function readRegularFile(file: string, what: string): Buffer {
+  const fd = openRegularFile(file, what);
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      throw new LevitError(`${what} ${file} is ${describeFileType(st)}, not a regular file`, ExitCode.badInput, 'Pass the path of a regular file.');
-    }
     return readFileSync(fd);
   } catch (e) {
-    if (e instanceof LevitError) throw e;
     throw unreadable(file, what, e as NodeJS.ErrnoException);
   } finally {
     closeSync(fd);

@@ -61,14 +61,33 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`;
       },
     };
     const results: DownloadResult[] = [];
+    const failed: { card: ModelCard; error: LevitError }[] = [];
     for (const card of cards) {
-      const r = await ensureCheckpoint(card, options, (p) => progress.update(transferLine(card.id, p)));
+      let r: DownloadResult;
+      try {
+        r = await ensureCheckpoint(card, options, (p) => progress.update(transferLine(card.id, p)));
+      } catch (e) {
+        // One model's failure does not stop the others; the end says which failed.
+        if (!(e instanceof LevitError) || cards.length === 1) throw e;
+        progress.clear();
+        this.logToStderr(`failed: ${e.message}`);
+        failed.push({ card, error: e });
+        continue;
+      }
       results.push(r);
       progress.clear();
       this.log(
         r.status === 'cached'
           ? `${card.id}: already in the cache (${r.path})`
           : `${card.id}: ${r.status} ${bytes(r.bytes)} -> ${r.path} (sha256 ${r.sha256}, ${verificationText[r.verified]})`,
+      );
+    }
+    if (failed.length) {
+      const [first] = failed;
+      throw new LevitError(
+        `${failed.length} of ${cards.length} checkpoints not downloaded: ${failed.map((f) => f.card.id).join(', ')}`,
+        first.error.exitCode,
+        `Each one's reason is above. ${first.error.hint ?? ''}`.trim(),
       );
     }
     return results;

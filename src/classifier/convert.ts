@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ModelCard } from '../models/families.js';
 import { exportTfjs } from '../tfjs/export.js';
 import type { TfjsWeightQuantization } from '../tfjs/quantize.js';
@@ -8,7 +8,8 @@ import type { SensitivityReport } from '../quant/sensitivity.js';
 import type { ArtifactFormat } from '../runtime/backend.js';
 import { writeDirAtomic, writeFileAtomic } from '../util/atomic.js';
 import type { Graph } from '../ir/graph.js';
-import { cacheDir } from '../util/paths.js';
+import { CACHE_HINT, cacheDir } from '../util/paths.js';
+import { makeDirs } from '../util/files.js';
 import { type ModelCounts, type ResolvedWeights, type WeightsInfo, describeWeights, prepareModel } from './model.js';
 import { FP32, type PrecisionProgress, type PrecisionSpec, lowerWithPrecision, precisionKey, precisionLabel } from './precision.js';
 
@@ -87,6 +88,8 @@ export async function convertModel(
   onProgress?: (p: PrecisionProgress) => void,
 ): Promise<ConvertResult> {
   const t0 = performance.now();
+  // Into the cache (no --out): a read-only cache says so before the model is built.
+  if (!out) makeDirs(join(cacheDir(), 'artifacts'), CACHE_HINT);
   const prepared = prepareModel(card, choice, known);
   const { weights } = prepared;
   const notes = [...prepared.notes];
@@ -153,6 +156,7 @@ export async function ensureArtifact(
   const weights = known ?? (await describeWeights(choice));
   const path = artifactPath(card.id, weights, format, precision);
   if (existsSync(path)) return { path, weights, built: false, seconds: (performance.now() - t0) / 1000 };
+  makeDirs(dirname(path), CACHE_HINT); // a read-only cache says so before the model is built
   await convertModel(card, choice, format, path, weights, precision, onProgress);
   return { path, weights, built: true, seconds: (performance.now() - t0) / 1000 };
 }

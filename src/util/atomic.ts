@@ -1,6 +1,6 @@
 import { type WriteStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { pidAlive, writeError } from './files.js';
+import { makeDirs, pidAlive, writeError } from './files.js';
 
 const tempName = (path: string) => `${path}.${process.pid}.${Date.now()}.partial`;
 
@@ -45,7 +45,7 @@ export function recoverAtomic(path: string, ownToo = true): void {
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const tmp = tempName(path);
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     recoverAtomic(path);
     writeFileSync(tmp, data);
     renameSync(tmp, path);
@@ -64,7 +64,7 @@ export function writeDirAtomic(path: string, files: { name: string; data: Uint8A
   const tmp = tempName(path);
   const old = `${tmp}.old`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     recoverAtomic(path);
     mkdirSync(tmp);
     for (const f of files) writeFileSync(join(tmp, f.name), f.data);

@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ExitCode, LevitError } from '../core/errors.js';
 
 /** What a non-regular file is, for messages ("a FIFO", "a character device"). */
@@ -65,6 +66,7 @@ const WRITE_FAILURES: Record<string, string> = {
   EISDIR: 'it is a directory',
   ENOTDIR: 'a parent of it is not a directory',
   EEXIST: 'a file stands where its folder should be',
+  ENOENT: 'no folder can be made there',
 };
 
 export function writeFailureReason(e: NodeJS.ErrnoException): string | null {
@@ -86,5 +88,28 @@ export function pidAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * mkdir -p, one folder at a time from the nearest existing ancestor down: Node's recursive mkdir
+ * never returns under /proc (it retries ENOENT forever). Failures are levit's errors, in words,
+ * with `hint` (where the folder comes from, e.g. LEVIT_CACHE_DIR).
+ */
+export function makeDirs(dir: string, hint?: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue; // made meanwhile by another process
+      const reason = writeFailureReason(e as NodeJS.ErrnoException) ?? (e as Error).message;
+      throw new LevitError(`cannot create the folder ${d}: ${reason}`, ExitCode.failure, hint ?? 'Choose a writable location and run again.');
+    }
   }
 }

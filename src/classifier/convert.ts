@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ModelCard } from '../models/families.js';
-import { exportTfjs } from '../tfjs/export.js';
+import { TFJS_LAYOUT, exportTfjs } from '../tfjs/export.js';
 import type { TfjsWeightQuantization } from '../tfjs/quantize.js';
 import { ONNX_OPSET, type OnnxModel, serializeOnnx } from '../onnx/model.js';
 import type { SensitivityReport } from '../quant/sensitivity.js';
@@ -131,7 +131,7 @@ function writeOnnx(model: OnnxModel, target: string, metadata: Record<string, st
 function writeTfjs(graph: Graph, target: string, metadata: Record<string, string>, quantization?: TfjsWeightQuantization): number {
   const model = exportTfjs(graph, metadata, quantization);
   const json = JSON.stringify(model.modelJson);
-  writeDirAtomic(target, [{ name: 'model.json', data: json }, ...model.shards.map((s) => ({ name: s.name, data: s.data }))]);
+  writeDirAtomic(target, [{ name: TFJS_LAYOUT.index, data: json }, ...model.shards.map((s) => ({ name: s.name, data: s.data }))], TFJS_LAYOUT);
   return json.length + model.shards.reduce((n, s) => n + s.data.length, 0);
 }
 

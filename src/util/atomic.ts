@@ -1,4 +1,4 @@
-import { type WriteStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { type WriteStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { makeDirs, pidAlive, writeError } from './files.js';
 
@@ -55,17 +55,58 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   }
 }
 
+export interface DirFile {
+  name: string;
+  data: Uint8Array | string;
+}
+
+/** How a folder is laid out: one index file read first, naming the others (parts), whose names are unique to their bytes. */
+export interface DirLayout {
+  /** The file readers open first (TF.js: model.json); replaced by one rename. */
+  index: string;
+  /** Whether a name is one of this writer's parts (TF.js shards): those the new index does not name are removed after it. */
+  isPart: (name: string) => boolean;
+}
+
 /**
- * Writes a directory of files under a temporary name, then swaps it into place whole. A kill
- * between the swap's two renames leaves the old folder as `*.partial.old`: recoverAtomic (run
- * by the next write and by readers) puts it back.
+ * Writes a folder so that any reader (levit's, a stock tf.loadGraphModel, a file browser) finds
+ * the old contents or the new ones whole, even after a kill at any point:
+ * - a new folder is written under a temporary name, then renamed into place;
+ * - an existing folder is updated in place: the parts (named by their bytes, so never overwritten)
+ *   are added beside the old ones, then the index is replaced by one rename, then the parts it
+ *   no longer names are removed (a kill before that leaves unused files, which the next write removes);
+ * - a file standing where the folder goes (convert --force) is swapped out with two renames; a kill
+ *   between them leaves the file as `*.partial.old`, which recoverAtomic (the next write, levit's readers) puts back.
  */
-export function writeDirAtomic(path: string, files: { name: string; data: Uint8Array | string }[]): void {
-  const tmp = tempName(path);
-  const old = `${tmp}.old`;
+export function writeDirAtomic(path: string, files: DirFile[], layout: DirLayout): void {
   try {
     makeDirs(dirname(path));
     recoverAtomic(path);
+    if (existsSync(path) && statSync(path).isDirectory()) updateDir(path, files, layout);
+    else swapDir(path, files);
+  } catch (e) {
+    throw writeError(path, e);
+  }
+}
+
+function updateDir(path: string, files: DirFile[], layout: DirLayout): void {
+  const index = files.find((f) => f.name === layout.index);
+  if (!index) throw new Error(`writeDirAtomic: no ${layout.index} among the files`);
+  for (const name of readdirSync(path)) {
+    const base = name.replace(/\.\d+(?:\.\d+)?\.partial(?:\.old)?$/, '');
+    if (base !== name) recoverAtomic(join(path, base)); // temporaries of a killed update
+  }
+  const parts = files.filter((f) => f !== index);
+  for (const f of parts) if (!existsSync(join(path, f.name))) writeFileAtomic(join(path, f.name), f.data);
+  writeFileAtomic(join(path, index.name), index.data);
+  const kept = new Set(parts.map((f) => f.name));
+  for (const name of readdirSync(path)) if (layout.isPart(name) && !kept.has(name)) rmSync(join(path, name), { force: true });
+}
+
+function swapDir(path: string, files: DirFile[]): void {
+  const tmp = tempName(path);
+  const old = `${tmp}.old`;
+  try {
     mkdirSync(tmp);
     for (const f of files) writeFileSync(join(tmp, f.name), f.data);
     if (existsSync(path)) renameSync(path, old);
@@ -73,7 +114,7 @@ export function writeDirAtomic(path: string, files: { name: string; data: Uint8A
   } catch (e) {
     discard(tmp);
     if (existsSync(old) && !existsSync(path)) renameSync(old, path);
-    throw writeError(path, e);
+    throw e;
   }
   rmSync(old, { recursive: true, force: true });
 }

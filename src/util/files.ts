@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ExitCode, LevitError } from '../core/errors.js';
 
@@ -98,18 +98,23 @@ export function pidAlive(pid: number): boolean {
  */
 export function makeDirs(dir: string, hint?: string): void {
   const missing: string[] = [];
-  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+  let d = resolve(dir);
+  for (; !existsSync(d); d = dirname(d)) {
     missing.unshift(d);
     if (dirname(d) === d) break;
   }
-  for (const d of missing) {
+  if (existsSync(d) && !statSync(d).isDirectory()) {
+    const message = `cannot create the folder ${resolve(dir)}: a file stands where its folder should be (${d})`;
+    throw new LevitError(message, ExitCode.failure, hint ?? 'Move that file, or choose another location.');
+  }
+  for (const m of missing) {
     try {
-      mkdirSync(d);
+      mkdirSync(m);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') continue; // made meanwhile by another process
       const reason = writeFailureReason(e as NodeJS.ErrnoException) ?? (e as Error).message;
-      throw new LevitError(`cannot create the folder ${d}: ${reason}`, ExitCode.failure, hint ?? 'Choose a writable location and run again.');
+      throw new LevitError(`cannot create the folder ${m}: ${reason}`, ExitCode.failure, hint ?? 'Choose a writable location and run again.');
     }
   }
 }

@@ -6,6 +6,7 @@ import {
   forceFlag,
   machineCheck,
   machineCheckFlags,
+  modelList,
   numberFlag,
   precisionFlags,
   precisionSpecs,
@@ -49,7 +50,9 @@ as taken on a busy machine (a "!" in the table, "stability" in the JSON), and le
 calls it inconclusive. bench warns when this machine calibrates under 80% of its baseline's
 (results/baselines).
 
-With no models, runs the paper's comparison: ${DEFAULT_MODELS.join(', ')},
+Models are named as in timm: ids or timm names, shell patterns ('levit*', quoted; as timm's
+list_models takes them), or families (levit, efficientnet, deit, ...); --all runs every model
+of the zoo. With no models, runs the paper's comparison: ${DEFAULT_MODELS.join(', ')},
 on ort-cpu with 1 thread and all threads, batch 16, synthetic weights (speed does not
 depend on the weight values; the table says so).
 
@@ -63,6 +66,7 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
 --claims lists every claim, with why the others are not measured here (docs/claims.md).`;
   static override examples = [
     '<%= config.bin %> bench',
+    "<%= config.bin %> bench 'levit*' efficientnet --threads 1 --batch 16",
     '<%= config.bin %> bench levit_128s efficientnet_b0 --backend ort-cpu --threads 1 --batch 16 --duration 3 --json',
     '<%= config.bin %> bench levit_256 --threads 1,2,all --batch 1,16 --out results/mine.json --plot speed.svg',
     '<%= config.bin %> bench levit_192 efficientnet_b2 --threads 1 --batch 16 --min-iterations 20 --claims',
@@ -108,6 +112,7 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     }),
     record: Flags.boolean({ description: "append the results to this machine's history (results/history/<machine>.jsonl)" }),
     'save-baseline': Flags.boolean({ description: "make the results this machine's baseline (results/baselines/<machine>.json)" }),
+    all: Flags.boolean({ description: 'every model of the zoo (levit zoo lists them)' }),
     claims: Flags.boolean({ description: 'list every published speed claim, also those this run cannot test (and why)' }),
     'keep-going': Flags.boolean({ description: 'skip a batch size that fails (e.g. out of GPU memory), saying why, instead of stopping' }),
     ...machineCheckFlags,
@@ -123,7 +128,7 @@ not hold or inconclusive, from a seeded bootstrap interval of the measured speed
     if (flags.out) preflightOutput(flags.out, 'out', 'file');
     if (flags.plot) preflightOutput(flags.plot, 'plot', 'file');
     if (flags.csv) preflightOutput(flags.csv, 'csv', 'file');
-    const models = (argv as string[]).length ? (argv as string[]) : DEFAULT_MODELS;
+    const models = modelList(argv as string[], flags.all) ?? DEFAULT_MODELS;
     const progress = new Progress();
     let configStarted = 0;
     let label = '';

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { modelList } from '../src/cli/flags.js';
+import { selectModels } from '../src/models/select.js';
 import { smallImageFolder } from './helpers/images.js';
 import { runCli, tempDir } from './helpers/shared.js';
 
@@ -82,4 +84,26 @@ test('a missing or wrong --checkpoint: the same error and exit code in convert, 
       assert.doesNotMatch(json.stdout, /errno|syscall/);
     }
   }
+});
+
+test('model lists as timm users write them: patterns, families, --all; in order, each once', () => {
+  const ids = (names: string[]) => selectModels(names).map((c) => c.id);
+  assert.deepEqual(ids(['levit*']).sort(), ['levit_128', 'levit_128s', 'levit_192', 'levit_256', 'levit_384']);
+  assert.deepEqual(ids(['efficientnet_b[0-1]', 'LeViT-128S', 'levit_128s']), ['efficientnet_b0', 'efficientnet_b1', 'levit_128s']);
+  assert.deepEqual(ids(['deit']), ids(['deit_*']), 'a family is all its models');
+  assert.deepEqual(ids(['EfficientNet']), ids(['efficientnet*']));
+  assert.deepEqual(ids(['timm/levit_19*']), ['levit_192']);
+  assert.throws(() => selectModels(['lvit*']), /no model matches lvit\*: did you mean levit\?/);
+  assert.equal(modelList([], true)!.length, 18, '--all: every model of the zoo');
+  assert.equal(modelList([]), undefined, "neither: the command's default");
+
+  const offline = runCli(['download', 'levit*', '--offline']);
+  assert.equal(offline.status, 5);
+  for (const id of ids(['levit*'])) assert.match(offline.stderr, new RegExp(`failed: ${id}: `));
+  const family = runCli(['bench', 'lvit*']);
+  assert.equal(family.status, 2);
+  assert.match(family.stderr, /no model matches lvit\*: did you mean levit\?/);
+  const both = runCli(['bench', 'levit_128s', '--all']);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /name models or pass --all, not both/);
 });

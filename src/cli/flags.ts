@@ -12,6 +12,9 @@ import {
 } from '../classifier/precision.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { checkRegularFile } from '../util/files.js';
+import type { ModelCard } from '../models/families.js';
+import { listCards } from '../models/registry.js';
+import { selectModels } from '../models/select.js';
 
 /** --offline / --mirror: how official checkpoints may be fetched. */
 export const networkFlags = {
@@ -212,4 +215,17 @@ export function precisionSpecs(list: string, flags: PrecisionFlagValues, calibra
   const options = precisionOptions(flags, calibration);
   if (calibration && !names.includes('int8')) throw new LevitError(`calibration images apply to --precision int8, not ${names.join(', ')}`, ExitCode.usage);
   return [...new Set(names)].map((p) => resolvePrecision(p, p === 'int8' ? options : { ...options, calibration: undefined }));
+}
+
+/**
+ * The models a command's arguments name (ids, timm names, patterns, families: selectModels), or
+ * every model with --all; undefined when neither is given (the command's default applies).
+ */
+export function modelList(names: readonly string[], all = false, filter: (c: ModelCard) => boolean = () => true): string[] | undefined {
+  if (all && names.length) throw new LevitError('name models or pass --all, not both', ExitCode.usage);
+  if (all)
+    return listCards()
+      .filter(filter)
+      .map((c) => c.id);
+  return names.length ? selectModels(names).map((c) => c.id) : undefined;
 }

@@ -1,5 +1,5 @@
 import { LevitCommand } from '../src/cli/base.js';
-import { table } from '../src/render/format.js';
+import { fitTable } from '../src/render/fit.js';
 import type { BackendStatus } from '../src/runtime/backend.js';
 import { probeAll } from '../src/runtime/registry.js';
 
@@ -13,7 +13,16 @@ with --backend in bench and predict.`;
   async run(): Promise<BackendStatus[]> {
     await this.parse(Backends);
     const all = await probeAll();
-    const t = table(['backend', 'available', 'runs', 'version', 'device / reason'], undefined, [null, null, null, null, 72]);
+    const t = fitTable(
+      [
+        { header: 'backend' },
+        { header: 'available', short: 'runs here' },
+        { header: 'runs', short: 'format', drop: 2 },
+        { header: 'version', drop: 1 },
+        { header: 'device / reason', min: 40, max: 72 },
+      ],
+      { more: 'levit backends --json gives everything' },
+    );
     for (const b of all) t.push([b.id, b.available ? 'yes' : 'no', b.artifact, b.version ?? '-', (b.available ? b.device : b.reason) ?? '']);
     this.log(t.toString());
     return all;

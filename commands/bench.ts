@@ -2,8 +2,11 @@ import { Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
 import {
   benchListFlags,
-  calibrationDirFlag,
+  calibrationFlag,
   forceFlag,
+  machineCheck,
+  machineCheckFlags,
+  modelList,
   precisionFlags,
   precisionSpecs,
   tokenFusionListFlag,
@@ -11,7 +14,7 @@ import {
   weightsFlags,
 } from '../src/cli/flags.js';
 import { roundFlags, roundSettings } from '../src/cli/round-flags.js';
-import { interruptOnSigint } from '../src/cli/interrupt.js';
+import { onInterrupt } from '../src/cli/interrupt.js';
 import { ExitCode } from '../src/core/errors.js';
 import { preflightOutput } from '../src/util/output.js';
 import { Progress, duration } from '../src/cli/progress.js';
@@ -50,10 +53,17 @@ timm benchmark.py's inference columns. Building artifacts and creating sessions 
 timing and are reported apart. When the sessions do not fit in memory together they are
 measured in groups, each in its own rounds, and the output says so.
 
+The machine check (the float32 MatMul, "calibration" in the results) puts results from
+different machines on one scale and gives each configuration's share of its speed;
+--no-machine-check leaves it out. bench warns when this machine calibrates under 80% of its
+baseline's (results/baselines).
+
 Ctrl-C stops after the round in progress: the rounds finished so far are kept, printed and
 written to --out (marked interrupted), and bench exits 130.
 
-With no models, runs the paper's comparison: ${DEFAULT_MODELS.join(', ')},
+Models are named as in timm: ids or timm names, shell patterns ('levit*', quoted; as timm's
+list_models takes them), or families (levit, efficientnet, deit, ...); --all runs every model
+of the zoo. With no models, runs the paper's comparison: ${DEFAULT_MODELS.join(', ')},
 on ort-cpu with 1 thread and all threads, batch 16, synthetic weights (speed does not
 depend on the weight values; the table says so).
 
@@ -73,11 +83,12 @@ EfficientNet, ...) run once, plain. Fused rows show the plain model's published 
 parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`;
   static override examples = [
     '<%= config.bin %> bench',
+    "<%= config.bin %> bench 'levit*' efficientnet --threads 1 --batch 16",
     '<%= config.bin %> bench levit_128s efficientnet_b0 --backend ort-cpu --threads 1 --batch 16 --duration 3 --json',
     '<%= config.bin %> bench levit_256 --threads 1,2,all --batch 1,16 --out results/mine.json --plot speed.svg',
     '<%= config.bin %> bench levit_192 efficientnet_b2 --threads 1 --batch 16 --min-iterations 20 --claims',
     '<%= config.bin %> bench LeViT_128S efficientnet_b0.ra_in1k --batch 1,16 --csv bench.csv',
-    '<%= config.bin %> bench levit_128s --weights official --precision fp32,int8,fp16 --calibration-dir imagenet/calib --threads 1 --batch 1,16',
+    '<%= config.bin %> bench levit_128s --weights official --precision fp32,int8,fp16 --calibration imagenet/calib --threads 1 --batch 1,16',
     '<%= config.bin %> bench deit_small_patch16_224 --token-fusion none,mctf,mctf-fast,tome:8,tome:13 --threads 1 --batch 16',
     '<%= config.bin %> bench levit_128s deit_tiny_patch16_224 --token-fusion none,mctf --threads 1 --plot fusion.svg',
   ];
@@ -104,14 +115,11 @@ parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`
     }),
     record: Flags.boolean({ description: "append the results to this machine's history (results/history/<machine>.jsonl)" }),
     'save-baseline': Flags.boolean({ description: "make the results this machine's baseline (results/baselines/<machine>.json)" }),
+    all: Flags.boolean({ description: 'every model of the zoo (levit zoo lists them)' }),
     claims: Flags.boolean({ description: 'list every published speed claim, also those this run cannot test (and why)' }),
     'keep-going': Flags.boolean({ description: 'skip a batch size that fails (e.g. out of GPU memory), saying why, instead of stopping' }),
-    calibration: Flags.boolean({
-      description: 'measure the machine (float32 MatMul GFLOP/s) as one more configuration of every round, for comparisons between runs and machines',
-      default: true,
-      allowNo: true,
-    }),
-    'calibration-dir': calibrationDirFlag('int8: folder of representative images for static int8 (see levit convert --help); without it int8 is dynamic'),
+    ...machineCheckFlags,
+    calibration: calibrationFlag(['calibration-dir']),
     ...precisionFlags("precisions of the artifacts, comma-separated: fp32, fp16, int8 (the table shows each one's speed-up over fp32)", 'fp32'),
     ...tokenFusionListFlag,
     ...forceFlag,
@@ -124,9 +132,9 @@ parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`
     if (flags.out) preflightOutput(flags.out, 'out', 'file');
     if (flags.plot) preflightOutput(flags.plot, 'plot', 'file');
     if (flags.csv) preflightOutput(flags.csv, 'csv', 'file');
-    const models = (argv as string[]).length ? (argv as string[]) : DEFAULT_MODELS;
+    const models = modelList(argv as string[], flags.all) ?? DEFAULT_MODELS;
     const progress = new Progress();
-    const interrupt = interruptOnSigint(() => progress.log('interrupted: finishing the round in progress (Ctrl-C again to quit at once)'));
+    const interrupt = onInterrupt(() => progress.log('interrupted: finishing the round in progress (Ctrl-C again to quit at once)'));
     let results: BenchResults;
     try {
       results = await runBench(
@@ -138,8 +146,8 @@ parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`
           weights: weightsChoice(flags),
           download: defaultDownloadOptions(flags),
           rounds: roundSettings(flags),
-          calibrate: flags.calibration,
-          precisions: precisionSpecs(flags.precision, flags, flags['calibration-dir']),
+          calibrate: machineCheck(flags),
+          precisions: precisionSpecs(flags.precision, flags, flags.calibration),
           reference: machineBaseline,
           externalOnnx: flags.onnx,
           keepGoing: flags['keep-going'],

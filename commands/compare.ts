@@ -11,7 +11,7 @@ import { ExitCode, LevitError } from '../src/core/errors.js';
 import { configurationFlags, listFlag } from '../src/cli/flags.js';
 import { roundFlags, roundSettings } from '../src/cli/round-flags.js';
 import { Progress, duration } from '../src/cli/progress.js';
-import { interruptOnSigint } from '../src/cli/interrupt.js';
+import { onInterrupt } from '../src/cli/interrupt.js';
 import { packageRoot } from '../src/util/paths.js';
 
 /** A live side: a folder (a levit checkout) or an .onnx file; anything else is a results file. */
@@ -133,7 +133,7 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
       );
     }
     const progress = new Progress();
-    const interrupt = interruptOnSigint(() => progress.log('interrupted: finishing the round in progress (Ctrl-C again to quit at once)'));
+    const interrupt = onInterrupt(() => progress.log('interrupted: finishing the round in progress (Ctrl-C again to quit at once)'));
     try {
       const report = await compareLive(
         sideOf(baseline, 'baseline'),

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
 import { bytes, grouped } from '../src/render/format.js';
-import { calibrationDirFlag, forceFlag, precisionFlags, precisionSpecs, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { calibrationFlag, forceFlag, precisionFlags, precisionSpecs, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { preflightOutput } from '../src/util/output.js';
 import { getCard, withTokenFusion } from '../src/models/registry.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
@@ -58,7 +58,7 @@ output as the plain model; fewer FLOPs (printed), a slightly different output. f
       helpValue: 'PATH',
     }),
     ...precisionFlags('arithmetic of the artifact: fp32, fp16 or int8', 'fp32'),
-    calibration: calibrationDirFlag(),
+    calibration: calibrationFlag(),
     ...tokenFusionFlag,
     ...forceFlag,
   };

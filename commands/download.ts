@@ -1,12 +1,12 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
 import { bytes } from '../src/render/format.js';
-import { networkFlags } from '../src/cli/flags.js';
+import { modelList, networkFlags } from '../src/cli/flags.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { verificationText } from '../src/download/cache-record.js';
 import { type DownloadResult, defaultDownloadOptions, ensureCheckpoint, verifyCached } from '../src/download/checkpoints.js';
 import type { ModelCard } from '../src/models/families.js';
-import { getCard, listCards } from '../src/models/registry.js';
+import { getCard } from '../src/models/registry.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
 
 export default class Download extends LevitCommand {
@@ -22,10 +22,11 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`;
   static override examples = [
     '<%= config.bin %> download levit_128s levit_256',
     '<%= config.bin %> download --all',
+    "<%= config.bin %> download 'efficientnet_b*' deit",
     'LEVIT_MIRROR=https://mirror.example.org/levit <%= config.bin %> download levit_384',
   ];
   static override strict = false;
-  static override args = { model: Args.string({ description: 'model ids (see levit zoo)' }) };
+  static override args = { model: Args.string({ description: "models: ids or timm names, patterns ('levit*') or families (levit)" }) };
   static override flags = {
     ...networkFlags,
     all: Flags.boolean({ description: 'every model in the zoo' }),
@@ -39,12 +40,8 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`;
 
   async run(): Promise<DownloadResult[]> {
     const { argv, flags } = await this.parse(Download);
-    const ids = flags.all
-      ? listCards()
-          .filter((c) => c.checkpoint)
-          .map((c) => c.id)
-      : (argv as string[]);
-    if (ids.length === 0) throw new LevitError('name the models to download, or pass --all', ExitCode.usage, 'levit zoo lists them.');
+    const ids = modelList(argv as string[], flags.all, (c) => !!c.checkpoint);
+    if (!ids?.length) throw new LevitError('name the models to download, or pass --all', ExitCode.usage, 'levit zoo lists them.');
     const cards = ids.map(getCard);
     if (flags.sha256 && cards.length !== 1) throw new LevitError('--sha256 pins one file: name exactly one model', ExitCode.usage);
     if (flags.verify) return this.verify(cards, flags.sha256);
@@ -61,14 +58,33 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`;
       },
     };
     const results: DownloadResult[] = [];
+    const failed: { card: ModelCard; error: LevitError }[] = [];
     for (const card of cards) {
-      const r = await ensureCheckpoint(card, options, (p) => progress.update(transferLine(card.id, p)));
+      let r: DownloadResult;
+      try {
+        r = await ensureCheckpoint(card, options, (p) => progress.update(transferLine(card.id, p)));
+      } catch (e) {
+        // One model's failure does not stop the others; the end says which failed.
+        if (!(e instanceof LevitError) || cards.length === 1) throw e;
+        progress.clear();
+        this.logToStderr(`failed: ${e.message}`);
+        failed.push({ card, error: e });
+        continue;
+      }
       results.push(r);
       progress.clear();
       this.log(
         r.status === 'cached'
           ? `${card.id}: already in the cache (${r.path})`
           : `${card.id}: ${r.status} ${bytes(r.bytes)} -> ${r.path} (sha256 ${r.sha256}, ${verificationText[r.verified]})`,
+      );
+    }
+    if (failed.length) {
+      const [first] = failed;
+      throw new LevitError(
+        `${failed.length} of ${cards.length} checkpoints not downloaded: ${failed.map((f) => f.card.id).join(', ')}`,
+        first.error.exitCode,
+        `Each one's reason is above. ${first.error.hint ?? ''}`.trim(),
       );
     }
     return results;

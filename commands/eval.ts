@@ -1,8 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { availableParallelism } from 'node:os';
 import { LevitCommand } from '../src/cli/base.js';
-import { calibrationDirFlag, precisionFlags, precisionSpecs, sessionFlags, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { calibrationFlag, precisionFlags, precisionSpecs, sessionFlags, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, bar, duration, transferLine } from '../src/cli/progress.js';
+import { onInterrupt } from '../src/cli/interrupt.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import type { TransferProgress } from '../src/download/http.js';
 import { openDataset } from '../src/eval/dataset.js';
@@ -69,7 +70,7 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
     strict: Flags.boolean({ description: 'stop at the first unreadable image' }),
     'predictions-out': Flags.string({ description: 'write one JSON line per image: {"file", "label", "top5", "error"?}', helpValue: 'FILE.jsonl' }),
     ...precisionFlags('fp32, or fp16 / int8 compared with fp32 on the same images', 'fp32'),
-    calibration: calibrationDirFlag(),
+    calibration: calibrationFlag(),
     ...tokenFusionFlag,
     'img-size': Flags.integer({ description: "input size (timm's --img-size); must be the model's own resolution", helpValue: 'PX' }),
     'crop-pct': Flags.string({ description: "centre-crop fraction: resize to int(size / crop-pct), then crop (default: the card's)", helpValue: '0.9' }),
@@ -108,6 +109,10 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
     });
     const paired = pairedReference(model, precision);
     const reference = paired && { session: (await openClassifier(paired.card, open)).session, kind: paired.kind, name: paired.name };
+    const interrupt = onInterrupt(() => {
+      progress.clear();
+      this.logToStderr('Interrupted (Ctrl-C): stopping after the images in flight; Ctrl-C again quits at once.');
+    });
     let s: EvalSummary;
     try {
       s = await evaluate(
@@ -124,6 +129,7 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
           predictionsOut: flags['predictions-out'],
           synthetic: artifact.weights.kind === 'synthetic',
           reference,
+          signal: interrupt.signal,
         },
         (p) =>
           progress.update(
@@ -132,6 +138,7 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
           ),
       );
     } finally {
+      interrupt.dispose();
       progress.clear();
       await session.release();
       await reference?.session.release();
@@ -139,6 +146,7 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
     for (const f of dataset.skipped) this.logToStderr(`skipped: ${printable(f.path)}: ${printable(f.reason)}`);
     for (const f of s.failures) this.logToStderr(`unreadable: ${printable(f.error)}`);
     this.log(`${card.name} on ${s.dataset.root} (${s.dataset.layout}), ${s.backend}, weights ${artifact.weights.label}`);
+    if (s.interrupted) this.log(`  stopped     by Ctrl-C after ${s.evaluated + s.failed} of ${s.dataset.images} images: the figures below cover those`);
     this.log(`  images      ${s.evaluated} evaluated, ${s.failed} unreadable, ${s.images_per_second.toFixed(1)} images/s (${s.workers} preprocessing workers)`);
     this.log(
       `  top-1       ${s.top1.toFixed(3)}%    top-5 ${s.top5.toFixed(3)}%` +
@@ -165,6 +173,14 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
       this.log(`  agreement   top-1 class the same as the plain model's on ${f.top1_agreement.toFixed(2)}% of the images`);
     }
     this.log(`  verdict     ${s.verdict}${s.difference !== null ? ` (${s.difference >= 0 ? '+' : ''}${s.difference.toFixed(2)} points)` : ''}: ${s.reason}`);
+    if (s.interrupted) {
+      const unwritten = [flags['predictions-out'], flags.csv].filter(Boolean).join(' and ');
+      throw new LevitError(
+        `interrupted after ${s.evaluated + s.failed} of ${s.dataset.images} images${unwritten ? `: ${unwritten} not written` : ''}`,
+        ExitCode.interrupted,
+        'The summary above covers the images evaluated; run again for all of them (--limit N evaluates the first N).',
+      );
+    }
     if (s.evaluated === 0) {
       throw new LevitError(
         `no image of ${s.dataset.images} could be evaluated: no accuracy and no verdict`,

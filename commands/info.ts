@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
 import { grouped, table } from '../src/render/format.js';
+import { labelled } from '../src/render/fit.js';
 import { type ZooEntry, zooEntry } from '../src/classifier/zoo.js';
 import type { StageInfo } from '../src/models/family.js';
 import { nonCommercial } from '../src/models/card.js';
@@ -30,31 +31,33 @@ counting conventions). --token-fusion METHOD[:R]: the counts above are that sett
     const fusion = familyOf(card.family)?.tokenFusion ? tokenFusionFlops(card, [setting]) : undefined;
     const info = { ...zooEntry(card), stages: stagesOf(card), ...(fusion ? { token_fusion: fusion } : {}) };
     this.log(`${info.name} (${info.id}, family ${info.family})${isFused(setting) ? `, token fusion ${fusionName(setting)}: ${fusionLabel(setting)}` : ''}`);
-    this.log(`  parameters      ${grouped(info.params)}`);
-    this.log(`  FLOPs           ${grouped(info.flops)} multiply-adds per image`);
-    this.log(`  licence         ${info.license}${nonCommercial(info.license) ? ' (weights for non-commercial use only)' : ''}`);
-    this.log(
-      `  preprocessing   resize short side to ${Math.floor(info.resolution / info.crop_pct)} (${info.interpolation}), centre crop ${info.resolution}, ` +
-        `mean [${info.mean.join(', ')}], std [${info.std.join(', ')}]`,
-    );
-    for (const p of info.published) {
-      this.log(`  published       top-1 ${p.top1}${p.top5 !== undefined ? `, top-5 ${p.top5}` : ''}${p.crop_pct ? ` (crop ${p.crop_pct})` : ''}: ${p.source}`);
-    }
+    const lines: [string, string][] = [
+      ['parameters', grouped(info.params)],
+      ['FLOPs', `${grouped(info.flops)} multiply-adds per image`],
+      ['licence', `${info.license}${nonCommercial(info.license) ? ' (weights for non-commercial use only)' : ''}`],
+      [
+        'preprocessing',
+        `resize short side to ${Math.floor(info.resolution / info.crop_pct)} (${info.interpolation}), centre crop ${info.resolution}, ` +
+          `mean [${info.mean.join(', ')}], std [${info.std.join(', ')}]`,
+      ],
+      ...info.published.map((p): [string, string] => [
+        'published',
+        `top-1 ${p.top1}${p.top5 !== undefined ? `, top-5 ${p.top5}` : ''}${p.crop_pct ? ` (crop ${p.crop_pct})` : ''}: ${p.source}`,
+      ]),
+    ];
     if (info.checkpoint) {
-      const sha = info.checkpoint.sha256 ?? 'none pinned: the digest the server states is checked';
-      this.log(
-        `  checkpoint      ${info.checkpoint.url}\n                  sha256 ${sha}` +
-          `${info.checkpoint.cached ? `\n                  cached at ${info.checkpoint.path}` : ''}`,
-      );
+      lines.push(['checkpoint', info.checkpoint.url], ['', `sha256 ${info.checkpoint.sha256 ?? 'none pinned: the digest the server states is checked'}`]);
+      if (info.checkpoint.cached) lines.push(['', `cached at ${info.checkpoint.path}`]);
     }
     if (fusion) {
-      this.log('  token fusion    FLOPs per setting (--token-fusion), as levit counts them; published: the MCTF repository');
+      lines.push(['token fusion', 'FLOPs per setting (--token-fusion), as levit counts them; published: the MCTF repository']);
       const percent = (d: number) => `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)}%`;
       for (const f of fusion) {
         const published = f.claims.map((c) => `  published ${c.published_gflops.toFixed(2)} G, ${c.verdict} (${percent(c.difference)})`);
-        this.log(`                  ${f.token_fusion.padEnd(15)} ${grouped(f.flops).padStart(14)}  ${f.ratio.toFixed(2)}x${published.join(';')}`);
+        lines.push(['', `${f.token_fusion.padEnd(15)} ${grouped(f.flops).padStart(14)}  ${f.ratio.toFixed(2)}x${published.join(';')}`]);
       }
     }
+    this.log(labelled(lines));
     const keys = Object.keys(info.stages[0] ?? {});
     const stages = table(keys);
     for (const s of info.stages) stages.push(keys.map((k) => s[k]));

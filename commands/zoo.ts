@@ -1,5 +1,6 @@
 import { LevitCommand } from '../src/cli/base.js';
-import { millions, table } from '../src/render/format.js';
+import { millions } from '../src/render/format.js';
+import { fitTable, wrapText } from '../src/render/fit.js';
 import { type ZooEntry, listZoo } from '../src/classifier/zoo.js';
 
 export default class Zoo extends LevitCommand {
@@ -13,9 +14,19 @@ Published top-1/top-5 figures are listed with their source.`;
   async run(): Promise<ZooEntry[]> {
     await this.parse(Zoo);
     const zoo = listZoo();
-    const rows = table(
-      ['model', 'params', 'FLOPs', 'res', 'crop', 'top-1', 'source of top-1', 'checkpoint', 'cached'],
-      ['left', 'right', 'right', 'right', 'right', 'right', 'left', 'left', 'center'],
+    const rows = fitTable(
+      [
+        { header: 'model', nowrap: true },
+        { header: 'params', align: 'right' },
+        { header: 'FLOPs', align: 'right', drop: 6 },
+        { header: 'res', align: 'right', drop: 5 },
+        { header: 'crop', align: 'right', drop: 3 },
+        { header: 'top-1', align: 'right' },
+        { header: 'source of top-1', short: 'source', drop: 4, min: 24 },
+        { header: 'checkpoint', drop: 1 },
+        { header: 'cached', align: 'center', drop: 2 },
+      ],
+      { more: 'levit info <model> and levit zoo --json give everything' },
     );
     for (const e of zoo) {
       const best = e.published[0];
@@ -32,7 +43,7 @@ Published top-1/top-5 figures are listed with their source.`;
       ]);
     }
     this.log(rows.toString());
-    this.log(`${zoo.length} models. Exact counts and URLs: levit info <model>; fetch checkpoints: levit download <model>.`);
+    this.log(wrapText(`${zoo.length} models. Exact counts and URLs: levit info <model>; fetch checkpoints: levit download <model>.`));
     return zoo;
   }
 }

@@ -41,13 +41,13 @@ if [ "$part" != torch ]; then
   precision=()
   [ -n "${LEVIT_PRECISION:-}" ] && precision=(--precision "$LEVIT_PRECISION")
   # One bench process per model: a model that crashes its process (a driver abort, say) loses only its own records.
-  runs=() calibration=()
+  runs=() machine_check=()
   mkdir -p /tmp/levit-runs
   for m in $MODELS; do
     if levit bench "$m" --backend ort-webgpu --threads all --batch "$BATCHES" --duration "$DURATION" --warmup "$WARMUP" \
-      --keep-going "${precision[@]}" "${calibration[@]}" --out "/tmp/levit-runs/$part-$m.json"; then
+      --keep-going "${precision[@]}" "${machine_check[@]}" --out "/tmp/levit-runs/$part-$m.json"; then
       runs+=("/tmp/levit-runs/$part-$m.json")
-      calibration=(--no-calibration)
+      machine_check=(--no-machine-check)
     else
       echo "note: levit bench $m failed (exit $?): its records are missing" >&2
       status=1

@@ -6,6 +6,7 @@
 
 // Models: the zoo's cards, found by id or by the names timm and the official repositories use.
 export { findCard, getCard, listCards, modelKey } from './models/registry.js';
+export { selectModels } from './models/select.js';
 export type { ModelCard } from './models/families.js';
 export type { Preprocessing, PublishedAccuracy } from './models/card.js';
 export { countsOf, listZoo, type ZooEntry } from './classifier/zoo.js';

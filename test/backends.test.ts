@@ -9,16 +9,16 @@ import { ensureArtifact } from '../src/classifier/convert.js';
 import type { BackendStatus } from '../src/runtime/backend.js';
 import { readNpy } from '../src/util/npy.js';
 import { packageRoot } from '../src/util/paths.js';
+import { ortReason } from '../src/runtime/ort-node.js';
 import { TestServer } from './helpers/http-server.js';
+import { skipUnlessRuns, webgpuRequired } from './helpers/backends.js';
 import { golden, hasShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './helpers/shared.js';
 
 const checkpoint = golden('levit_128s', 'LeViT-128S-golden.pth');
 const statuses = (): BackendStatus[] => JSON.parse(runCli(['backends', '--json']).stdout);
 const all = statuses();
-const available = (id: string) => all.find((b) => b.id === id)?.available ?? false;
-
-/** CI installs lavapipe and sets this, so that a broken WebGPU setup fails instead of skipping. */
-const requireWebgpu = process.env.LEVIT_REQUIRE_WEBGPU === '1';
+const statusOf = (id: string) => all.find((b) => b.id === id);
+const available = (id: string) => statusOf(id)?.available ?? false;
 
 test('levit backends lists every backend with its status; unavailable ones say why', () => {
   assert.deepEqual(
@@ -28,8 +28,8 @@ test('levit backends lists every backend with its status; unavailable ones say w
   for (const id of ['ort-cpu', 'ort-wasm', 'tfjs-wasm', 'tfjs-cpu']) assert.ok(available(id), `${id} must run on this machine`);
   for (const b of all.filter((x) => !x.available)) assert.ok(b.reason && b.reason.length > 20, `${b.id} says why: ${b.reason}`);
   const cuda = all.find((b) => b.id === 'ort-cuda')!;
-  if (!cuda.available) assert.match(cuda.reason!, /npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12/);
-  if (requireWebgpu) assert.ok(available('ort-webgpu'), `ort-webgpu: ${all.find((b) => b.id === 'ort-webgpu')!.reason}`);
+  if (!cuda.available) assert.match(cuda.reason!, /ONNXRUNTIME_NODE_INSTALL=cuda12 node \S+onnxruntime-node\/script\/install\.js/);
+  if (webgpuRequired) assert.ok(available('ort-webgpu'), `ort-webgpu: ${all.find((b) => b.id === 'ort-webgpu')!.reason}`);
 });
 
 const cases: [string, number][] = [
@@ -40,7 +40,7 @@ const cases: [string, number][] = [
   ['ort-webgpu', 2e-3],
 ];
 for (const [backend, tolerance] of cases) {
-  const skip = !hasShared ? 'no ../shared' : !available(backend) && !(backend === 'ort-webgpu' && requireWebgpu) ? `${backend} is not available here` : false;
+  const skip = !hasShared ? 'no ../shared' : skipUnlessRuns(statusOf(backend), backend);
   test(`levit predict --backend ${backend} reproduces the golden logits within ${tolerance}`, { skip }, async (t) => {
     const dir = tempDir(t);
     const out = join(dir, 'y.npy');
@@ -123,4 +123,12 @@ test('predict refuses inputs that do not fit the model, saying what it takes', (
     assert.equal(unknown.status, 5);
     assert.match(unknown.stderr, /backend ort-cuda is not available here/);
   }
+});
+
+test("onnxruntime's errors are given in words, without its C++ source location", () => {
+  const raw =
+    '/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 onnxruntime::webgpu::WebGpuContext::Initialize() ' +
+    'adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to get a WebGPU adapter: No supported adapters.\nmore';
+  assert.equal(ortReason(raw), 'Failed to get a WebGPU adapter: No supported adapters');
+  assert.equal(ortReason('plain failure.'), 'plain failure');
 });

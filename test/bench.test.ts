@@ -320,14 +320,14 @@ test('levit bench --json prints records with latency percentiles and the system 
   assert.ok(claims.every((c) => c.verdict === 'not measured'));
 
   // A second run finds the artifacts in the cache, and says so.
-  const again = JSON.parse(runCli([...args, '--json', '--no-calibration'], { LEVIT_CACHE_DIR: dir }).stdout) as BenchResults;
+  const again = JSON.parse(runCli([...args, '--json', '--no-machine-check'], { LEVIT_CACHE_DIR: dir }).stdout) as BenchResults;
   assert.ok(again.records.every((r) => r.setup_seconds.artifact_cached));
   assert.equal(again.calibration, null);
 });
 
 test('the table and Markdown say the weights are synthetic', (t) => {
   const dir = tempDir(t);
-  const cli = runCli(['bench', 'levit_128s', '--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--markdown', '--no-calibration'], {
+  const cli = runCli(['bench', 'levit_128s', '--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--markdown', '--no-machine-check'], {
     LEVIT_CACHE_DIR: dir,
   });
   assert.equal(cli.status, 0, cli.stderr);
@@ -350,12 +350,12 @@ test('bad bench arguments fail fast with usage errors', (t) => {
   assert.ok(Math.abs(onnxParameterCount(levit) / 7_777_058 - 1) < 0.01);
   const dir = tempDir(t);
   writeFileSync(join(dir, 'levit.onnx'), levit);
-  const mislabelled = runCli(['bench', 'efficientnet_b0', '--onnx', join(dir, 'levit.onnx'), '--no-calibration']);
+  const mislabelled = runCli(['bench', 'efficientnet_b0', '--onnx', join(dir, 'levit.onnx'), '--no-machine-check']);
   assert.equal(mislabelled.status, 3);
   assert.match(mislabelled.stderr, /has 7,8\d\d,\d\d\d parameters; efficientnet_b0 has 5,288,548: it is another model/);
   // ... nor a model of another resolution: its declared input says so before anything runs.
   assert.deepEqual(onnxSignature(levit), { inputs: [['batch', 3, 224, 224]], outputs: [['batch', 1000]] });
-  const otherResolution = runCli(['bench', 'efficientnet_b2', '--onnx', join(dir, 'levit.onnx'), '--no-calibration']);
+  const otherResolution = runCli(['bench', 'efficientnet_b2', '--onnx', join(dir, 'levit.onnx'), '--no-machine-check']);
   assert.equal(otherResolution.status, 3);
   assert.match(otherResolution.stderr, /takes \[batch, 3, 224, 224\]; efficientnet_b2 takes \[N, 3, 288, 288\]: it is another model/);
 });
@@ -367,7 +367,7 @@ test('the plot refuses to draw nothing', () => {
 test('configurations a backend cannot honour are skipped and said, never mislabelled', (t) => {
   const dir = tempDir(t);
   const r = runCli(
-    ['bench', 'levit_128s', '--backend', 'tfjs-cpu', '--threads', '1,2', '--batch', '1', '--duration', '0', '--warmup', '0', '--no-calibration', '--json'],
+    ['bench', 'levit_128s', '--backend', 'tfjs-cpu', '--threads', '1,2', '--batch', '1', '--duration', '0', '--warmup', '0', '--no-machine-check', '--json'],
     { LEVIT_CACHE_DIR: dir },
   );
   assert.equal(r.status, 0, r.stderr);
@@ -436,7 +436,7 @@ test('Ctrl-C during bench keeps the rounds finished so far: written to --out mar
   const dir = tempDir(t);
   const out = join(dir, 'cc.json');
   const args = [join(packageRoot, 'bin', 'run.js'), 'bench', 'levit_128s', '--threads', '1', '--batch', '1', '--warmup', '0', '--min-rounds', '100000'];
-  const child = spawn(process.execPath, [...args, '--duration', '1000', '--out', out, '--no-calibration'], { env: { ...process.env, LEVIT_CACHE_DIR: dir } });
+  const child = spawn(process.execPath, [...args, '--duration', '1000', '--out', out, '--no-machine-check'], { env: { ...process.env, LEVIT_CACHE_DIR: dir } });
   let stderr = '';
   let stdout = '';
   let timer: NodeJS.Timeout | undefined;

@@ -209,7 +209,7 @@ test('a genuine slowdown (a competing process on the same core) fails compare; a
         '3',
         '--warmup',
         '0.3',
-        '--no-calibration',
+        '--no-machine-check',
         '--out',
         out,
       ],

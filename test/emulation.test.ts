@@ -53,7 +53,7 @@ test('Rosetta 2 and the LEVIT_EMULATED override are emulation too', () => {
   assert.equal(detectEmulation(probe('x64', {}, { env: { LEVIT_EMULATED: '0' } })), null);
 });
 
-const FAST = ['--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--min-iterations', '2', '--no-calibration'];
+const FAST = ['--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--min-iterations', '2', '--no-machine-check'];
 
 test('an emulated bench says so in its records and table, and --record / --save-baseline refuse it before timing', (t) => {
   const dir = tempDir(t);

@@ -140,7 +140,7 @@ test('bench --keep-going skips a batch that fails, saying why; without it the ru
   b.output(b.linear(x, b.initializer('w', floatTensor([1000, 7680], new Float32Array(1000 * 7680)), 'param')));
   const onnx = join(dir, 'fixed.onnx');
   writeFileSync(onnx, exportOnnx(b.graph));
-  const quick = ['--duration', '0', '--warmup', '0', '--min-iterations', '1', '--no-calibration'];
+  const quick = ['--duration', '0', '--warmup', '0', '--min-iterations', '1', '--no-machine-check'];
   const args = ['bench', 'levit_128s', '--onnx', onnx, '--threads', '1', '--batch', '1,2', ...quick];
   const kept = runCli([...args, '--keep-going', '--json'], { LEVIT_CACHE_DIR: dir });
   assert.equal(kept.status, 0, kept.stderr);

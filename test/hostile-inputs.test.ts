@@ -11,7 +11,8 @@ import { evaluate } from '../src/eval/evaluate.js';
 import { getCard } from '../src/models/registry.js';
 import { checkPixels, decodeRgb, ImageDecodeError, MAX_IMAGE_PIXELS } from '../src/preprocess/decode.js';
 import type { InferenceSession } from '../src/runtime/backend.js';
-import { golden, hasShared, tempDir } from './helpers/shared.js';
+import { writeNpy } from '../src/util/npy.js';
+import { golden, hasShared, runCli, tempDir } from './helpers/shared.js';
 
 /** A PNG of only a header (IHDR) and an end: enough for any decoder to read its size. */
 function pngHeader(width: number, height: number): Buffer {
@@ -106,4 +107,15 @@ test('a --predictions-out that cannot be written (full disk) still gives the who
   assert.match(s.predictions_error ?? '', /cannot write .*preds\.jsonl: the disk is full \(ENOSPC\)/);
   assert.ok(!existsSync(out));
   assert.deepEqual(readdirSync(dir).sort(), ['val']);
+});
+
+test('predict on a .npy holding no images (shape [0, 3, 224, 224]) is refused by name, exit 3', (t) => {
+  const dir = tempDir(t);
+  const empty = join(dir, 'empty.npy');
+  writeNpy(empty, floatTensor([0, 3, 224, 224]));
+  const r = runCli(['predict', 'levit_128s', empty, '--weights', 'synthetic'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /empty\.npy: holds no images \(shape \[0, 3, 224, 224\]\)/);
+  assert.match(r.stderr, /none of the 1 input could be read/);
+  assert.doesNotMatch(r.stderr, /TypeError|\n\s+at /);
 });

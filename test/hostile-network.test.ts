@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, type Socket, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { beforeEach, test } from 'node:test';
 import { type DownloadOptions, checkpointPath, ensureCheckpoint } from '../src/download/checkpoints.js';
@@ -12,7 +12,10 @@ import type { ModelCard } from '../src/models/families.js';
 import { getCard } from '../src/models/registry.js';
 import { describeWeights } from '../src/classifier/model.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
-import { runCliAsync, tempDir } from './helpers/shared.js';
+import { floatTensor } from '../src/core/tensor.js';
+import { makeDirs } from '../src/util/files.js';
+import { safetensorsBuffer } from './helpers/safetensors-save.js';
+import { runCli, runCliAsync, tempDir } from './helpers/shared.js';
 
 const body = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251));
 const sha = createHash('sha256').update(body).digest('hex');
@@ -235,4 +238,123 @@ test('a full pin from the environment is enforced, and levit download --verify r
   const broken = await runCliAsync(['download', 'levit_128s', '--verify', '--sha256', sha], env);
   assert.equal(broken.status, ExitCode.badInput);
   assert.match(broken.stderr, /checksum mismatch .*\(recorded when it was first verified\)/);
+});
+
+/** A server speaking raw HTTP/1.1, so that a body can end without Content-Length or chunking (closed connection). */
+async function rawServe(t: { after: (fn: () => Promise<void> | void) => void }, handler: (range: number | null, socket: Socket, n: number) => void) {
+  let n = 0;
+  const server = createNetServer((socket) => {
+    let head = '';
+    socket.on('data', (d) => {
+      head += d;
+      if (!head.includes('\r\n\r\n')) return;
+      const m = /\r\nrange: bytes=(\d+)-/i.exec(head);
+      handler(m ? Number(m[1]) : null, socket, ++n);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => n };
+}
+
+/** A small but real checkpoint (safetensors), so that a cut copy is told from a whole one. */
+const checkpointBytes = safetensorsBuffer(
+  new Map([
+    [
+      'w',
+      floatTensor(
+        [64, 64],
+        new Float32Array(4096).map((_, i) => i / 4096),
+      ),
+    ],
+  ]),
+);
+
+test('--allow-unverified: a body cut off without a stated length is not cached as whole; it is resumed, or refused', async (t) => {
+  const half = checkpointBytes.length >> 1;
+  const resumable = await rawServe(t, (range, socket) => {
+    const start = range ?? 0;
+    const status = range === null ? '200 OK' : `206 Partial Content\r\nContent-Range: bytes ${start}-${checkpointBytes.length - 1}/${checkpointBytes.length}`;
+    socket.end(
+      Buffer.concat([Buffer.from(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`), checkpointBytes.subarray(start, range === null ? half : undefined)]),
+    );
+  });
+  const c = card(`${resumable.url}/model.safetensors`, null);
+  const r = await ensureCheckpoint(c, { ...fast, allowUnverified: true });
+  assert.deepEqual(readFileSync(r.path), checkpointBytes, 'the whole file, resumed after the cut');
+  assert.equal(resumable.requests(), 2);
+
+  process.env.LEVIT_CACHE_DIR = tempDir(t);
+  const alwaysCut = await rawServe(t, (_range, socket) => {
+    socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n'), checkpointBytes.subarray(0, half)]));
+  });
+  const cut = card(`${alwaysCut.url}/model.safetensors`, null);
+  await assert.rejects(ensureCheckpoint(cut, { ...fast, allowUnverified: true }), isDownloadError(ExitCode.unavailable, /stated no length.*not a whole file/));
+  assert.ok(!existsSync(checkpointPath(cut)), 'nothing in the cache under the final name');
+});
+
+test('a server whose Content-Length is twice its body: a clear error, no restart loop', async (t) => {
+  // It serves ranges, but every answer announces twice the bytes it sends, then closes.
+  const liar = await rawServe(t, (range, socket) => {
+    const start = range ?? 0;
+    if (start >= body.length) {
+      socket.end(`HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */${body.length}\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    const status = range === null ? '200 OK' : `206 Partial Content\r\nContent-Range: bytes ${start}-${body.length - 1}/${body.length}`;
+    const head = `HTTP/1.1 ${status}\r\nContent-Length: ${2 * (body.length - start)}\r\nConnection: close\r\n\r\n`;
+    socket.end(Buffer.concat([Buffer.from(head), body.subarray(start)]));
+  });
+  const retries: string[] = [];
+  const c = card(`${liar.url}/LeViT.pth`);
+  await assert.rejects(
+    ensureCheckpoint(c, { ...fast, fetch: { ...fast.fetch, retries: 8, onRetry: (_n, why) => retries.push(why) } }),
+    isDownloadError(ExitCode.unavailable, /contradicts itself: it announced \d+ bytes \(Content-Length\), but its file is 200000 bytes \(HTTP 416/),
+  );
+  assert.ok(liar.requests() <= 4, retries.join('; '));
+  assert.ok(!retries.some((r) => /restarting/.test(r)), retries.join('; '));
+  assert.ok(!existsSync(`${checkpointPath(c)}.partial`));
+
+  // One that ignores Range and cuts every answer at the same place is caught on the second.
+  const stubborn = await rawServe(t, (_range, socket) =>
+    socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${2 * body.length}\r\nConnection: close\r\n\r\n`), body])),
+  );
+  await assert.rejects(
+    ensureCheckpoint(card(`${stubborn.url}/LeViT.pth`), { ...fast, fetch: { ...fast.fetch, retries: 8 } }),
+    isDownloadError(ExitCode.unavailable, /announces 400000 bytes and sends \d+, every time/),
+  );
+  assert.equal(stubborn.requests(), 2);
+});
+
+test('a cache folder that cannot be made (a read-only place) is said in words, at once, with what to do', { skip: process.platform !== 'linux' }, () => {
+  const env = { LEVIT_CACHE_DIR: '/proc/levit-cache' };
+  for (const args of [
+    ['download', 'levit_128s'],
+    ['convert', 'levit_128s', '--weights', 'synthetic'],
+  ]) {
+    const r = runCli(args, env);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^Error: cannot create the folder \/proc\/levit-cache: no folder can be made there \(ENOENT\)\nHint: .*LEVIT_CACHE_DIR/);
+  }
+  assert.throws(
+    () => makeDirs('/proc/levit-cache/checkpoints'),
+    (e: Error) => e instanceof LevitError && /cannot create the folder/.test(e.message),
+  );
+});
+
+test('download hints: no partial file promised when none was fetched, --checkpoint named; --all --offline names every model', (t) => {
+  const closed = runCli(['download', 'levit_128s', '--mirror', 'http://127.0.0.1:1', '--retries', '0']);
+  assert.equal(closed.status, ExitCode.unavailable);
+  assert.match(closed.stderr, /Hint: .*--checkpoint PATH/);
+  assert.doesNotMatch(closed.stderr, /resume/);
+  mkdirSync(join(cache, 'checkpoints'), { recursive: true });
+  writeFileSync(`${checkpointPath(getCard('levit_128s'))}.partial`, body.subarray(0, 1234));
+  const partial = runCli(['download', 'levit_128s', '--mirror', 'http://127.0.0.1:1', '--retries', '0']);
+  assert.match(partial.stderr, /A later run resumes the 1234 bytes already in .*LeViT-128S-96703c44\.pth\.partial/);
+
+  const all = runCli(['download', '--all', '--offline'], { LEVIT_CACHE_DIR: tempDir(t) });
+  assert.equal(all.status, ExitCode.unavailable);
+  const withCheckpoints = JSON.parse(runCli(['zoo', '--json']).stdout).filter((e: { checkpoint: unknown }) => e.checkpoint) as { id: string }[];
+  for (const { id } of withCheckpoints) assert.match(all.stderr, new RegExp(`failed: ${id}: the checkpoint is not in the cache`), id);
+  assert.match(all.stderr, new RegExp(`Error: ${withCheckpoints.length} of ${withCheckpoints.length} checkpoints not downloaded`));
 });

@@ -4,14 +4,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { crc32, createDeflateRaw } from 'node:zlib';
-import { readCheckpoint } from '../src/checkpoint/index.js';
+import { readCheckpoint, readCheckpointBytes } from '../src/checkpoint/index.js';
+import { ZipArchive } from '../src/checkpoint/zip.js';
+import { floatTensor } from '../src/core/tensor.js';
 import { CorruptFileError, ExitCode, LevitError } from '../src/core/errors.js';
 import { readNpy } from '../src/util/npy.js';
 import { PickleWriter } from './helpers/pickle-writer.js';
 import { readInChild } from './helpers/rss-probe.js';
 import { safetensorsBuffer } from './helpers/safetensors-save.js';
 import { golden, hasShared, tempDir } from './helpers/shared.js';
-import { zipStored } from './helpers/torch-save.js';
+import { torchSaveBuffer, zipStored } from './helpers/torch-save.js';
 
 const MiB = 1024 * 1024;
 
@@ -242,5 +244,17 @@ test('a legacy checkpoint whose storage key list is None is refused by name', (t
   assert.throws(
     () => readCheckpoint(file),
     (e: Error) => badInput(e) && /storage key list is missing/.test(e.message),
+  );
+});
+
+test('a checkpoint zip holding a member twice (the second copy all zeros) is refused, not read either way', () => {
+  const good = torchSaveBuffer(new Map([['w', floatTensor([4], new Float32Array([1, 2, 3, 4]))]]), { key: null });
+  const members = new ZipArchive(good, 'good.pth').entries;
+  const storage = [...members.keys()].find((n) => n.endsWith('/data/0'))!;
+  const entries: [string, Buffer][] = [...members.keys()].map((n) => [n, new ZipArchive(good, 'g').read(n, 1 << 20)]);
+  const twice = zipStored([...entries, [storage, Buffer.alloc(16)]]);
+  assert.throws(
+    () => readCheckpointBytes(twice, 'twice.pth'),
+    (e: Error) => e instanceof CorruptFileError && e.exitCode === ExitCode.badInput && /zip member .*\/data\/0 appears twice/.test(e.message),
   );
 });

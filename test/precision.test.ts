@@ -22,7 +22,8 @@ import { fromHalf, toHalf } from '../src/util/numeric.js';
 import { quantizeStatic } from '../src/quant/qdq.js';
 import { forEachBatch } from '../src/quant/run.js';
 import { quantizeWithFallback, top1Agreement } from '../src/quant/sensitivity.js';
-import { requireBackend } from '../src/runtime/registry.js';
+import { getBackend } from '../src/runtime/registry.js';
+import { skipUnlessRuns } from './helpers/backends.js';
 import { quantizeTfjsWeight } from '../src/tfjs/quantize.js';
 import { golden, hasShared, runCli, tempDir } from './helpers/shared.js';
 
@@ -304,7 +305,7 @@ test('levit convert --precision int8 and bench --precision, as a user runs them'
       '0',
       '--min-iterations',
       '1',
-      '--no-calibration',
+      '--no-machine-check',
       '--int8-target',
       'avx2',
       '--json',
@@ -323,8 +324,9 @@ test('levit convert --precision int8 and bench --precision, as a user runs them'
 });
 
 test('fp16 runs on ort-webgpu (float32 in and out) close to float32', async (t) => {
-  const { backend: webgpu, status } = await requireBackend('ort-webgpu');
-  if (!status.available && process.env.LEVIT_REQUIRE_WEBGPU !== '1') return t.skip(`ort-webgpu: ${status.reason}`);
+  const webgpu = getBackend('ort-webgpu');
+  const skip = skipUnlessRuns(await webgpu.probe());
+  if (skip) return t.skip(skip);
   const dir = tempDir(t);
   const model = smallModel();
   const x = floatTensor([4, 2, 6, 6], noise(288, 9));

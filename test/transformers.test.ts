@@ -10,6 +10,8 @@ import { buildGraph, getCard } from '../src/models/registry.js';
 import { SyntheticWeights } from '../src/models/synthetic.js';
 import { ZeroWeights } from '../src/models/weights.js';
 import { readNpy, writeNpy } from '../src/util/npy.js';
+import type { BackendStatus } from '../src/runtime/backend.js';
+import { skipUnlessRuns } from './helpers/backends.js';
 import { golden, hasShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './helpers/shared.js';
 
 /**
@@ -19,9 +21,8 @@ import { golden, hasShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './h
  * (lavapipe on CI) runs ConViT only: CaiT's ONNX operators are a subset of ConViT's, and CaiT
  * took 90 s there.
  */
-const backendStatus = JSON.parse(runCli(['backends', '--json']).stdout) as { id: string; available: boolean }[];
-const available = (id: string) => backendStatus.find((b) => b.id === id)?.available ?? false;
-const requireWebgpu = process.env.LEVIT_REQUIRE_WEBGPU === '1';
+const backendStatus = JSON.parse(runCli(['backends', '--json']).stdout) as BackendStatus[];
+const statusOf = (id: string) => backendStatus.find((b) => b.id === id);
 
 const firstImage = () => {
   const all = readNpy(golden('input_224.npy'));
@@ -36,7 +37,7 @@ const cases = [
 for (const [model, backends] of cases) {
   for (const backend of backends) {
     const tolerance = backend === 'ort-webgpu' ? 2e-3 : 1e-3;
-    const skip = !hasShared ? 'no ../shared' : !available(backend) && !(backend === 'ort-webgpu' && requireWebgpu) ? `${backend} is not available here` : false;
+    const skip = !hasShared ? 'no ../shared' : skipUnlessRuns(statusOf(backend), backend);
     test(`${model} on ${backend}: the golden checkpoint reproduces timm's logits within ${tolerance}`, { skip }, async (t) => {
       const dir = tempDir(t);
       const input = join(dir, 'x.npy');

@@ -18,6 +18,7 @@ import { getBackend } from '../src/runtime/registry.js';
 import { exportTfjs } from '../src/tfjs/export.js';
 import { readNpy } from '../src/util/npy.js';
 import { checkerSkip, onnxCheck } from './helpers/onnx-checker.js';
+import { mustRun } from './helpers/backends.js';
 import { golden, hasShared, maxAbsDiff, runCli, tempDir } from './helpers/shared.js';
 
 /** The golden logits are timm's at 224 px; EdgeNeXt's card evaluates at 288 (its positional encoding depends on the size). */
@@ -126,7 +127,7 @@ async function runOn(backendId: BackendId, artifacts: { onnx: string; tfjs: stri
   const backend = getBackend(backendId);
   const status = await backend.probe();
   if (!status.available) {
-    assert.ok(backendId !== 'ort-webgpu' || process.env.LEVIT_REQUIRE_WEBGPU !== '1', `ort-webgpu: ${status.reason}`);
+    assert.ok(!mustRun(backendId), `ort-webgpu: ${status.reason}`);
     return status.reason ?? 'unavailable';
   }
   const session = await backend.load(backend.artifact === 'onnx' ? artifacts.onnx : artifacts.tfjs, { threads: 1 });

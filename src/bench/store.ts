@@ -1,6 +1,7 @@
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { makeDirs } from '../util/files.js';
 import { refuseEmulated } from './emulation.js';
 import type { Calibration } from './calibration.js';
 import type { SystemFingerprint } from './fingerprint.js';
@@ -41,7 +42,7 @@ function assertStorable(results: BenchResults, what: string): void {
 export function appendHistory(results: BenchResults): string {
   assertStorable(results, '--record');
   const path = historyPath(results.system);
-  mkdirSync(join(resultsDir(), 'history'), { recursive: true });
+  makeDirs(join(resultsDir(), 'history'));
   appendFileSync(path, `${JSON.stringify(results)}\n`);
   return path;
 }

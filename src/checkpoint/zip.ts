@@ -131,6 +131,14 @@ function readCentralDirectory(buf: Buffer, file: string): Map<string, ZipEntry> 
     size = zip64.size ?? size;
     compressedSize = zip64.compressedSize ?? compressedSize;
     localHeaderOffset = zip64.offset ?? localHeaderOffset;
+    if (entries.has(name)) {
+      // Readers disagree on which copy wins (first or last): a file that means two things is refused.
+      throw new CorruptFileError(
+        file,
+        `zip member ${name} appears twice: which copy holds the weights cannot be told (crafted or corrupt)`,
+        'Use the checkpoint as torch.save wrote it, or download it again.',
+      );
+    }
     entries.set(name, { name, method, compressedSize, size, crc32: crc, localHeaderOffset });
     at += 46 + nameLength + extraLength + commentLength;
   }

@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ModelCard } from '../models/families.js';
-import { exportTfjs } from '../tfjs/export.js';
+import { TFJS_LAYOUT, exportTfjs } from '../tfjs/export.js';
 import type { TfjsWeightQuantization } from '../tfjs/quantize.js';
 import { ONNX_OPSET, type OnnxModel, serializeOnnx } from '../onnx/model.js';
 import type { SensitivityReport } from '../quant/sensitivity.js';
 import type { ArtifactFormat } from '../runtime/backend.js';
 import { writeDirAtomic, writeFileAtomic } from '../util/atomic.js';
 import type { Graph } from '../ir/graph.js';
-import { cacheDir } from '../util/paths.js';
+import { CACHE_HINT, cacheDir } from '../util/paths.js';
+import { makeDirs } from '../util/files.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { NO_FUSION, type TokenFusion, fusionKey, fusionLabel, fusionName, isFused } from '../models/fusion/spec.js';
 import { type ModelCounts, type ResolvedWeights, type WeightsInfo, describeWeights, prepareModel } from './model.js';
@@ -123,6 +124,8 @@ export async function convertModel(
 ): Promise<ConvertResult> {
   checkFusionPrecision(card, precision);
   const t0 = performance.now();
+  // Into the cache (no --out): a read-only cache says so before the model is built.
+  if (!out) makeDirs(join(cacheDir(), 'artifacts'), CACHE_HINT);
   const prepared = prepareModel(card, choice, known);
   const { weights } = prepared;
   const notes = [...prepared.notes];
@@ -165,7 +168,7 @@ function writeOnnx(model: OnnxModel, target: string, metadata: Record<string, st
 function writeTfjs(graph: Graph, target: string, metadata: Record<string, string>, quantization?: TfjsWeightQuantization): number {
   const model = exportTfjs(graph, metadata, quantization);
   const json = JSON.stringify(model.modelJson);
-  writeDirAtomic(target, [{ name: 'model.json', data: json }, ...model.shards.map((s) => ({ name: s.name, data: s.data }))]);
+  writeDirAtomic(target, [{ name: TFJS_LAYOUT.index, data: json }, ...model.shards.map((s) => ({ name: s.name, data: s.data }))], TFJS_LAYOUT);
   return json.length + model.shards.reduce((n, s) => n + s.data.length, 0);
 }
 
@@ -191,6 +194,7 @@ export async function ensureArtifact(
   const weights = known ?? (await describeWeights(choice));
   const path = artifactPath(card.id, weights, format, precision, card.token_fusion);
   if (existsSync(path)) return { path, weights, built: false, seconds: (performance.now() - t0) / 1000 };
+  makeDirs(dirname(path), CACHE_HINT); // a read-only cache says so before the model is built
   await convertModel(card, choice, format, path, weights, precision, onProgress);
   return { path, weights, built: true, seconds: (performance.now() - t0) / 1000 };
 }

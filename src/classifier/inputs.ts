@@ -30,6 +30,9 @@ async function readInput(file: string, card: ModelCard): Promise<FloatTensor> {
   if (shape.length !== 4 || shape[1] !== 3 || shape[2] !== r || shape[3] !== r) {
     throw new LevitError(`${file}: holds a tensor of shape ${formatShape(t.shape)}; ${card.id} takes [N, 3, ${r}, ${r}] (normalized)`, ExitCode.badInput);
   }
+  if (shape[0] === 0) {
+    throw new LevitError(`${file}: holds no images (shape ${formatShape(t.shape)}); give at least one, [N, 3, ${r}, ${r}] with N ≥ 1`, ExitCode.badInput);
+  }
   return { ...t, shape };
 }
 

@@ -10,6 +10,7 @@ import type { ModelCard } from '../models/families.js';
 import { buildGraph } from '../models/registry.js';
 import { SyntheticWeights } from '../models/synthetic.js';
 import { CheckpointWeights, type WeightSource } from '../models/weights.js';
+import { checkRegularFile } from '../util/files.js';
 import { sha256File } from '../util/hash.js';
 
 /** Weights a model can be built with, once resolved. */
@@ -74,7 +75,9 @@ function checkpointInfo(choice: Extract<ResolvedWeights, { kind: 'checkpoint' }>
 
 /** Identifies the weights without building anything (hashing a checkpoint's bytes): for cache lookups. */
 export async function describeWeights(choice: ResolvedWeights): Promise<WeightsInfo> {
-  return choice.kind === 'synthetic' ? syntheticInfo(choice.seed) : checkpointInfo(choice, await sha256File(choice.path));
+  if (choice.kind === 'synthetic') return syntheticInfo(choice.seed);
+  checkRegularFile(choice.path, 'checkpoint'); // the same error as reading it would give, before hashing
+  return checkpointInfo(choice, await sha256File(choice.path));
 }
 
 /**

@@ -85,7 +85,7 @@ export function resolvePrecision(precision: Precision, o: PrecisionOptions): Pre
     throw new LevitError(
       `--calibration-method ${method} needs --calibration DIR`,
       ExitCode.usage,
-      'Give a folder of representative images (levit bench: --calibration-dir DIR), or use --calibration-method dynamic.',
+      'Give a folder of representative images, or use --calibration-method dynamic.',
     );
   }
   if (!(o.calibrationSize > 0)) throw new LevitError('--calibration-size must be at least 1', ExitCode.usage);

@@ -33,14 +33,23 @@ export abstract class LevitCommand extends Command {
   static override enableJsonFlag = true;
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
-    const levit = err instanceof LevitError ? err : isParseError(err) ? usageErrorOf(err, this.id ?? '', Object.keys(this.ctor.flags ?? {})) : null;
+    const flagNames = [...Object.keys({ ...this.ctor.baseFlags, ...this.ctor.flags }), ...(this.ctor.enableJsonFlag ? ['json'] : [])];
+    const levit = err instanceof LevitError ? err : isParseError(err) ? usageErrorOf(err, this.id ?? '', flagNames) : null;
     if (!levit) return super.catch(err);
-    process.exitCode = levit.exitCode;
-    if (this.jsonEnabled() || this.argv.includes('--json')) {
-      this.logJson({ error: { name: levit.name, message: levit.message, hint: levit.hint, exitCode: levit.exitCode } });
-    } else {
-      this.logToStderr(`Error: ${levit.message}${levit.hint ? `\nHint: ${levit.hint}` : ''}`);
-    }
+    reportError(levit, this.jsonEnabled() || this.argv.includes('--json'));
     return undefined;
+  }
+}
+
+/**
+ * Prints an error a user can act on and sets the exit code: "Error: ...\nHint: ..." on stderr,
+ * or with --json the documented shape {"error": {"name", "message", "hint", "exitCode"}} on stdout.
+ */
+export function reportError(levit: LevitError, json: boolean): void {
+  process.exitCode = levit.exitCode;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ error: { name: levit.name, message: levit.message, hint: levit.hint, exitCode: levit.exitCode } }, null, 2)}\n`);
+  } else {
+    process.stderr.write(`Error: ${levit.message}${levit.hint ? `\nHint: ${levit.hint}` : ''}\n`);
   }
 }

@@ -14,6 +14,10 @@ import { HELD_OUT_EVERY } from '../classifier/calibration-set.js';
 import { INT8_TARGETS, type Int8Target } from '../quant/cpu-target.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { NO_FUSION, type TokenFusion, parseTokenFusion } from '../models/fusion/spec.js';
+import { checkRegularFile } from '../util/files.js';
+import type { ModelCard } from '../models/families.js';
+import { listCards } from '../models/registry.js';
+import { selectModels } from '../models/select.js';
 
 /** --offline / --mirror: how official checkpoints may be fetched. */
 export const networkFlags = {
@@ -47,8 +51,12 @@ export function weightsFlags(defaultWeights: 'synthetic' | 'official') {
   };
 }
 
+/** The weights the flags ask for; a --checkpoint that cannot be read is refused at once, before any other work. */
 export function weightsChoice(flags: { checkpoint?: string; weights: string; seed: number }): WeightsChoice {
-  if (flags.checkpoint) return { kind: 'checkpoint', path: flags.checkpoint };
+  if (flags.checkpoint) {
+    checkRegularFile(flags.checkpoint, 'checkpoint');
+    return { kind: 'checkpoint', path: flags.checkpoint };
+  }
   if (flags.weights === 'synthetic') return { kind: 'synthetic', seed: flags.seed };
   if (flags.weights === 'official') return { kind: 'official' };
   throw new LevitError(`unknown weights ${flags.weights}`, ExitCode.usage);
@@ -133,10 +141,33 @@ export const configurationFlags = (threads: ThreadSpec[]) => ({
 /** bench's: every combination is measured, at 1 thread and all. */
 export const benchListFlags = configurationFlags([1, 'all']);
 
-/** The folder of calibration images: --calibration in convert and eval, --calibration-dir in bench (whose --calibration measures the machine). */
-export const calibrationDirFlag = (
-  description = 'int8: folder of representative images (searched recursively), preprocessed exactly as eval does; without it int8 is dynamic',
-) => Flags.string({ description, helpValue: 'DIR' });
+/**
+ * --calibration DIR, the folder of calibration images, in every command that takes one (convert,
+ * eval, bench). bench also reads its old name, --calibration-dir, with a deprecation warning.
+ */
+export const calibrationFlag = (aliases: string[] = []) =>
+  Flags.string({
+    description: 'int8: folder of representative images (searched recursively), preprocessed exactly as eval does; without it int8 is dynamic',
+    helpValue: 'DIR',
+    ...(aliases.length ? { aliases, deprecateAliases: true } : {}),
+  });
+
+/**
+ * bench's machine-speed check, --machine-check / --no-machine-check (a float32 MatMul before and
+ * between configurations). --no-calibration, its name before --calibration meant images, still
+ * turns it off, with a deprecation warning.
+ */
+export const machineCheckFlags = {
+  'machine-check': Flags.boolean({
+    description: 'measure the machine (float32 MatMul GFLOP/s) first and between configurations, to flag records taken while it was busy',
+    default: true,
+    allowNo: true,
+  }),
+  'no-calibration': Flags.boolean({ hidden: true, deprecated: { to: 'no-machine-check' } }),
+};
+
+/** Whether bench checks the machine's speed: --no-machine-check (or the old --no-calibration) turns it off. */
+export const machineCheck = (flags: { 'machine-check': boolean; 'no-calibration'?: boolean }) => flags['machine-check'] && !flags['no-calibration'];
 
 /** --precision and the int8 options, shared by convert, bench and eval. */
 export function precisionFlags(precisionDescription: string, precisionDefault: string) {
@@ -239,3 +270,15 @@ export const tokenFusionListFlag = {
     defaultHelp: 'none',
   }),
 };
+/**
+ * The models a command's arguments name (ids, timm names, patterns, families: selectModels), or
+ * every model with --all; undefined when neither is given (the command's default applies).
+ */
+export function modelList(names: readonly string[], all = false, filter: (c: ModelCard) => boolean = () => true): string[] | undefined {
+  if (all && names.length) throw new LevitError('name models or pass --all, not both', ExitCode.usage);
+  if (all)
+    return listCards()
+      .filter(filter)
+      .map((c) => c.id);
+  return names.length ? selectModels(names).map((c) => c.id) : undefined;
+}

@@ -1,19 +1,34 @@
+/** Seconds between progress lines when stderr is not a terminal: LEVIT_PROGRESS_SECONDS, default 5. */
+export function progressInterval(): number {
+  const v = Number(process.env.LEVIT_PROGRESS_SECONDS);
+  return process.env.LEVIT_PROGRESS_SECONDS && Number.isFinite(v) && v >= 0 ? v : 5;
+}
+
 /**
- * A status line on stderr for long work: redrawn in place on a terminal (at most 10 times a
- * second), silent elsewhere so that logs and pipes get only the permanent lines.
+ * A status line on stderr for long work: on a terminal, redrawn in place (at most 10 times a
+ * second); elsewhere (a pipe, nohup, CI) printed as a line every few seconds (progressInterval),
+ * as timm's --log-freq does, and at once when forced (a new phase).
  */
 export class Progress {
   private last = 0;
   private shown = false;
+  private printed = '';
 
   constructor(
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly stream: NodeJS.WritableStream & { columns?: number } = process.stderr,
     private readonly live: boolean = !!process.stderr.isTTY,
+    private readonly everyMs: number = progressInterval() * 1000,
   ) {}
 
   update(text: string, force = false): void {
-    if (!this.live) return;
     const now = Date.now();
+    if (!this.live) {
+      if (text === this.printed || (!force && this.last && now - this.last < this.everyMs)) return;
+      this.last = now;
+      this.printed = text;
+      this.stream.write(`${text}\n`);
+      return;
+    }
     if (!force && now - this.last < 100) return;
     this.last = now;
     const width = this.stream.columns ?? 120;

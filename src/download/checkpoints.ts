@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { readCheckpoint } from '../checkpoint/index.js';
 import type { CheckpointRef } from '../models/card.js';
 import type { ModelCard } from '../models/families.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { sha256File } from '../util/hash.js';
-import { pidAlive } from '../util/files.js';
-import { cacheDir } from '../util/paths.js';
+import { makeDirs, pidAlive, writeError } from '../util/files.js';
+import { CACHE_HINT, cacheDir } from '../util/paths.js';
 import { type CacheRecord, isFullPin, type Pin, pinEnvName, readRecord, type Verification, writeRecord } from './cache-record.js';
 import { DownloadError, type FetchOptions, type TransferProgress, fetchToFile } from './http.js';
 
@@ -150,7 +150,7 @@ export async function ensureCheckpoint(card: ModelCard, o: DownloadOptions, onPr
       `Run levit download ${card.id} where the network is reachable, copy the file there, or pass --checkpoint PATH.`,
     );
   }
-  await mkdir(join(cacheDir(), 'checkpoints'), { recursive: true });
+  makeDirs(dirname(path), CACHE_HINT);
   const release = await acquireLock(`${path}.lock`);
   try {
     if (existsSync(path)) return cached(); // another process fetched it while we waited
@@ -175,6 +175,8 @@ async function download(
     backoffMs: 1000,
     ...o.fetch,
     onProgress: onProgress ?? o.fetch?.onProgress,
+    // Without a pin, nothing else tells a body cut off without a stated length from a whole file: it must read as a checkpoint.
+    incomplete: pin ? undefined : notWholeCheckpoint,
   });
   const sha256 = await sha256File(partial);
   const discard = 'The partial file was deleted. Try again; if it persists, the server or mirror serves a different file.';
@@ -201,6 +203,17 @@ async function download(
   return { model: card.id, path, url, bytes, sha256, status: fetched.resumed ? 'resumed' : 'downloaded', verified };
 }
 
+/** Why a file is not a whole checkpoint (its reader's error), or null when it reads. */
+function notWholeCheckpoint(file: string): string | null {
+  try {
+    readCheckpoint(file);
+    return null;
+  } catch (e) {
+    if (!(e instanceof LevitError)) throw e;
+    return e.message.replace(`${file}: `, '');
+  }
+}
+
 /** An exclusive lock file holding our pid; a lock whose process is gone is taken over. */
 async function acquireLock(lock: string): Promise<() => void> {
   for (;;) {
@@ -208,7 +221,7 @@ async function acquireLock(lock: string): Promise<() => void> {
       writeFileSync(lock, String(process.pid), { flag: 'wx' });
       return () => rmSync(lock, { force: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new LevitError(writeError(lock, e).message, ExitCode.failure, CACHE_HINT);
     }
     const holder = Number.parseInt(readFileSync(lock, 'utf8') || '0', 10);
     if (!holder || !pidAlive(holder)) rmSync(lock, { force: true });

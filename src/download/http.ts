@@ -30,6 +30,12 @@ export interface FetchOptions {
   backoffMs: number;
   onProgress?: (p: TransferProgress) => void;
   onRetry?: (attempt: number, reason: string, delayMs: number) => void;
+  /**
+   * For a body whose end nothing marks (no Content-Length, not chunked, no digest stated): why the
+   * file received is not whole, or null. A body cut there is otherwise indistinguishable from a
+   * complete one; an incomplete file is resumed like a dropped connection.
+   */
+  incomplete?: (file: string) => string | null;
 }
 
 export interface FetchResult {
@@ -43,6 +49,8 @@ export interface FetchResult {
 class Transient extends Error {}
 
 const MAX_REDIRECTS = 5;
+/** Two bodies cut this close to each other (bytes) end at the same place. */
+const SAME_END_BYTES = 64 * 1024;
 const DEFAULT_MIN_BYTES_PER_SECOND = 1024;
 /** Errors of the connection, which a retry may not meet again. */
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED']);
@@ -73,9 +81,10 @@ export async function fetchToFile(url: string, partial: string, o: FetchOptions)
   const deadline = o.deadlineMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + o.deadlineMs;
   let serverSha256: string | null = null;
   let resumed = false;
+  const seen: TransferState = { announced: null, shortAt: null };
   for (let attempt = 0; ; attempt++) {
     try {
-      const r = await fetchOnce(new URL(url), partial, o, deadline);
+      const r = await fetchOnce(new URL(url), partial, o, deadline, seen);
       serverSha256 = r.serverSha256 ?? serverSha256;
       resumed ||= r.resumed;
       return { bytes: r.bytes, serverSha256, resumed };
@@ -84,9 +93,11 @@ export async function fetchToFile(url: string, partial: string, o: FetchOptions)
       const reason = (e as Error).message;
       const delay = o.backoffMs * 2 ** attempt;
       if (!isTransient(e) || attempt >= o.retries || performance.now() + delay >= deadline) {
+        const have = sizeOf(partial);
+        const resume = have > 0 ? ` A later run resumes the ${have} bytes already in ${partial}.` : '';
         throw new DownloadError(
           `download of ${url} failed: ${reason}`,
-          'Check the network (HTTPS_PROXY is honoured) or use --mirror; a later run resumes the partial file.',
+          `Check the network (HTTPS_PROXY is honoured) or use --mirror; or fetch the file elsewhere and pass it with --checkpoint PATH.${resume}`,
         );
       }
       o.onRetry?.(attempt + 1, reason, delay);
@@ -167,14 +178,51 @@ function rangeStart(header: string | undefined): number | null {
 
 type OneTry = { bytes: number; serverSha256: string | null; resumed: boolean };
 
-async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: number): Promise<OneTry> {
+/** What earlier tries of one download saw: the size announced, and where a body ended short of it. */
+interface TransferState {
+  announced: number | null;
+  shortAt: { received: number; total: number } | null;
+}
+
+/** The whole size a 416's Content-Range states ("bytes *\/SIZE"), or null. */
+function unsatisfiedSize(header: string | undefined): number | null {
+  const m = /^bytes \*\/(\d+)$/.exec(header?.trim() ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/** A server that says one size and serves another: no retry can help. */
+function inconsistent(url: URL, detail: string): DownloadError {
+  return new DownloadError(
+    `${url.href}: the server contradicts itself: ${detail}`,
+    'A misconfigured server or a proxy that changes the file: use --mirror, or fetch the file elsewhere and pass it with --checkpoint PATH.',
+  );
+}
+
+/**
+ * Notes a body that ended before its announced size. The same end twice from the start (within what
+ * a broken connection loses of its last chunks) is a server that lies, not a network: no retry helps.
+ */
+function endedShort(url: URL, seen: TransferState, received: number, total: number | null, resumed: boolean): void {
+  if (total === null) return;
+  const again = seen.shortAt && seen.shortAt.total === total && Math.abs(seen.shortAt.received - received) <= SAME_END_BYTES;
+  if (again && !resumed) throw inconsistent(url, `it announces ${total} bytes and sends ${received}, every time`);
+  seen.shortAt = { received, total };
+}
+
+async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: number, seen: TransferState): Promise<OneTry> {
   const have = sizeOf(partial);
   const { res, url: finalUrl } = await getFollowing(url, have > 0 ? { range: `bytes=${have}-` } : {}, o.timeoutMs);
   const status = res.statusCode ?? 0;
   const serverSha256 = statedSha256(res.headers);
   if (status === 416 && have > 0) {
-    // Our partial file is not a prefix the server recognises: start over.
     res.resume();
+    const size = unsatisfiedSize(res.headers['content-range']);
+    if (size !== null && size <= have && seen.announced !== null && seen.announced > size) {
+      rmSync(partial, { force: true });
+      const detail = `it announced ${seen.announced} bytes (Content-Length), but its file is ${size} bytes (HTTP 416, Content-Range bytes */${size})`;
+      throw inconsistent(finalUrl, detail);
+    }
+    // Our partial file is not a prefix the server recognises: start over.
     rmSync(partial, { force: true });
     throw new Transient('the server refused to resume (HTTP 416); restarting');
   }
@@ -197,6 +245,8 @@ async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: n
   const start = resumed ? have : 0;
   const length = Number(res.headers['content-length']);
   const total = res.headers['content-length'] !== undefined && Number.isSafeInteger(length) ? start + length : null;
+  seen.announced = total ?? seen.announced;
+  const delimited = total !== null || /chunked/i.test(String(res.headers['transfer-encoding'] ?? ''));
   let received = start;
   const began = performance.now();
   const minSpeed = o.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND;
@@ -233,11 +283,17 @@ async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: n
     }
     if (e instanceof LevitError || e instanceof Transient) throw e;
     // A body cut off mid-way (chunked or not) surfaces as an aborted response: worth a retry.
+    endedShort(finalUrl, seen, received, total, resumed);
     throw new Transient(`connection closed after ${received} bytes${total !== null ? ` of ${total}` : ''} (${code || (e as Error).message})`);
   } finally {
     clearInterval(watch);
   }
-  if (total !== null && received !== total) throw new Transient(`connection closed after ${received} of ${total} bytes`);
+  if (total !== null && received !== total) {
+    endedShort(finalUrl, seen, received, total, resumed);
+    throw new Transient(`connection closed after ${received} of ${total} bytes`);
+  }
   if (!res.complete) throw new Transient(`connection closed after ${received} bytes, before the end of the body`);
+  const cut = !delimited && !serverSha256 ? o.incomplete?.(partial) : null;
+  if (cut) throw new Transient(`the server stated no length, and the ${received} bytes received are not a whole file (${cut})`);
   return { bytes: received, serverSha256, resumed };
 }

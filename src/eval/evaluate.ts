@@ -1,11 +1,10 @@
-import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { floatTensor } from '../core/tensor.js';
 import type { ModelCard } from '../models/families.js';
 import { PreprocessPool } from '../preprocess/pool.js';
 import type { PreprocessReply } from '../preprocess/worker.js';
 import type { InferenceSession } from '../runtime/backend.js';
 import { ExitCode, LevitError } from '../core/errors.js';
-import { writeError } from '../util/files.js';
+import { AtomicLineWriter } from '../util/atomic.js';
 import { type Dataset, type Sample, realLabels } from './dataset.js';
 import { type PrecisionVerdict, judgePrecision, pairedChange } from './precision-gate.js';
 import { type Verdict, judge, topIndices } from './score.js';
@@ -25,6 +24,8 @@ export interface EvalOptions {
    * precision, or the plain model against token fusion (`name`: the precision or the fusion setting).
    */
   reference?: { session: InferenceSession; kind: 'precision' | 'fusion'; name: string };
+  /** Stops the run (Ctrl-C): the summary covers the images evaluated so far, and no predictions file is written. */
+  signal?: AbortSignal;
 }
 
 /** A reduced precision against float32 on the same images. */
@@ -74,6 +75,8 @@ export interface EvalSummary extends Verdict {
   workers: number;
   /** Why --predictions-out could not be written (the summary is complete all the same), or null. */
   predictions_error: string | null;
+  /** Stopped before the end (Ctrl-C): the figures cover the images evaluated so far. */
+  interrupted: boolean;
   /** With a reduced precision: the comparison against float32 and its verdict on the 99% gate. */
   precision: PrecisionComparison | null;
   /** With token fusion: the comparison against the plain model. */
@@ -109,15 +112,7 @@ export async function evaluate(
   const imageSize = 3 * r * r;
   const pool = new PreprocessPool(o.workers);
   const window = Math.max(o.batch * 2, pool.size * 4);
-  const predictionsTmp = o.predictionsOut ? `${o.predictionsOut}.${process.pid}.partial` : undefined;
-  let predictions = predictionsTmp ? createWriteStream(predictionsTmp) : undefined;
-  // A write that fails (read-only folder, full disk) must not end the run: the summary is still worth having.
-  let predictionsError: string | null = null;
-  predictions?.on('error', (e: NodeJS.ErrnoException) => {
-    predictionsError = writeFailure(o.predictionsOut!, e);
-    predictions = undefined;
-    if (predictionsTmp) rmSync(predictionsTmp, { force: true });
-  });
+  const predictions = o.predictionsOut ? new AtomicLineWriter(o.predictionsOut) : undefined;
   const started = performance.now();
   let correct1 = 0;
   let correct5 = 0;
@@ -153,22 +148,29 @@ export async function evaluate(
           realCorrect += labels.includes(top5[0]) ? 1 : 0;
         }
       }
-      predictions?.write(`${JSON.stringify({ file: s.file, label: s.label, top5 })}\n`);
+      predictions?.write(JSON.stringify({ file: s.file, label: s.label, top5 }));
     });
     evaluated += members.length;
     members.length = 0;
   };
 
+  let interrupted = false;
+  let predictionsError: string | null = null;
   try {
     topUp();
     for (let i = 0; i < samples.length; i++) {
+      if (o.signal?.aborted) {
+        interrupted = true;
+        members.length = 0; // a batch not yet run is not waited for
+        break;
+      }
       const reply = await inFlight.shift()!;
       topUp();
       const sample = samples[i];
       if ('error' in reply) {
         if (o.strict) throw new LevitError(`${reply.error} (--strict stops at the first unreadable image)`, ExitCode.badInput);
         failures.push({ file: sample.file, error: reply.error });
-        predictions?.write(`${JSON.stringify({ file: sample.file, label: sample.label, top5: [], error: reply.error })}\n`);
+        predictions?.write(JSON.stringify({ file: sample.file, label: sample.label, top5: [], error: reply.error }));
       } else {
         batch.data.set(reply.data, members.length * imageSize);
         members.push(sample);
@@ -184,24 +186,10 @@ export async function evaluate(
       });
     }
     await runBatch();
-    const open = predictions as WriteStream | undefined;
-    if (open && predictionsTmp) {
-      await new Promise<void>((resolve) =>
-        open.end((e?: Error | null) => {
-          if (e) predictionsError ??= writeFailure(o.predictionsOut!, e as NodeJS.ErrnoException);
-          resolve();
-        }),
-      );
-      try {
-        if (!predictionsError) renameSync(predictionsTmp, o.predictionsOut!);
-      } catch (e) {
-        predictionsError = writeFailure(o.predictionsOut!, e as NodeJS.ErrnoException);
-      }
-      if (predictionsError) rmSync(predictionsTmp, { force: true });
-    }
+    if (interrupted) predictions?.discard();
+    else predictionsError = (await predictions?.commit()) ?? null;
   } catch (e) {
-    predictions?.destroy();
-    if (predictionsTmp) rmSync(predictionsTmp, { force: true });
+    predictions?.discard();
     throw e;
   } finally {
     await pool.close();
@@ -214,6 +202,7 @@ export async function evaluate(
     model: card.id,
     backend,
     dataset: { root: dataset.root, layout: dataset.layout, images: samples.length },
+    interrupted,
     evaluated,
     failed: failures.length,
     failures,
@@ -221,11 +210,11 @@ export async function evaluate(
     top5: evaluated ? (100 * correct5) / evaluated : 0,
     real: o.real ? { top1: realImages ? (100 * realCorrect) / realImages : 0, images: realImages } : null,
     seconds,
-    images_per_second: samples.length / seconds,
+    images_per_second: (evaluated + failures.length) / seconds,
     workers: pool.size,
     ...(isFused(card.token_fusion)
       ? fusedVerdict(card.token_fusion, top1, published)
-      : judge(top1, evaluated, published, o.synthetic, isRandomSample(dataset, samples.length))),
+      : judge(top1, evaluated, published, o.synthetic, isRandomSample(dataset, evaluated + failures.length))),
     predictions_error: predictionsError,
     ...compareWithReference(o.reference, ref, evaluated, top1, (100 * correct5) / Math.max(1, evaluated), o.synthetic),
   };
@@ -267,8 +256,4 @@ function compareWithReference(
   }
   const gate = judgePrecision({ images, lostRight: t.lostRight, gainedRight: t.gainedRight, fp32Right: t.correct1 }, synthetic);
   return { precision: { precision: reference.name, fp32: base, ...changes, ...gate }, fusion: null };
-}
-
-function writeFailure(file: string, e: NodeJS.ErrnoException): string {
-  return writeError(file, e).message;
 }

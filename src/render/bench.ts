@@ -1,4 +1,5 @@
-import { bytes, millions, table } from './format.js';
+import { bytes, millions } from './format.js';
+import { type Column as FitColumn, fitTable, wrapText } from './fit.js';
 import { type Column, columnKey, columnsOf, fusionSpeedUps, precisionSpeedUps, rivalFamilies, rowKey, speedUps } from '../bench/speedups.js';
 import { NOT_A_SPEED } from '../bench/emulation.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
@@ -150,22 +151,22 @@ function footer(results: BenchResults, machines?: string): string {
 /** The paper-style comparison table for a terminal. */
 export function renderTable(results: BenchResults, machines?: string): string {
   const { columns, latencyColumns, rivals, rows: body, extras: extra } = rows(results);
-  const numeric = [...columns, ...latencyColumns].map(() => 'right' as const);
-  const t = table(
+  // On a narrow terminal the speed-up columns go first, then params, FLOPs, latency and top-1; images/s always stay.
+  const t = fitTable(
     [
-      'model',
-      'top-1',
-      'params',
-      'FLOPs',
-      ...columns.map((c) => `${c.key}\nimages/s`),
-      ...latencyColumns.map((c) => `${c.key}\nlatency`),
-      ...rivals.map(rivalHead),
-      ...extra,
+      { header: 'model', nowrap: true },
+      { header: 'top-1', align: 'right', drop: 6 },
+      { header: 'params', align: 'right', drop: 3 },
+      { header: 'FLOPs', align: 'right', drop: 4 },
+      ...columns.map((c): FitColumn => ({ header: `${c.key}\nimages/s`, align: 'right' })),
+      ...latencyColumns.map((c): FitColumn => ({ header: `${c.key}\nlatency`, align: 'right', drop: 5 })),
+      ...rivals.map((f): FitColumn => ({ header: rivalHead(f), drop: 1, min: 16 })),
+      ...extra.map((e): FitColumn => ({ header: e, drop: 2 })),
     ],
-    ['left', 'right', 'right', 'right', ...numeric, ...rivals.map(() => 'left' as const), ...extra.map(() => 'left' as const)],
+    { more: '--markdown and --json have every column' },
   );
   for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.latency, ...r.vs, ...extraCells(r, extra)]);
-  return `${t.toString()}\n${footer(results, machines)}`;
+  return `${t.toString()}\n${wrapText(footer(results, machines))}`;
 }
 
 export function renderMarkdown(results: BenchResults, machines?: string): string {

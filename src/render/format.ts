@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import { type Align, type FitTable, fitTable } from './fit.js';
 
 /** Number formatting shared by the tables. */
 export const grouped = (n: number): string => n.toLocaleString('en-US');
@@ -18,15 +18,9 @@ export function bytes(n: number): string {
 }
 
 /**
- * A cli-table3 table, coloured only on a terminal (and never with NO_COLOR set); columns with a
- * width wrap their text at word boundaries.
+ * A table of these columns that fits the terminal (see fit.ts): cells wrap, nothing is left out.
+ * Give columns to fitTable directly to let some be left out on narrow terminals.
  */
-export function table(head: string[], colAligns?: ('left' | 'right' | 'center')[], colWidths?: (number | null)[]): Table.Table {
-  const plain = !process.stdout.isTTY || !!process.env.NO_COLOR;
-  return new Table({
-    head,
-    ...(colAligns ? { colAligns } : {}),
-    ...(colWidths ? { colWidths, wordWrap: true } : {}),
-    ...(plain ? { style: { head: [], border: [] } } : {}),
-  });
+export function table(head: string[], colAligns?: Align[], maxWidths?: (number | null)[]): FitTable {
+  return fitTable(head.map((header, i) => ({ header, align: colAligns?.[i], max: maxWidths?.[i] ?? undefined })));
 }

@@ -44,6 +44,16 @@ function binaryDir(): string | null {
   return null;
 }
 
+/**
+ * onnxruntime's error in words: its first line without the C++ source location, function and
+ * failed condition that precede the message ("/onnxruntime_src/...cc:136 ... was false. Failed to get ...").
+ */
+export function ortReason(message: string): string {
+  const first = message.split('\n')[0];
+  const m = /^\S+\.(?:cc|cpp|h):\d+ .*? was false\. (.+)$/.exec(first);
+  return (m ? m[1] : first).replace(/\.$/, '');
+}
+
 /** An onnxruntime-node execution provider other than the CPU: probed by starting it on a tiny model. */
 function providerBackend(id: BackendId, provider: string, device: () => Promise<string>, precondition: () => string | null, hint: string): Backend {
   let status: Promise<BackendStatus> | undefined;
@@ -57,7 +67,7 @@ function providerBackend(id: BackendId, provider: string, device: () => Promise<
         await s.release();
         return { ...base, available: true, device: await device() };
       } catch (e) {
-        return { ...base, available: false, device: null, reason: `${(e as Error).message.split('\n')[0]}. ${hint}` };
+        return { ...base, available: false, device: null, reason: `${ortReason((e as Error).message)}. ${hint}` };
       }
     })());
   return {
@@ -103,6 +113,7 @@ export const ortCuda = providerBackend(
     const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
     return dir && existsSync(join(dir, lib)) ? null : `onnxruntime-node's CUDA provider is not installed (${lib} is missing)`;
   },
-  'On Linux x64 with an NVIDIA driver, CUDA 12 and cuDNN 9: npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12 ' +
-    "(levit's .npmrc skips it by default).",
+  'On Linux x64 with an NVIDIA driver, CUDA 12 and cuDNN 9: ' +
+    `ONNXRUNTIME_NODE_INSTALL=cuda12 node ${join(dirname(require.resolve('onnxruntime-node/package.json')), 'script', 'install.js')} ` +
+    "(onnxruntime-node's install script, which downloads them from NuGet; levit's package.json does not let npm run it at install).",
 );

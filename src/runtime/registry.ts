@@ -1,4 +1,5 @@
 import { ExitCode, LevitError } from '../core/errors.js';
+import { closest } from '../util/suggest.js';
 import { BACKEND_IDS, type Backend, type BackendId, type BackendStatus } from './backend.js';
 import { ortCpu, ortCuda, ortWebgpu } from './ort-node.js';
 import { ortWasm } from './ort-web.js';
@@ -20,7 +21,10 @@ export function isBackendId(id: string): id is BackendId {
 
 export function getBackend(id: string): Backend {
   if (!isBackendId(id)) {
-    throw new LevitError(`unknown backend ${id}`, ExitCode.usage, `Backends: ${BACKEND_IDS.join(', ')} (levit backends shows which run here)`);
+    const guess = closest(id, BACKEND_IDS);
+    const batch = /^\d+$/.test(id) ? `-b is --backend in levit (as in levit bench); the batch size is --batch ${id}. ` : '';
+    const hint = `${batch}${guess ? `Did you mean ${guess}? ` : ''}Backends: ${BACKEND_IDS.join(', ')} (levit backends shows which run here)`;
+    throw new LevitError(`unknown backend ${id}`, ExitCode.usage, hint);
   }
   return backends[id];
 }

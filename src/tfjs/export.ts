@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Tensor, asFloat } from '../core/tensor.js';
 import { GELU, batchNormAffine, transposeLinearWeight, unhandledOp } from '../ir/arithmetic.js';
 import type { Graph, Node } from '../ir/graph.js';
@@ -427,6 +428,8 @@ function toTfData(t: Tensor): Float32Array | Int32Array {
 }
 
 export const TFJS_INPUT = 'input';
+/** A graph-model folder: model.json names the weight shards; levit's shards carry a hash of the weights in their names. */
+export const TFJS_LAYOUT = { index: 'model.json', isPart: (name: string) => /^group\d+-shard\d+of\d+(\.[0-9a-f]+)?\.bin$/.test(name) };
 export const TFJS_OUTPUT = 'logits';
 
 /** With `quantization`, float weights are stored in uint8 or float16 (smaller downloads); arithmetic stays float32. */
@@ -444,8 +447,10 @@ export function exportTfjs(graph: Graph, metadata: Record<string, string> = {}, 
   });
   const all = Buffer.concat(stored.map((w) => Buffer.from(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength)));
   const count = Math.max(1, Math.ceil(all.length / SHARD_BYTES));
+  // Named by their bytes, so that a folder is updated without ever overwriting a shard a reader may be using.
+  const tag = createHash('sha256').update(all).digest('hex').slice(0, 10);
   const shards = Array.from({ length: count }, (_, i) => ({
-    name: `group1-shard${i + 1}of${count}.bin`,
+    name: `group1-shard${i + 1}of${count}.${tag}.bin`,
     data: all.subarray(i * SHARD_BYTES, Math.min(all.length, (i + 1) * SHARD_BYTES)),
   }));
   const tensorInfo = (name: string, shape: readonly (number | 'N')[]) => ({

@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ExitCode, LevitError } from '../core/errors.js';
 
 /** What a non-regular file is, for messages ("a FIFO", "a character device"). */
@@ -12,24 +13,36 @@ export function describeFileType(st: Stats): string {
 }
 
 /**
- * Reads a whole regular file. Opening is non-blocking, so a FIFO cannot hang us, and a device
- * such as /dev/zero is refused before a byte is read: inputs must be regular files.
+ * Opens a regular file for reading, or throws levit's error for it: not found (exit 4), a
+ * directory, device or FIFO (exit 3), unreadable (exit 3). Opening is non-blocking, so a FIFO
+ * cannot hang us, and a device such as /dev/zero is refused before a byte is read.
  */
-export function readRegularFile(file: string, what: string): Buffer {
+export function openRegularFile(file: string, what: string): number {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw unreadable(file, what, e as NodeJS.ErrnoException);
   }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new LevitError(`${what} ${file} is ${describeFileType(st)}, not a regular file`, ExitCode.badInput, 'Pass the path of a regular file.');
+  }
+  return fd;
+}
+
+/** Checks that `file` is a regular file that can be read (see openRegularFile), before work that needs it. */
+export function checkRegularFile(file: string, what: string): void {
+  closeSync(openRegularFile(file, what));
+}
+
+/** Reads a whole regular file (see openRegularFile): inputs must be regular files. */
+export function readRegularFile(file: string, what: string): Buffer {
+  const fd = openRegularFile(file, what);
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      throw new LevitError(`${what} ${file} is ${describeFileType(st)}, not a regular file`, ExitCode.badInput, 'Pass the path of a regular file.');
-    }
     return readFileSync(fd);
   } catch (e) {
-    if (e instanceof LevitError) throw e;
     throw unreadable(file, what, e as NodeJS.ErrnoException);
   } finally {
     closeSync(fd);
@@ -53,6 +66,7 @@ const WRITE_FAILURES: Record<string, string> = {
   EISDIR: 'it is a directory',
   ENOTDIR: 'a parent of it is not a directory',
   EEXIST: 'a file stands where its folder should be',
+  ENOENT: 'no folder can be made there',
 };
 
 export function writeFailureReason(e: NodeJS.ErrnoException): string | null {
@@ -74,5 +88,33 @@ export function pidAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * mkdir -p, one folder at a time from the nearest existing ancestor down: Node's recursive mkdir
+ * never returns under /proc (it retries ENOENT forever). Failures are levit's errors, in words,
+ * with `hint` (where the folder comes from, e.g. LEVIT_CACHE_DIR).
+ */
+export function makeDirs(dir: string, hint?: string): void {
+  const missing: string[] = [];
+  let d = resolve(dir);
+  for (; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  if (existsSync(d) && !statSync(d).isDirectory()) {
+    const message = `cannot create the folder ${resolve(dir)}: a file stands where its folder should be (${d})`;
+    throw new LevitError(message, ExitCode.failure, hint ?? 'Move that file, or choose another location.');
+  }
+  for (const m of missing) {
+    try {
+      mkdirSync(m);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue; // made meanwhile by another process
+      const reason = writeFailureReason(e as NodeJS.ErrnoException) ?? (e as Error).message;
+      throw new LevitError(`cannot create the folder ${m}: ${reason}`, ExitCode.failure, hint ?? 'Choose a writable location and run again.');
+    }
   }
 }

@@ -21,4 +21,8 @@ export function cacheDir(): string {
   return resolve(process.env.LEVIT_CACHE_DIR || join(homedir(), '.cache', 'levit'));
 }
 
+/** What to do when the cache cannot be written, for errors about it. */
+export const CACHE_HINT =
+  'The cache (checkpoints and converted models) must be writable: set LEVIT_CACHE_DIR to a writable folder, or pass --checkpoint PATH and --out FILE.';
+
 export const packageVersion: string = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version;

@@ -128,7 +128,7 @@ test('a short levit bench runs, and says emulated when it is; --record refuses e
   const resultsDir = join(cache, 'results');
   const env = { LEVIT_CACHE_DIR: cache, LEVIT_RESULTS_DIR: resultsDir };
   const args = ['bench', 'levit_128s', '--checkpoint', MODELS[0].checkpoint, '--backend', 'ort-cpu', '--threads', '1', '--batch', '1'];
-  const timing = ['--duration', '0', '--warmup', '0', '--min-iterations', '3', '--no-calibration'];
+  const timing = ['--duration', '0', '--warmup', '0', '--min-iterations', '3', '--no-machine-check'];
   const r = runCli([...args, ...timing, '--out', out], env);
   assert.equal(r.status, 0, r.stderr);
   for (const line of r.stdout.trimEnd().split('\n')) t.diagnostic(line);

@@ -5,7 +5,7 @@ import type { EdgeNextCard } from './card.js';
 export const edgeNext: FamilyDescriptor<EdgeNextCard> = {
   id: 'edgenext',
   label: 'EdgeNeXt',
-  color: '#8c564b',
+  color: '#17becf',
   build: buildEdgeNext,
   stages: edgeNextStages,
 };

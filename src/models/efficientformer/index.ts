@@ -5,7 +5,7 @@ import type { EfficientFormerCard } from './card.js';
 export const efficientFormer: FamilyDescriptor<EfficientFormerCard> = {
   id: 'efficientformer',
   label: 'EfficientFormer',
-  color: '#9467bd',
+  color: '#ff7f0e',
   build: buildEfficientFormer,
   stages: efficientFormerStages,
 };

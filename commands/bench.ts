@@ -19,6 +19,7 @@ import { ExitCode } from '../src/core/errors.js';
 import { preflightOutput } from '../src/util/output.js';
 import { Progress, duration } from '../src/cli/progress.js';
 import { renderPlot } from '../src/render/plot.js';
+import { outputWidth, wrapText } from '../src/render/fit.js';
 import { renderMarkdown, renderRecordLine, renderTable } from '../src/render/bench.js';
 import { type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
 import { appendHistory, machineBaseline, saveBaseline } from '../src/bench/store.js';
@@ -159,7 +160,7 @@ parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`
           group: (i, n, label) => progress.log(`${label}: ${n} configurations loaded; warming up, then interleaved rounds`),
           warmup: (label, i, n) => progress.update(`warming up [${i + 1}/${n}] ${label}`, true),
           round: (r, elapsed) => progress.update(`round ${r} (at least ${flags['min-rounds']}), ${duration(elapsed)}`),
-          configDone: (r) => progress.log(renderRecordLine(r)),
+          configDone: (r) => progress.log(wrapText(renderRecordLine(r), outputWidth(process.stderr))),
           skipped: (message) => progress.log(`note: ${message}`),
           warning: (message) => progress.log(`warning: ${message}`),
         },

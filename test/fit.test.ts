@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { readResults } from '../src/bench/validate.js';
+import { checkClaims, loadClaims } from '../src/compare/claims.js';
+import { renderClaims } from '../src/render/claims.js';
+import { renderRecordLine, renderTable } from '../src/render/bench.js';
 import { fitTable, labelled, wrapText } from '../src/render/fit.js';
 import { packageRoot } from '../src/util/paths.js';
 import { runCli } from './helpers/shared.js';
@@ -85,6 +89,14 @@ const tables: [string, string[]][] = [
   ['info', ['info', 'efficientnet_b0']],
   ['backends', ['backends']],
   [
+    'compare',
+    [
+      'compare',
+      join(packageRoot, 'results', 'baselines', 'amd-epyc-x2-x64-linux.json'),
+      join(packageRoot, 'results', 'baselines', 'amd-epyc-x2-x64-linux.json'),
+    ],
+  ],
+  [
     'report',
     [
       'report',
@@ -116,4 +128,21 @@ test('in a real terminal of 80 columns, levit zoo fits it', { skip: !hasScript &
   const text = r.stdout.replace(/\r/g, '');
   assert.match(text, /left out to fit 80 columns/);
   assert.ok(widest(text) <= 80, text);
+});
+
+test("bench's table and the claims table fit 80, 100 and 120 columns", (t) => {
+  const saved = process.env.COLUMNS;
+  t.after(() => (saved === undefined ? delete process.env.COLUMNS : (process.env.COLUMNS = saved)));
+  const results = readResults(join(packageRoot, 'results', 'baselines', 'amd-epyc-x2-x64-linux.json'));
+  const checks = checkClaims(results, loadClaims());
+  for (const width of [80, 100, 120]) {
+    process.env.COLUMNS = String(width);
+    for (const [name, text] of [
+      ['bench', renderTable(results)],
+      ['claims', renderClaims(checks)],
+      ['record line', wrapText(renderRecordLine(results.records[0]))],
+    ]) {
+      assert.ok(widest(text) <= width, `${name} at ${width}:\n${text}`);
+    }
+  }
 });

@@ -1,5 +1,5 @@
 import { CLAIM_CONFIDENCE, CLAIM_TOLERANCE, type ClaimCheck } from '../compare/claims.js';
-import { table } from './format.js';
+import { fitTable, wrapText } from './fit.js';
 
 const factor = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)}×`;
 const published = (c: ClaimCheck) => (c.published === null ? 'faster (direction)' : factor(c.published));
@@ -16,13 +16,21 @@ const legend = () =>
 
 /** The claims section of levit bench --claims, for a terminal. */
 export function renderClaims(checks: readonly ClaimCheck[]): string {
-  const t = table(
-    ['claim', 'device (claim)', 'measured on', 'published', 'measured [95%]', 'verdict', 'notes'],
-    ['left', 'left', 'left', 'right', 'right', 'left', 'left'],
-    [34, 22, 16, null, null, 15, 44],
+  // On a narrow terminal the claim's device goes first, then the notes; the verdict and its figures stay.
+  const t = fitTable(
+    [
+      { header: 'claim', min: 24, max: 34 },
+      { header: 'device (claim)', short: 'device', min: 14, max: 22, drop: 1 },
+      { header: 'measured on', short: 'on', min: 8, max: 16 },
+      { header: 'published', short: 'claim', align: 'right' },
+      { header: 'measured [95%]', short: 'measured', align: 'right', min: 12 },
+      { header: 'verdict', min: 8, max: 15 },
+      { header: 'notes', min: 20, max: 44, drop: 2 },
+    ],
+    { more: '--json and --markdown have every column' },
   );
   for (const c of checks) t.push([claimText(c), c.device, c.column ?? '-', published(c), measured(c), c.verdict, c.notes.join('; ')]);
-  return `${t.toString()}\n${legend()}`;
+  return `${t.toString()}\n${wrapText(legend())}`;
 }
 
 export function renderClaimsMarkdown(checks: readonly ClaimCheck[]): string {

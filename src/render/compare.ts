@@ -1,4 +1,4 @@
-import { table } from './format.js';
+import { fitTable, wrapText } from './fit.js';
 import type { CompareReport, Comparison } from '../compare/compare.js';
 import type { LiveReport } from '../compare/live.js';
 
@@ -41,11 +41,11 @@ export function selfTestLine(r: CompareReport): { line: string; ok: boolean } {
   const confidence = Math.round((1 - r.alpha) * 100);
   if (outside.length) {
     const which = outside.map(({ key, i }) => `${key} (${pct(i[0])} to ${pct(i[1])})`).join('; ');
-    return { ok: false, line: `A/A self-test FAILED: identical sides differed: ${which}. This machine cannot gate changes as measured here.` };
+    return { ok: false, line: wrapText(`A/A self-test FAILED: identical sides differed: ${which}. This machine cannot gate changes as measured here.`) };
   }
-  const gate = `changes past about ±${(widest * 100).toFixed(1)}% are decided at ${confidence}%`;
-  const threshold = widest < r.threshold ? `; the threshold of ±${(r.threshold * 100).toFixed(1)}% is above that` : `; raise --threshold above it`;
-  return { ok: true, line: `A/A self-test passed: every ${confidence}% interval contains no change; on this machine ${gate}${threshold}.` };
+  const t = (r.threshold * 100).toFixed(1);
+  const reach = `the intervals reach ±${(widest * 100).toFixed(1)}%, so a change is decided once it is about that far past the ±${t}% threshold`;
+  return { ok: true, line: wrapText(`A/A self-test passed: every ${confidence}% interval contains no change. On this machine, as measured now, ${reach}.`) };
 }
 
 function summaryLine(r: CompareReport): string {
@@ -60,15 +60,23 @@ function summaryLine(r: CompareReport): string {
 }
 
 export function renderCompareTable(r: CompareReport): string {
-  const t = table(
-    ['configuration', 'baseline img/s', 'current img/s', 'time change', 'interval', 'verdict', 'note'],
-    ['left', 'right', 'right', 'right', 'right', 'left', 'left'],
-    [null, null, null, null, null, null, 60],
+  // On a narrow terminal the images/s columns go first, then the note wraps; the verdict and its interval stay.
+  const t = fitTable(
+    [
+      { header: 'configuration', min: 20 },
+      { header: 'baseline img/s', short: 'base\nimg/s', align: 'right', drop: 1 },
+      { header: 'current img/s', short: 'cur.\nimg/s', align: 'right', drop: 2 },
+      { header: 'time change', short: 'change', align: 'right' },
+      { header: 'interval', align: 'right', nowrap: true },
+      { header: 'verdict', nowrap: true },
+      { header: 'note', min: 24, max: 60, drop: 3 },
+    ],
+    { more: '--json and --markdown have every column' },
   );
   for (const c of r.comparisons) {
     t.push([c.key, ips(c.baseline_images_per_second), ips(c.current_images_per_second), pct(c.change), interval(c), MARK[c.verdict], c.note ?? '']);
   }
-  return `${t.toString()}\n${machineLine(r)}\n${summaryLine(r)}`;
+  return `${t.toString()}\n${wrapText(machineLine(r))}\n${wrapText(summaryLine(r))}`;
 }
 
 function headline(r: CompareReport): string {

@@ -11,5 +11,7 @@ starts one of these in each checkout it compares and times their batches in inte
   async run(): Promise<void> {
     await this.parse(BenchWorker);
     await serveWorker(process.stdin, process.stdout);
+    // After quit, stdin may still be open (the coordinator keeps its end): stop reading it, so that the process ends.
+    process.stdin.destroy();
   }
 }

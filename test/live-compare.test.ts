@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { compareLive, type LiveOptions, sideOf } from '../src/compare/live.js';
 import { selfTestLine } from '../src/render/compare.js';
+import { allowedCpus, sharedCores } from '../src/compare/affinity.js';
 import type { RoundSettings } from '../src/bench/schedule.js';
 import { floatTensor } from '../src/core/tensor.js';
 import { GraphBuilder } from '../src/ir/builder.js';
@@ -13,8 +14,8 @@ import { exportOnnx } from '../src/onnx/export.js';
 import { packageRoot } from '../src/util/paths.js';
 import { runCli, tempDir } from './helpers/shared.js';
 
-/** A stand-in checkout whose worker spends `ms` of real CPU time a batch (test/fixtures/spinning-checkout). */
-function spinningCheckout(dir: string, name: string, settings: { ms: number; protocol?: number; dieAfter?: number }): string {
+/** A stand-in checkout whose worker does `work` loop iterations a batch, real CPU work (test/fixtures/spinning-checkout). */
+function spinningCheckout(dir: string, name: string, settings: { work: number; protocol?: number; dieAfter?: number }): string {
   const root = join(dir, name);
   mkdirSync(join(root, 'bin'), { recursive: true });
   copyFileSync(join(packageRoot, 'test', 'fixtures', 'spinning-checkout', 'bin', 'run.js'), join(root, 'bin', 'run.js'));
@@ -37,9 +38,10 @@ const options: LiveOptions = { models: ['m'], backends: ['ort-cpu'], threads: [1
 
 test('a live comparison interleaves two checkouts: identical ones pass the A/A self-test, a slower one regresses, a faster one improves', async (t) => {
   const dir = tempDir(t);
-  const base = sideOf(spinningCheckout(dir, 'base', { ms: 2 }), 'baseline');
-  const same = await compareLive(base, sideOf(spinningCheckout(dir, 'same', { ms: 2 }), 'current'), options);
+  const base = sideOf(spinningCheckout(dir, 'base', { work: 800_000 }), 'baseline');
+  const same = await compareLive(base, sideOf(spinningCheckout(dir, 'same', { work: 800_000 }), 'current'), options);
   assert.equal(same.basis, 'interleaved');
+  if (process.platform === 'linux') assert.match(same.cores, /both workers pinned to CPU/);
   assert.ok(same.rounds >= 12);
   const [c] = same.comparisons;
   assert.ok(c.change_interval![0] <= 0 && c.change_interval![1] >= 0, `A/A interval ${c.change_interval}`);
@@ -47,28 +49,28 @@ test('a live comparison interleaves two checkouts: identical ones pass the A/A s
   assert.notEqual(c.verdict, 'improved');
   assert.equal(selfTestLine(same).ok, true);
 
-  const slower = await compareLive(base, sideOf(spinningCheckout(dir, 'slow', { ms: 2.6 }), 'current'), options);
+  const slower = await compareLive(base, sideOf(spinningCheckout(dir, 'slow', { work: 1_040_000 }), 'current'), options);
   assert.equal(slower.comparisons[0].verdict, 'regressed', JSON.stringify(slower.comparisons[0]));
   assert.ok(Math.abs(slower.comparisons[0].change! - 0.3) < 0.1);
-  const faster = await compareLive(base, sideOf(spinningCheckout(dir, 'fast', { ms: 1 }), 'current'), options);
+  const faster = await compareLive(base, sideOf(spinningCheckout(dir, 'fast', { work: 400_000 }), 'current'), options);
   assert.equal(faster.comparisons[0].verdict, 'improved');
   assert.equal(selfTestLine(faster).ok, false, 'an A/A test whose sides differ fails');
   // 10% slower against a 10% threshold: never called unchanged.
-  const tenth = await compareLive(base, sideOf(spinningCheckout(dir, 'tenth', { ms: 2.2 }), 'current'), options);
+  const tenth = await compareLive(base, sideOf(spinningCheckout(dir, 'tenth', { work: 880_000 }), 'current'), options);
   assert.notEqual(tenth.comparisons[0].verdict, 'unchanged');
 });
 
 test('a live comparison says what went wrong with a side: not a checkout, another protocol, a worker that dies, a model it lacks', async (t) => {
   const dir = tempDir(t);
-  const good = sideOf(spinningCheckout(dir, 'good', { ms: 1 }), 'baseline');
+  const good = sideOf(spinningCheckout(dir, 'good', { work: 400_000 }), 'baseline');
   await assert.rejects(compareLive(good, sideOf(dir, 'current'), options), /is not a levit checkout \(no bin\/run\.js\)/);
   await assert.rejects(
-    compareLive(good, sideOf(spinningCheckout(dir, 'old', { ms: 1, protocol: 0 }), 'current'), options),
+    compareLive(good, sideOf(spinningCheckout(dir, 'old', { work: 400_000, protocol: 0 }), 'current'), options),
     /speaks worker protocol 0, this one 1/,
   );
-  await assert.rejects(compareLive(good, sideOf(spinningCheckout(dir, 'dies', { ms: 1, dieAfter: 3 }), 'current'), options), /worker exited/);
+  await assert.rejects(compareLive(good, sideOf(spinningCheckout(dir, 'dies', { work: 400_000, dieAfter: 3 }), 'current'), options), /worker exited/);
   await assert.rejects(
-    compareLive(good, sideOf(spinningCheckout(dir, 'lacks', { ms: 1 }), 'current'), { ...options, models: ['nonexistent'] }),
+    compareLive(good, sideOf(spinningCheckout(dir, 'lacks', { work: 400_000 }), 'current'), { ...options, models: ['nonexistent'] }),
     /baseline \(.*good\): nonexistent ort-cpu 1t b1: unknown model nonexistent/,
   );
   assert.throws(() => sideOf(join(dir, 'nowhere'), 'current'), /no such checkout or ONNX file/);
@@ -96,28 +98,27 @@ test('the bench worker answers the protocol: hello, load, run, errors as message
   assert.equal(await exited, 0);
 });
 
-/** A model of LeViT-128S's input, output and parameter count whose work is `repeats` products with one shared weight. */
+/** A model of LeViT-128S's input, output and parameter count that runs its one linear layer `repeats` times (on copies of its input). */
 function linearModel(repeats: number): Uint8Array {
   const b = new GraphBuilder(`linear-x${repeats}`);
   const x = b.slice(b.reshape(b.input('x', [1, 3, 224, 224]), [1, 3 * 224 * 224]), 1, 0, 7680);
   const w = b.initializer('w', floatTensor([1000, 7680], new Float32Array(1000 * 7680).fill(1e-4)), 'param');
-  let y = b.linear(x, w);
-  for (let i = 1; i < repeats; i++) y = b.add2(y, b.linear(x, w));
-  b.output(y);
+  const copies = repeats > 1 ? b.concat(Array(repeats).fill(x), 0) : x;
+  b.output(b.mean(b.linear(copies, w), [0], true));
   return exportOnnx(b.graph);
 }
 
-test('levit compare A.onnx B.onnx times two files live as the model named: a graph doing twice the work regresses', (t) => {
+test('levit compare A.onnx B.onnx times two files live as the model named: a graph doing more work regresses', (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'a.onnx'), linearModel(1));
-  writeFileSync(join(dir, 'b.onnx'), linearModel(3));
+  writeFileSync(join(dir, 'b.onnx'), linearModel(8));
   const quick = ['--batch', '1', '--warmup', '0.1', '--duration', '0.1', '--max-duration', '0.5', '--min-rounds', '12', '--slice', '0.02'];
   const r = runCli(['compare', join(dir, 'a.onnx'), join(dir, 'b.onnx'), '--model', 'levit_128s', ...quick, '--json'], { LEVIT_CACHE_DIR: dir });
   assert.equal(r.status, 1, r.stdout + r.stderr);
   const report = JSON.parse(r.stdout);
   assert.equal(report.basis, 'interleaved');
   assert.equal(report.comparisons[0].verdict, 'regressed');
-  assert.ok(report.comparisons[0].change > 0.5, String(report.comparisons[0].change));
+  assert.ok(report.comparisons[0].change > 0.3, String(report.comparisons[0].change));
   const two = runCli(['compare', join(dir, 'a.onnx'), join(dir, 'b.onnx'), '--model', 'levit_128s,levit_192']);
   assert.equal(two.status, 2);
   assert.match(two.stderr, /an ONNX file is timed as one model/);
@@ -126,4 +127,23 @@ test('levit compare A.onnx B.onnx times two files live as the model named: a gra
   assert.match(mixed.stderr, /both must be results files, or both levit checkouts \/ \.onnx files/);
   const selfWithArgs = runCli(['compare', '--self-test', join(dir, 'a.onnx')]);
   assert.equal(selfWithArgs.status, 2);
+});
+
+test('both workers are pinned to the same cores where taskset exists: the first the process may use', () => {
+  assert.deepEqual(
+    allowedCpus(() => 'Name:\tnode\nCpus_allowed_list:\t0-3,8,10-11\n'),
+    [0, 1, 2, 3, 8, 10, 11],
+  );
+  assert.equal(
+    allowedCpus(() => {
+      throw new Error('no /proc');
+    }),
+    null,
+  );
+  assert.deepEqual(sharedCores(1, [2, 3], true), { prefix: ['taskset', '-c', '2'], description: 'both workers pinned to CPU 2', pinned: true });
+  assert.deepEqual(sharedCores(2, [2, 3], true).prefix, ['taskset', '-c', '2,3']);
+  const unpinned = sharedCores(1, [0], false);
+  assert.equal(unpinned.pinned, false);
+  assert.deepEqual(unpinned.prefix, []);
+  assert.match(unpinned.description, /not pinned/);
 });

@@ -8,14 +8,15 @@ import { type Arm, type ArmTimes, type RoundEvents, runRounds } from '../bench/r
 import type { RoundSettings, Stopped } from '../bench/schedule.js';
 import { type CompareOptions, type CompareReport, type Comparison, reportOf, verdictOf } from './compare.js';
 import { WorkerClient } from './worker-client.js';
+import { sharedCores } from './affinity.js';
 
 /**
  * A live comparison: baseline and current measured in one process tree, in the same interleaved
  * rounds, and decided on the paired interval of the change. Each side is a levit checkout (its own
  * levit, onnxruntime and graphs: the pull-request gate, or two runtime versions) or an ONNX file
- * (run by this checkout); a long-lived worker process serves each side, and this coordinator
- * alternates their slices in a fresh random order every round. Drift between rounds falls on both
- * sides alike and divides out of the ratio.
+ * (run by this checkout); a long-lived worker process serves each side, both pinned to the same
+ * cores (affinity.ts), and this coordinator alternates their slices in a fresh random order every
+ * round. Drift between rounds falls on both sides alike and divides out of the ratio.
  */
 
 /** What a side is: a checkout's root, or an ONNX file timed by this checkout as the model named. */
@@ -47,6 +48,8 @@ export interface LiveEvents extends RoundEvents {
 export interface LiveReport extends CompareReport {
   baseline_source: string;
   current_source: string;
+  /** Where the workers ran: pinned to the same cores, or why not (affinity.ts). */
+  cores: string;
   rounds: number;
   stopped: Stopped;
 }
@@ -106,11 +109,12 @@ export async function compareLive(baseline: Side, current: Side, o: LiveOptions,
     throw new LevitError('an ONNX file is timed as one model: name exactly one with --model (its input contract)', ExitCode.usage);
   }
   const configs = configurations(o);
+  const cores = sharedCores(Math.max(...configs.map((c) => c.threads)));
   const workers: WorkerClient[] = [];
   try {
     for (const side of [baseline, current]) {
       events.phase?.(`starting the ${side.label}'s worker (${side.root})`);
-      workers.push(await WorkerClient.start(side.root));
+      workers.push(await WorkerClient.start(side.root, cores.prefix));
     }
     const arms: Arm[] = [];
     for (const [i, c] of configs.entries()) {
@@ -138,6 +142,7 @@ export async function compareLive(baseline: Side, current: Side, o: LiveOptions,
       }),
       baseline_source: describe(baseline),
       current_source: describe(current),
+      cores: cores.description,
       rounds: result.rounds,
       stopped: result.stopped,
     };

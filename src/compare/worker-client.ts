@@ -29,8 +29,8 @@ export class WorkerClient {
     });
   }
 
-  /** Starts the worker of the checkout at `root` and checks that it speaks this protocol. */
-  static async start(root: string): Promise<WorkerClient> {
+  /** Starts the worker of the checkout at `root` (behind `prefix`, e.g. taskset) and checks that it speaks this protocol. */
+  static async start(root: string, prefix: readonly string[] = []): Promise<WorkerClient> {
     const bin = join(root, 'bin', 'run.js');
     if (!existsSync(bin)) {
       throw new LevitError(
@@ -40,7 +40,8 @@ export class WorkerClient {
       );
     }
     const cache = mkdtempSync(join(tmpdir(), 'levit-worker-'));
-    const child = spawn(process.execPath, [bin, 'bench-worker'], { cwd: root, env: { ...process.env, LEVIT_CACHE_DIR: cache }, stdio: 'pipe' });
+    const [command, ...args] = [...prefix, process.execPath, bin, 'bench-worker'];
+    const child = spawn(command, args, { cwd: root, env: { ...process.env, LEVIT_CACHE_DIR: cache }, stdio: 'pipe' });
     const client = new WorkerClient(root, child, cache);
     const hello = await client.request({ op: 'hello' }).catch((e: Error) => {
       throw new LevitError(

@@ -24,7 +24,8 @@ function basisText(r: CompareReport): string {
 function machineLine(r: CompareReport): string {
   const live = r as Partial<LiveReport>;
   if (live.baseline_source) {
-    return `Live: baseline ${live.baseline_source}, current ${live.current_source}; ${basisText(r)} (${live.rounds} rounds, ${live.stopped}).`;
+    const how = `${basisText(r)} (${live.rounds} rounds, ${live.stopped}; ${live.cores})`;
+    return `Live: baseline ${live.baseline_source}, current ${live.current_source}; ${how}.`;
   }
   const machines = r.same_machine ? `Same machine: ${r.current_machine}` : `Different machines: baseline ${r.baseline_machine}, current ${r.current_machine}`;
   return `${machines}; compared on ${basisText(r)}.`;

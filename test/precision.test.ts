@@ -19,6 +19,7 @@ import { toFloat16 } from '../src/quant/fp16.js';
 import { calibratedValues, quantLayers } from '../src/quant/layers.js';
 import { activationQuant, quantizeActivation, quantizeWeights, roundHalfEven, signedActivationQuant, sqnr } from '../src/quant/numeric.js';
 import { fromHalf, toHalf } from '../src/util/numeric.js';
+import { hardswishQuant, hardswishUnits } from '../src/quant/hardswish.js';
 import { quantizeStatic } from '../src/quant/qdq.js';
 import { forEachBatch } from '../src/quant/run.js';
 import { quantizeWithFallback, top1Agreement } from '../src/quant/sensitivity.js';
@@ -142,6 +143,61 @@ test('static int8 matches a reference integer computation, in the form onnxrunti
   const step = qy.scale * Math.max(...fw.scales) * 48;
   for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(got[i] - expected[i]) <= step, `logit ${i}: ${got[i]} vs ${expected[i]}`);
   assert.ok(sqnr(expected, got) > 30, `SQNR against the reference ${sqnr(expected, got)}`);
+});
+
+test('int8 for VNNI: HardSwish after an int8 convolution runs on uint8, hardswish of the same uint8 value', async (t) => {
+  // The arithmetic: x = (q - k) * 3/k, and Clip(q, 0, 2k) read at scale (3/k) / 6 is hsig(x), for every q.
+  for (const max of [0.5, 2.9, 13.3, 700]) {
+    const q = hardswishQuant(max)!;
+    const k = q.zeroPoint;
+    assert.ok(Math.abs(q.scale * k - 3) < 1e-5 && (255 - k) * q.scale >= max * (1 - 1e-6), `[-3, ${max}] is covered`);
+    for (let v = 0; v < 256; v++) {
+      const x = (v - k) * q.scale;
+      const hsig = Math.min(v, Math.min(255, 2 * k)) * Math.fround(q.scale / 6);
+      assert.ok(Math.abs(hsig - Math.min(1, Math.max(0, x / 6 + 0.5))) < 1e-6, `q ${v} of k ${k}`);
+    }
+  }
+  assert.equal(hardswishQuant(-3), null, 'hardswish is 0 throughout');
+
+  // x -> conv -> HardSwish -> conv -> flatten -> linear: the HardSwish between the int8 convolutions.
+  const b = new GraphBuilder('swish');
+  const param = (name: string, shape: number[], seed: number, gain = 1) =>
+    b.initializer(
+      name,
+      floatTensor(
+        shape,
+        noise(
+          shape.reduce((m, d) => m * d),
+          seed,
+        ).map((v) => v * gain),
+      ),
+      'param',
+    );
+  const x = b.input('x', ['N', 2, 6, 6]);
+  // Weights large enough that the convolution's output reaches well beyond [-3, 3].
+  const h = b.hardswish(b.conv2d(x, param('c1.w', [3, 2, 3, 3], 1, 8), param('c1.b', [3], 2), { stride: 1, pad: 1 }));
+  const y = b.reshape(b.conv2d(h, param('c2.w', [4, 3, 3, 3], 4), param('c2.b', [4], 5), { stride: 1, pad: 0 }), ['N', 64]);
+  b.output(b.linear(y, param('fc.w', [5, 64], 6), param('fc.b', [5], 7)));
+  const model = lowerGraph(b.graph);
+  const input = floatTensor([8, 2, 6, 6], noise(576, 8));
+  const layers = quantLayers(model);
+  const ranges = await calibrateRanges(model, calibratedValues(layers), [input], 'minmax');
+  assert.deepEqual(
+    hardswishUnits(model, new Map(layers.map((l) => [l.node, l]))).map((u) => u.conv),
+    [layers[0].node],
+  );
+  const plan = { ranges, keepFloat: new Set<string>(), reduceRange: false, products: false };
+  const dir = tempDir(t);
+  const reference = await run(model, input);
+  const plain = await run(quantizeStatic(model, plan), input);
+  const vnni = await run(quantizeStatic(model, { ...plan, vnni: true }), input, join(dir, 'vnni.onnx'));
+  const ops = readFileSync(join(dir, 'vnni.onnx')).toString('latin1');
+  assert.match(ops, /QLinearMul/, 'x * hsig(x) fuses into QLinearMul');
+  assert.match(ops, /Clip/);
+  assert.doesNotMatch(ops, /HardSigmoid/, 'no float32 HardSwish is left');
+  assert.equal(ops.split('QLinearConv').length - 1, 2);
+  // Its range [-3, max] is finer than the convolution's own [min, max].
+  assert.ok(sqnr(reference, vnni) > sqnr(reference, plain), `uint8 HardSwish ${sqnr(reference, vnni)} dB, float ${sqnr(reference, plain)} dB`);
 });
 
 test('dynamic int8 and fp16 keep the small model close to float32', async () => {

@@ -6,6 +6,7 @@ import { type CalibrationMethod, calibrateRanges } from '../quant/calibrate.js';
 import { type CalibrationFiles, chooseImageSplit, loadCalibrationSet } from './calibration-set.js';
 import { type Int8Target, chooseInt8Target } from '../quant/cpu-target.js';
 import { quantizeDynamic } from '../quant/dynamic.js';
+import { hardswishUnits } from '../quant/hardswish.js';
 import { toFloat16 } from '../quant/fp16.js';
 import { type QuantLayer, activationProducts, calibratedValues, quantLayers } from '../quant/layers.js';
 import { type FallbackProgress, type SensitivityReport, quantizeWithFallback } from '../quant/sensitivity.js';
@@ -162,8 +163,10 @@ export async function lowerWithPrecision(
   const ranges = await calibrateRanges(model, calibratedValues(layers, products), set.batches, spec.method);
   const keepFloat = spec.target === 'vnni' ? imageLayers(model, layers) : new Set<string>();
   if (keepFloat.size) notes.push(`kept in float32 for speed on VNNI: ${[...keepFloat].join(', ')} (convolution over the image's 3 channels)`);
-  const plan = { ranges, keepFloat, reduceRange: spec.reduceRange, products: spec.int8Attention };
-  const units = [...layers, ...products];
+  const plan = { ranges, keepFloat, reduceRange: spec.reduceRange, products: spec.int8Attention, vnni: spec.target === 'vnni' };
+  // A convolution's output read by a uint8 HardSwish is clipped at -3, where HardSwish is 0: judge it after the HardSwish.
+  const swishes = new Map(plan.vnni ? hardswishUnits(model, new Map(layers.map((l) => [l.node, l]))).map((h) => [h.conv, h.output]) : []);
+  const units = [...layers.map((l) => ({ ...l, output: swishes.get(l.node) ?? l.output })), ...products];
   const judge = { calibration: set.batches, validation: held ? held.batches : set.batches };
   const { model: quantized, report } = await quantizeWithFallback(model, units, plan, judge, spec.targetSqnr, spec.maxFallback, onProgress);
   if (!report.met)

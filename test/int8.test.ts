@@ -90,7 +90,8 @@ test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), 
   const ops = await optimizedOps(vnni.model, join(dir, 'vnni.onnx'));
   assert.match(ops, /patch_embed\/conv2d_0_nchwc/, 'the image convolution runs as a float32 NCHWc convolution');
   assert.equal(count(ops, 'QLinearConv'), 3, 'the three later patch-embedding convolutions are integer');
-  assert.equal(count(ops, 'QGemm'), 47, 'every linear layer is a QGemm');
+  assert.equal(count(ops, 'QGemm'), 67, 'every linear layer is a QGemm; the 9 qkv and 2 kv projections one per part');
+  assert.equal(count(ops, 'Split'), 0, 'no Split copies the projections apart');
   assert.equal(count(ops, 'QLinearMul'), 2, 'the HardSwishes between the int8 convolutions run on uint8');
   assert.equal(count(ops, 'MatMulIntegerToFloat'), 0, 'attention products stay float32 by default');
   assert.ok(vnni.notes.some((n) => /kept in float32 for speed on VNNI: patch_embed\/conv2d_0/.test(n)));
@@ -107,7 +108,7 @@ test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), 
   const avx2 = await lowerWithPrecision(graph, card, resolvePrecision('int8', { ...o, int8Target: 'avx2' }));
   const avx2Ops = await optimizedOps(avx2.model, join(dir, 'avx2.onnx'));
   assert.equal(count(avx2Ops, 'QLinearConv'), 4, 'the AVX2 form is as it was: every convolution int8');
-  assert.equal(count(avx2Ops, 'QLinearMul'), 0, 'and its HardSwishes too');
+  assert.equal(count(avx2Ops, 'QLinearMul') + count(avx2Ops, 'Split') + count(avx2Ops, 'QGemm'), 0 + 11 + 47, 'and its projections and HardSwishes too');
 });
 
 /**

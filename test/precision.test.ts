@@ -21,6 +21,7 @@ import { activationQuant, quantizeActivation, quantizeWeights, roundHalfEven, si
 import { fromHalf, toHalf } from '../src/util/numeric.js';
 import { hardswishQuant, hardswishUnits } from '../src/quant/hardswish.js';
 import { quantizeStatic } from '../src/quant/qdq.js';
+import { splitHeads } from '../src/quant/split-heads.js';
 import { forEachBatch } from '../src/quant/run.js';
 import { quantizeWithFallback, top1Agreement } from '../src/quant/sensitivity.js';
 import { requireBackend } from '../src/runtime/registry.js';
@@ -198,6 +199,30 @@ test('int8 for VNNI: HardSwish after an int8 convolution runs on uint8, hardswis
   assert.equal(ops.split('QLinearConv').length - 1, 2);
   // Its range [-3, max] is finer than the convolution's own [min, max].
   assert.ok(sqnr(reference, vnni) > sqnr(reference, plain), `uint8 HardSwish ${sqnr(reference, vnni)} dB, float ${sqnr(reference, plain)} dB`);
+});
+
+test('int8 for VNNI: a fused projection split per head into one QGemm per part, exactly', async (t) => {
+  // Tokens [N, 4, 8] -> linear to 2 heads x (2 + 2 + 4) interleaved per head -> Split -> attention.
+  const b = new GraphBuilder('heads');
+  const x = b.input('x', ['N', 4, 8]);
+  const w = b.initializer('qkv.w', floatTensor([16, 8], noise(128, 1)), 'param');
+  const qkv = b.reshape(b.linear(x, w, b.initializer('qkv.b', floatTensor([16], noise(16, 2)), 'param')), ['N', 4, 2, 8]);
+  const [q, k, v] = b.split(qkv, 3, [2, 2, 4]);
+  const scores = b.matmul(b.transpose(q, [0, 2, 1, 3]), b.transpose(k, [0, 2, 3, 1]));
+  b.output(b.reshape(b.matmul(scores, b.transpose(v, [0, 2, 1, 3])), ['N', 32]));
+  const model = lowerGraph(b.graph);
+  const input = floatTensor([3, 4, 8], noise(96, 3));
+  const ranges = await calibrateRanges(model, calibratedValues(quantLayers(model)), [input], 'minmax');
+  const fused = quantizeStatic(model, { ranges, keepFloat: new Set(), reduceRange: false, products: false, vnni: true });
+  const split = splitHeads(fused);
+  assert.equal(split.nodes.filter((n) => n.op === 'Split').length, 0);
+  assert.equal(split.nodes.filter((n) => n.op === 'Gemm').length, 3);
+  const dir = tempDir(t);
+  assert.deepEqual(await run(split, input, join(dir, 'split.onnx')), await run(fused, input), 'the same integers, column by column');
+  const ops = readFileSync(join(dir, 'split.onnx')).toString('latin1');
+  assert.equal(ops.split('QGemm').length - 1, 3, 'each part is a QGemm');
+  const float = quantizeStatic(model, { ranges, keepFloat: new Set(quantLayers(model).map((l) => l.node)), reduceRange: false, products: false });
+  assert.equal(splitHeads(float), float, 'a projection kept in float32 stays as it is');
 });
 
 test('dynamic int8 and fp16 keep the small model close to float32', async () => {

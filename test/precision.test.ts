@@ -293,6 +293,7 @@ test('precision is part of the artifact cache key: precision, method, calibratio
     const keys = [FP32, resolvePrecision('fp16', o), dynamic, a, pct, fewer, vnni, attention].map((p) => artifactPath('levit_128s', weights, 'onnx', p));
     assert.equal(new Set(keys).size, keys.length);
     assert.match(precisionKey(a), /^int8-minmax-[0-9a-f]{12}-n6-v[0-9a-f]{12}-n2-t20-f16-rr$/);
+    assert.match(precisionKey(vnni), /-t20-f16-vnni-g2$/, 'the VNNI graph form has a revision of its own');
   }
   assert.throws(() => resolvePrecision('fp16', { ...o, calibration: dir }), /--calibration applies to --precision int8/);
   assert.throws(() => resolvePrecision('int8', { ...o, method: 'percentile' }), /needs --calibration DIR/);

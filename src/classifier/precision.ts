@@ -105,6 +105,9 @@ export function resolvePrecision(precision: Precision, o: PrecisionOptions): Pre
   };
 }
 
+/** Bump when the static int8 VNNI graph changes (2: uint8 HardSwish after int8 convolutions, one QGemm per projection part). */
+const VNNI_STATIC_GRAPH = 2;
+
 /**
  * The precision's part of an artifact's cache key and file name: empty for float32 (so float32
  * artifacts keep their names), else precision, method, calibration-set hash and size, target.
@@ -114,10 +117,12 @@ export function precisionKey(spec: PrecisionSpec): string {
   // avx2 with 7-bit weights keeps the keys it had before targets existed.
   const form = `${spec.target === 'vnni' ? '-vnni' : ''}${spec.reduceRange ? '-rr' : ''}`;
   if (spec.method === 'dynamic') return `int8-dynamic${form}`;
+  // Static int8 for VNNI has its own graph form (uint8 HardSwish, split projections): its revision, so cached artifacts of an older form are rebuilt.
+  const graph = spec.target === 'vnni' ? `-g${VNNI_STATIC_GRAPH}` : '';
   const validation = spec.validation ? `-v${spec.validation.hash.slice(0, 12)}-n${spec.validation.files.length}` : '';
   const attention = spec.int8Attention ? '-qattn' : '';
   const images = `${spec.calibration.hash.slice(0, 12)}-n${spec.calibration.files.length}${validation}`;
-  return `int8-${spec.method}-${images}-t${spec.targetSqnr}-f${spec.maxFallback}${attention}${form}`;
+  return `int8-${spec.method}-${images}-t${spec.targetSqnr}-f${spec.maxFallback}${attention}${form}${graph}`;
 }
 
 export function precisionLabel(spec: PrecisionSpec): string {

@@ -19,7 +19,9 @@ import { toFloat16 } from '../src/quant/fp16.js';
 import { calibratedValues, quantLayers } from '../src/quant/layers.js';
 import { activationQuant, quantizeActivation, quantizeWeights, roundHalfEven, signedActivationQuant, sqnr } from '../src/quant/numeric.js';
 import { fromHalf, toHalf } from '../src/util/numeric.js';
+import { hardswishQuant, hardswishUnits } from '../src/quant/hardswish.js';
 import { quantizeStatic } from '../src/quant/qdq.js';
+import { splitHeads } from '../src/quant/split-heads.js';
 import { forEachBatch } from '../src/quant/run.js';
 import { quantizeWithFallback, top1Agreement } from '../src/quant/sensitivity.js';
 import { getBackend } from '../src/runtime/registry.js';
@@ -145,6 +147,85 @@ test('static int8 matches a reference integer computation, in the form onnxrunti
   assert.ok(sqnr(expected, got) > 30, `SQNR against the reference ${sqnr(expected, got)}`);
 });
 
+test('int8 for VNNI: HardSwish after an int8 convolution runs on uint8, hardswish of the same uint8 value', async (t) => {
+  // The arithmetic: x = (q - k) * 3/k, and Clip(q, 0, 2k) read at scale (3/k) / 6 is hsig(x), for every q.
+  for (const max of [0.5, 2.9, 13.3, 700]) {
+    const q = hardswishQuant(max)!;
+    const k = q.zeroPoint;
+    assert.ok(Math.abs(q.scale * k - 3) < 1e-5 && (255 - k) * q.scale >= max * (1 - 1e-6), `[-3, ${max}] is covered`);
+    for (let v = 0; v < 256; v++) {
+      const x = (v - k) * q.scale;
+      const hsig = Math.min(v, Math.min(255, 2 * k)) * Math.fround(q.scale / 6);
+      assert.ok(Math.abs(hsig - Math.min(1, Math.max(0, x / 6 + 0.5))) < 1e-6, `q ${v} of k ${k}`);
+    }
+  }
+  assert.equal(hardswishQuant(-3), null, 'hardswish is 0 throughout');
+
+  // x -> conv -> HardSwish -> conv -> flatten -> linear: the HardSwish between the int8 convolutions.
+  const b = new GraphBuilder('swish');
+  const param = (name: string, shape: number[], seed: number, gain = 1) =>
+    b.initializer(
+      name,
+      floatTensor(
+        shape,
+        noise(
+          shape.reduce((m, d) => m * d),
+          seed,
+        ).map((v) => v * gain),
+      ),
+      'param',
+    );
+  const x = b.input('x', ['N', 2, 6, 6]);
+  // Weights large enough that the convolution's output reaches well beyond [-3, 3].
+  const h = b.hardswish(b.conv2d(x, param('c1.w', [3, 2, 3, 3], 1, 8), param('c1.b', [3], 2), { stride: 1, pad: 1 }));
+  const y = b.reshape(b.conv2d(h, param('c2.w', [4, 3, 3, 3], 4), param('c2.b', [4], 5), { stride: 1, pad: 0 }), ['N', 64]);
+  b.output(b.linear(y, param('fc.w', [5, 64], 6), param('fc.b', [5], 7)));
+  const model = lowerGraph(b.graph);
+  const input = floatTensor([8, 2, 6, 6], noise(576, 8));
+  const layers = quantLayers(model);
+  const ranges = await calibrateRanges(model, calibratedValues(layers), [input], 'minmax');
+  assert.deepEqual(
+    hardswishUnits(model, new Map(layers.map((l) => [l.node, l]))).map((u) => u.conv),
+    [layers[0].node],
+  );
+  const plan = { ranges, keepFloat: new Set<string>(), reduceRange: false, products: false };
+  const dir = tempDir(t);
+  const reference = await run(model, input);
+  const plain = await run(quantizeStatic(model, plan), input);
+  const vnni = await run(quantizeStatic(model, { ...plan, vnni: true }), input, join(dir, 'vnni.onnx'));
+  const ops = readFileSync(join(dir, 'vnni.onnx')).toString('latin1');
+  assert.match(ops, /QLinearMul/, 'x * hsig(x) fuses into QLinearMul');
+  assert.match(ops, /Clip/);
+  assert.doesNotMatch(ops, /HardSigmoid/, 'no float32 HardSwish is left');
+  assert.equal(ops.split('QLinearConv').length - 1, 2);
+  // Its range [-3, max] is finer than the convolution's own [min, max].
+  assert.ok(sqnr(reference, vnni) > sqnr(reference, plain), `uint8 HardSwish ${sqnr(reference, vnni)} dB, float ${sqnr(reference, plain)} dB`);
+});
+
+test('int8 for VNNI: a fused projection split per head into one QGemm per part, exactly', async (t) => {
+  // Tokens [N, 4, 8] -> linear to 2 heads x (2 + 2 + 4) interleaved per head -> Split -> attention.
+  const b = new GraphBuilder('heads');
+  const x = b.input('x', ['N', 4, 8]);
+  const w = b.initializer('qkv.w', floatTensor([16, 8], noise(128, 1)), 'param');
+  const qkv = b.reshape(b.linear(x, w, b.initializer('qkv.b', floatTensor([16], noise(16, 2)), 'param')), ['N', 4, 2, 8]);
+  const [q, k, v] = b.split(qkv, 3, [2, 2, 4]);
+  const scores = b.matmul(b.transpose(q, [0, 2, 1, 3]), b.transpose(k, [0, 2, 3, 1]));
+  b.output(b.reshape(b.matmul(scores, b.transpose(v, [0, 2, 1, 3])), ['N', 32]));
+  const model = lowerGraph(b.graph);
+  const input = floatTensor([3, 4, 8], noise(96, 3));
+  const ranges = await calibrateRanges(model, calibratedValues(quantLayers(model)), [input], 'minmax');
+  const fused = quantizeStatic(model, { ranges, keepFloat: new Set(), reduceRange: false, products: false, vnni: true });
+  const split = splitHeads(fused);
+  assert.equal(split.nodes.filter((n) => n.op === 'Split').length, 0);
+  assert.equal(split.nodes.filter((n) => n.op === 'Gemm').length, 3);
+  const dir = tempDir(t);
+  assert.deepEqual(await run(split, input, join(dir, 'split.onnx')), await run(fused, input), 'the same integers, column by column');
+  const ops = readFileSync(join(dir, 'split.onnx')).toString('latin1');
+  assert.equal(ops.split('QGemm').length - 1, 3, 'each part is a QGemm');
+  const float = quantizeStatic(model, { ranges, keepFloat: new Set(quantLayers(model).map((l) => l.node)), reduceRange: false, products: false });
+  assert.equal(splitHeads(float), float, 'a projection kept in float32 stays as it is');
+});
+
 test('dynamic int8 and fp16 keep the small model close to float32', async () => {
   const model = smallModel();
   const x = floatTensor([4, 2, 6, 6], noise(288, 9));
@@ -213,6 +294,7 @@ test('precision is part of the artifact cache key: precision, method, calibratio
     const keys = [FP32, resolvePrecision('fp16', o), dynamic, a, pct, fewer, vnni, attention].map((p) => artifactPath('levit_128s', weights, 'onnx', p));
     assert.equal(new Set(keys).size, keys.length);
     assert.match(precisionKey(a), /^int8-minmax-[0-9a-f]{12}-n6-v[0-9a-f]{12}-n2-t20-f16-rr$/);
+    assert.match(precisionKey(vnni), /-t20-f16-vnni-g2$/, 'the VNNI graph form has a revision of its own');
   }
   assert.throws(() => resolvePrecision('fp16', { ...o, calibration: dir }), /--calibration applies to --precision int8/);
   assert.throws(() => resolvePrecision('int8', { ...o, method: 'percentile' }), /needs --calibration DIR/);

@@ -6,6 +6,8 @@ import { type CalibrationMethod, calibrateRanges } from '../quant/calibrate.js';
 import { type CalibrationFiles, chooseImageSplit, loadCalibrationSet } from './calibration-set.js';
 import { type Int8Target, chooseInt8Target } from '../quant/cpu-target.js';
 import { quantizeDynamic } from '../quant/dynamic.js';
+import { hardswishUnits } from '../quant/hardswish.js';
+import { splitHeads } from '../quant/split-heads.js';
 import { toFloat16 } from '../quant/fp16.js';
 import { type QuantLayer, activationProducts, calibratedValues, quantLayers } from '../quant/layers.js';
 import { type FallbackProgress, type SensitivityReport, quantizeWithFallback } from '../quant/sensitivity.js';
@@ -103,6 +105,9 @@ export function resolvePrecision(precision: Precision, o: PrecisionOptions): Pre
   };
 }
 
+/** Bump when the static int8 VNNI graph changes (2: uint8 HardSwish after int8 convolutions, one QGemm per projection part). */
+const VNNI_STATIC_GRAPH = 2;
+
 /**
  * The precision's part of an artifact's cache key and file name: empty for float32 (so float32
  * artifacts keep their names), else precision, method, calibration-set hash and size, target.
@@ -112,10 +117,12 @@ export function precisionKey(spec: PrecisionSpec): string {
   // avx2 with 7-bit weights keeps the keys it had before targets existed.
   const form = `${spec.target === 'vnni' ? '-vnni' : ''}${spec.reduceRange ? '-rr' : ''}`;
   if (spec.method === 'dynamic') return `int8-dynamic${form}`;
+  // Static int8 for VNNI has its own graph form (uint8 HardSwish, split projections): its revision, so cached artifacts of an older form are rebuilt.
+  const graph = spec.target === 'vnni' ? `-g${VNNI_STATIC_GRAPH}` : '';
   const validation = spec.validation ? `-v${spec.validation.hash.slice(0, 12)}-n${spec.validation.files.length}` : '';
   const attention = spec.int8Attention ? '-qattn' : '';
   const images = `${spec.calibration.hash.slice(0, 12)}-n${spec.calibration.files.length}${validation}`;
-  return `int8-${spec.method}-${images}-t${spec.targetSqnr}-f${spec.maxFallback}${attention}${form}`;
+  return `int8-${spec.method}-${images}-t${spec.targetSqnr}-f${spec.maxFallback}${attention}${form}${graph}`;
 }
 
 export function precisionLabel(spec: PrecisionSpec): string {
@@ -162,10 +169,14 @@ export async function lowerWithPrecision(
   const ranges = await calibrateRanges(model, calibratedValues(layers, products), set.batches, spec.method);
   const keepFloat = spec.target === 'vnni' ? imageLayers(model, layers) : new Set<string>();
   if (keepFloat.size) notes.push(`kept in float32 for speed on VNNI: ${[...keepFloat].join(', ')} (convolution over the image's 3 channels)`);
-  const plan = { ranges, keepFloat, reduceRange: spec.reduceRange, products: spec.int8Attention };
-  const units = [...layers, ...products];
+  const plan = { ranges, keepFloat, reduceRange: spec.reduceRange, products: spec.int8Attention, vnni: spec.target === 'vnni' };
+  // A convolution's output read by a uint8 HardSwish is clipped at -3, where HardSwish is 0: judge it after the HardSwish.
+  const swishes = new Map(plan.vnni ? hardswishUnits(model, new Map(layers.map((l) => [l.node, l]))).map((h) => [h.conv, h.output]) : []);
+  const units = [...layers.map((l) => ({ ...l, output: swishes.get(l.node) ?? l.output })), ...products];
   const judge = { calibration: set.batches, validation: held ? held.batches : set.batches };
-  const { model: quantized, report } = await quantizeWithFallback(model, units, plan, judge, spec.targetSqnr, spec.maxFallback, onProgress);
+  const { model: measured, report } = await quantizeWithFallback(model, units, plan, judge, spec.targetSqnr, spec.maxFallback, onProgress);
+  // Exact, so the report (measured on the fused projections, whose outputs it names) holds for it.
+  const quantized = plan.vnni ? splitHeads(measured) : measured;
   if (!report.met)
     notes.push(
       `logits SQNR ${report.logitsSqnr.toFixed(1)} dB is below the target ${spec.targetSqnr} dB ` +

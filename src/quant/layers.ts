@@ -1,3 +1,4 @@
+import { readersOf } from '../onnx/graph-index.js';
 import type { OnnxModel, OnnxNode } from '../onnx/model.js';
 
 /** The operators whose weights are quantized to int8: onnxruntime has integer kernels for each. */
@@ -60,8 +61,7 @@ export interface ProductLayer {
 
 /** Every MatMul whose operands are both computed values, not weights. */
 export function activationProducts(model: OnnxModel): ProductLayer[] {
-  const readers = new Map<string, OnnxNode[]>();
-  for (const n of model.nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const readers = readersOf(model);
   const graphOutputs = new Set(model.outputs.map((o) => o.name));
   return model.nodes
     .filter((n) => n.op === 'MatMul' && n.inputs.length === 2 && n.inputs.every((v) => !model.initializers.has(v)))

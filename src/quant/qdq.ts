@@ -1,4 +1,5 @@
 import type { OnnxModel, OnnxNode, OnnxTensor } from '../onnx/model.js';
+import { hardswishQuant, hardswishUnits } from './hardswish.js';
 import { type ProductLayer, type QuantLayer, activationProducts, quantLayers } from './layers.js';
 import { type ActivationQuant, activationQuant, quantizeWeights, roundHalfEven, signedActivationQuant } from './numeric.js';
 
@@ -16,6 +17,8 @@ export interface StaticPlan {
   reduceRange: boolean;
   /** Activation products (attention) in int8 too, except those in keepFloat. */
   products: boolean;
+  /** The VNNI form: HardSwish after int8 convolutions on uint8 (hardswish.ts). */
+  vnni?: boolean;
 }
 
 const scalar = (v: number): OnnxTensor => ({ dtype: 'float32', shape: [], data: Float32Array.of(v) });
@@ -35,11 +38,22 @@ export function quantizeStatic(model: OnnxModel, plan: StaticPlan): OnnxModel {
   );
   const products = new Map((plan.products ? activationProducts(model) : []).filter((p) => !plan.keepFloat.has(p.node)).map((p) => [p.node, p]));
   const folded = new Set([...products.values()].flatMap((p) => (p.scale ? [p.scale.node] : [])));
+  // uint8 HardSwishes by node, and the quantization of the convolution outputs they read.
+  const swishes = new Map<string, ActivationQuant>();
+  const swishInputs = new Map<string, ActivationQuant>();
+  for (const h of plan.vnni ? hardswishUnits(model, layers) : []) {
+    const q = hardswishQuant(rangeOf(plan.ranges, h.input).max);
+    if (!q) continue;
+    swishes.set(h.node, q);
+    swishInputs.set(h.input, q);
+  }
   for (const n of model.nodes) {
     const layer = layers.get(n.name);
     const product = products.get(n.name);
-    if (layer) rewrite.layer(n, layer, plan.ranges);
+    const swish = swishes.get(n.name);
+    if (layer) rewrite.layer(n, layer, plan.ranges, swishInputs.get(layer.output));
     else if (product) rewrite.product(n, product, plan.ranges);
+    else if (swish) rewrite.hardswish(n, swish);
     else if (!folded.has(n.name)) rewrite.keep(n);
   }
   return rewrite.result();
@@ -68,7 +82,8 @@ class QdqRewrite {
     this.nodes.push(n);
   }
 
-  layer(n: OnnxNode, layer: QuantLayer, ranges: ReadonlyMap<string, Range>): void {
+  /** `output`: a convolution's output quantization where a uint8 HardSwish reads it (else its range's). */
+  layer(n: OnnxNode, layer: QuantLayer, ranges: ReadonlyMap<string, Range>, output?: ActivationQuant): void {
     const x = this.activation(layer.input, rangeOf(ranges, layer.input));
     const w = this.weight(layer);
     const inputs = [x.name, w.name];
@@ -79,7 +94,20 @@ class QdqRewrite {
     }
     const float = `${layer.output}:float`;
     this.nodes.push({ ...n, inputs, outputs: [float] });
-    this.qdq(float, layer.output, rangeOf(ranges, layer.output));
+    if (output) this.quantized(float, layer.output, output, 'uint8');
+    else this.qdq(float, layer.output, rangeOf(ranges, layer.output));
+  }
+
+  /** hardswish(x) = x * hsig(x) from x's uint8 q (zero point k, scale 3/k): hsig is Clip(q, 0, 2k) read at scale 3/k / 6. */
+  hardswish(n: OnnxNode, q: ActivationQuant): void {
+    const [x, out] = [n.inputs[0], n.outputs[0]];
+    const byte = (v: number): OnnxTensor => ({ dtype: 'uint8', shape: [], data: Uint8Array.of(v) });
+    const [lo, hi] = [this.add(`${out}:clip_min`, byte(0)), this.add(`${out}:clip_max`, byte(Math.min(255, 2 * q.zeroPoint)))];
+    const scale = this.add(`${out}:hsig_scale`, scalar(Math.fround(q.scale / 6)));
+    const zp = this.add(`${out}:hsig_zero_point`, byte(0));
+    this.nodes.push({ op: 'Clip', name: `${n.name}/clip`, inputs: [`${x}:uint8`, lo, hi], outputs: [`${out}:hsig_uint8`] });
+    this.nodes.push({ op: 'DequantizeLinear', name: `${n.name}/hsig`, inputs: [`${out}:hsig_uint8`, scale, zp], outputs: [`${out}:hsig`] });
+    this.nodes.push({ op: 'Mul', name: n.name, inputs: [x, `${out}:hsig`], outputs: [out] });
   }
 
   /** uint8 by int8: the first operand asymmetric, the second symmetric. */

@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { allowedCpus, hasTaskset } from '../util/cpus.js';
 
 /**
  * Where a live comparison's workers run. Two processes left to the scheduler land on different cores,
@@ -10,22 +9,6 @@ import { readFileSync } from 'node:fs';
  * cores this process may use. Linux only (taskset, from util-linux); elsewhere they run unpinned.
  */
 
-/** The CPUs this process may run on, in order, from /proc/self/status (null where it cannot be read). */
-export function allowedCpus(status = (): string => readFileSync('/proc/self/status', 'utf8')): number[] | null {
-  let text: string;
-  try {
-    text = status();
-  } catch {
-    return null;
-  }
-  const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(text)?.[1];
-  if (!list) return null;
-  return list.split(',').flatMap((part) => {
-    const [a, b] = part.split('-').map(Number);
-    return Number.isInteger(b) ? Array.from({ length: b - a + 1 }, (_, i) => a + i) : [a];
-  });
-}
-
 export interface Pinning {
   /** The command that starts a worker on the shared cores ([] when unpinned). */
   prefix: string[];
@@ -33,8 +16,6 @@ export interface Pinning {
   description: string;
   pinned: boolean;
 }
-
-const hasTaskset = () => process.platform === 'linux' && spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0;
 
 /** Both workers on the first `count` allowed cores, when this machine can pin them. */
 export function sharedCores(count: number, cpus = allowedCpus(), taskset = hasTaskset()): Pinning {

@@ -48,7 +48,9 @@ the rounds have taken --max-duration seconds per configuration on average.
 Images/s is the median over rounds of each round's median batch time, with a 95% interval
 from resampling whole rounds (in blocks of consecutive rounds). Speed-ups (one model over
 another, a precision over float32, the claims) are paired: computed from the rounds both ran
-in, resampled jointly, so the machine's drift divides out. Latency is reported as mean ± σ and
+in, resampled jointly, so the machine's drift divides out; their intervals are then widened
+by how far such a ratio was measured to move from one run to the next on a shared host (±11%
+on one thread, ±23% on more: a whole run can fall in one state of the host). Latency is reported as mean ± σ and
 min … max of the batch times (as hyperfine prints them), median, p90 and p99. --csv writes
 timm benchmark.py's inference columns. Building artifacts and creating sessions happen before
 timing and are reported apart. When the sessions do not fit in memory together they are

@@ -18,6 +18,7 @@ import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/benc
 import { readResults } from '../src/bench/validate.js';
 import { quantile, sorted, spread, summarize } from '../src/bench/stats.js';
 import { runCli, tempDir } from './helpers/shared.js';
+import { RERUN_SPREAD, rerunSpread, widened } from '../src/bench/rerun.js';
 import { packageRoot } from '../src/util/paths.js';
 
 test('percentiles interpolate as NumPy does; spread is the relative IQR', () => {
@@ -249,7 +250,8 @@ test('the table has a speed-up column for every other family the run measured, u
   }
   assert.match(
     renderMarkdown(results),
-    /\| levit_128s \|.*\| 8\.00× \[8\.00, 8\.00\] \(deit_small\) \| 3\.00× \[3\.00, 3\.00\] \(mobilenet_x\) \| 4\.00× \[4\.00, 4\.00\] \(resnet50\) \|/,
+    // Identical batch times: the interval is the spread between runs alone (rerun.ts), ±11% on one thread.
+    /\| levit_128s \|.*\| 8\.00× \[7\.18, 8\.91\] \(deit_small\) \| 3\.00× \[2\.69, 3\.34\] \(mobilenet_x\) \| 4\.00× \[3\.59, 4\.46\] \(resnet50\) \|/,
   );
 });
 
@@ -462,4 +464,16 @@ test('Ctrl-C during bench keeps the rounds finished so far: written to --out mar
   assert.ok(results.records[0].iterations >= 10, `${results.records[0].iterations} batches kept`);
   assert.match(stdout, /Interrupted: these records hold the rounds finished before Ctrl-C/);
   assert.match(stderr, /interrupted after \d+ rounds: what was measured is in/);
+});
+
+test('a speed-up between two configurations is widened by the spread measured between runs, in quadrature on each side', () => {
+  const r = { value: 2, low: 1.9, high: 2.1, confidence: 0.95 };
+  const w = widened(r, RERUN_SPREAD.oneThread);
+  const z = 1.96 * RERUN_SPREAD.oneThread;
+  assert.ok(Math.abs(Math.log(2 / w.low) - Math.hypot(Math.log(2 / 1.9), z)) < 1e-12);
+  assert.ok(Math.abs(Math.log(w.high / 2) - Math.hypot(Math.log(2.1 / 2), z)) < 1e-12);
+  assert.equal(w.value, 2);
+  assert.ok(Math.abs(widened(r, 0).low - r.low) < 1e-12 && Math.abs(widened(r, 0).high - r.high) < 1e-12);
+  assert.ok(rerunSpread(2) > rerunSpread(1));
+  assert.throws(() => widened({ ...r, confidence: 0.5 }, 0.1), /no normal quantile/);
 });

@@ -1,14 +1,17 @@
 import { FAMILIES } from '../models/families.js';
 import { type RatioEstimate, ratioInterval, seriesOf } from './paired.js';
 import type { BenchRecord } from './results.js';
+import { rerunSpread, widened } from './rerun.js';
 
 /**
  * How many times as many images a second `fast` runs as `slow`: the ratio of their images/s (medians
  * over rounds), with an interval from resampling the rounds both ran in jointly (paired), or each
- * side's own rounds where they ran in different rounds or runs.
+ * side's own rounds where they ran in different rounds or runs, widened by how far such a ratio moves
+ * between runs (rerun.ts).
  */
 export function speedUpInterval(fast: BenchRecord, slow: BenchRecord, confidence: number, seed = 1): RatioEstimate {
-  const r = ratioInterval(seriesOf(slow), seriesOf(fast), { confidence, sameRun: true, seed });
+  const rounds = ratioInterval(seriesOf(slow), seriesOf(fast), { confidence, sameRun: true, seed });
+  const r = widened(rounds, rerunSpread(Math.max(fast.threads, slow.threads)));
   const perImage = fast.batch / slow.batch;
   return { ...r, value: r.value * perImage, low: r.low * perImage, high: r.high * perImage };
 }

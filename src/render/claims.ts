@@ -1,15 +1,19 @@
 import { CLAIM_CONFIDENCE, CLAIM_TOLERANCE, type ClaimCheck } from '../compare/claims.js';
 import { fitTable, wrapText } from './fit.js';
+import { rerunSpread } from '../bench/rerun.js';
 
 const factor = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)}×`;
 const published = (c: ClaimCheck) => (c.published === null ? 'faster (direction)' : factor(c.published));
 const measured = (c: ClaimCheck) => (c.measured ? `${factor(c.measured.speedup)} [${factor(c.measured.low)}, ${factor(c.measured.high)}]` : '-');
 const claimText = (c: ClaimCheck) => `${c.statement} (${c.model} vs ${c.than})`;
 
+const spreadPercent = (threads: number) => Math.round((Math.exp(1.96 * rerunSpread(threads)) - 1) * 100);
+
 const legend = () =>
   [
     `Speed-up: images/s of the first model over the second's, with its ${CLAIM_CONFIDENCE * 100}% interval`,
-    'from resampling the rounds both ran in (paired, seeded).',
+    'from resampling the rounds both ran in (paired, seeded), widened by how far such a ratio moves between runs',
+    `on a shared host (±${spreadPercent(1)}% on one thread, ±${spreadPercent(2)}% on more; docs/claims.md).`,
     `holds: the whole interval at or above the published factor less ${CLAIM_TOLERANCE * 100}%; does not hold: wholly below it;`,
     'inconclusive: it straddles (or too few rounds); direction-only claims hold above 1×. Claims and sources: zoo/claims/, docs/claims.md.',
   ].join('\n');

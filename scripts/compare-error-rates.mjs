@@ -24,7 +24,7 @@ if (!existsSync(join(root, 'dist', 'src', 'compare', 'compare.js'))) {
   process.exit(2);
 }
 const { readResults } = await import(dist('bench/validate.js'));
-const { compareResults, parseThreshold } = await import(dist('compare/compare.js'));
+const { compareResults, parseThreshold, verdictOf } = await import(dist('compare/compare.js'));
 const { checkClaims, loadClaims } = await import(dist('compare/claims.js'));
 
 const { values: o } = parseArgs({
@@ -42,10 +42,12 @@ const { values: o } = parseArgs({
     'out-dir': { type: 'string', default: 'compare-study' },
     from: { type: 'string' },
     threshold: { type: 'string', default: '10%' },
+    'live-threshold': { type: 'string', default: '5%' },
     alpha: { type: 'string', default: '0.01' },
   },
 });
 const threshold = parseThreshold(o.threshold);
+const liveThreshold = parseThreshold(o['live-threshold']);
 const alpha = Number(o.alpha);
 const factors = o.factors.split(',').map(Number);
 const parts = new Set(o.parts.split(','));
@@ -140,14 +142,16 @@ if (parts.has('default')) {
 }
 
 // --- live A/A ---------------------------------------------------------------------------------------------
-const liveArgs = ['--model', o.models, '--threads', '1', '--threshold', o.threshold, '--alpha', o.alpha, '--json', ...words(o['live-args'])];
+const liveArgs = ['--model', o.models, '--threads', '1', '--threshold', o['live-threshold'], '--alpha', o.alpha, '--json', ...words(o['live-args'])];
 const liveSummary = (files, factor) => {
   const rows = new Map();
   for (const f of files) {
     const report = JSON.parse(readFileSync(join(dir, f), 'utf8'));
     for (const c of report.comparisons) {
       const row = rows.get(c.key) ?? { verdicts: {}, containsNoChange: 0, changes: [], widths: [], rounds: [] };
-      row.verdicts[c.verdict] = (row.verdicts[c.verdict] ?? 0) + 1;
+      // Decided again at this analysis's threshold, so that saved runs can be re-read with another one.
+      const { verdict } = verdictOf(c.change_interval[0], c.change_interval[1], liveThreshold, alpha);
+      row.verdicts[verdict] = (row.verdicts[verdict] ?? 0) + 1;
       if (c.change_interval[0] <= 0 && c.change_interval[1] >= 0) row.containsNoChange++;
       row.changes.push(c.change);
       row.widths.push((c.change_interval[1] - c.change_interval[0]) / 2);
@@ -174,7 +178,8 @@ if (parts.has('aa')) {
       levit(['compare', '--self-test', ...liveArgs], join(dir, `aa-${String(i).padStart(2, '0')}.json`));
     }
   }
-  sections.push(`## Live A/A (\`levit compare --self-test\`), ${saved('aa-').length} runs\n\n${liveSummary(saved('aa-'))}\n`);
+  const at = `threshold ${pct(liveThreshold)}, ${Math.round((1 - alpha) * 100)}% interval`;
+  sections.push(`## Live A/A (\`levit compare --self-test\`), ${saved('aa-').length} runs (${at})\n\n${liveSummary(saved('aa-'))}\n`);
 }
 
 // --- live, injected real slowdowns ------------------------------------------------------------------------
@@ -219,7 +224,8 @@ if (parts.has('injected')) {
     }
   }
   const tables = factors.filter((f) => saved(`slow-${f.toFixed(2)}-`).length).map((f) => liveSummary(saved(`slow-${f.toFixed(2)}-`), f.toFixed(2)));
-  sections.push(`## Live, this checkout against one whose worker does extra work after every batch\n\n${tables.join('\n\n')}\n`);
+  const at = `threshold ${pct(liveThreshold)}, ${Math.round((1 - alpha) * 100)}% interval`;
+  sections.push(`## Live, this checkout against one whose worker does extra work after every batch (${at})\n\n${tables.join('\n\n')}\n`);
 }
 
 const report = sections.join('\n');

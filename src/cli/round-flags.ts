@@ -5,7 +5,12 @@ import { numberFlag } from './flags.js';
 
 /** How interleaved rounds run and stop: the same flags, with the same meaning, in bench and in a live compare. */
 export const roundFlags = {
-  warmup: numberFlag({ description: 'seconds of warm-up per configuration before the rounds (at least one batch)', default: 1, min: 0, helpValue: 'SECONDS' }),
+  warmup: numberFlag({
+    description: 'seconds of warm-up per configuration before the rounds (at least one batch)',
+    default: 0.5,
+    min: 0,
+    helpValue: 'SECONDS',
+  }),
   slice: numberFlag({
     description: 'seconds each configuration runs in one round (at least one batch)',
     default: ROUND_DEFAULTS.sliceSeconds,
@@ -22,7 +27,7 @@ export const roundFlags = {
   }),
   'max-duration': numberFlag({
     description: 'time cap: the rounds stop once they have taken this many seconds per configuration on average, precise or not',
-    default: 8,
+    default: 5.5,
     min: 0,
     exclusive: true,
     helpValue: 'SECONDS',

@@ -4,7 +4,7 @@ import { LevitCommand } from '../src/cli/base.js';
 import { readResults } from '../src/bench/validate.js';
 import { baselinePath } from '../src/bench/store.js';
 import { DEFAULT_MODELS } from '../src/bench/runner.js';
-import { type CompareReport, compareExitCode, compareResults, parseThreshold } from '../src/compare/compare.js';
+import { type CompareOptions, type CompareReport, compareExitCode, compareResults, parseFraction, parseThreshold } from '../src/compare/compare.js';
 import { type LiveReport, compareLive, sideOf } from '../src/compare/live.js';
 import { renderCompareMarkdown, renderCompareTable, selfTestLine } from '../src/render/compare.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
@@ -35,8 +35,12 @@ machines are put on one scale first, the current times scaled by the ratio of th
 calibrations (float32 MatMul GFLOP/s). The (1 - alpha) interval of the change comes from
 resampling each file's rounds on its own (seeded: the same files always get the same verdict):
 two runs minutes apart saw different machines, so nothing is paired and a busy spell in one of
-them widens its interval. Identical timings (a file against itself) are unchanged. To decide a
-change on a shared machine, measure both sides live (below).
+them widens its interval. And a whole run can fall in one state of a shared host: the interval
+also includes how far one configuration's speed was measured to move between runs there
+(--run-spread, a standard deviation; by default 9.5% on one thread, 16% on more, from 13 runs
+back to back on this project's 2-core VM), so that two files decide only large changes
+(about 1.5x and more). Give --run-spread 0 on a dedicated machine. Identical timings (a file against itself)
+are unchanged. To decide a smaller change on a shared machine, measure both sides live (below).
 
 Live (two levit checkouts, or two .onnx files): both sides are measured now, in the same
 interleaved rounds: a worker process of each checkout (its own levit, onnxruntime and graphs)
@@ -77,6 +81,11 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
       description: `change of the median batch time that counts (10% or 0.1); default ${FILES_THRESHOLD} for results files, ${LIVE_THRESHOLD} live`,
     }),
     alpha: Flags.string({ description: '1 - confidence of the interval of the change (0.01: a 99% interval)', default: '0.01' }),
+    'run-spread': Flags.string({
+      description:
+        "results files: how far one configuration's speed moves between runs on this machine beyond its rounds " +
+        '(a standard deviation, e.g. 5%; default: as measured on a shared VM; 0: a dedicated machine)',
+    }),
     markdown: Flags.boolean({ description: 'print Markdown (for a CI job summary)' }),
     'self-test': Flags.boolean({ description: 'live: this checkout against itself, to learn whether this machine can gate (no arguments)' }),
     model: listFlag('model', (s) => s, { description: `live: models, comma-separated (default: ${DEFAULT_MODELS.join(',')})`, default: [] }),
@@ -98,7 +107,10 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
     }
     const live = flags['self-test'] || given.some(isLiveSide);
     const threshold = parseThreshold(flags.threshold ?? (live ? LIVE_THRESHOLD : FILES_THRESHOLD));
-    const report = live ? await this.live(given, flags, { threshold, alpha }) : this.files(given[0], given[1], { threshold, alpha });
+    if (live && flags['run-spread'] !== undefined)
+      throw new LevitError('--run-spread is for results files: a live comparison measures both sides in the same rounds', ExitCode.usage);
+    const runSpread = flags['run-spread'] === undefined ? undefined : parseFraction(flags['run-spread'], '--run-spread', true);
+    const report = live ? await this.live(given, flags, { threshold, alpha }) : this.files(given[0], given[1], { threshold, alpha, runSpread });
     this.log(flags.markdown ? renderCompareMarkdown(report) : renderCompareTable(report));
     if (flags['self-test']) {
       const { line, ok } = selfTestLine(report);
@@ -120,7 +132,7 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
     return report;
   }
 
-  private files(baselineArg: string, currentArg: string, o: { threshold: number; alpha: number }): CompareReport {
+  private files(baselineArg: string, currentArg: string, o: CompareOptions): CompareReport {
     const current = readResults(currentArg);
     const baselineFile = baselineArg === 'auto' ? baselinePath(current.system) : baselineArg;
     if (baselineArg === 'auto' && !existsSync(baselineFile)) {

@@ -468,12 +468,12 @@ test('Ctrl-C during bench keeps the rounds finished so far: written to --out mar
 
 test('a speed-up between two configurations is widened by the spread measured between runs, in quadrature on each side', () => {
   const r = { value: 2, low: 1.9, high: 2.1, confidence: 0.95 };
-  const w = widened(r, RERUN_SPREAD.oneThread);
-  const z = 1.96 * RERUN_SPREAD.oneThread;
+  const w = widened(r, RERUN_SPREAD.speedUp.oneThread);
+  const z = 1.96 * RERUN_SPREAD.speedUp.oneThread;
   assert.ok(Math.abs(Math.log(2 / w.low) - Math.hypot(Math.log(2 / 1.9), z)) < 1e-12);
   assert.ok(Math.abs(Math.log(w.high / 2) - Math.hypot(Math.log(2.1 / 2), z)) < 1e-12);
   assert.equal(w.value, 2);
   assert.ok(Math.abs(widened(r, 0).low - r.low) < 1e-12 && Math.abs(widened(r, 0).high - r.high) < 1e-12);
-  assert.ok(rerunSpread(2) > rerunSpread(1));
+  assert.ok(rerunSpread('speedUp', 2) > rerunSpread('speedUp', 1) && rerunSpread('speed', 1) > rerunSpread('speedUp', 1));
   assert.throws(() => widened({ ...r, confidence: 0.5 }, 0.1), /no normal quantile/);
 });

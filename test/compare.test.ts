@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import type { BenchRecord, BenchResults } from '../src/bench/results.js';
 import { RESULTS_SCHEMA } from '../src/bench/results.js';
 import { MAX_RESULTS_BYTES, readResults } from '../src/bench/validate.js';
-import { compareExitCode, compareResults, parseThreshold, separationIsEvidence } from '../src/compare/compare.js';
+import { type CompareOptions, compareExitCode, compareResults, parseThreshold, separationIsEvidence } from '../src/compare/compare.js';
+import { RERUN_SPREAD } from '../src/bench/rerun.js';
 import { ratioInterval, seriesOf } from '../src/bench/paired.js';
 import { mergeResults } from '../src/bench/merge-machines.js';
 import { saveBaseline } from '../src/bench/store.js';
@@ -51,7 +52,8 @@ function results(id: string, gflops: number | null, records: BenchRecord[]): Ben
   } as BenchResults;
 }
 
-const options = { threshold: 0.05, alpha: 0.01 };
+// The mechanism on a dedicated machine (no drift between runs); the shared-host default has its own test.
+const options = { threshold: 0.05, alpha: 0.01, runSpread: 0 };
 
 test('the interval of the change is seeded: the same files always get the same verdict', () => {
   const interval = () =>
@@ -139,7 +141,7 @@ test('levit compare exits 1 and names the regression; Markdown for job summaries
   const cur = join(dir, 'cur.json');
   writeFileSync(base, JSON.stringify(results('m', 80, [rec('levit_128s', samples(100, 30, 1))])));
   writeFileSync(cur, JSON.stringify(results('m', 80, [rec('levit_128s', samples(130, 30, 2))])));
-  const r = runCli(['compare', base, cur, '--markdown']);
+  const r = runCli(['compare', base, cur, '--markdown', '--run-spread', '0']);
   assert.equal(r.status, 1);
   assert.match(r.stdout, /### levit compare: :x: 1 regression/);
   assert.match(r.stderr, /regressed: levit_128s ort-cpu 1t b16 224px fp32 \(30\.\d% slower/);
@@ -303,7 +305,7 @@ test('files of schema 1 and 2 are read (their busy flags dropped) and compared, 
   assert.ok(!('stability' in r.records[0]) && !('calibration_after' in r));
   assert.equal(r.records[0].rounds, undefined);
   assert.equal(runCli(['compare', f1, f1]).status, 0);
-  const across = runCli(['compare', f1, f2, '--json']);
+  const across = runCli(['compare', f1, f2, '--json', '--run-spread', '0']);
   assert.equal(across.status, 0, across.stdout);
   assert.equal(JSON.parse(across.stdout).comparisons[0].verdict, 'unchanged', 'the old busy flag no longer vetoes');
 });
@@ -352,7 +354,7 @@ test('a results file of a million batches a side is compared in bounded time; on
   const huge = (seed: number) => results('m', 80, [rec('levit_128s', samples(100, n, seed), { rounds: Array.from({ length: n }, (_, i) => i) })]);
   const [a, b] = [writeResults(dir, 'a.json', huge(1)), writeResults(dir, 'b.json', huge(2))];
   const started = Date.now();
-  const r = runCli(['compare', a, b, '--json']);
+  const r = runCli(['compare', a, b, '--json', '--run-spread', '0']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).comparisons[0].verdict, 'unchanged');
   assert.ok(Date.now() - started < 60_000, `${Date.now() - started} ms`);
@@ -362,4 +364,32 @@ test('a results file of a million batches a side is compared in bounded time; on
   const refused = runCli(['compare', a, big]);
   assert.equal(refused.status, 3);
   assert.match(refused.stderr, /is 256 MiB, over the 256 MiB a results file may take: not read/);
+});
+
+test('two files are two runs: by default their interval includes how far runs drift apart on a shared host', (t) => {
+  const base = results('m', 80, [rec('a', samples(100, 30, 1)), rec('b', samples(100, 30, 2)), rec('c', samples(100, 30, 3), { threads: 2 })]);
+  const cur = results('m', 80, [rec('a', samples(103, 30, 4)), rec('b', samples(125, 30, 5)), rec('c', samples(200, 30, 6), { threads: 2 })]);
+  const verdicts = (o: Partial<CompareOptions>) => compareResults(base, cur, { threshold: 0.1, alpha: 0.01, ...o }).comparisons.map((c) => c.verdict);
+  assert.deepEqual(verdicts({ runSpread: 0 }), ['unchanged', 'regressed', 'regressed']);
+  // A shared host moves a run's speed by ~10% (one thread) to ~16% (two): 3% and 25% cannot be told from that; 2x can.
+  const shared = compareResults(base, cur, { threshold: 0.1, alpha: 0.01 });
+  assert.deepEqual(
+    shared.comparisons.map((c) => c.verdict),
+    ['inconclusive', 'inconclusive', 'regressed'],
+  );
+  assert.equal(shared.run_spread, 'measured');
+  const [a] = shared.comparisons;
+  const z = 2.576 * Math.SQRT2 * RERUN_SPREAD.speed.oneThread;
+  assert.ok(a.change_interval![1] > Math.exp(z) * 1.03 - 1 - 0.02, JSON.stringify(a.change_interval));
+  assert.equal(compareResults(base, base, { threshold: 0.1, alpha: 0.01 }).comparisons[0].verdict, 'unchanged', 'a file against itself');
+  const dir = tempDir(t);
+  const [fb, fc] = [writeResults(dir, 'b.json', base), writeResults(dir, 'c.json', cur)];
+  const r = runCli(['compare', fb, fc]);
+  assert.equal(r.status, 1);
+  const footer = r.stdout.replace(/\s+/g, ' ');
+  assert.match(footer, /intervals include how far two runs drift apart on a shared host \(sd as measured, bench\/rerun\.ts: 9\.5% on one thread, 16% on more;/);
+  assert.match(footer, /--run-spread 0 on a dedicated machine\)/);
+  const bad = runCli(['compare', fb, fc, '--run-spread', 'lots']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--run-spread: 'lots' is not a number or a percentage/);
 });

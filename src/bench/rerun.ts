@@ -1,28 +1,39 @@
 /**
- * How far a speed-up between two different models moves from one run to the next on a shared host,
- * beyond what the run's own rounds show: the standard deviation of its logarithm between runs, less
- * the part the rounds already account for.
+ * How far a figure moves from one run to the next on a shared host, beyond what the run's own rounds
+ * show: the standard deviation of its logarithm between runs, less the part the rounds account for.
  *
  * Rounds cancel what the host does for seconds at a time, but a whole run (two minutes) can fall in
- * one state of the host's neighbours, and two models of different kinds do not slow down alike in it
- * (EfficientNet's depthwise convolutions are bound by memory, LeViT's products by arithmetic). Eight
- * back-to-back default runs on this project's 2-core VM (docs/compare-error-rates.md#reruns) put
- * LeViT-192 over EfficientNet-B2 at 2.43x to 2.82x on one thread, with each run's rounds giving ±6%:
- * intervals from the rounds alone did not overlap from run to run. The excess, for the pair of the
- * default run that moved most: 0.055 on one thread (LeViT-256 over EfficientNet-B3), 0.104 on two.
- * It is added to every speed-up's interval between two configurations, so that a rerun lands inside it.
+ * one state of the host's neighbours. Measured on this project's 2-core VM over 13 back-to-back
+ * default runs (docs/compare-error-rates.md#reruns), for the configuration or pair that moved most:
+ *
+ * - a speed-up between two configurations of one run: models of different kinds do not slow down
+ *   alike (EfficientNet's depthwise convolutions are bound by memory, LeViT's products by
+ *   arithmetic). LeViT-256 over EfficientNet-B3 went from 2.66x to 3.06x on one thread, each run's
+ *   rounds giving ±4%, so the intervals of the rounds alone did not overlap from run to run;
+ * - one configuration's own images/s, which two results files compare: 8-10% on one thread
+ *   (DeiT-Tiny, EfficientNet-B3), 16% for LeViT-128S on two threads.
  */
-export const RERUN_SPREAD = { oneThread: 0.055, multiThread: 0.105 } as const;
+export const RERUN_SPREAD = {
+  speedUp: { oneThread: 0.055, multiThread: 0.105 },
+  speed: { oneThread: 0.095, multiThread: 0.16 },
+} as const;
 
-export const rerunSpread = (threads: number) => (threads > 1 ? RERUN_SPREAD.multiThread : RERUN_SPREAD.oneThread);
+export const rerunSpread = (figure: keyof typeof RERUN_SPREAD, threads: number) =>
+  threads > 1 ? RERUN_SPREAD[figure].multiThread : RERUN_SPREAD[figure].oneThread;
 
 /** Two-sided normal quantiles of the confidences levit reports. */
 const Z: Record<number, number> = { 0.9: 1.645, 0.95: 1.96, 0.99: 2.576 };
 
+/** The two-sided normal quantile of a confidence levit reports (0.9, 0.95, 0.99). */
+export function zOf(confidence: number): number {
+  const z = Z[confidence];
+  if (z === undefined) throw new Error(`no normal quantile for confidence ${confidence}`);
+  return z;
+}
+
 /** Widens a ratio's interval by a between-run spread (sd of its logarithm), added in quadrature on each side. */
 export function widened<T extends { value: number; low: number; high: number; confidence: number }>(r: T, spread: number): T {
-  const z = Z[r.confidence];
-  if (z === undefined) throw new Error(`no normal quantile for confidence ${r.confidence}`);
+  const z = zOf(r.confidence);
   const add = (halfWidth: number) => Math.sqrt(halfWidth ** 2 + (z * spread) ** 2);
   const below = add(Math.log(r.value / r.low));
   const above = add(Math.log(r.high / r.value));

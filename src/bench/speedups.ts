@@ -11,7 +11,7 @@ import { rerunSpread, widened } from './rerun.js';
  */
 export function speedUpInterval(fast: BenchRecord, slow: BenchRecord, confidence: number, seed = 1): RatioEstimate {
   const rounds = ratioInterval(seriesOf(slow), seriesOf(fast), { confidence, sameRun: true, seed });
-  const r = widened(rounds, rerunSpread(Math.max(fast.threads, slow.threads)));
+  const r = widened(rounds, rerunSpread('speedUp', Math.max(fast.threads, slow.threads)));
   const perImage = fast.batch / slow.batch;
   return { ...r, value: r.value * perImage, low: r.low * perImage, high: r.high * perImage };
 }

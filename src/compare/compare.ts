@@ -2,6 +2,7 @@ import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { recordKey } from '../bench/validate.js';
 import { MIN_ROUNDS, type Series, medianOf, ratioInterval, seriesOf } from '../bench/paired.js';
 import { ExitCode, LevitError } from '../core/errors.js';
+import { rerunSpread, widened, zOf } from '../bench/rerun.js';
 
 export { recordKey };
 
@@ -21,6 +22,12 @@ export interface CompareOptions {
   threshold: number;
   /** 1 - the confidence of the interval of the change. */
   alpha: number;
+  /**
+   * Results files: how far one configuration's speed moves between two runs on this machine beyond
+   * what its rounds show (sd of the log). Absent: as measured on a shared host (bench/rerun.ts); 0 on a
+   * dedicated machine.
+   */
+  runSpread?: number;
 }
 
 export interface Comparison {
@@ -60,6 +67,8 @@ export interface CompareReport {
   /** current calibration / baseline calibration, applied to current times when the basis is calibration-run. */
   normalisation: number | null;
   basis: Basis;
+  /** Results files: the run-to-run spread their intervals include, as given (runSpread), or 'measured' (bench/rerun.ts, by thread count). */
+  run_spread?: number | 'measured';
   comparisons: Comparison[];
   counts: Record<Verdict, number>;
 }
@@ -76,24 +85,24 @@ export function separationIsEvidence(n1: number, n2: number, alpha: number): boo
 type Decided = Pick<Comparison, 'verdict' | 'change' | 'change_interval' | 'note'>;
 
 /** Too few rounds for an interval: a complete separation past the threshold is still evidence, when chance alone would rarely produce it. */
-function decideFew(b: Series, c: Series, o: CompareOptions): Decided {
+function decideFew(b: Series, c: Series, o: CompareOptions, hostFactor: number): Decided {
   const change = medianOf(c.values) / medianOf(b.values) - 1;
   const t = o.threshold;
   if (separationIsEvidence(b.values.length, c.values.length, o.alpha)) {
-    if (Math.min(...c.values) > Math.max(...b.values) * (1 + t)) {
+    if (Math.min(...c.values) > Math.max(...b.values) * (1 + t) * hostFactor) {
       return {
         verdict: 'regressed',
         change,
         change_interval: null,
-        note: `few rounds, but every current one is over ${pctText(t)} slower than every baseline one`,
+        note: `few rounds, but every current one is over ${pctText(t)} slower than every baseline one, beyond how far two runs on a shared host drift apart`,
       };
     }
-    if (Math.max(...c.values) < Math.min(...b.values) * (1 - t)) {
+    if (Math.max(...c.values) < (Math.min(...b.values) * (1 - t)) / hostFactor) {
       return {
         verdict: 'improved',
         change,
         change_interval: null,
-        note: `few rounds, but every current one is over ${pctText(t)} faster than every baseline one`,
+        note: `few rounds, but every current one is over ${pctText(t)} faster than every baseline one, beyond how far two runs on a shared host drift apart`,
       };
     }
   }
@@ -111,10 +120,17 @@ export function verdictOf(low: number, high: number, threshold: number, alpha: n
   return { verdict: 'inconclusive', note };
 }
 
-/** The verdict on one pair of series on a common scale: an interval of median(current) / median(baseline). */
-function decide(b: Series, c: Series, o: CompareOptions, seed: number): Decided {
-  if (b.values.length < MIN_ROUNDS || c.values.length < MIN_ROUNDS) return decideFew(b, c, o);
-  const r = ratioInterval(c, b, { confidence: 1 - o.alpha, sameRun: false, seed });
+/**
+ * Two files are two runs: each fell in its own state of a shared host, which moves a configuration's
+ * speed by more than its rounds show (bench/rerun.ts). Their ratio carries both runs' spread.
+ */
+const betweenRuns = (threads: number, o: CompareOptions) => Math.SQRT2 * (o.runSpread ?? rerunSpread('speed', threads));
+
+/** The verdict on one pair of series on a common scale: an interval of median(current) / median(baseline), widened by the spread between runs. */
+function decide(b: Series, c: Series, threads: number, o: CompareOptions, seed: number): Decided {
+  const margin = betweenRuns(threads, o);
+  if (b.values.length < MIN_ROUNDS || c.values.length < MIN_ROUNDS) return decideFew(b, c, o, Math.exp(zOf(1 - o.alpha) * margin));
+  const r = widened(ratioInterval(c, b, { confidence: 1 - o.alpha, sameRun: false, seed }), margin);
   const change_interval: [number, number] = [r.low - 1, r.high - 1];
   return { change: r.value - 1, change_interval, ...verdictOf(change_interval[0], change_interval[1], o.threshold, o.alpha) };
 }
@@ -170,7 +186,7 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
       comparisons.push({ ...common, verdict: 'unchanged', current_images_per_second: c.images_per_second, change: 0, change_interval: [0, 0], note });
       return;
     }
-    const decided = decide(scaled(b), scaled(c, normalisation ?? 1), o, 1 + i);
+    const decided = decide(scaled(b), scaled(c, normalisation ?? 1), b.threads, o, 1 + i);
     const currentIps = normalisation && basis === 'calibration-run' ? c.images_per_second / normalisation : c.images_per_second;
     comparisons.push({ ...common, current_images_per_second: currentIps, ...decided });
   });
@@ -197,6 +213,7 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
     current_machine: current.system.id,
     normalisation,
     basis,
+    run_spread: o.runSpread ?? 'measured',
   });
 }
 
@@ -219,10 +236,14 @@ export function compareExitCode(r: CompareReport): number {
 }
 
 /** '5%' or '0.05' -> 0.05. */
-export function parseThreshold(s: string): number {
+export const parseThreshold = (s: string) => parseFraction(s, '--threshold', false);
+
+/** A fraction given as '10%' or '0.1': over 0 and under 1 (0 allowed when `zero`). */
+export function parseFraction(s: string, flag: string, zero: boolean): number {
   const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(s.trim());
-  if (!m) throw new LevitError(`--threshold: '${s}' is not a number or a percentage`, ExitCode.usage);
+  if (!m) throw new LevitError(`${flag}: '${s}' is not a number or a percentage`, ExitCode.usage);
   const v = m[2] ? Number(m[1]) / 100 : Number(m[1]);
-  if (!(v > 0 && v < 1)) throw new LevitError(`--threshold: '${s}' must lie between 0 and 100%`, ExitCode.usage);
+  if (!((zero ? v >= 0 : v > 0) && v < 1))
+    throw new LevitError(`${flag}: '${s}' must lie ${zero ? 'from 0' : 'between 0'} ${zero ? 'to under' : 'and'} 100%`, ExitCode.usage);
   return v;
 }

@@ -7,7 +7,7 @@ const published = (c: ClaimCheck) => (c.published === null ? 'faster (direction)
 const measured = (c: ClaimCheck) => (c.measured ? `${factor(c.measured.speedup)} [${factor(c.measured.low)}, ${factor(c.measured.high)}]` : '-');
 const claimText = (c: ClaimCheck) => `${c.statement} (${c.model} vs ${c.than})`;
 
-const spreadPercent = (threads: number) => Math.round((Math.exp(1.96 * rerunSpread(threads)) - 1) * 100);
+const spreadPercent = (threads: number) => Math.round((Math.exp(1.96 * rerunSpread('speedUp', threads)) - 1) * 100);
 
 const legend = () =>
   [

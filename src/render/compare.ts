@@ -1,8 +1,10 @@
 import { fitTable, wrapText } from './fit.js';
+import { RERUN_SPREAD } from '../bench/rerun.js';
 import type { CompareReport, Comparison } from '../compare/compare.js';
 import type { LiveReport } from '../compare/live.js';
 
 const pct = (v: number | null) => (v === null ? '-' : `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
+const percent = (v: number) => `${+(v * 100).toFixed(1)}%`;
 const ips = (v: number | null) => (v === null ? '-' : v.toFixed(1));
 const interval = (c: Comparison) => (c.change_interval ? `${pct(c.change_interval[0])} to ${pct(c.change_interval[1])}` : '-');
 const MARK: Record<string, string> = {
@@ -28,7 +30,15 @@ function machineLine(r: CompareReport): string {
     return `Live: baseline ${live.baseline_source}, current ${live.current_source}; ${how}.`;
   }
   const machines = r.same_machine ? `Same machine: ${r.current_machine}` : `Different machines: baseline ${r.baseline_machine}, current ${r.current_machine}`;
-  return `${machines}; compared on ${basisText(r)}.`;
+  const spread =
+    r.run_spread === 'measured'
+      ? '; intervals include how far two runs drift apart on a shared host ' +
+        `(sd as measured, bench/rerun.ts: ${percent(RERUN_SPREAD.speed.oneThread)} on one thread, ${percent(RERUN_SPREAD.speed.multiThread)} on more; ` +
+        '--run-spread 0 on a dedicated machine)'
+      : r.run_spread
+        ? `; intervals include a run-to-run spread (sd) of ${percent(r.run_spread)}`
+        : '';
+  return `${machines}; compared on ${basisText(r)}${spread}.`;
 }
 
 /**

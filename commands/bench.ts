@@ -50,7 +50,7 @@ from resampling whole rounds (in blocks of consecutive rounds). Speed-ups (one m
 another, a precision over float32, the claims) are paired: computed from the rounds both ran
 in, resampled jointly, so the machine's drift divides out; their intervals are then widened
 by how far such a ratio was measured to move from one run to the next on a shared host (±11%
-on one thread, ±23% on more: a whole run can fall in one state of the host). Latency is reported as mean ± σ and
+on one thread, ±29% on more: a whole run can fall in one state of the host). Latency is reported as mean ± σ and
 min … max of the batch times (as hyperfine prints them), median, p90 and p99. --csv writes
 timm benchmark.py's inference columns. Building artifacts and creating sessions happen before
 timing and are reported apart. When the sessions do not fit in memory together they are

@@ -2,12 +2,13 @@ import { LevitCommand } from '../src/cli/base.js';
 import { fitTable } from '../src/render/fit.js';
 import type { BackendStatus } from '../src/runtime/backend.js';
 import { probeAll } from '../src/runtime/registry.js';
+import { prose } from '../src/cli/prose.js';
 
 export default class Backends extends LevitCommand {
   static override summary = 'List the inference backends and whether each runs here (and why not).';
-  static override description = `Each backend is probed by starting it: onnxruntime CPU, WebGPU, CUDA and WebAssembly run
+  static override description = prose(`Each backend is probed by starting it: onnxruntime CPU, WebGPU, CUDA and WebAssembly run
 ONNX artifacts; TensorFlow.js node, wasm and cpu run TensorFlow.js graph models. Use an id
-with --backend in bench and predict.`;
+with --backend in bench and predict.`);
   static override examples = ['<%= config.bin %> backends', '<%= config.bin %> backends --json'];
 
   async run(): Promise<BackendStatus[]> {

@@ -5,12 +5,13 @@ import { type PreprocessThroughput, measurePreprocess } from '../src/bench/prepr
 import { folderImages } from '../src/eval/dataset.js';
 import { getCard } from '../src/models/registry.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
+import { prose } from '../src/cli/prose.js';
 
 export default class BenchDecode extends LevitCommand {
   static override summary = 'Measure how fast images are decoded and preprocessed for a model, without the model.';
-  static override description = `Runs levit eval's input pipeline alone (worker threads decoding and applying the model's
+  static override description = prose(`Runs levit eval's input pipeline alone (worker threads decoding and applying the model's
 evaluation transform) over the images of a folder: compare its images/s with levit bench's
-to see whether evaluation is limited by the model or by the pipeline.`;
+to see whether evaluation is limited by the model or by the pipeline.`);
   static override examples = ['<%= config.bin %> bench-decode ~/imagenet/val/n01440764 --workers 1,2 --model levit_128s'];
   static override args = { folder: Args.string({ description: 'folder of images', required: true }) };
   static override flags = {

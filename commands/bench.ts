@@ -30,10 +30,11 @@ import { DEFAULT_MODELS, runBench } from '../src/bench/runner.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { benchCsv } from '../src/render/csv.js';
+import { prose } from '../src/cli/prose.js';
 
 export default class Bench extends LevitCommand {
   static override summary = 'Measure throughput and latency of models on this machine, per backend, thread count and batch.';
-  static override description = `Every configuration of the run (model, backend, precision, threads, batch) is loaded
+  static override description = prose(`Every configuration of the run (model, backend, precision, threads, batch) is loaded
 together and measured in interleaved rounds: each round runs every configuration for one
 slice (--slice seconds, at least one batch) in a fresh random order, after
 each configuration's own --warmup (--order-seed seeds the order). Whatever the machine does during a round, every
@@ -83,7 +84,7 @@ not hold or inconclusive, from the paired interval of the measured speed-up.
 each setting is its own configuration, a row of its own in the table with its own FLOPs and
 its speed-up over the plain model ("vs plain"); models that cannot merge tokens (LeViT,
 EfficientNet, ...) run once, plain. Fused rows show the plain model's published top-1 in
-parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`;
+parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`);
   static override examples = [
     '<%= config.bin %> bench',
     "<%= config.bin %> bench 'levit*' efficientnet --threads 1 --batch 16",

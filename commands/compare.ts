@@ -13,6 +13,7 @@ import { roundFlags, roundSettings } from '../src/cli/round-flags.js';
 import { Progress, duration } from '../src/cli/progress.js';
 import { onInterrupt } from '../src/cli/interrupt.js';
 import { packageRoot } from '../src/util/paths.js';
+import { prose } from '../src/cli/prose.js';
 
 /**
  * The change that counts by default. Live, both sides are paired round by round and pinned to the same
@@ -27,7 +28,7 @@ const isLiveSide = (arg: string) => arg.endsWith('.onnx') || (existsSync(arg) &&
 
 export default class Compare extends LevitCommand {
   static override summary = 'Compare two benchmarks: results files, or two checkouts or ONNX files measured live in interleaved rounds (for CI).';
-  static override description = `Two ways to compare, decided by what BASELINE and CURRENT are:
+  static override description = prose(`Two ways to compare, decided by what BASELINE and CURRENT are:
 
 Results files (levit bench --out): records are matched by model, backend, threads, batch,
 resolution and precision, and their medians over rounds compared; files from different
@@ -64,7 +65,7 @@ emulation (qemu-user, Rosetta 2) is no speed figure: such pairs are reported and
 Exit codes: 0 every configuration decided and none regressed (self-test: every interval
 contains 0%); 1 a regression (whatever else; self-test: identical sides differed); 6 no
 regression but some configuration inconclusive; 2 usage; 3 a file that is not a valid results
-file (the message names the field); 4 a file or checkout not found; 130 interrupted.`;
+file (the message names the field); 4 a file or checkout not found; 130 interrupted.`);
   static override examples = [
     '<%= config.bin %> compare results/baselines/my-machine.json current.json',
     '<%= config.bin %> compare auto current.json --threshold 10% --markdown >> "$GITHUB_STEP_SUMMARY"',

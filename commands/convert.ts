@@ -13,10 +13,11 @@ import { renderSensitivity } from '../src/quant/report.js';
 import type { ArtifactFormat } from '../src/runtime/backend.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
 import { fusionLabel } from '../src/models/fusion/spec.js';
+import { prose } from '../src/cli/prose.js';
 
 export default class Convert extends LevitCommand {
   static override summary = 'Convert a model (its official checkpoint by default, or --weights synthetic) to ONNX or TensorFlow.js, without Python.';
-  static override description = `Reads the checkpoint without executing any of it, builds the model from its card,
+  static override description = prose(`Reads the checkpoint without executing any of it, builds the model from its card,
 folds BatchNorm and the attention-bias tables, and writes a standard ONNX model
 (opset 17, free batch dimension): input float32 [batch, 3, R, R], output logits [batch, 1000].
 Weights, as for predict and eval: --checkpoint FILE, else the official checkpoint (cached,
@@ -39,7 +40,7 @@ TF.js still computes in float32.
 --token-fusion METHOD[:R] (DeiT and ViT): the model with training-free token fusion built in,
 as a static graph: mctf (MCTF, r = 16 tokens fused in blocks 2 to 12), mctf-fast (35% of the
 tokens in blocks 4, 7 and 10), tome (ToMe, r = 13 in every block); :R sets r. Same input and
-output as the plain model; fewer FLOPs (printed), a slightly different output. float32 only.`;
+output as the plain model; fewer FLOPs (printed), a slightly different output. float32 only.`);
   static override examples = [
     '<%= config.bin %> convert levit_128s --checkpoint LeViT-128S-96703c44.pth --to onnx --out levit_128s.onnx',
     '<%= config.bin %> convert levit_384 --to onnx --weights synthetic   # untrained weights, for benchmarking',

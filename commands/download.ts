@@ -8,17 +8,18 @@ import { type DownloadResult, defaultDownloadOptions, ensureCheckpoint, verifyCa
 import type { ModelCard } from '../src/models/families.js';
 import { getCard } from '../src/models/registry.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
+import { prose } from '../src/cli/prose.js';
 
 export default class Download extends LevitCommand {
   static override summary = 'Download official checkpoints into the cache, verified by sha256.';
-  static override description = `Files go to $LEVIT_CACHE_DIR/checkpoints (default ~/.cache/levit). A transfer that breaks
+  static override description = prose(`Files go to $LEVIT_CACHE_DIR/checkpoints (default ~/.cache/levit). A transfer that breaks
 off is resumed (HTTP Range) and retried with backoff; a file appears under its final name
 only after its sha256 matches the pinned hash (or, for hub files without one, the digest
 the server states). A mismatch deletes the partial file and exits non-zero. The full sha256 of every verified file
 is recorded beside it and every later use is checked against that record (trust on first use);
 --verify hashes the cache again. The official LeViT/DeiT file names pin only 32 bits of sha256:
 pin the full hash with --sha256 or LEVIT_SHA256_<MODEL> where you know it.
-HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`;
+HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`);
   static override examples = [
     '<%= config.bin %> download levit_128s levit_256',
     '<%= config.bin %> download --all',

@@ -20,12 +20,13 @@ import { withPreprocessing } from '../src/eval/overrides.js';
 import { evalCsv } from '../src/render/csv.js';
 import { countsOf } from '../src/classifier/zoo.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
+import { prose } from '../src/cli/prose.js';
 
 const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
 
 export default class Eval extends LevitCommand {
   static override summary = 'ImageNet validation accuracy of a model through any backend, preprocessing as the reference.';
-  static override description = `DATASET is a folder: the ImageFolder layout (val/<wnid>/*.JPEG), Kaggle's download
+  static override description = prose(`DATASET is a folder: the ImageFolder layout (val/<wnid>/*.JPEG), Kaggle's download
 (ILSVRC/Data/CLS-LOC/val, with LOC_val_solution.csv beside it or at the top of the download),
 or any flat folder with --labels FILE ("file wnid" or "file class-index" per line, or
 Kaggle's LOC_val_solution.csv). Images go through torchvision's evaluation transform on PIL,
@@ -47,7 +48,7 @@ param_count, img_size, crop_pct, interpolation) followed by levit's own.
 --token-fusion METHOD[:R] (DeiT, ViT; see levit convert --help) evaluates the model with MCTF or
 ToMe token fusion, and runs the plain model on the same batches: the summary gives both top-1/top-5,
 the change with its 95% interval, and how often both predict the same class (agreement, which
-needs no labels). The accuracy verdict on fusion needs the official weights and ImageNet.`;
+needs no labels). The accuracy verdict on fusion needs the official weights and ImageNet.`);
   static override examples = [
     '<%= config.bin %> eval levit_256 ~/imagenet/val --checkpoint LeViT-256-13b5763e.pth',
     '<%= config.bin %> eval levit_128s ~/imagenet/val --limit 5000 --real --predictions-out preds.jsonl --json',

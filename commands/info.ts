@@ -10,12 +10,13 @@ import { familyOf } from '../src/models/families.js';
 import { tokenFusionFlag } from '../src/cli/flags.js';
 import { type FusionFlops, tokenFusionFlops } from '../src/compare/flops-claims.js';
 import { fusionLabel, fusionName, isFused } from '../src/models/fusion/spec.js';
+import { prose } from '../src/cli/prose.js';
 
 export default class Info extends LevitCommand {
   static override summary = 'Show one model: counts, licence, preprocessing, published accuracy, checkpoint and stages.';
-  static override description = `For DeiT and ViT, also the FLOPs with each token fusion setting (MCTF, ToMe), as levit counts
+  static override description = prose(`For DeiT and ViT, also the FLOPs with each token fusion setting (MCTF, ToMe), as levit counts
 them, beside the figures the MCTF repository publishes (zoo/claims/mctf-flops.json, with both
-counting conventions). --token-fusion METHOD[:R]: the counts above are that setting's.`;
+counting conventions). --token-fusion METHOD[:R]: the counts above are that setting's.`);
   static override examples = [
     '<%= config.bin %> info levit_256',
     '<%= config.bin %> info levit_128s --json',

@@ -12,6 +12,7 @@ import { printable } from '../src/cli/escape.js';
 import { writeNpy } from '../src/util/npy.js';
 import { fusionName } from '../src/models/fusion/spec.js';
 import { preflightOutput } from '../src/util/output.js';
+import { prose } from '../src/cli/prose.js';
 
 interface PredictResult {
   model: string;
@@ -25,14 +26,14 @@ interface PredictResult {
 
 export default class Predict extends LevitCommand {
   static override summary = 'Top-k ImageNet classes for inputs, through any backend.';
-  static override description = `Inputs are image files (JPEG, PNG, ...: preprocessed exactly as levit eval does) or .npy
+  static override description = prose(`Inputs are image files (JPEG, PNG, ...: preprocessed exactly as levit eval does) or .npy
 float32 tensors [N, 3, R, R] already preprocessed (normalized) for the model.
 Prints the k most probable classes per row with their probabilities; --logits-out writes the
 raw logits [N, 1000] as .npy. Weights: --checkpoint, or the cached official checkpoint
 (downloaded when allowed), or --weights synthetic.
 An input that cannot be read is reported by name and the others are still predicted; the exit
 code is then that input's error's (3 unreadable, 4 not found), so a script can tell.
---token-fusion METHOD[:R] runs a DeiT or ViT with MCTF or ToMe token fusion (see levit convert --help).`;
+--token-fusion METHOD[:R] runs a DeiT or ViT with MCTF or ToMe token fusion (see levit convert --help).`);
   static override examples = [
     '<%= config.bin %> predict levit_128s batch.npy --checkpoint LeViT-128S-96703c44.pth --backend ort-wasm --logits-out y.npy',
     '<%= config.bin %> predict levit_256 cat.jpg dog.png --backend tfjs-wasm --top 3 --json',

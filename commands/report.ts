@@ -8,17 +8,18 @@ import { type MergedReport, firstColumnPerMachine, machinesLegend, mergeResults 
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
 import { preflightOutput } from '../src/util/output.js';
+import { prose } from '../src/cli/prose.js';
 
 export default class Report extends LevitCommand {
   static override summary = 'Merge benchmark results from several machines into one table and plot.';
-  static override description = `Each results file gets a label, m1, m2, ... (two runs of one machine stay two labels, never
+  static override description = prose(`Each results file gets a label, m1, m2, ... (two runs of one machine stay two labels, never
 mixed); the table has one column per file and configuration, with LeViT's speed-ups at
 matched accuracy in each, and the plot one line per family and file (colour: family; marker and
 dash: file). Used by the CI workflow to put x64, arm64 and macOS runners side by side.
 
 With --gpu: the GPU table instead, levit's ort-webgpu beside PyTorch (torch-cuda records written by
 scripts/torch_reference.py) per model and batch, with the ratio of the two, the LeViT paper's V100
-figures and timm's published RTX 4090 figures.`;
+figures and timm's published RTX 4090 figures.`);
   static override examples = [
     '<%= config.bin %> report linux-x64.json linux-arm64.json macos-arm64.json --markdown --plot all.svg',
     '<%= config.bin %> report --gpu results/gpu/levit-webgpu.json results/gpu/torch-cuda.json --markdown',

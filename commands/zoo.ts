@@ -2,13 +2,14 @@ import { LevitCommand } from '../src/cli/base.js';
 import { millions } from '../src/render/format.js';
 import { fitTable, wrapText } from '../src/render/fit.js';
 import { type ZooEntry, listZoo } from '../src/classifier/zoo.js';
+import { prose } from '../src/cli/prose.js';
 
 export default class Zoo extends LevitCommand {
   static override summary = 'List the models: exact parameter and FLOP counts, accuracy, checkpoints.';
-  static override description = `Parameters and FLOPs are computed from each model's graph, not copied from a paper:
+  static override description = prose(`Parameters and FLOPs are computed from each model's graph, not copied from a paper:
 FLOPs are multiply-adds for one image, counted as the official LeViT code counts them
 (convolutions and matrix products by multiply-adds, softmax by elements).
-Published top-1/top-5 figures are listed with their source.`;
+Published top-1/top-5 figures are listed with their source.`);
   static override examples = ['<%= config.bin %> zoo', '<%= config.bin %> zoo --json | jq ".[].params"'];
 
   async run(): Promise<ZooEntry[]> {

@@ -16,9 +16,9 @@ import { baselineWarning } from '../src/bench/stability.js';
 import { renderPlot } from '../src/render/plot.js';
 import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
 import { readResults } from '../src/bench/validate.js';
-import { quantile, sorted, spread, summarize } from '../src/bench/stats.js';
+import { normalQuantile, quantile, sorted, spread, summarize } from '../src/bench/stats.js';
 import { runCli, tempDir } from './helpers/shared.js';
-import { RERUN_SPREAD, rerunSpread, widened } from '../src/bench/rerun.js';
+import { RERUN_SPREAD, rerunSpread, widened, zOf } from '../src/bench/rerun.js';
 import { packageRoot } from '../src/util/paths.js';
 
 test('percentiles interpolate as NumPy does; spread is the relative IQR', () => {
@@ -469,11 +469,12 @@ test('Ctrl-C during bench keeps the rounds finished so far: written to --out mar
 test('a speed-up between two configurations is widened by the spread measured between runs, in quadrature on each side', () => {
   const r = { value: 2, low: 1.9, high: 2.1, confidence: 0.95 };
   const w = widened(r, RERUN_SPREAD.speedUp.oneThread);
-  const z = 1.96 * RERUN_SPREAD.speedUp.oneThread;
+  const z = zOf(0.95) * RERUN_SPREAD.speedUp.oneThread;
   assert.ok(Math.abs(Math.log(2 / w.low) - Math.hypot(Math.log(2 / 1.9), z)) < 1e-12);
   assert.ok(Math.abs(Math.log(w.high / 2) - Math.hypot(Math.log(2.1 / 2), z)) < 1e-12);
   assert.equal(w.value, 2);
   assert.ok(Math.abs(widened(r, 0).low - r.low) < 1e-12 && Math.abs(widened(r, 0).high - r.high) < 1e-12);
   assert.ok(rerunSpread('speedUp', 2) > rerunSpread('speedUp', 1) && rerunSpread('speed', 1) > rerunSpread('speedUp', 1));
-  assert.throws(() => widened({ ...r, confidence: 0.5 }, 0.1), /no normal quantile/);
+  assert.ok(Math.abs(zOf(0.95) - 1.959963984540054) < 1e-8 && Math.abs(zOf(0.99) - 2.5758293035489) < 1e-8 && Math.abs(zOf(0.98) - 2.326347874040841) < 1e-8);
+  assert.ok(Math.abs(normalQuantile(1e-6) + 4.753424308822899) < 1e-7 && Math.abs(normalQuantile(0.5)) < 1e-12);
 });

@@ -389,6 +389,7 @@ test('two files are two runs: by default their interval includes how far runs dr
   const footer = r.stdout.replace(/\s+/g, ' ');
   assert.match(footer, /intervals include how far two runs drift apart on a shared host \(sd as measured, bench\/rerun\.ts: 9\.5% on one thread, 16% on more;/);
   assert.match(footer, /--run-spread 0 on a dedicated machine\)/);
+  assert.equal(runCli(['compare', fb, fc, '--alpha', '0.02']).status, 1, 'any --alpha gets its normal quantile');
   const bad = runCli(['compare', fb, fc, '--run-spread', 'lots']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--run-spread: 'lots' is not a number or a percentage/);

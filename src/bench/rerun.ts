@@ -1,3 +1,5 @@
+import { normalQuantile } from './stats.js';
+
 /**
  * How far a figure moves from one run to the next on a shared host, beyond what the run's own rounds
  * show: the standard deviation of its logarithm between runs, less the part the rounds account for.
@@ -23,15 +25,8 @@ export const RERUN_SPREAD = {
 export const rerunSpread = (figure: keyof typeof RERUN_SPREAD, threads: number) =>
   threads > 1 ? RERUN_SPREAD[figure].multiThread : RERUN_SPREAD[figure].oneThread;
 
-/** Two-sided normal quantiles of the confidences levit reports. */
-const Z: Record<number, number> = { 0.9: 1.645, 0.95: 1.96, 0.99: 2.576 };
-
-/** The two-sided normal quantile of a confidence levit reports (0.9, 0.95, 0.99). */
-export function zOf(confidence: number): number {
-  const z = Z[confidence];
-  if (z === undefined) throw new Error(`no normal quantile for confidence ${confidence}`);
-  return z;
-}
+/** The two-sided normal quantile of a confidence (0.95: 1.96). */
+export const zOf = (confidence: number) => normalQuantile(1 - (1 - confidence) / 2);
 
 /** Widens a ratio's interval by a between-run spread (sd of its logarithm), added in quadrature on each side. */
 export function widened<T extends { value: number; low: number; high: number; confidence: number }>(r: T, spread: number): T {

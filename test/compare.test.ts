@@ -378,6 +378,7 @@ test('two files are two runs: by default their interval includes how far runs dr
     ['inconclusive', 'inconclusive', 'regressed'],
   );
   assert.equal(shared.run_spread, 'measured');
+  assert.match(shared.comparisons[1].note!, /the drift between two runs included \(--run-spread\): to decide a change this small, compare live/);
   const [a] = shared.comparisons;
   const z = 2.576 * Math.SQRT2 * RERUN_SPREAD.speed.oneThread;
   assert.ok(a.change_interval![1] > Math.exp(z) * 1.03 - 1 - 0.02, JSON.stringify(a.change_interval));

@@ -132,7 +132,11 @@ function decide(b: Series, c: Series, threads: number, o: CompareOptions, seed: 
   if (b.values.length < MIN_ROUNDS || c.values.length < MIN_ROUNDS) return decideFew(b, c, o, Math.exp(zOf(1 - o.alpha) * margin));
   const r = widened(ratioInterval(c, b, { confidence: 1 - o.alpha, sameRun: false, seed }), margin);
   const change_interval: [number, number] = [r.low - 1, r.high - 1];
-  return { change: r.value - 1, change_interval, ...verdictOf(change_interval[0], change_interval[1], o.threshold, o.alpha) };
+  const decided = verdictOf(change_interval[0], change_interval[1], o.threshold, o.alpha);
+  if (decided.verdict === 'inconclusive' && margin > 0) {
+    decided.note += `, with the drift between two runs included (--run-spread): to decide a change this small, compare live (levit compare --help)`;
+  }
+  return { change: r.value - 1, change_interval, ...decided };
 }
 
 /** A record timed under emulation: marked itself, or from a file whose system says so. */

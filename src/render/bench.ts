@@ -110,8 +110,8 @@ function roundsNote(results: BenchResults): string {
   const memory = `peak memory ${bytes(s.peak_rss_bytes)} of a ${bytes(s.memory_budget_bytes)} budget`;
   return (
     `Measured in ${s.rounds} interleaved rounds${groups} (every configuration once a round, in random order; ${memory}). ` +
-    'Images/s from the median over rounds; ± is half its 95% interval, from resampling whole rounds; ' +
-    'speed-ups are paired round by round, their intervals widened by the spread measured between runs.'
+    'Images/s from the median over rounds; ± is half its 95% interval, from resampling whole rounds; speed-ups are paired round by round. ' +
+    'Both intervals include how far a figure was measured to move between runs on a shared host (src/bench/rerun.ts).'
   );
 }
 

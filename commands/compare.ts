@@ -14,6 +14,7 @@ import { Progress, duration } from '../src/cli/progress.js';
 import { onInterrupt } from '../src/cli/interrupt.js';
 import { packageRoot } from '../src/util/paths.js';
 import { prose } from '../src/cli/prose.js';
+import { selectModels } from '../src/models/select.js';
 
 /**
  * The change that counts by default. Live, both sides are paired round by round and pinned to the same
@@ -95,7 +96,7 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
   };
 
   async run(): Promise<CompareReport> {
-    const { args, flags } = await this.parse(Compare);
+    const { args, flags, raw } = await this.parse(Compare);
     const alpha = Number(flags.alpha);
     if (!(alpha > 0 && alpha < 0.5)) throw new LevitError(`--alpha: '${flags.alpha}' must lie between 0 and 0.5`, ExitCode.usage);
     const given = [args.baseline, args.current].filter((a): a is string => a !== undefined);
@@ -108,6 +109,14 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
     }
     const live = flags['self-test'] || given.some(isLiveSide);
     const threshold = parseThreshold(flags.threshold ?? (live ? LIVE_THRESHOLD : FILES_THRESHOLD));
+    const liveOnly = raw.flatMap((t) => (t.type === 'flag' && LIVE_ONLY.has(t.flag) ? [`--${t.flag}`] : []));
+    if (!live && liveOnly.length) {
+      throw new LevitError(
+        `${[...new Set(liveOnly)].join(', ')}: for a live comparison; two results files are compared as they were measured`,
+        ExitCode.usage,
+        'To measure other configurations, run levit bench with them, or compare two checkouts or .onnx files live.',
+      );
+    }
     if (live && flags['run-spread'] !== undefined)
       throw new LevitError('--run-spread is for results files: a live comparison measures both sides in the same rounds', ExitCode.usage);
     const runSpread = flags['run-spread'] === undefined ? undefined : parseFraction(flags['run-spread'], '--run-spread', true);
@@ -163,7 +172,7 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
         sideOf(current, 'current'),
         {
           ...o,
-          models: flags.model.length ? flags.model : DEFAULT_MODELS,
+          models: flags.model.length ? selectModels(flags.model).map((c) => c.id) : DEFAULT_MODELS,
           backends: flags.backend,
           threads: flags.threads,
           batches: flags.batch,
@@ -183,5 +192,8 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
     }
   }
 }
+
+/** The flags that say what to measure and how: a live comparison's only. */
+const LIVE_ONLY = new Set(['model', ...Object.keys(configurationFlags([1])), ...Object.keys(roundFlags)]);
 
 type LiveFlags = { model: string[]; backend: string[]; threads: (number | 'all')[]; batch: number[] };

@@ -8,6 +8,7 @@ import { RESULTS_SCHEMA } from '../src/bench/results.js';
 import { MAX_RESULTS_BYTES, readResults } from '../src/bench/validate.js';
 import { type CompareOptions, compareExitCode, compareResults, parseThreshold, separationIsEvidence } from '../src/compare/compare.js';
 import { RERUN_SPREAD } from '../src/bench/rerun.js';
+import { hasTaskset } from '../src/util/cpus.js';
 import { ratioInterval, seriesOf } from '../src/bench/paired.js';
 import { mergeResults } from '../src/bench/merge-machines.js';
 import { saveBaseline } from '../src/bench/store.js';
@@ -190,9 +191,7 @@ test('levit report merges machines into one table', (t) => {
   assert.match(r.stdout, /m1 = x64 box \(calibration 80\.0 GFLOP\/s\); m2 = arm box/);
 });
 
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-
-const needsTaskset = { skip: !hasTaskset && 'taskset is not available' };
+const needsTaskset = { skip: !hasTaskset() && 'taskset is not available' };
 
 test('a genuine slowdown (a competing process on the same core) fails compare; a re-run passes', needsTaskset, async (t) => {
   const dir = tempDir(t);
@@ -391,7 +390,17 @@ test('two files are two runs: by default their interval includes how far runs dr
   assert.match(footer, /intervals include how far two runs drift apart on a shared host \(sd as measured, bench\/rerun\.ts: 9\.5% on one thread, 16% on more;/);
   assert.match(footer, /--run-spread 0 on a dedicated machine\)/);
   assert.equal(runCli(['compare', fb, fc, '--alpha', '0.02']).status, 1, 'any --alpha gets its normal quantile');
+  const liveFlag = runCli(['compare', fb, fc, '--model', 'levit_128s', '--slice', '1']);
+  assert.equal(liveFlag.status, 2);
+  assert.match(liveFlag.stderr, /--model, --slice: for a live comparison; two results files are compared as they were measured/);
   const bad = runCli(['compare', fb, fc, '--run-spread', 'lots']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--run-spread: 'lots' is not a number or a percentage/);
+});
+
+test('a live comparison checks its models before starting any worker: a typo is a usage error (exit 2), not a failed run (exit 1)', () => {
+  const r = runCli(['compare', '--self-test', '--model', 'levit_128z']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /levit_128z/);
+  assert.doesNotMatch(r.stderr, /worker/);
 });

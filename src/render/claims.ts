@@ -1,13 +1,13 @@
 import { CLAIM_CONFIDENCE, CLAIM_TOLERANCE, type ClaimCheck } from '../compare/claims.js';
 import { fitTable, wrapText } from './fit.js';
-import { rerunSpread } from '../bench/rerun.js';
+import { rerunSpread, zOf } from '../bench/rerun.js';
 
 const factor = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)}×`;
 const published = (c: ClaimCheck) => (c.published === null ? 'faster (direction)' : factor(c.published));
 const measured = (c: ClaimCheck) => (c.measured ? `${factor(c.measured.speedup)} [${factor(c.measured.low)}, ${factor(c.measured.high)}]` : '-');
 const claimText = (c: ClaimCheck) => `${c.statement} (${c.model} vs ${c.than})`;
 
-const spreadPercent = (threads: number) => Math.round((Math.exp(1.96 * rerunSpread('speedUp', threads)) - 1) * 100);
+const spreadPercent = (threads: number) => Math.round((Math.exp(zOf(CLAIM_CONFIDENCE) * rerunSpread('speedUp', threads)) - 1) * 100);
 
 const legend = () =>
   [

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
@@ -546,4 +547,16 @@ test("levit info lists the FLOPs of each setting beside the published figures; -
   assert.match(one.stdout, /FLOPs\s+929,863,460 multiply-adds per image/);
   assert.match(one.stdout, /tome:8\s+929,863,460/);
   assert.equal(JSON.parse(runCli(['info', 'levit_128s', '--json']).stdout).token_fusion, undefined);
+});
+
+test('a FLOPs claim naming a setting or model levit does not know is refused as a broken claims file, not as a usage error later', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'levit-flops-claims-'));
+  const claim = { id: 'x', statement: 's', model: 'deit_tiny_patch16_224', token_fusion: 'mctf:16', gflops: 0.71, source: 's' };
+  const write = (c: object) => writeFileSync(join(dir, 'f.json'), JSON.stringify({ kind: 'flops', convention: 'c', claims: [c] }));
+  write(claim);
+  assert.equal(loadFlopsClaims(dir).length, 1);
+  write({ ...claim, token_fusion: 'mctff' });
+  assert.throws(() => loadFlopsClaims(dir), /f\.json: invalid claims file: claim x: .*mctff/);
+  write({ ...claim, model: 'deit_tiny_patch16_225' });
+  assert.throws(() => loadFlopsClaims(dir), /f\.json: invalid claims file: claim x: .*deit_tiny_patch16_225/);
 });

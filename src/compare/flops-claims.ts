@@ -42,6 +42,12 @@ function validate(c: Partial<FlopsClaim>, file: string): FlopsClaim {
   for (const key of ['id', 'statement', 'model', 'token_fusion', 'source'] as const)
     if (typeof c[key] !== 'string') invalid(file, `${where}: ${key} must be a string`);
   if (!(typeof c.gflops === 'number' && c.gflops > 0)) invalid(file, `${where}: gflops must be a positive number`);
+  // A claim must name a model and a setting levit knows: otherwise it would surface later as a usage error.
+  try {
+    withTokenFusion(getCard(c.model!), parseTokenFusion(c.token_fusion!));
+  } catch (e) {
+    invalid(file, `${where}: ${(e as Error).message}`);
+  }
   return c as FlopsClaim;
 }
 

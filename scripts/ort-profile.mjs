@@ -45,16 +45,17 @@ async function profile(model) {
       Float32Array.from({ length: batch * 3 * res * res }, (_, i) => Math.sin(i)),
       [batch, 3, res, res],
     );
+    for (let i = 0; i < WARMUP; i++) await session.run({ [input]: x });
     const t0 = performance.now();
-    for (let i = 0; i < WARMUP + runs; i++) await session.run({ [input]: x });
-    const wall = (performance.now() - t0) / (WARMUP + runs);
+    for (let i = 0; i < runs; i++) await session.run({ [input]: x });
+    const wall = (performance.now() - t0) / runs;
     session.endProfiling();
     await session.release();
     const file = readdirSync(dir).find((f) => f.endsWith('.json'));
     const events = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-    // Node events come in run order; skip the warm-up runs by counting model_run events.
-    const runEnds = events.filter((e) => e.name === 'model_run').map((e) => e.ts);
-    const start = runEnds[WARMUP - 1] ?? 0;
+    // Node events come in run order; a model_run event's ts is its start: the first timed run is number WARMUP.
+    const runStarts = events.filter((e) => e.name === 'model_run').map((e) => e.ts);
+    const start = runStarts[WARMUP] ?? 0;
     const byType = new Map();
     const byNode = new Map();
     for (const e of events) {

@@ -30,9 +30,12 @@ test('the int8 target follows the CPU flags: VNNI gets full-range weights, the r
   assert.equal(detectInt8Target(NEOVERSE).target, 'avx2', 'no x86 flags: the safe 7-bit weights');
   assert.equal(detectInt8Target(null).target, 'avx2');
   assert.deepEqual(
-    chooseInt8Target('vnni', () => ZEN3),
+    chooseInt8Target('vnni', () => ZEN5),
     { target: 'vnni', reason: '--int8-target vnni' },
   );
+  const elsewhere = chooseInt8Target('vnni', () => ZEN3);
+  assert.equal(elsewhere.target, 'vnni');
+  assert.match(elsewhere.reason, /this machine's would be avx2 .*the SQNR and the fallback measured here are this CPU's, not the target's/);
   const o = { ...PRECISION_DEFAULTS, method: 'dynamic' as const };
   assert.equal(
     precisionLabel(resolvePrecision('int8', { ...o, cpuinfo: () => ZEN5 })),

@@ -43,8 +43,19 @@ function readCpuinfo(): string | null {
   }
 }
 
-/** The user's choice, else this machine's (read once). */
+/**
+ * The user's choice, else this machine's (read once). A choice other than this machine's says so: the
+ * SQNR and the fallback are measured on this CPU's kernels, not the target's (full-range weights can
+ * saturate an AVX2 machine's int16 sums, so a vnni artifact judged there looks worse than it is).
+ */
 export function chooseInt8Target(asked?: Int8Target, cpuinfo: () => string | null = readCpuinfo): Int8TargetChoice {
-  if (asked) return { target: asked, reason: `--int8-target ${asked}` };
-  return detectInt8Target(cpuinfo());
+  const here = detectInt8Target(cpuinfo());
+  if (!asked) return here;
+  if (asked === here.target) return { target: asked, reason: `--int8-target ${asked}` };
+  return {
+    target: asked,
+    reason:
+      `--int8-target ${asked}; this machine's would be ${here.target} (${here.reason}), ` +
+      "so the SQNR and the fallback measured here are this CPU's, not the target's",
+  };
 }

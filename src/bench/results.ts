@@ -74,7 +74,7 @@ export interface BenchRecord {
   iterations: number;
   /** batch / the median over rounds of each round's median batch time. */
   images_per_second: number;
-  /** Schema 3: images/s's 95% interval, from resampling whole rounds. */
+  /** Schema 3: images/s's 95% interval, from resampling whole rounds, widened by the spread between runs (rerun.ts). */
   images_per_second_ci95?: [number, number];
   latency_ms: LatencySummary;
   spread: Spread;

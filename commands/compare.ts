@@ -8,7 +8,7 @@ import { type CompareOptions, type CompareReport, compareExitCode, compareResult
 import { type LiveReport, compareLive, sideOf } from '../src/compare/live.js';
 import { renderCompareMarkdown, renderCompareTable, selfTestLine } from '../src/render/compare.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
-import { configurationFlags, listFlag } from '../src/cli/flags.js';
+import { configurationFlags, listFlag, numberFlag } from '../src/cli/flags.js';
 import { roundFlags, roundSettings } from '../src/cli/round-flags.js';
 import { Progress, duration } from '../src/cli/progress.js';
 import { onInterrupt } from '../src/cli/interrupt.js';
@@ -82,7 +82,7 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
     threshold: Flags.string({
       description: `change of the median batch time that counts (10% or 0.1); default ${FILES_THRESHOLD} for results files, ${LIVE_THRESHOLD} live`,
     }),
-    alpha: Flags.string({ description: '1 - confidence of the interval of the change (0.01: a 99% interval)', default: '0.01' }),
+    alpha: numberFlag({ description: '1 - confidence of the interval of the change (0.01: a 99% interval)', default: 0.01, min: 0, exclusive: true, max: 0.5 }),
     'run-spread': Flags.string({
       description:
         "results files: how far one configuration's speed moves between runs on this machine beyond its rounds " +
@@ -97,8 +97,7 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
 
   async run(): Promise<CompareReport> {
     const { args, flags, raw } = await this.parse(Compare);
-    const alpha = Number(flags.alpha);
-    if (!(alpha > 0 && alpha < 0.5)) throw new LevitError(`--alpha: '${flags.alpha}' must lie between 0 and 0.5`, ExitCode.usage);
+    const { alpha } = flags;
     const given = [args.baseline, args.current].filter((a): a is string => a !== undefined);
     if (flags['self-test'] ? given.length !== 0 : given.length !== 2) {
       throw new LevitError(

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { availableParallelism } from 'node:os';
 import { LevitCommand } from '../src/cli/base.js';
-import { calibrationFlag, precisionFlags, precisionSpecs, sessionFlags, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { calibrationFlag, numberFlag, precisionFlags, precisionSpecs, sessionFlags, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, bar, duration, transferLine } from '../src/cli/progress.js';
 import { onInterrupt } from '../src/cli/interrupt.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
@@ -74,7 +74,13 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
     calibration: calibrationFlag(),
     ...tokenFusionFlag,
     'img-size': Flags.integer({ description: "input size (timm's --img-size); must be the model's own resolution", helpValue: 'PX' }),
-    'crop-pct': Flags.string({ description: "centre-crop fraction: resize to int(size / crop-pct), then crop (default: the card's)", helpValue: '0.9' }),
+    'crop-pct': numberFlag({
+      description: "centre-crop fraction: resize to int(size / crop-pct), then crop (default: the card's; timm uses 0.875 to 1)",
+      min: 0,
+      exclusive: true,
+      max: 1,
+      helpValue: '0.9',
+    }),
     interpolation: Flags.string({ description: "resize interpolation (default: the card's)", options: ['bicubic', 'bilinear'] }),
     csv: Flags.string({ description: "write the result as CSV with timm validate.py's columns to FILE", helpValue: 'FILE.csv' }),
   };
@@ -82,10 +88,9 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
   async run(): Promise<EvalSummary> {
     const { args, flags } = await this.parse(Eval);
     const model = withTokenFusion(getCard(args.model), flags['token-fusion']);
-    const crop = flags['crop-pct'] === undefined ? undefined : Number(flags['crop-pct']);
     const interpolation = flags.interpolation as 'bicubic' | 'bilinear' | undefined;
     // The model is built from its own card; the transform (and the published figure compared) from the overridden one.
-    const card = withPreprocessing(model, { resolution: flags['img-size'], crop_pct: crop, interpolation });
+    const card = withPreprocessing(model, { resolution: flags['img-size'], crop_pct: flags['crop-pct'], interpolation });
     if (flags['predictions-out']) preflightOutput(flags['predictions-out'], 'predictions-out', 'file');
     if (flags.csv) preflightOutput(flags.csv, 'csv', 'file');
     const dataset = openDataset(args.dataset, flags.labels);

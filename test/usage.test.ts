@@ -107,3 +107,37 @@ test('model lists as timm users write them: patterns, families, --all; in order,
   assert.equal(both.status, 2);
   assert.match(both.stderr, /name models or pass --all, not both/);
 });
+
+test("--threads means the same in every command: a count or 'all' (0, eval's and predict's older spelling, reads as all)", async (t) => {
+  const root = await smallImageFolder(tempDir(t), 1);
+  const image = join(
+    root,
+    readdirSync(root, { recursive: true, encoding: 'utf8' }).find((f) => f.endsWith('.JPEG'))!,
+  );
+  for (const threads of ['all', '0', '1']) {
+    const r = runCli(['predict', 'levit_128s', image, '--weights', 'synthetic', '--threads', threads, '--json']);
+    assert.equal(r.status, 0, `--threads ${threads}: ${r.stderr}`);
+  }
+  for (const command of [
+    ['predict', 'levit_128s', image],
+    ['eval', 'levit_128s', image],
+    ['bench', 'levit_128s'],
+    ['compare', 'levit_128s', 'levit_128s'],
+  ]) {
+    const r = runCli([...command, '--threads', 'many']);
+    assert.equal(r.status, 2, `${command[0]}: ${r.stderr}`);
+    assert.match(r.stderr, /^Error: --threads: cannot use 'many'\nHint: levit \w+ --help/, command[0]);
+  }
+  assert.match(runCli(['eval', '--help']).stdout, /--threads=N\|all\s+\[default: all\]/);
+});
+
+test("a flag's own parser's error reads like every other usage error: the flag, the value, what it takes; no parser wrapping", () => {
+  const crop = runCli(['eval', 'levit_128s', '.', '--crop-pct', 'abc']);
+  assert.equal(crop.status, 2);
+  assert.equal(crop.stderr.split('\n')[0], "Error: --crop-pct: 'abc' is not a number above 0 and at most 1");
+  assert.match(runCli(['eval', 'levit_128s', '.', '--crop-pct', '1.5']).stderr, /'1.5' is not a number above 0 and at most 1/);
+  const alpha = runCli(['compare', 'a.json', 'b.json', '--alpha', '2', '--json']);
+  assert.equal(alpha.status, 2);
+  assert.equal(JSON.parse(alpha.stdout).error.message, "--alpha: '2' is not a number above 0 and at most 0.5");
+  assert.doesNotMatch(alpha.stdout + alpha.stderr, /Parsing --|See more help/);
+});

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { floatTensor } from '../core/tensor.js';
 import { getCard, requireTokenFusion, withTokenFusion } from '../models/registry.js';
@@ -10,19 +9,20 @@ import { type WeightsChoice, describeWeights, resolveWeights } from '../classifi
 import type { ModelCard } from '../models/families.js';
 import { onnxParameterCount, onnxSignature } from '../onnx/inspect.js';
 import { sha256File } from '../util/hash.js';
+import { type ThreadSpec, resolveThreads } from '../util/cpus.js';
 import type { DownloadOptions } from '../download/checkpoints.js';
 import { countsOf } from '../classifier/zoo.js';
 import type { Backend, BackendStatus } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
 import { FP32, type PrecisionSpec, precisionProgressLine } from '../classifier/precision.js';
 
+export { type ThreadSpec, resolveThreads };
+
 /**
  * What to measure: the configurations of a run (model, backend, precision, threads, batch), with
  * their artifacts built before anything is timed. One session serves the batches of a model,
  * backend, precision and thread count.
  */
-
-export type ThreadSpec = number | 'all';
 
 export interface ConfigurationPlan {
   models: string[];
@@ -57,11 +57,6 @@ export interface Skip {
   threads: number;
   batch?: number;
   reason: string;
-}
-
-export function resolveThreads(specs: readonly ThreadSpec[]): number[] {
-  const all = availableParallelism();
-  return [...new Set(specs.map((t) => (t === 'all' ? all : t)))];
 }
 
 /** A deterministic input batch in the range normalized images take. */

@@ -1,5 +1,6 @@
 import { type DownloadOptions, defaultDownloadOptions } from '../download/checkpoints.js';
 import type { TransferProgress } from '../download/http.js';
+import { type ThreadSpec, resolveThreads } from '../util/cpus.js';
 import type { ModelCard } from '../models/families.js';
 import type { InferenceSession } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
@@ -12,8 +13,8 @@ export interface OpenOptions {
   /** How an official checkpoint may be fetched (default: the environment's, LEVIT_OFFLINE / LEVIT_MIRROR). */
   download?: DownloadOptions;
   backend: string;
-  /** Intra-op threads; 0: all cores. */
-  threads?: number;
+  /** Intra-op threads (default: all cores). */
+  threads?: ThreadSpec;
   /** Let idle runtime threads spin (off when other work shares the cores). */
   spinning?: boolean;
   onDownload?: (p: TransferProgress) => void;
@@ -41,7 +42,7 @@ export function resolveClassifierWeights(card: ModelCard, o: Pick<OpenOptions, '
  * session on the backend with the given threads. Release `session` when done.
  */
 export async function openClassifier(card: ModelCard, o: OpenOptions): Promise<Classifier> {
-  const threads = o.threads ?? 0;
+  const [threads] = resolveThreads([o.threads ?? 'all']);
   const { backend } = await requireBackend(o.backend, threads);
   const weights = await resolveClassifierWeights(card, o);
   o.onBuild?.();

@@ -5,7 +5,7 @@ import { closest } from '../util/suggest.js';
 /** An error oclif raised while parsing the command line (unknown flag, missing argument, bad option). */
 type ParseError = Error & { oclif?: { exit?: number }; flags?: string[] };
 
-function isParseError(err: Error): err is ParseError {
+function isParseError(err: Error): boolean {
   return 'parse' in err || typeof (err as ParseError).oclif?.exit === 'number' || /^Parsing --/.test(err.message);
 }
 
@@ -18,10 +18,14 @@ export function usageErrorOf(err: ParseError, command: string, flagNames: readon
     .replace(/\s*See more help with --help\s*$/, '')
     .replace(/^Parsing (--[\w-]+)\s*\n\s*/, '$1: ')
     .replace(/\s*\n\s*/g, ' ')
+    // A flag's own parser (a LevitError) already names the flag.
+    .replace(/^(--[\w-]+): \1:/, '$1:')
     .trim();
   const typed = err.flags ?? [...err.message.matchAll(/(?:Unexpected flag|Nonexistent flags?:)\s+(-{1,2}[\w-]+)/g)].map((m) => m[1]);
   const guesses = typed.map((f) => closest(f.replace(/^-+/, ''), flagNames)).filter((g): g is string => !!g);
-  const hint = `${guesses.length ? `Did you mean ${guesses.map((g) => `--${g}`).join(', ')}? ` : ''}levit ${command} --help lists the arguments and flags.`;
+  const hint =
+    (err instanceof LevitError ? err.hint : undefined) ??
+    `${guesses.length ? `Did you mean ${guesses.map((g) => `--${g}`).join(', ')}? ` : ''}levit ${command} --help lists the arguments and flags.`;
   return new LevitError(message, ExitCode.usage, hint);
 }
 
@@ -34,7 +38,8 @@ export abstract class LevitCommand extends Command {
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
     const flagNames = [...Object.keys({ ...this.ctor.baseFlags, ...this.ctor.flags }), ...(this.ctor.enableJsonFlag ? ['json'] : [])];
-    const levit = err instanceof LevitError ? err : isParseError(err) ? usageErrorOf(err, this.id ?? '', flagNames) : null;
+    // oclif prefixes an error thrown by a flag's parser with "Parsing --flag", even a LevitError: those are parse errors too.
+    const levit = isParseError(err) ? usageErrorOf(err, this.id ?? '', flagNames) : err instanceof LevitError ? err : null;
     if (!levit) return super.catch(err);
     reportError(levit, this.jsonEnabled() || this.argv.includes('--json'));
     return undefined;

@@ -78,18 +78,19 @@ export function parseList<T>(flag: string, value: string, item: (s: string) => T
 }
 
 /**
- * A decimal number flag checked when parsed: finite, and at least `min` (above it when
- * `exclusive`). Integers use oclif's Flags.integer with min/max instead.
+ * A decimal number flag checked when parsed: finite, at least `min` (above it when `exclusive`)
+ * and at most `max` when given. Integers use oclif's Flags.integer with min/max instead.
  */
-export function numberFlag(o: { description: string; default: number; min: number; exclusive?: boolean; helpValue?: string }) {
+export function numberFlag(o: { description: string; default?: number; min: number; exclusive?: boolean; max?: number; helpValue?: string }) {
+  const range = `${o.exclusive ? 'above' : 'of at least'} ${o.min}${o.max === undefined ? '' : ` and at most ${o.max}`}`;
   return Flags.custom<number>({
     description: o.description,
     helpValue: o.helpValue ?? 'NUMBER',
     default: o.default,
     async parse(input: string) {
       const v = Number(input);
-      const ok = input.trim() !== '' && Number.isFinite(v) && (o.exclusive ? v > o.min : v >= o.min);
-      if (!ok) throw new Error(`'${input}' is not a number ${o.exclusive ? 'above' : 'of at least'} ${o.min}`);
+      const ok = input.trim() !== '' && Number.isFinite(v) && (o.exclusive ? v > o.min : v >= o.min) && (o.max === undefined || v <= o.max);
+      if (!ok) throw new Error(`'${input}' is not a number ${range}`);
       return v;
     },
   })();
@@ -97,10 +98,23 @@ export function numberFlag(o: { description: string; default: number; min: numbe
 
 export const positiveInt = (s: string): number | undefined => (/^\d+$/.test(s) && Number(s) > 0 ? Number(s) : undefined);
 
+/** One --threads value: a positive count or 'all' (every core); '0', its older spelling in eval and predict, still reads as 'all'. */
+export const threadSpec = (s: string): ThreadSpec | undefined => (s === 'all' || s === '0' ? 'all' : positiveInt(s));
+
 /** --backend / --threads of a command that runs one model on one backend (predict, eval). */
 export const sessionFlags = {
   backend: Flags.string({ char: 'b', description: 'backend (levit backends lists them)', default: 'ort-cpu' }),
-  threads: Flags.integer({ description: 'intra-op threads of the backend (0: all cores)', default: 0, min: 0 }),
+  threads: Flags.custom<ThreadSpec>({
+    char: 't',
+    description: "intra-op threads of the backend; 'all' = every core",
+    helpValue: 'N|all',
+    default: 'all',
+    parse: async (value) => {
+      const v = threadSpec(value.trim());
+      if (v === undefined) throw new LevitError(`--threads: cannot use '${value}'`, ExitCode.usage);
+      return v;
+    },
+  })(),
 };
 
 /** A list flag: comma-separated (or repeated) values, each parsed into a typed value when the command line is read. */
@@ -130,7 +144,7 @@ export function listFlag<T>(
 /** --backend, --threads and --batch of commands that measure every combination (bench, a live compare). */
 export const configurationFlags = (threads: ThreadSpec[]) => ({
   backend: listFlag('backend', (s) => s, { char: 'b', description: 'backends, comma-separated (levit backends lists them)', default: ['ort-cpu'] }),
-  threads: listFlag<ThreadSpec>('threads', (s) => (s === 'all' ? 'all' : positiveInt(s)), {
+  threads: listFlag<ThreadSpec>('threads', threadSpec, {
     char: 't',
     description: "intra-op thread counts, comma-separated; 'all' = every core",
     default: threads,

@@ -1,5 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+/** A thread count as the user gives it: a positive number, or 'all' for every core. */
+export type ThreadSpec = number | 'all';
+
+/** The counts the specs stand for, 'all' as this machine's core count, each once. */
+export function resolveThreads(specs: readonly ThreadSpec[]): number[] {
+  const all = availableParallelism();
+  return [...new Set(specs.map((t) => (t === 'all' ? all : t)))];
+}
 
 /** The CPUs this process may run on, in order, from /proc/self/status (null where it cannot be read). */
 export function allowedCpus(status = (): string => readFileSync('/proc/self/status', 'utf8')): number[] | null {

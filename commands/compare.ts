@@ -47,7 +47,10 @@ are unchanged. To decide a smaller change on a shared machine, measure both side
 Live (two levit checkouts, or two .onnx files): both sides are measured now, in the same
 interleaved rounds: a worker process of each checkout (its own levit, onnxruntime and graphs)
 loads the configurations and the coordinator runs their slices in a fresh random order every
-round, so drift falls on both alike. The interval of the change is paired round by round. This
+round, so drift falls on both alike. The interval of the change is paired round by round, and
+widened by how differently two codes were measured to move between runs: nothing for identical
+code, growing with the size of the change to bench's speed-up spread from 1.75x on (±14% at 99%
+on one thread; src/bench/rerun.ts), so that a rerun lands inside it. This
 is the pull-request gate (.github/workflows/bench.yml), and how to compare two ONNX exports
 (--model names the model whose input they take) or two runtime versions (two checkouts).
 --self-test runs this checkout against itself: an A/A test that tells whether this machine can

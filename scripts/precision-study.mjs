@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { alternate } from './alternate.mjs';
+import { alternate, speedup } from './alternate.mjs';
 import { writeFileAtomic } from '../dist/src/util/atomic.js';
 import { getCard, listCards, buildGraph } from '../dist/src/models/registry.js';
 import { convertModel } from '../dist/src/classifier/convert.js';
@@ -150,13 +150,14 @@ try {
         row.speed = {};
         for (const batch of [16, 1]) {
           process.stderr.write(`${id}: timing fp32, int8 static, int8 dynamic${timed.length > 3 ? ', torch export' : ''} alternated at batch ${batch}\n`);
-          const t = await alternate(timed, { batch, rounds: 1000, seconds: Number(flags.seconds) / 2 });
+          const t = await alternate(timed, { batch, seconds: Number(flags.seconds) / 2 });
+          const ratio = ({ value, low, high }) => ({ value, low, high });
           row.speed[`batch_${batch}`] = {
             rounds: t[0].rounds,
             ms: Object.fromEntries(['fp32', 'int8 static', 'int8 dynamic', 'torch export'].slice(0, t.length).map((n, i) => [n, t[i].ms])),
-            static_vs_fp32: t[0].ms / t[1].ms,
-            dynamic_vs_fp32: t[0].ms / t[2].ms,
-            static_vs_torch: t[3] ? t[3].ms / t[1].ms : null,
+            static_vs_fp32: ratio(t[1].speedup),
+            dynamic_vs_fp32: ratio(t[2].speedup),
+            static_vs_torch: t[3] ? ratio(speedup(t[3], t[1])) : null,
           };
         }
       }
@@ -184,7 +185,7 @@ try {
 }
 
 const db = (v) => (Number.isFinite(v) ? v.toFixed(1) : 'exact');
-const x = (v) => (v == null ? '—' : `${v.toFixed(2)}×`);
+const x = (v) => (v == null ? '—' : `${v.value.toFixed(2)}× [${v.low.toFixed(2)}, ${v.high.toFixed(2)}]`);
 const pct = (v) => `${(100 * v).toFixed(0)}%`;
 const lines = [
   `int8 form: ${cpu.int8} (${cpu.reason}); CPU flags: ${cpu.flags.join(', ') || 'none read'}.`,
@@ -210,7 +211,8 @@ for (const r of rows) {
 if (flags.speed) {
   lines.push(
     '',
-    `Speed, one thread, alternated in one process (ratios of median ms a batch; int8 form as above; CPU flags: ${cpu.flags.join(', ')}):`,
+    'Speed, one thread, interleaved rounds in one process (ratios of median ms a batch, paired 99% intervals with the between-run spread;' +
+      ` int8 form as above; CPU flags: ${cpu.flags.join(', ')}):`,
     '',
     '| model | static vs fp32, batch 16 / 1 | static vs torch.onnx export, batch 16 / 1 | dynamic vs fp32, batch 16 | fp32 ms a batch of 16 |',
     '| --- | --- | --- | --- | --- |',

@@ -18,7 +18,7 @@ import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/benc
 import { readResults } from '../src/bench/validate.js';
 import { normalQuantile, quantile, sorted, spread, summarize } from '../src/bench/stats.js';
 import { runCli, tempDir } from './helpers/shared.js';
-import { RERUN_SPREAD, rerunSpread, widened, zOf } from '../src/bench/rerun.js';
+import { RERUN_SPREAD, liveRerunSpread, rerunSpread, widened, zOf } from '../src/bench/rerun.js';
 import { packageRoot } from '../src/util/paths.js';
 
 test('percentiles interpolate as NumPy does; spread is the relative IQR', () => {
@@ -477,4 +477,16 @@ test('a speed-up between two configurations is widened by the spread measured be
   assert.ok(rerunSpread('speedUp', 2) > rerunSpread('speedUp', 1) && rerunSpread('speed', 1) > rerunSpread('speedUp', 1));
   assert.ok(Math.abs(zOf(0.95) - 1.959963984540054) < 1e-8 && Math.abs(zOf(0.99) - 2.5758293035489) < 1e-8 && Math.abs(zOf(0.98) - 2.326347874040841) < 1e-8);
   assert.ok(Math.abs(normalQuantile(1e-6) + 4.753424308822899) < 1e-7 && Math.abs(normalQuantile(0.5)) < 1e-12);
+});
+
+test("a live comparison's between-run spread grows with the size of the change: none for identical code, bench's from 1.75x on", () => {
+  assert.equal(liveRerunSpread(1, 1), 0);
+  assert.equal(liveRerunSpread(1.75, 1), RERUN_SPREAD.speedUp.oneThread);
+  assert.equal(liveRerunSpread(3, 1), RERUN_SPREAD.speedUp.oneThread);
+  assert.equal(liveRerunSpread(1 / 3, 2), RERUN_SPREAD.speedUp.multiThread, 'a speed-up and a slowdown alike');
+  assert.ok(Math.abs(liveRerunSpread(1.1, 1) - (RERUN_SPREAD.speedUp.oneThread * Math.log(1.1)) / Math.log(1.75)) < 1e-12);
+  // The gate's scale: a real 10% slowdown measured to ±1.5% stays clear of the 5% threshold.
+  const tenPercent = { value: 1.1, low: 1.1 / 1.015, high: 1.1 * 1.015, confidence: 0.99 };
+  const w = widened(tenPercent, liveRerunSpread(1.1, 1));
+  assert.ok(w.low > 1.065 && w.high < 1.14, JSON.stringify(w));
 });

@@ -25,6 +25,21 @@ export const RERUN_SPREAD = {
 export const rerunSpread = (figure: keyof typeof RERUN_SPREAD, threads: number) =>
   threads > 1 ? RERUN_SPREAD[figure].multiThread : RERUN_SPREAD[figure].oneThread;
 
+/**
+ * The same for a live comparison of two codes (compare/live.ts), where both sides run in the same
+ * rounds. Identical code moves alike (A/A: 0 false alarms in 80, docs/compare-error-rates.md), and so
+ * does a change that adds more of the same work (an injected 1.10x read +10.0% and +10.3%); codes
+ * that differ in kind do not (int8 LeViT-128S over its float32 torch.onnx export, one thread, batch 16:
+ * 1.72x, 1.77x and 1.89x live on two days, a log sd of about 0.04, as much as a speed-up between
+ * models). The size of the change is all a comparison knows, so the speed-up spread above is taken
+ * in full from a 1.75x difference on and in proportion to |ln ratio| below it: nothing for identical
+ * code, about a fifth of it at 10%.
+ */
+export const FULL_SPREAD_FROM = 1.75;
+
+export const liveRerunSpread = (ratio: number, threads: number) =>
+  rerunSpread('speedUp', threads) * Math.min(1, Math.abs(Math.log(ratio)) / Math.log(FULL_SPREAD_FROM));
+
 /** The two-sided normal quantile of a confidence (0.95: 1.96). */
 export const zOf = (confidence: number) => normalQuantile(1 - (1 - confidence) / 2);
 

@@ -4,6 +4,7 @@ import { ExitCode, LevitError } from '../core/errors.js';
 import { packageRoot } from '../util/paths.js';
 import { resolveThreads, type ThreadSpec } from '../bench/configurations.js';
 import { medianOf, ratioInterval, seriesOf } from '../bench/paired.js';
+import { liveRerunSpread, widened } from '../bench/rerun.js';
 import { type Arm, type ArmTimes, type RoundEvents, runRounds } from '../bench/rounds.js';
 import type { RoundSettings, Stopped } from '../bench/schedule.js';
 import { type CompareOptions, type CompareReport, type Comparison, reportOf, verdictOf } from './compare.js';
@@ -87,7 +88,8 @@ function remoteArm(worker: WorkerClient, id: string, key: string): Arm {
 function comparison(c: Config, base: ArmTimes, cur: ArmTimes, o: CompareOptions, seed: number): Comparison {
   const [b, k] = [seriesOf(base), seriesOf(cur)];
   const ips = (s: typeof b) => (c.batch * 1000) / medianOf(s.values);
-  const r = ratioInterval(k, b, { confidence: 1 - o.alpha, sameRun: true, seed });
+  const paired = ratioInterval(k, b, { confidence: 1 - o.alpha, sameRun: true, seed });
+  const r = widened(paired, liveRerunSpread(paired.value, c.threads));
   const change_interval: [number, number] = [r.low - 1, r.high - 1];
   return {
     key: c.key,

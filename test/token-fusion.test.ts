@@ -547,6 +547,15 @@ test("levit info lists the FLOPs of each setting beside the published figures; -
   assert.match(one.stdout, /FLOPs\s+929,863,460 multiply-adds per image/);
   assert.match(one.stdout, /tome:8\s+929,863,460/);
   assert.equal(JSON.parse(runCli(['info', 'levit_128s', '--json']).stdout).token_fusion, undefined);
+  // The stages table: the tokens a fused model ends with beside the ones it starts with (197 - 8 x 12).
+  assert.deepEqual(
+    JSON.parse(runCli(['info', 'deit_tiny_patch16_224', '--token-fusion', 'tome:8', '--json']).stdout).stages.map((s: Record<string, number>) => [
+      s.tokens,
+      s.tokens_out,
+    ]),
+    [[197, 101]],
+  );
+  assert.equal(info.stages[0].tokens_out, undefined, 'no fusion, no second count');
 });
 
 test('a FLOPs claim naming a setting or model levit does not know is refused as a broken claims file, not as a usage error later', () => {

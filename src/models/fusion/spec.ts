@@ -2,7 +2,7 @@ import { ExitCode, LevitError } from '../../core/errors.js';
 
 /**
  * Training-free token fusion for ViT-style models (DeiT, ViT): which method, and how many tokens
- * each merging block fuses. Pure data and arithmetic; the graph is built in ./graph.ts.
+ * each merging block fuses. Pure data and arithmetic; the graph is built in ./match.ts and ../deit/fused-blocks.ts.
  *
  * - mctf: MCTF (Lee, Choi and Kim, CVPR 2024), its repository's DeiT setting: r tokens fused in every
  *   block from the second on (run/eval_deit_t_mctf.sh: r = 16).

@@ -24,6 +24,7 @@ import { quantizeStatic } from '../src/quant/qdq.js';
 import { splitHeads } from '../src/quant/split-heads.js';
 import { forEachBatch } from '../src/quant/run.js';
 import { quantizeWithFallback, top1Agreement } from '../src/quant/sensitivity.js';
+import { renderSensitivity } from '../src/quant/report.js';
 import { getBackend } from '../src/runtime/registry.js';
 import { skipUnlessRuns } from './helpers/backends.js';
 import { quantizeTfjsWeight } from '../src/tfjs/quantize.js';
@@ -257,6 +258,20 @@ test('the fallback keeps the costliest layers in float32 until the target SQNR, 
   const [kept] = strict.report.layers.filter((l) => l.float);
   assert.equal(kept.alone, Math.min(...strict.report.layers.map((l) => l.alone!)), 'the layer costing most alone goes first');
   assert.ok(strict.report.logitsSqnr > easy.report.logitsSqnr);
+  assert.deepEqual([easy.report.stoppedOnValidation, strict.report.stoppedOnValidation], [false, false], 'no fallback; a fallback that never met');
+  // A target the first float layer reaches: the validation figure decided the stop, and the report says so.
+  const between = await quantizeWithFallback(
+    model,
+    layers,
+    plan,
+    { calibration: [x], validation: [x] },
+    (easy.report.logitsSqnr + strict.report.logitsSqnr) / 2,
+    2,
+  );
+  assert.equal(between.report.met, true);
+  assert.equal(between.report.stoppedOnValidation, true);
+  assert.match(renderSensitivity(between.report).join('\n'), /the fallback stopped once these images met the target/);
+  assert.doesNotMatch(renderSensitivity(easy.report).join('\n'), /the fallback stopped/);
 });
 
 test('calibration is deterministic; percentile ranges lie within min-max ranges', async () => {

@@ -12,6 +12,12 @@ export function renderSensitivity(r: SensitivityReport): string[] {
   const lines = [
     `  logits   SQNR ${db(r.logitsSqnr)} against float32 (target ${r.targetSqnr} dB: ${r.met ? 'met' : 'NOT met'}), ` +
       `top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}% ${judged}`,
+    ...(r.stoppedOnValidation
+      ? [
+          '           the fallback stopped once these images met the target, so the figure is the first to pass, not an independent one:',
+          '           judge it on other images (--validation DIR) or with levit eval --precision int8',
+        ]
+      : []),
     `  layers   ${r.layers.length - float.length} of ${r.layers.length} in int8` +
       `${float.length ? `; kept in float32: ${float.map((l) => l.node).join(', ')}` : ''}`,
   ];

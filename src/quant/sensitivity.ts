@@ -48,6 +48,11 @@ export interface SensitivityReport {
   targetSqnr: number;
   /** Whether the logits reached the target (with at most the allowed fallbacks). */
   met: boolean;
+  /**
+   * The fallback kept layers in float32 until these same validation images met the target: the
+   * figure then decided where to stop, so it is the first one to pass, not an independent measure.
+   */
+  stoppedOnValidation: boolean;
 }
 
 /** Per-layer sensitivity is measured on this many images at most: one full pass per layer. */
@@ -118,6 +123,7 @@ export async function quantizeWithFallback(
     return { quantized, got, logitsSqnr: capped(sqnr(reference.get(logits)!, got.get(logits)!)) };
   };
   let current = await measure();
+  let stoppedOnValidation = false;
   const alone = new Map<string, number>();
   if (current.logitsSqnr < targetSqnr && maxFallback > 0) {
     const few = images.calibration.slice(0, SENSITIVITY_BATCHES);
@@ -134,7 +140,10 @@ export async function quantizeWithFallback(
       keepFloat.add(layer.node);
       current = await measure();
       onProgress?.({ phase: 'fallback', floatLayers: keepFloat.size, logitsSqnr: current.logitsSqnr });
-      if (current.logitsSqnr >= targetSqnr) break;
+      if (current.logitsSqnr >= targetSqnr) {
+        stoppedOnValidation = true;
+        break;
+      }
     }
   }
   const report: SensitivityReport = {
@@ -161,6 +170,7 @@ export async function quantizeWithFallback(
           ),
     targetSqnr,
     met: current.logitsSqnr >= targetSqnr,
+    stoppedOnValidation,
   };
   return { model: current.quantized, report };
 }

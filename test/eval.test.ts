@@ -78,7 +78,9 @@ test('eval on an ImageFolder of the golden images agrees with the reference imag
   for (const line of lines) {
     const name = line.file.split('/').pop();
     if (name === 'truncated.jpg') {
-      assert.match(line.error, /premature end of JPEG/);
+      // libvips's reason, or (when a concurrent decode cleared libvips's process-wide error buffer twice) ours.
+      assert.match(line.error, /premature end of JPEG|corrupt or truncated image data/);
+      assert.doesNotMatch(line.error, /:$/, 'never a message that stops at the colon');
       assert.deepEqual(line.top5, []);
     } else {
       assert.deepEqual(line.top5, reference[GOLDEN_IMAGES.indexOf(name)], name);

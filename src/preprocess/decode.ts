@@ -108,20 +108,36 @@ export async function decodeRgb(input: string | Buffer, name = typeof input === 
     const { data, info } = await sharp(input, options).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, data: toRgb(data, info.width * info.height, info.channels), warning };
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    // libvips may put its reason on the next line ("has corrupt header:\nVipsJpeg: premature end ..."): keep it.
-    const detail =
-      err.code === 'ENOENT'
-        ? 'no such file'
-        : err.code === 'ELOOP'
-          ? 'a symbolic link loop'
-          : err.message
-              .replace(/^Input (file|buffer) /, '')
-              .split('\n')
-              .map((line) => line.trim())
-              .filter(Boolean)
-              .join(' ')
-              .slice(0, 300);
-    throw new ImageDecodeError(name, detail, err.code === 'ENOENT');
+    throw await decodeError(e as NodeJS.ErrnoException, input, name, options);
   }
+}
+
+/** libvips's message in one line: it may put its reason on the next line ("has corrupt header:\nVipsJpeg: premature end ..."). */
+const oneLine = (message: string) =>
+  message
+    .replace(/^Input (file|buffer) /, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ')
+    .slice(0, 300);
+
+/**
+ * The error for a file that did not decode. libvips keeps its reasons in one buffer for the whole
+ * process, so with several decoding threads another thread can clear it first and the message ends
+ * at "has corrupt header:". Decoding the file once more, alone, usually gets the reason back.
+ */
+async function decodeError(err: NodeJS.ErrnoException, input: string | Buffer, name: string, options: sharp.SharpOptions): Promise<ImageDecodeError> {
+  if (err.code === 'ENOENT') return new ImageDecodeError(name, 'no such file', true);
+  if (err.code === 'ELOOP') return new ImageDecodeError(name, 'a symbolic link loop');
+  let detail = oneLine(err.message);
+  if (detail.endsWith(':')) {
+    try {
+      await sharp(input, options).raw().toBuffer();
+    } catch (again) {
+      detail = oneLine((again as Error).message);
+    }
+    if (detail.endsWith(':')) detail += ' corrupt or truncated image data (the decoder gave no detail)';
+  }
+  return new ImageDecodeError(name, detail);
 }

@@ -307,6 +307,9 @@ test('levit bench --json prints records with latency percentiles and the system 
     const [low, high] = r.images_per_second_ci95!;
     assert.ok(low <= r.images_per_second && r.images_per_second <= high);
     assert.ok(r.matmul_share!.value > 0 && r.matmul_share!.low <= r.matmul_share!.value);
+    const share = r.matmul_share!;
+    const spread = zOf(share.confidence) * rerunSpread('speedUp', r.threads);
+    assert.ok(Math.log(share.high / share.value) >= spread - 1e-9 && Math.log(share.value / share.low) >= spread - 1e-9, 'the between-run spread is in it');
   }
   assert.ok(results.schedule!.rounds >= 10 && ['precise', 'time-cap'].includes(results.schedule!.stopped));
   assert.equal(results.schedule!.groups, 1);

@@ -135,7 +135,7 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
       this.logToStderr(`regressed: ${c.key} (${((c.change ?? 0) * 100).toFixed(1)}% slower${atLeast})`);
     }
     for (const c of report.comparisons.filter((x) => x.verdict === 'inconclusive')) this.logToStderr(`inconclusive: ${c.key}: ${c.note}`);
-    if ((report as LiveReport).stopped === 'interrupted') {
+    if ('stopped' in report && report.stopped === 'interrupted') {
       this.logToStderr('interrupted: the verdicts rest on the rounds finished before Ctrl-C');
       process.exitCode = ExitCode.interrupted;
     } else {

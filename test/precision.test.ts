@@ -20,7 +20,7 @@ import { calibratedValues, quantLayers } from '../src/quant/layers.js';
 import { activationQuant, quantizeActivation, quantizeWeights, roundHalfEven, signedActivationQuant, sqnr } from '../src/quant/numeric.js';
 import { fromHalf, toHalf } from '../src/util/numeric.js';
 import { hardswishQuant, hardswishUnits } from '../src/quant/hardswish.js';
-import { quantizeStatic } from '../src/quant/qdq.js';
+import { SIGMOID_QUANT, quantizeStatic } from '../src/quant/qdq.js';
 import { splitHeads } from '../src/quant/split-heads.js';
 import { forEachBatch } from '../src/quant/run.js';
 import { quantizeWithFallback, top1Agreement } from '../src/quant/sensitivity.js';
@@ -225,6 +225,46 @@ test('int8 for VNNI: a fused projection split per head into one QGemm per part, 
   assert.equal(ops.split('QGemm').length - 1, 3, 'each part is a QGemm');
   const float = quantizeStatic(model, { ranges, keepFloat: new Set(quantLayers(model).map((l) => l.node)), reduceRange: false, products: false });
   assert.equal(splitHeads(float), float, 'a projection kept in float32 stays as it is');
+});
+
+test('the VNNI form runs a Sigmoid after an int8 convolution on uint8 (QLinearSigmoid), and SiLU as QLinearMul; AVX2 keeps it float', async (t) => {
+  // x -> conv -> SiLU -> conv -> flatten -> linear, as in EfficientNet's blocks.
+  const b = new GraphBuilder('silu');
+  const param = (name: string, shape: number[], seed: number) =>
+    b.initializer(
+      name,
+      floatTensor(
+        shape,
+        noise(
+          shape.reduce((m, d) => m * d),
+          seed,
+        ),
+      ),
+      'param',
+    );
+  const x = b.input('x', ['N', 2, 6, 6]);
+  const h = b.silu(b.conv2d(x, param('c1.w', [3, 2, 3, 3], 1), param('c1.b', [3], 2), { stride: 1, pad: 1 }));
+  const y = b.reshape(b.conv2d(h, param('c2.w', [4, 3, 3, 3], 4), param('c2.b', [4], 5), { stride: 1, pad: 0 }), ['N', 64]);
+  b.output(b.linear(y, param('fc.w', [5, 64], 6), param('fc.b', [5], 7)));
+  const model = lowerGraph(b.graph);
+  const input = floatTensor([8, 2, 6, 6], noise(576, 8));
+  const ranges = await calibrateRanges(model, calibratedValues(quantLayers(model)), [input], 'minmax');
+  const plan = { ranges, keepFloat: new Set<string>(), reduceRange: false, products: false };
+  const dir = tempDir(t);
+  const reference = await run(model, input);
+  const vnni = await run(quantizeStatic(model, { ...plan, vnni: true }), input, join(dir, 'vnni.onnx'));
+  const ops = readFileSync(join(dir, 'vnni.onnx')).toString('latin1');
+  assert.match(ops, /QLinearSigmoid/);
+  assert.match(ops, /QLinearMul/, 'x * sigmoid(x) on uint8');
+  assert.ok(sqnr(reference, vnni) > 30, `${sqnr(reference, vnni)} dB`);
+  await run(quantizeStatic(model, plan), input, join(dir, 'avx2.onnx'));
+  assert.doesNotMatch(readFileSync(join(dir, 'avx2.onnx')).toString('latin1'), /QLinearSigmoid/, 'the AVX2 form is as before');
+  // Kept in float32 by the fallback, the convolution's Sigmoid stays float32 too.
+  const kept = quantizeStatic(model, { ...plan, vnni: true, keepFloat: new Set([quantLayers(model)[0].node]) });
+  assert.equal(
+    kept.nodes.filter((n) => n.op === 'QuantizeLinear' && n.inputs[1] && kept.initializers.get(n.inputs[1])?.data[0] === SIGMOID_QUANT.scale).length,
+    0,
+  );
 });
 
 test('dynamic int8 and fp16 keep the small model close to float32', async () => {

@@ -17,11 +17,19 @@ export interface StaticPlan {
   reduceRange: boolean;
   /** Activation products (attention) in int8 too, except those in keepFloat. */
   products: boolean;
-  /** The VNNI form: HardSwish after int8 convolutions on uint8 (hardswish.ts). */
+  /** The VNNI form: HardSwish and Sigmoid after int8 convolutions on uint8 (hardswish.ts, SIGMOID_QUANT). */
   vnni?: boolean;
 }
 
 const scalar = (v: number): OnnxTensor => ({ dtype: 'float32', shape: [], data: Float32Array.of(v) });
+
+/**
+ * A Sigmoid's output over (0, 1) in uint8 steps of 1/255. Where the Sigmoid reads an int8
+ * convolution's output, onnxruntime then runs it as QLinearSigmoid (a table over the 256 input
+ * bytes) and SiLU's x * sigmoid(x) as QLinearMul: EfficientNet's SiLUs, which in float32 are fused
+ * into its convolutions and in int8 were three passes over float32 (Dequantize, Sigmoid, Mul).
+ */
+export const SIGMOID_QUANT: ActivationQuant = { scale: Math.fround(1 / 255), zeroPoint: 0 };
 
 /**
  * Static int8 in the QDQ form onnxruntime's graph optimizer fuses into integer kernels
@@ -47,6 +55,8 @@ export function quantizeStatic(model: OnnxModel, plan: StaticPlan): OnnxModel {
     swishes.set(h.node, q);
     swishInputs.set(h.input, q);
   }
+  const convOutputs = new Set([...layers.values()].filter((l) => l.op === 'Conv').map((l) => l.output));
+  const uint8Sigmoid = (n: OnnxNode) => plan.vnni && n.op === 'Sigmoid' && convOutputs.has(n.inputs[0]);
   for (const n of model.nodes) {
     const layer = layers.get(n.name);
     const product = products.get(n.name);
@@ -54,6 +64,7 @@ export function quantizeStatic(model: OnnxModel, plan: StaticPlan): OnnxModel {
     if (layer) rewrite.layer(n, layer, plan.ranges, swishInputs.get(layer.output));
     else if (product) rewrite.product(n, product, plan.ranges);
     else if (swish) rewrite.hardswish(n, swish);
+    else if (uint8Sigmoid(n)) rewrite.sigmoid(n);
     else if (!folded.has(n.name)) rewrite.keep(n);
   }
   return rewrite.result();
@@ -108,6 +119,13 @@ class QdqRewrite {
     this.nodes.push({ op: 'Clip', name: `${n.name}/clip`, inputs: [`${x}:uint8`, lo, hi], outputs: [`${out}:hsig_uint8`] });
     this.nodes.push({ op: 'DequantizeLinear', name: `${n.name}/hsig`, inputs: [`${out}:hsig_uint8`, scale, zp], outputs: [`${out}:hsig`] });
     this.nodes.push({ op: 'Mul', name: n.name, inputs: [x, `${out}:hsig`], outputs: [out] });
+  }
+
+  /** Sigmoid of a dequantized convolution output, its own output quantized (SIGMOID_QUANT): QLinearSigmoid in onnxruntime. */
+  sigmoid(n: OnnxNode): void {
+    const out = n.outputs[0];
+    this.nodes.push({ ...n, outputs: [`${out}:float`] });
+    this.quantized(`${out}:float`, out, SIGMOID_QUANT, 'uint8');
   }
 
   /** uint8 by int8: the first operand asymmetric, the second symmetric. */

@@ -22,6 +22,7 @@ export { FP32, type PrecisionSpec } from './classifier/precision.js';
 
 // Sessions: a model opened on a backend (ort-cpu, ort-wasm, tfjs-*), logits from float32 NCHW inputs.
 export { openClassifier, resolveClassifierWeights, type Classifier, type OpenOptions } from './classifier/session.js';
+export type { ThreadSpec } from './util/cpus.js';
 export { getBackend, probeAll, requireBackend } from './runtime/registry.js';
 export { defaultDownloadOptions, type DownloadOptions } from './download/checkpoints.js';
 export type { Backend, InferenceSession } from './runtime/backend.js';

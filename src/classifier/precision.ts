@@ -9,7 +9,7 @@ import { quantizeDynamic } from '../quant/dynamic.js';
 import { hardswishUnits } from '../quant/hardswish.js';
 import { splitHeads } from '../quant/split-heads.js';
 import { toFloat16 } from '../quant/fp16.js';
-import { type QuantLayer, activationProducts, calibratedValues, quantLayers } from '../quant/layers.js';
+import { type QuantLayer, activationProducts, calibratedValues, quantLayers, siluUnits } from '../quant/layers.js';
 import { type FallbackProgress, type SensitivityReport, quantizeWithFallback } from '../quant/sensitivity.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 
@@ -166,7 +166,8 @@ export async function lowerWithPrecision(
   onProgress?.({ phase: 'calibrating' });
   const layers = quantLayers(model);
   const products = spec.int8Attention ? activationProducts(model) : [];
-  const ranges = await calibrateRanges(model, calibratedValues(layers, products), set.batches, spec.method);
+  const silus = spec.target === 'vnni' ? siluUnits(model, layers).map((u) => u.output) : [];
+  const ranges = await calibrateRanges(model, calibratedValues(layers, products, silus), set.batches, spec.method);
   const keepFloat = spec.target === 'vnni' ? imageLayers(model, layers) : new Set<string>();
   if (keepFloat.size) notes.push(`kept in float32 for speed on VNNI: ${[...keepFloat].join(', ')} (convolution over the image's 3 channels)`);
   const plan = { ranges, keepFloat, reduceRange: spec.reduceRange, products: spec.int8Attention, vnni: spec.target === 'vnni' };

@@ -80,6 +80,25 @@ export function activationProducts(model: OnnxModel): ProductLayer[] {
  * output (onnxruntime fuses a QDQ Conv into QLinearConv only with a QuantizeLinear after it),
  * and both operands of each activation product.
  */
-export function calibratedValues(layers: readonly QuantLayer[], products: readonly ProductLayer[] = []): string[] {
-  return [...new Set([...layers.flatMap((l) => (l.op === 'Conv' ? [l.input, l.output] : [l.input])), ...products.flatMap((p) => p.inputs)])];
+export function calibratedValues(layers: readonly QuantLayer[], products: readonly ProductLayer[] = [], extra: readonly string[] = []): string[] {
+  return [...new Set([...layers.flatMap((l) => (l.op === 'Conv' ? [l.input, l.output] : [l.input])), ...products.flatMap((p) => p.inputs), ...extra])];
+}
+
+/** A SiLU, x * sigmoid(x), over a convolution's output: the Mul node and its output. */
+export interface SiluUnit {
+  node: string;
+  conv: string;
+  output: string;
+}
+
+/** SiLUs (Sigmoid of a convolution's output, multiplied by that output) after the given convolutions. */
+export function siluUnits(model: OnnxModel, convs: readonly QuantLayer[]): SiluUnit[] {
+  const byOutput = new Map(convs.filter((l) => l.op === 'Conv').map((l) => [l.output, l]));
+  const sigmoids = new Map(model.nodes.filter((n) => n.op === 'Sigmoid' && byOutput.has(n.inputs[0])).map((n) => [n.outputs[0], n.inputs[0]]));
+  return model.nodes.flatMap((n) => {
+    if (n.op !== 'Mul' || n.inputs.length !== 2) return [];
+    const [a, b] = n.inputs;
+    const x = sigmoids.get(b) === a ? a : sigmoids.get(a) === b ? b : undefined;
+    return x ? [{ node: n.name, conv: byOutput.get(x)!.node, output: n.outputs[0] }] : [];
+  });
 }

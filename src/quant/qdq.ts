@@ -1,6 +1,6 @@
 import type { OnnxModel, OnnxNode, OnnxTensor } from '../onnx/model.js';
 import { hardswishQuant, hardswishUnits } from './hardswish.js';
-import { type ProductLayer, type QuantLayer, activationProducts, quantLayers } from './layers.js';
+import { type ProductLayer, type QuantLayer, activationProducts, quantLayers, siluUnits } from './layers.js';
 import { type ActivationQuant, activationQuant, quantizeWeights, roundHalfEven, signedActivationQuant } from './numeric.js';
 
 export interface Range {
@@ -57,6 +57,9 @@ export function quantizeStatic(model: OnnxModel, plan: StaticPlan): OnnxModel {
   }
   const convOutputs = new Set([...layers.values()].filter((l) => l.op === 'Conv').map((l) => l.output));
   const uint8Sigmoid = (n: OnnxNode) => plan.vnni && n.op === 'Sigmoid' && convOutputs.has(n.inputs[0]);
+  // Their SiLUs' outputs quantized too (calibrated where the VNNI form was asked for): x * sigmoid(x) is then
+  // QLinearMul even where a float reader (EfficientNet's squeeze-and-excitation) would have kept it float32.
+  const silus = new Map((plan.vnni ? siluUnits(model, [...layers.values()]) : []).filter((u) => plan.ranges.has(u.output)).map((u) => [u.node, u]));
   for (const n of model.nodes) {
     const layer = layers.get(n.name);
     const product = products.get(n.name);
@@ -65,6 +68,7 @@ export function quantizeStatic(model: OnnxModel, plan: StaticPlan): OnnxModel {
     else if (product) rewrite.product(n, product, plan.ranges);
     else if (swish) rewrite.hardswish(n, swish);
     else if (uint8Sigmoid(n)) rewrite.sigmoid(n);
+    else if (silus.has(n.name)) rewrite.silu(n, rangeOf(plan.ranges, n.outputs[0]));
     else if (!folded.has(n.name)) rewrite.keep(n);
   }
   return rewrite.result();
@@ -126,6 +130,13 @@ class QdqRewrite {
     const out = n.outputs[0];
     this.nodes.push({ ...n, outputs: [`${out}:float`] });
     this.quantized(`${out}:float`, out, SIGMOID_QUANT, 'uint8');
+  }
+
+  /** A SiLU's product with its output quantized; layers reading it reuse that quantization. */
+  silu(n: OnnxNode, range: Range): void {
+    const out = n.outputs[0];
+    this.nodes.push({ ...n, outputs: [`${out}:float`] });
+    this.dequantized.set(out, { name: out, scale: this.qdq(`${out}:float`, out, range) });
   }
 
   /** uint8 by int8: the first operand asymmetric, the second symmetric. */

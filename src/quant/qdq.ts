@@ -17,7 +17,7 @@ export interface StaticPlan {
   reduceRange: boolean;
   /** Activation products (attention) in int8 too, except those in keepFloat. */
   products: boolean;
-  /** The VNNI form: HardSwish and Sigmoid after int8 convolutions on uint8 (hardswish.ts, SIGMOID_QUANT). */
+  /** The VNNI form: HardSwish, Sigmoid and SiLU after int8 convolutions on uint8 (hardswish.ts, SIGMOID_QUANT, siluUnits). */
   vnni?: boolean;
 }
 

@@ -42,6 +42,22 @@ function noise(n: number, seed: number): Float32Array {
 }
 
 /** x [N, 2, 6, 6] -> conv 3x3 (3 channels) -> flatten -> linear 48 -> 5: one QLinearConv, one QGemm. */
+/** A parameter of seeded noise (times gain) in the builder's graph. */
+const noiseParam =
+  (b: GraphBuilder) =>
+  (name: string, shape: number[], seed: number, gain = 1): string =>
+    b.initializer(
+      name,
+      floatTensor(
+        shape,
+        noise(
+          shape.reduce((m, d) => m * d),
+          seed,
+        ).map((v) => v * gain),
+      ),
+      'param',
+    );
+
 function smallModel(): OnnxModel {
   const b = new GraphBuilder('small');
   const x = b.input('x', ['N', 2, 6, 6]);
@@ -164,18 +180,7 @@ test('int8 for VNNI: HardSwish after an int8 convolution runs on uint8, hardswis
 
   // x -> conv -> HardSwish -> conv -> flatten -> linear: the HardSwish between the int8 convolutions.
   const b = new GraphBuilder('swish');
-  const param = (name: string, shape: number[], seed: number, gain = 1) =>
-    b.initializer(
-      name,
-      floatTensor(
-        shape,
-        noise(
-          shape.reduce((m, d) => m * d),
-          seed,
-        ).map((v) => v * gain),
-      ),
-      'param',
-    );
+  const param = noiseParam(b);
   const x = b.input('x', ['N', 2, 6, 6]);
   // Weights large enough that the convolution's output reaches well beyond [-3, 3].
   const h = b.hardswish(b.conv2d(x, param('c1.w', [3, 2, 3, 3], 1, 8), param('c1.b', [3], 2), { stride: 1, pad: 1 }));
@@ -230,18 +235,7 @@ test('int8 for VNNI: a fused projection split per head into one QGemm per part, 
 test('the VNNI form runs a Sigmoid after an int8 convolution on uint8 (QLinearSigmoid), and SiLU as QLinearMul; AVX2 keeps it float', async (t) => {
   // x -> conv -> SiLU -> conv -> flatten -> linear, as in EfficientNet's blocks.
   const b = new GraphBuilder('silu');
-  const param = (name: string, shape: number[], seed: number) =>
-    b.initializer(
-      name,
-      floatTensor(
-        shape,
-        noise(
-          shape.reduce((m, d) => m * d),
-          seed,
-        ),
-      ),
-      'param',
-    );
+  const param = noiseParam(b);
   const x = b.input('x', ['N', 2, 6, 6]);
   const h = b.silu(b.conv2d(x, param('c1.w', [3, 2, 3, 3], 1), param('c1.b', [3], 2), { stride: 1, pad: 1 }));
   // A squeeze-and-excitation-like float reader of the SiLU's output (a mean), as in EfficientNet.

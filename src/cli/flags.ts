@@ -68,11 +68,7 @@ export function parseList<T>(flag: string, value: string, item: (s: string) => T
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const out = parts.map((p) => {
-    const v = item(p);
-    if (v === undefined) throw new LevitError(`--${flag}: cannot use '${p}'`, ExitCode.usage);
-    return v;
-  });
+  const out = parts.map((p) => parsedItem(flag, item, p));
   if (out.length === 0) throw new LevitError(`--${flag}: give at least one value`, ExitCode.usage);
   return out;
 }
@@ -109,13 +105,16 @@ export const sessionFlags = {
     description: "intra-op threads of the backend; 'all' = every core",
     helpValue: 'N|all',
     default: 'all',
-    parse: async (value) => {
-      const v = threadSpec(value.trim());
-      if (v === undefined) throw new LevitError(`--threads: cannot use '${value}'`, ExitCode.usage);
-      return v;
-    },
+    parse: async (value) => parsedItem('threads', threadSpec, value),
   })(),
 };
+
+/** One flag value through its parser, or a usage error naming the flag. */
+function parsedItem<T>(flag: string, item: (s: string) => T | undefined, value: string): T {
+  const v = item(value.trim());
+  if (v === undefined) throw new LevitError(`--${flag}: cannot use '${value}'`, ExitCode.usage);
+  return v;
+}
 
 /** A list flag: comma-separated (or repeated) values, each parsed into a typed value when the command line is read. */
 export function listFlag<T>(
@@ -133,11 +132,7 @@ export function listFlag<T>(
     default: o.default,
     helpValue: o.helpValue,
     defaultHelp: async () => o.defaultHelp ?? o.default.join(','),
-    parse: async (value) => {
-      const v = item(value.trim());
-      if (v === undefined) throw new LevitError(`--${name}: cannot use '${value}'`, ExitCode.usage);
-      return v;
-    },
+    parse: async (value) => parsedItem(name, item, value),
   })();
 }
 

@@ -3,7 +3,7 @@ import type { Graph } from '../../ir/graph.js';
 import type { VitCard } from '../vit/card.js';
 import type { DeitCard } from './card.js';
 import { type BuildContext, layerNorm, linear, param, patchTokens } from '../layers.js';
-import { NO_FUSION, fusionSchedule } from '../fusion/spec.js';
+import { type BlockPlan, NO_FUSION, fusionSchedule } from '../fusion/spec.js';
 import { type TokenState, deitBlock } from './fused-blocks.js';
 import type { WeightSource } from '../weights.js';
 
@@ -27,7 +27,7 @@ export function buildDeit(card: DeitCard | VitCard, w: WeightSource): Graph {
   x = b.prependTokens(param(ctx, 'cls_token', [1, 1, d], 'embedding'), x);
   x = b.add2(x, param(ctx, 'pos_embed', [1, grid * grid + tokens, d], 'embedding'));
 
-  const plans = fusionSchedule(card.token_fusion ?? NO_FUSION, { tokens: grid * grid + tokens, protectedTokens: tokens, depth: a.depth });
+  const plans = deitSchedule(card);
   let state: TokenState = { x };
   for (const plan of plans) {
     const p = `blocks.${plan.block}`;
@@ -44,4 +44,12 @@ export function buildDeit(card: DeitCard | VitCard, w: WeightSource): Graph {
   b.output(logits);
   w.finish(card.id);
   return b.graph;
+}
+
+/** The token-fusion plan of every block (plain blocks without fusion), for this card's tokens: patches plus class (and distillation) tokens. */
+export function deitSchedule(card: DeitCard | VitCard): BlockPlan[] {
+  const a = card.architecture;
+  const grid = card.preprocessing.resolution / a.patch_size;
+  const protectedTokens = a.distilled ? 2 : 1;
+  return fusionSchedule(card.token_fusion ?? NO_FUSION, { tokens: grid * grid + protectedTokens, protectedTokens, depth: a.depth });
 }

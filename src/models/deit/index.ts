@@ -1,6 +1,5 @@
 import type { FamilyDescriptor } from '../family.js';
-import { NO_FUSION, fusionSchedule } from '../fusion/spec.js';
-import { buildDeit } from './build.js';
+import { buildDeit, deitSchedule } from './build.js';
 import type { DeitCard } from './card.js';
 
 export const deit: FamilyDescriptor<DeitCard> = {
@@ -11,13 +10,11 @@ export const deit: FamilyDescriptor<DeitCard> = {
   tokenFusion: true,
   stages: (card) => {
     const a = card.architecture;
-    const grid = card.preprocessing.resolution / a.patch_size;
-    const protectedTokens = a.distilled ? 2 : 1;
-    const tokens = grid * grid + protectedTokens;
+    const plans = deitSchedule(card);
+    const [tokens, out] = [plans[0].tokensIn, plans.at(-1)!.tokensOut];
     // Under token fusion the blocks shrink the sequence: the last block's output is shown beside the input.
-    const out = fusionSchedule(card.token_fusion ?? NO_FUSION, { tokens, protectedTokens, depth: a.depth }).at(-1)?.tokensOut ?? tokens;
     const [head, body] = [
-      { stage: 1, resolution: grid, tokens },
+      { stage: 1, resolution: card.preprocessing.resolution / a.patch_size, tokens },
       { channels: a.embed_dim, heads: a.num_heads, blocks: a.depth },
     ];
     return [out === tokens ? { ...head, ...body } : { ...head, tokens_out: out, ...body }];

@@ -8,7 +8,7 @@ import { nonCommercial } from '../src/models/card.js';
 import { getCard, stagesOf, withTokenFusion } from '../src/models/registry.js';
 import { familyOf } from '../src/models/families.js';
 import { tokenFusionFlag } from '../src/cli/flags.js';
-import { type FusionFlops, tokenFusionFlops } from '../src/compare/flops-claims.js';
+import { FLOPS_TOLERANCE, type FusionFlops, tokenFusionFlops } from '../src/compare/flops-claims.js';
 import { fusionLabel, fusionName, isFused } from '../src/models/fusion/spec.js';
 import { prose } from '../src/cli/prose.js';
 
@@ -51,7 +51,10 @@ counting conventions). --token-fusion METHOD[:R]: the counts above are that sett
       if (info.checkpoint.cached) lines.push(['', `cached at ${info.checkpoint.path}`]);
     }
     if (fusion) {
-      lines.push(['token fusion', 'FLOPs per setting (--token-fusion), as levit counts them; published: the MCTF repository']);
+      lines.push(
+        ['token fusion', 'FLOPs per setting (--token-fusion), as levit counts them; published: the MCTF repository, counted by fvcore'],
+        ['', `(conventions: zoo/claims/mctf-flops.json; "agrees" = within ${FLOPS_TOLERANCE * 100}% of the published figure)`],
+      );
       const percent = (d: number) => `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)}%`;
       for (const f of fusion) {
         const published = f.claims.map((c) => `  published ${c.published_gflops.toFixed(2)} G, ${c.verdict} (${percent(c.difference)})`);

@@ -3,7 +3,7 @@ import type { ModelCard } from '../models/families.js';
 import { lowerGraph } from '../onnx/export.js';
 import type { OnnxModel } from '../onnx/model.js';
 import { type CalibrationMethod, calibrateRanges } from '../quant/calibrate.js';
-import { type CalibrationFiles, chooseImageSplit, loadCalibrationSet } from './calibration-set.js';
+import { type CalibrationFiles, type CalibrationSet, chooseImageSplit, loadCalibrationSet } from './calibration-set.js';
 import { type Int8Target, chooseInt8Target } from '../quant/cpu-target.js';
 import { quantizeDynamic } from '../quant/dynamic.js';
 import { hardswishUnits } from '../quant/hardswish.js';
@@ -157,11 +157,7 @@ export async function lowerWithPrecision(
   if (spec.method === 'dynamic') return { model: quantizeDynamic(model, spec.reduceRange), notes: [target, 'dynamic int8: convolutions stay float32'] };
   const set = await loadCalibrationSet(spec.calibration, card.preprocessing);
   const held = spec.validation && (await loadCalibrationSet(spec.validation, card.preprocessing, 'validation'));
-  const notes = [
-    target,
-    ...set.skipped.map((s) => `calibration: left out ${s.reason}`),
-    ...(held ? held.skipped.map((s) => `validation: left out ${s.reason}`) : []),
-  ];
+  const notes = [target, ...leftOut('calibration', set), ...(held ? leftOut('validation', held) : [])];
   if (!held) notes.push('no image held out: the SQNR is measured on the calibration image itself, which flatters it');
   onProgress?.({ phase: 'calibrating' });
   const layers = quantLayers(model);
@@ -184,6 +180,16 @@ export async function lowerWithPrecision(
         `with ${report.layers.filter((l) => l.float).length} layers in float32 (--max-fallback ${spec.maxFallback})`,
     );
   return { model: quantized, sensitivity: report, notes };
+}
+
+/** The chosen images that could not be read, and how many of them remain: the counts in the label are of those chosen. */
+function leftOut(role: string, set: CalibrationSet): string[] {
+  if (set.skipped.length === 0) return [];
+  const chosen = set.files.length;
+  return [
+    ...set.skipped.map((s) => `${role}: left out ${s.reason}`),
+    `${role}: ${chosen - set.skipped.length} of the ${chosen} chosen images used (${set.skipped.length} unreadable)`,
+  ];
 }
 
 /**

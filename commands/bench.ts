@@ -7,6 +7,7 @@ import {
   machineCheck,
   machineCheckFlags,
   modelList,
+  onnxFlag,
   precisionFlags,
   precisionSpecs,
   tokenFusionListFlag,
@@ -111,12 +112,7 @@ parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`
     markdown: Flags.boolean({ description: 'print the table as Markdown' }),
     csv: Flags.string({ description: "write one row per configuration with timm benchmark.py's inference columns to FILE", helpValue: 'FILE.csv' }),
     plot: Flags.string({ description: 'write the speed/accuracy plot (SVG) to FILE', helpValue: 'FILE.svg' }),
-    onnx: Flags.string({
-      description:
-        "time this ONNX file (e.g. a torch.onnx export) for the one model named, instead of levit's own; " +
-        "its parameter count must be within 10% of the model's, and the table labels it external",
-      helpValue: 'FILE',
-    }),
+    ...onnxFlag('time', '; the table labels it external'),
     record: Flags.boolean({ description: "append the results to this machine's history (results/history/<machine>.jsonl)" }),
     'save-baseline': Flags.boolean({ description: "make the results this machine's baseline (results/baselines/<machine>.json)" }),
     all: Flags.boolean({ description: 'every model of the zoo (levit zoo lists them)' }),

@@ -1,7 +1,18 @@
 import { Args, Flags } from '@oclif/core';
 import { availableParallelism } from 'node:os';
 import { LevitCommand } from '../src/cli/base.js';
-import { calibrationFlag, numberFlag, precisionFlags, precisionSpecs, sessionFlags, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import {
+  calibrationFlag,
+  numberFlag,
+  onnxChoice,
+  onnxFlag,
+  precisionFlags,
+  precisionSpecs,
+  sessionFlags,
+  tokenFusionFlag,
+  weightsChoice,
+  weightsFlags,
+} from '../src/cli/flags.js';
 import { Progress, bar, duration, transferLine } from '../src/cli/progress.js';
 import { onInterrupt } from '../src/cli/interrupt.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
@@ -55,6 +66,7 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
     '<%= config.bin %> eval levit_128s ~/imagenet/val --precision int8 --calibration ~/imagenet/calib',
     '<%= config.bin %> eval levit_128s.fb_dist_in1k ~/imagenet/val --crop-pct 0.9 --csv results.csv',
     '<%= config.bin %> eval deit_small_patch16_224 ~/imagenet/val --token-fusion mctf',
+    '<%= config.bin %> eval levit_128s ~/imagenet/val --onnx levit_128s.int8.onnx',
   ];
   static override args = {
     model: Args.string({ description: 'model id (see levit zoo), or its name as timm or the official repository spell it', required: true }),
@@ -73,6 +85,7 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
     ...precisionFlags('fp32, or fp16 / int8 compared with fp32 on the same images', 'fp32'),
     calibration: calibrationFlag(),
     ...tokenFusionFlag,
+    ...onnxFlag('evaluate'),
     'img-size': Flags.integer({ description: "input size (timm's --img-size); must be the model's own resolution", helpValue: 'PX' }),
     'crop-pct': numberFlag({
       description: "centre-crop fraction: resize to int(size / crop-pct), then crop (default: the card's; timm uses 0.875 to 1)",
@@ -98,6 +111,9 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
     const specs = precisionSpecs(flags.precision, flags, flags.calibration);
     if (specs.length !== 1) throw new LevitError('--precision: eval takes one precision (it compares it with fp32 itself)', ExitCode.usage);
     const [precision] = specs;
+    const onnx = onnxChoice(flags);
+    if (onnx && precision.precision !== 'fp32')
+      throw new LevitError('--onnx runs the file in its own precision: drop --precision (an int8 artifact is given as it is)', ExitCode.usage);
     // No spinning: the preprocessing workers share the cores.
     const open = {
       weights: weightsChoice(flags),
@@ -110,6 +126,7 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
     };
     const { session, artifact } = await openClassifier(model, {
       ...open,
+      onnx,
       precision,
       onPrecision: (p) => progress.update(precisionProgressLine(card.id, p), true),
     });

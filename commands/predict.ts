@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { sessionFlags, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { onnxChoice, onnxFlag, sessionFlags, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { type Prediction, topK } from '../src/imagenet/classes.js';
@@ -38,6 +38,7 @@ code is then that input's error's (3 unreadable, 4 not found), so a script can t
     '<%= config.bin %> predict levit_128s batch.npy --checkpoint LeViT-128S-96703c44.pth --backend ort-wasm --logits-out y.npy',
     '<%= config.bin %> predict levit_256 cat.jpg dog.png --backend tfjs-wasm --top 3 --json',
     '<%= config.bin %> predict deit_tiny_patch16_224 cat.jpg --token-fusion tome:13',
+    '<%= config.bin %> predict levit_128s cat.jpg --onnx levit_128s.int8.onnx',
   ];
   static override strict = false;
   static override args = {
@@ -48,6 +49,7 @@ code is then that input's error's (3 unreadable, 4 not found), so a script can t
     ...weightsFlags('official'),
     ...sessionFlags,
     ...tokenFusionFlag,
+    ...onnxFlag('run'),
     top: Flags.integer({ description: 'classes to show per input (1 to 1000)', default: 5, min: 1, max: 1000 }),
     'logits-out': Flags.string({ description: 'write the raw logits [N, 1000] as float32 .npy', helpValue: 'FILE.npy' }),
   };
@@ -56,6 +58,7 @@ code is then that input's error's (3 unreadable, 4 not found), so a script can t
     const { args, argv, flags } = await this.parse(Predict);
     const card = withTokenFusion(getCard(args.model), flags['token-fusion']);
     const files = (argv as string[]).slice(1);
+    const onnx = onnxChoice(flags);
     if (flags['logits-out']) preflightOutput(flags['logits-out'], 'logits-out', 'file');
     if (files.length === 0) this.error('give at least one input file', { exit: 2 });
     const { batch, items, failures } = await readInputs(files, card);
@@ -71,6 +74,7 @@ code is then that input's error's (3 unreadable, 4 not found), so a script can t
     const progress = new Progress();
     const { session, artifact } = await openClassifier(card, {
       weights: weightsChoice(flags),
+      onnx,
       download: defaultDownloadOptions(flags),
       backend: flags.backend,
       threads: flags.threads,

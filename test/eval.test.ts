@@ -91,6 +91,38 @@ test('eval on an ImageFolder of the golden images agrees with the reference imag
   assert.match(strict.stderr, /truncated\.jpg.*--strict/);
 });
 
+test('eval and predict run an ONNX file given with --onnx (the official torch.onnx export) as the model named', { skip: !hasShared }, (t) => {
+  const dir = tempDir(t);
+  const exported = golden('levit_128s', 'torch_export.onnx');
+  const root = goldenImageFolder(dir);
+  const r = runCli(['eval', 'levit_128s', root, '--onnx', exported, '--batch', '3', '--json'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(r.status, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.evaluated, 7);
+  assert.equal(summary.top1, 100, 'the official model agrees with its own reference top-1');
+  const p = runCli(['predict', 'levit_128s', golden('images', 'chelsea.jpg'), '--onnx', exported, '--json'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(p.status, 0, p.stderr);
+  const out = JSON.parse(p.stdout);
+  assert.match(out.weights, /^external ONNX .*torch_export\.onnx$/);
+  assert.deepEqual(
+    out.predictions[0].top.map((x: { index: number }) => x.index),
+    referenceTop5()[0],
+  );
+  // An ONNX file given as a checkpoint is pointed to --onnx; --onnx does not mix with weights, precision or another model.
+  const asCheckpoint = runCli(['predict', 'levit_128s', golden('images', 'chelsea.jpg'), '--checkpoint', exported], { LEVIT_CACHE_DIR: dir });
+  assert.equal(asCheckpoint.status, 3);
+  assert.match(asCheckpoint.stderr, /Hint: It looks like an ONNX model: run it with --onnx FILE/);
+  const both = runCli(['predict', 'levit_128s', golden('images', 'chelsea.jpg'), '--onnx', exported, '--checkpoint', checkpoint]);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /--onnx runs a file with its own weights: drop --checkpoint/);
+  const int8 = runCli(['eval', 'levit_128s', root, '--onnx', exported, '--precision', 'int8']);
+  assert.equal(int8.status, 2);
+  assert.match(int8.stderr, /--onnx runs the file in its own precision/);
+  const other = runCli(['predict', 'levit_192', golden('images', 'chelsea.jpg'), '--onnx', exported], { LEVIT_CACHE_DIR: dir });
+  assert.equal(other.status, 3);
+  assert.match(other.stderr, /has 7,\d{3},\d{3} parameters; levit_192 has .*: it is another model/);
+});
+
 test('predict on image files uses the same preprocessing', { skip: !hasShared }, (t) => {
   const dir = tempDir(t);
   const r = runCli(['predict', 'levit_128s', golden('images', 'chelsea.jpg'), golden('images', 'coffee_cmyk.jpg'), '--checkpoint', checkpoint, '--json'], {

@@ -40,9 +40,12 @@ export function readCheckpointBytes(buf: Buffer, file: string, sha256?: string):
     return { source: file, format: 'torch-legacy', weights: c.weights, sha256, notes: inertNotes(c.unknownGlobals) };
   }
   if (isSafetensors(buf)) return { source: file, format: 'safetensors', weights: readSafetensors(buf, file), sha256, notes: [] };
-  throw new CorruptFileError(
-    file,
-    'is not a checkpoint format levit reads (PyTorch .pth zip or legacy, safetensors)',
-    buf.length === 0 ? 'The file is empty: download it again.' : undefined,
-  );
+  throw new CorruptFileError(file, 'is not a checkpoint format levit reads (PyTorch .pth zip or legacy, safetensors)', notCheckpointHint(buf, file));
+}
+
+/** An ONNX model (by name, or by the ir_version field a ModelProto opens with) is run with --onnx, not read as weights. */
+function notCheckpointHint(buf: Buffer, file: string): string | undefined {
+  if (buf.length === 0) return 'The file is empty: download it again.';
+  if (/\.onnx$/i.test(file) || buf[0] === 0x08) return 'It looks like an ONNX model: run it with --onnx FILE (predict, eval and bench take one).';
+  return undefined;
 }

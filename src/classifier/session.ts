@@ -5,6 +5,8 @@ import type { ModelCard } from '../models/families.js';
 import type { InferenceSession } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
 import { type Artifact, ensureArtifact } from './convert.js';
+import { checkExternalOnnx, externalArtifact } from './external.js';
+import { countsOf } from './zoo.js';
 import { type ResolvedWeights, type WeightsChoice, resolveWeights } from './model.js';
 import type { PrecisionProgress, PrecisionSpec } from './precision.js';
 
@@ -23,11 +25,14 @@ export interface OpenOptions {
   /** Arithmetic of the artifact (default float32), and progress while a reduced one is made. */
   precision?: PrecisionSpec;
   onPrecision?: (p: PrecisionProgress) => void;
+  /** An ONNX file of this model to run instead of building levit's own (weights and precision then do not apply). */
+  onnx?: string;
 }
 
 export interface Classifier {
   card: ModelCard;
-  weights: ResolvedWeights;
+  /** Null for an external --onnx file, whose weights are its own. */
+  weights: ResolvedWeights | null;
   artifact: Artifact;
   session: InferenceSession;
 }
@@ -44,6 +49,11 @@ export function resolveClassifierWeights(card: ModelCard, o: Pick<OpenOptions, '
 export async function openClassifier(card: ModelCard, o: OpenOptions): Promise<Classifier> {
   const [threads] = resolveThreads([o.threads ?? 'all']);
   const { backend } = await requireBackend(o.backend, threads);
+  if (o.onnx) {
+    const artifact = await externalArtifact(o.onnx, backend);
+    checkExternalOnnx(o.onnx, card, countsOf(card).params);
+    return { card, weights: null, artifact, session: await backend.load(artifact.path, { threads, spinning: o.spinning ?? true }) };
+  }
   const weights = await resolveClassifierWeights(card, o);
   o.onBuild?.();
   const artifact = await ensureArtifact(card, weights, backend.artifact, undefined, o.precision, o.onPrecision);

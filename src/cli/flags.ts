@@ -13,7 +13,7 @@ import {
 import { HELD_OUT_EVERY } from '../classifier/calibration-set.js';
 import { INT8_TARGETS, type Int8Target } from '../quant/cpu-target.js';
 import { ExitCode, LevitError } from '../core/errors.js';
-import { NO_FUSION, type TokenFusion, parseTokenFusion } from '../models/fusion/spec.js';
+import { NO_FUSION, type TokenFusion, isFused, parseTokenFusion } from '../models/fusion/spec.js';
 import { checkRegularFile } from '../util/files.js';
 import type { ModelCard } from '../models/families.js';
 import { listCards } from '../models/registry.js';
@@ -49,6 +49,30 @@ export function weightsFlags(defaultWeights: 'synthetic' | 'official') {
     seed: Flags.integer({ description: 'seed of the synthetic weights', default: 0 }),
     ...networkFlags,
   };
+}
+
+/**
+ * --onnx FILE, in bench, predict and eval: an ONNX file of the one model named (a torch.onnx export, or an
+ * artifact levit convert wrote, int8 included), used instead of the artifact levit builds from weights.
+ */
+export function onnxFlag(use: string, more = '') {
+  return {
+    onnx: Flags.string({
+      description:
+        `${use} this ONNX file (a torch.onnx export, or an artifact of levit convert) as the one model named, instead of ` +
+        `the one levit builds from weights; its input, output and parameter count (within 10%) must be the model's${more}`,
+      helpValue: 'FILE',
+    }),
+  };
+}
+
+/** The --onnx file, checked readable; it carries its own weights and graph, so --checkpoint and --token-fusion do not apply. */
+export function onnxChoice(flags: { onnx?: string; checkpoint?: string; 'token-fusion'?: TokenFusion }): string | undefined {
+  if (!flags.onnx) return undefined;
+  if (flags.checkpoint) throw new LevitError('--onnx runs a file with its own weights: drop --checkpoint', ExitCode.usage);
+  if (isFused(flags['token-fusion'])) throw new LevitError('--onnx runs the file as it is: drop --token-fusion', ExitCode.usage);
+  checkRegularFile(flags.onnx, 'ONNX file');
+  return flags.onnx;
 }
 
 /** The weights the flags ask for; a --checkpoint that cannot be read is refused at once, before any other work. */

@@ -98,6 +98,8 @@ parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`
     '<%= config.bin %> bench levit_128s deit_tiny_patch16_224 --token-fusion none,mctf --threads 1 --plot fusion.svg',
   ];
   static override strict = false;
+  // The models are the non-strict command's arguments, which oclif's usage line would leave out.
+  static override usage = '<%= command.id %> [MODEL...] [FLAGS]';
   static override args = {};
   static override flags = {
     ...weightsFlags('synthetic'),

@@ -41,8 +41,10 @@ code is then that input's error's (3 unreadable, 4 not found), so a script can t
     '<%= config.bin %> predict levit_128s cat.jpg --onnx levit_128s.int8.onnx',
   ];
   static override strict = false;
+  // oclif writes every argument of a non-strict command as variadic (MODEL...): predict takes one model.
+  static override usage = '<%= command.id %> MODEL INPUTS... [FLAGS]';
   static override args = {
-    model: Args.string({ description: 'model id (see levit zoo)', required: true }),
+    model: Args.string({ description: 'one model id (see levit zoo)', required: true }),
     inputs: Args.string({ description: 'image files or .npy tensors [N, 3, R, R]' }),
   };
   static override flags = {

@@ -350,6 +350,9 @@ test('bad bench arguments fail fast with usage errors', (t) => {
   assert.match(badThreads.stderr, /--threads: cannot use 'many'/);
   const twoWithOnnx = runCli(['bench', 'levit_128s', 'levit_192', '--onnx', 'x.onnx']);
   assert.equal(twoWithOnnx.status, 2);
+  const oneCheckpointTwoModels = runCli(['bench', 'levit_128s', 'efficientnet_b0', '--checkpoint', 'package.json']);
+  assert.equal(oneCheckpointTwoModels.status, 2);
+  assert.match(oneCheckpointTwoModels.stderr, /--checkpoint is one model's weights: name exactly that model \(this run has 2\)/);
   // An external export is checked against the card it is timed as: a LeViT is not an EfficientNet.
   const levit = exportOnnx(prepareModel(getCard('levit_128s'), { kind: 'synthetic', seed: 0 }).graph);
   assert.ok(Math.abs(onnxParameterCount(levit) / 7_777_058 - 1) < 0.01);

@@ -86,6 +86,9 @@ export async function openBackends(plan: ConfigurationPlan): Promise<{ threads: 
   if (plan.externalOnnx && cards.length !== 1) {
     throw new LevitError('--onnx times one external file: name exactly one model (its input contract)', ExitCode.usage);
   }
+  if (plan.weights.kind === 'checkpoint' && cards.length !== 1) {
+    throw new LevitError(`--checkpoint is one model's weights: name exactly that model (this run has ${cards.length})`, ExitCode.usage);
+  }
   if (plan.externalOnnx && (plan.precisions ?? [FP32]).some((p) => p.precision !== 'fp32')) {
     throw new LevitError("--onnx times the external file as it is: drop --precision (or bench levit's own artifacts with it)", ExitCode.usage);
   }

@@ -158,7 +158,7 @@ parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`
         },
         {
           phase: (m) => progress.update(m, true),
-          group: (i, n, label) => progress.log(`${label}: ${n} configurations loaded; warming up, then interleaved rounds`),
+          group: (i, n, label) => progress.log(`${label}: ${n} configuration${n === 1 ? '' : 's'} loaded; warming up, then interleaved rounds`),
           warmup: (label, i, n) => progress.update(`warming up [${i + 1}/${n}] ${label}`, true),
           round: (r, elapsed) => progress.update(`round ${r} (at least ${flags['min-rounds']}), ${duration(elapsed)}`),
           configDone: (r) => progress.log(wrapText(renderRecordLine(r), outputWidth(process.stderr))),

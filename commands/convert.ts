@@ -84,7 +84,7 @@ output as the plain model; fewer FLOPs (printed), a slightly different output. f
     for (const note of result.notes) this.logToStderr(`note: ${note}`);
     this.log(`${result.model} -> ${result.out} (${bytes(result.bytes)}, ${result.opset ? `ONNX opset ${result.opset}` : 'TensorFlow.js graph model'})`);
     this.log(`  weights  ${result.weights.label}`);
-    if (result.weights.verification) this.log(`  verified ${result.weights.verification}`);
+    if (result.weights.verification) this.log(`  hash     ${result.weights.verification}`);
     this.log(`  precision ${result.precision.label}`);
     if (result.token_fusion !== 'none') this.log(`  fusion   ${result.token_fusion}: ${fusionLabel(flags['token-fusion'])}`);
     this.log(`  params   ${grouped(result.counts.params)}, FLOPs ${grouped(result.counts.flops)}`);

@@ -453,7 +453,7 @@ test('Ctrl-C during bench keeps the rounds finished so far: written to --out mar
     child.stderr.on('data', (d) => {
       stderr += d;
       // The rounds start once the group is loaded: give them two seconds.
-      if (/group 1: 1 configurations loaded/.test(stderr) && !timer) {
+      if (/group 1: 1 configuration loaded/.test(stderr) && !timer) {
         timer = setTimeout(() => {
           child.kill('SIGINT');
           resolve();

@@ -1,6 +1,17 @@
 import { bytes, millions } from './format.js';
 import { type Column as FitColumn, fitTable, wrapText } from './fit.js';
-import { type Column, columnKey, columnsOf, fusionSpeedUps, precisionSpeedUps, rivalFamilies, rowKey, speedUps } from '../bench/speedups.js';
+import {
+  type Column,
+  SUBJECT,
+  type SpeedUp,
+  columnKey,
+  columnsOf,
+  fusionSpeedUps,
+  precisionSpeedUps,
+  rivalFamilies,
+  rowKey,
+  speedUps,
+} from '../bench/speedups.js';
 import { NOT_A_SPEED } from '../bench/emulation.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { familyOf } from '../models/families.js';
@@ -53,16 +64,30 @@ const variantCell = (ups: { row: string; variant: string; speedup: number; low: 
     .map((u) => `${u.variant} ${upCell(u, 2)}`)
     .join(' / ');
 
+/**
+ * The rival families with at least one speed-up at matched accuracy, and those speed-ups; a family
+ * none of whose models is as accurate as a LeViT of the run gets no column (the footer says so).
+ */
+function matchedRivals(records: readonly BenchRecord[]): { rivals: string[]; ups: SpeedUp[][]; unmatched: string[] } {
+  // Ratios of emulated times say nothing about the hardware either.
+  const measured = records.filter((r) => !r.emulated);
+  const all = rivalFamilies(records).map((family) => ({ family, ups: speedUps(measured, family) }));
+  const kept = all.filter((f) => f.ups.length > 0);
+  const subjects = records.some((r) => r.family === SUBJECT);
+  return {
+    rivals: kept.map((f) => f.family),
+    ups: kept.map((f) => f.ups),
+    unmatched: subjects ? all.filter((f) => f.ups.length === 0).map((f) => f.family) : [],
+  };
+}
+
 function rows(results: BenchResults): { columns: Column[]; latencyColumns: Column[]; rivals: string[]; rows: Row[]; extras: Extra[] } {
   const columns = columnsOf(results.records);
-  const rivals = rivalFamilies(results.records);
+  const { rivals, ups } = matchedRivals(results.records);
   const latencyColumns = columns.filter((c) => c.batch === 1);
   const precisionUps = precisionSpeedUps(results.records);
   const fusionUps = fusionSpeedUps(results.records);
   const keys = [...new Set(results.records.map(rowKey))];
-  // Ratios of emulated times say nothing about the hardware either.
-  const measured = results.records.filter((r) => !r.emulated);
-  const ups = rivals.map((f) => speedUps(measured, f));
   const body = keys.map((key) => {
     const first = results.records.find((r) => rowKey(r) === key)!;
     const { model } = first;
@@ -124,6 +149,11 @@ function emulationNote(results: BenchResults, merged: boolean): string[] {
   return [`Emulated${how ? ` (${how})` : ''}: times marked emulated are ${NOT_A_SPEED}; --record and --save-baseline refuse them.`];
 }
 
+const unmatchedNote = (families: readonly string[]) =>
+  families.length
+    ? ` No ${families.map(rivalHead).join(' or ')} column: no ${families.map((f) => familyOf(f)?.label ?? f).join(' or ')} model of this run reaches a LeViT's published top-1.`
+    : '';
+
 function footer(results: BenchResults, machines?: string): string {
   const cal = results.calibration;
   const machine =
@@ -135,7 +165,8 @@ function footer(results: BenchResults, machines?: string): string {
     ...(results.interrupted ? ['Interrupted: these records hold the rounds finished before Ctrl-C.'] : []),
     `${weightsNote(results.records)}${roundsNote(results)}${latencyNote(results.records)}`,
     "Speed-up: against the model of that family with the nearest published top-1 at or above LeViT's, same column" +
-      `${results.records.length ? ' (columns in the order shown, separated by /)' : ''}, with its 95% interval.`,
+      `${results.records.length ? ' (columns in the order shown, separated by /)' : ''}, with its 95% interval.` +
+      unmatchedNote(matchedRivals(results.records).unmatched),
     ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32: each reduced precision against float32 in the same backend, threads and batch.'] : []),
     ...(results.records.some((r) => r.token_fusion)
       ? [

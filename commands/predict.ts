@@ -5,7 +5,7 @@ import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { type Prediction, topK } from '../src/imagenet/classes.js';
 import { getCard, withTokenFusion } from '../src/models/registry.js';
-import { type InputFailure, readInputs } from '../src/classifier/inputs.js';
+import { type InputFailure, readInputs, unreadableDetails } from '../src/classifier/inputs.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
 import { openClassifier } from '../src/classifier/session.js';
 import { printable } from '../src/cli/escape.js';
@@ -71,6 +71,7 @@ code is then that input's error's (3 unreadable, 4 not found), so a script can t
         `none of the ${files.length} input${files.length > 1 ? 's' : ''} could be read: nothing to predict`,
         worst,
         'The reasons are listed above.',
+        { details: { unreadable: unreadableDetails(failures) }, jsonHint: 'Each input is listed with its reason in error.unreadable.' },
       );
     }
     const progress = new Progress();

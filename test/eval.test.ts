@@ -168,6 +168,28 @@ test('predict reports each unreadable input by name, predicts the rest, and exit
   assert.match(none.stderr, /missing\.jpg: cannot decode image: no such file[\s\S]*none of the 1 input could be read/);
 });
 
+test('predict --json with no readable input: the JSON error lists each input with its reason, and its hint points there', (t) => {
+  const dir = tempDir(t);
+  const broken = join(dir, 'broken.jpg');
+  writeFileSync(broken, 'not a jpeg');
+  const missing = join(dir, 'missing.jpg');
+  const r = runCli(['predict', 'levit_128s', broken, missing, '--weights', 'synthetic', '--json'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(r.status, 3, r.stderr);
+  const { error } = JSON.parse(r.stdout) as { error: { message: string; hint: string; unreadable: { path: string; reason: string }[] } };
+  assert.match(error.message, /none of the 2 inputs could be read/);
+  assert.deepEqual(
+    error.unreadable.map((u) => u.path),
+    [broken, missing],
+  );
+  assert.match(error.unreadable[0].reason, /^cannot decode image: /);
+  assert.match(error.unreadable[1].reason, /^cannot decode image: no such file/);
+  assert.doesNotMatch(error.hint, /above/, 'nothing is printed above a JSON error');
+  assert.match(error.hint, /error\.unreadable/);
+  // Without --json the reasons are printed before the error, as the hint says.
+  const text = runCli(['predict', 'levit_128s', broken, '--weights', 'synthetic'], { LEVIT_CACHE_DIR: dir });
+  assert.match(text.stderr, /^unreadable: .*broken\.jpg: cannot decode image[\s\S]*Hint: The reasons are listed above\./);
+});
+
 test('flat layouts: Kaggle LOC_val_solution.csv and a labels file give the same samples', (t) => {
   const dir = tempDir(t);
   const flat = join(dir, 'flat');

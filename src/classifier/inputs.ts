@@ -66,3 +66,8 @@ export async function readInputs(files: readonly string[], card: ModelCard): Pro
   }
   return { batch, items, failures };
 }
+
+/** Inputs that could not be read as --json reports them, each with its reason (the message without the file name it starts with). */
+export function unreadableDetails(failures: readonly { file: string; error: string }[]): { path: string; reason: string }[] {
+  return failures.map((f) => ({ path: f.file, reason: f.error.startsWith(`${f.file}: `) ? f.error.slice(f.file.length + 2) : f.error }));
+}

@@ -48,12 +48,14 @@ export abstract class LevitCommand extends Command {
 
 /**
  * Prints an error a user can act on and sets the exit code: "Error: ...\nHint: ..." on stderr,
- * or with --json the documented shape {"error": {"name", "message", "hint", "exitCode"}} on stdout.
+ * or with --json the documented shape {"error": {"name", "message", "hint", "exitCode", ...details}}
+ * on stdout, where the error's details stand in for what the text output prints before it.
  */
 export function reportError(levit: LevitError, json: boolean): void {
   process.exitCode = levit.exitCode;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ error: { name: levit.name, message: levit.message, hint: levit.hint, exitCode: levit.exitCode } }, null, 2)}\n`);
+    const error = { name: levit.name, message: levit.message, hint: levit.jsonHint ?? levit.hint, exitCode: levit.exitCode };
+    process.stdout.write(`${JSON.stringify({ error: { ...error, ...levit.details, ...error } }, null, 2)}\n`);
   } else {
     process.stderr.write(`Error: ${levit.message}${levit.hint ? `\nHint: ${levit.hint}` : ''}\n`);
   }

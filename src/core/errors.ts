@@ -14,15 +14,35 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** The keys of the --json error object that every error has; details cannot replace them. */
+type ErrorKeys = 'name' | 'message' | 'hint' | 'exitCode';
+
+export interface ErrorDetails {
+  /**
+   * What the text output prints before the error (the files that could not be read, a partial
+   * summary), for --json, which prints nothing else: added to the JSON error object beside name,
+   * message, hint and exitCode.
+   */
+  details?: Record<string, unknown> & { [K in ErrorKeys]?: never };
+  /** The hint under --json, where `hint` would point to text printed above the error (there is none): say where in `details` to look. */
+  jsonHint?: string;
+}
+
 export class LevitError extends Error {
+  readonly details?: ErrorDetails['details'];
+  readonly jsonHint?: string;
+
   constructor(
     message: string,
     readonly exitCode: ExitCode = ExitCode.failure,
     /** What the user can do about it, printed under the message. */
     readonly hint?: string,
+    more: ErrorDetails = {},
   ) {
     super(message);
     this.name = 'LevitError';
+    this.details = more.details;
+    this.jsonHint = more.jsonHint;
   }
 }
 

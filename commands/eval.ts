@@ -23,6 +23,7 @@ import { getCard, withTokenFusion } from '../src/models/registry.js';
 import { pairedReference } from '../src/eval/paired.js';
 import { fusionLabel } from '../src/models/fusion/spec.js';
 import { openClassifier } from '../src/classifier/session.js';
+import { unreadableDetails } from '../src/classifier/inputs.js';
 import { printable } from '../src/cli/escape.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
 import { preflightOutput } from '../src/util/output.js';
@@ -204,6 +205,10 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
         `interrupted after ${s.evaluated + s.failed} of ${s.dataset.images} images${unwritten ? `: ${unwritten} not written` : ''}`,
         ExitCode.interrupted,
         'The summary above covers the images evaluated; run again for all of them (--limit N evaluates the first N).',
+        {
+          details: { summary: s },
+          jsonHint: 'error.summary covers the images evaluated; run again for all of them (--limit N evaluates the first N).',
+        },
       );
     }
     if (s.evaluated === 0) {
@@ -211,6 +216,10 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
         `no image of ${s.dataset.images} could be evaluated: no accuracy and no verdict`,
         ExitCode.badInput,
         'The unreadable files are listed above.',
+        {
+          details: { unreadable: unreadableDetails(s.failures), ...(dataset.skipped.length ? { skipped: dataset.skipped } : {}) },
+          jsonHint: 'Each unreadable file is listed with its reason in error.unreadable.',
+        },
       );
     }
     if (flags.csv) {
@@ -219,7 +228,10 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
     }
     if (s.predictions_error) {
       const hint = 'The summary above is complete; free space or choose a writable --predictions-out and run again.';
-      throw new LevitError(`the predictions were not written: ${s.predictions_error}`, ExitCode.failure, hint);
+      throw new LevitError(`the predictions were not written: ${s.predictions_error}`, ExitCode.failure, hint, {
+        details: { summary: s },
+        jsonHint: 'error.summary is complete; free space or choose a writable --predictions-out and run again.',
+      });
     }
     return s;
   }

@@ -42,17 +42,18 @@ test('levit eval under a pipe prints progress lines to stderr (LEVIT_PROGRESS_SE
   assert.ok(!r.stderr.includes('\r') && !r.stderr.includes('\u001b['), 'plain lines, no terminal codes');
 });
 
-test('Ctrl-C during eval --predictions-out: a message, the partial summary, exit 130, no .partial left; a later run removes stale ones', async (t) => {
-  const dir = tempDir(t);
-  const root = await smallImageFolder(dir, 400);
-  const preds = join(dir, 'preds.jsonl');
-  const env = { ...process.env, NO_COLOR: '1', LEVIT_CACHE_DIR: dir, LEVIT_PROGRESS_SECONDS: '0' };
-  // Build the artifact first, so that the interrupted run is interrupted while it evaluates.
-  assert.equal(runCli(['eval', 'levit_128s', root, '--weights', 'synthetic', '--limit', '1'], env).status, 0);
+/** levit eval over 400 images, sent Ctrl-C (SIGINT) once its progress passes 10 images: what it printed and its exit code. */
+async function interruptedEval(
+  root: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stdout: string; stderr: string; sent: boolean }> {
   const child = spawn(
     process.execPath,
-    [join(packageRoot, 'bin', 'run.js'), 'eval', 'levit_128s', root, '--weights', 'synthetic', '--batch', '2', '--workers', '1', '--predictions-out', preds],
-    { env },
+    [join(packageRoot, 'bin', 'run.js'), 'eval', 'levit_128s', root, '--weights', 'synthetic', '--batch', '2', '--workers', '1', ...args],
+    {
+      env,
+    },
   );
   let stdout = '';
   let stderr = '';
@@ -66,6 +67,17 @@ test('Ctrl-C during eval --predictions-out: a message, the partial summary, exit
     }
   });
   const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { status, stdout, stderr, sent };
+}
+
+test('Ctrl-C during eval --predictions-out: a message, the partial summary, exit 130, no .partial left; a later run removes stale ones', async (t) => {
+  const dir = tempDir(t);
+  const root = await smallImageFolder(dir, 400);
+  const preds = join(dir, 'preds.jsonl');
+  const env = { ...process.env, NO_COLOR: '1', LEVIT_CACHE_DIR: dir, LEVIT_PROGRESS_SECONDS: '0' };
+  // Build the artifact first, so that the interrupted run is interrupted while it evaluates.
+  assert.equal(runCli(['eval', 'levit_128s', root, '--weights', 'synthetic', '--limit', '1'], env).status, 0);
+  const { status, stdout, stderr, sent } = await interruptedEval(root, ['--predictions-out', preds], env);
   assert.ok(sent, stderr);
   assert.equal(status, 130, stderr);
   assert.match(stderr, /Interrupted \(Ctrl-C\)/);
@@ -86,4 +98,31 @@ test('Ctrl-C during eval --predictions-out: a message, the partial summary, exit
   assert.equal(r.status, 0, r.stderr);
   assert.ok(!existsSync(stale), 'the stale .partial is removed');
   assert.ok(existsSync(preds));
+});
+
+test('Ctrl-C during eval --json: exit 130 and one JSON error that carries the partial summary, its hint pointing there', async (t) => {
+  const dir = tempDir(t);
+  const root = await smallImageFolder(dir, 400);
+  const env = { ...process.env, NO_COLOR: '1', LEVIT_CACHE_DIR: dir, LEVIT_PROGRESS_SECONDS: '0' };
+  assert.equal(runCli(['eval', 'levit_128s', root, '--weights', 'synthetic', '--limit', '1'], env).status, 0);
+  const { status, stdout, stderr, sent } = await interruptedEval(root, ['--json'], env);
+  assert.ok(sent, stderr);
+  assert.equal(status, 130, stderr);
+  const { error } = JSON.parse(stdout) as {
+    error: {
+      message: string;
+      hint: string;
+      exitCode: number;
+      summary: { interrupted: boolean; evaluated: number; failed: number; top1: number; dataset: { images: number } };
+    };
+  };
+  assert.equal(error.exitCode, 130);
+  const m = /^interrupted after (\d+) of 400 images$/.exec(error.message);
+  assert.ok(m, error.message);
+  assert.equal(error.summary.interrupted, true);
+  assert.equal(error.summary.evaluated + error.summary.failed, Number(m[1]));
+  assert.equal(error.summary.dataset.images, 400);
+  assert.equal(typeof error.summary.top1, 'number');
+  assert.doesNotMatch(error.hint, /above/, 'nothing is printed above a JSON error');
+  assert.match(error.hint, /error\.summary/);
 });

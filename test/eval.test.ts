@@ -311,8 +311,19 @@ test('eval where no image is readable fails (exit 3) with no verdict; --predicti
   assert.match(intoFolder.stderr, /--predictions-out .* is a folder/);
   const r = runCli(['eval', 'levit_128s', join(dir, 'val'), '--weights', 'synthetic', '--json'], { LEVIT_CACHE_DIR: dir });
   assert.equal(r.status, 3, r.stdout);
-  assert.match(JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('{\n  "error"'))).error.message, /no image of 2 could be evaluated/);
+  const { error } = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('{\n  "error"'))) as {
+    error: { message: string; hint: string; unreadable: { path: string; reason: string }[] };
+  };
+  assert.match(error.message, /no image of 2 could be evaluated/);
   assert.doesNotMatch(r.stdout, /agrees/);
+  // Nothing is printed above a JSON error: the unreadable files are in it, and the hint says so.
+  assert.deepEqual(
+    error.unreadable.map((u) => u.path),
+    [1, 2].map((n) => join(root, `broken${n}.JPEG`)),
+  );
+  assert.match(error.unreadable[0].reason, /^cannot decode image: /);
+  assert.doesNotMatch(error.hint, /above/);
+  assert.match(error.hint, /error\.unreadable/);
 });
 
 test('convert, like predict and eval, defaults to the official weights: never untrained ones unasked; tfjs never replaces a file', (t) => {

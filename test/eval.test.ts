@@ -190,6 +190,26 @@ test('predict --json with no readable input: the JSON error lists each input wit
   assert.match(text.stderr, /^unreadable: .*broken\.jpg: cannot decode image[\s\S]*Hint: The reasons are listed above\./);
 });
 
+test('eval and bench-decode given an image file, not a folder: a usage error (exit 2) that says so and what takes single images', (t) => {
+  const dir = tempDir(t);
+  const image = join(dir, 'chelsea.jpg');
+  writeFileSync(image, 'x');
+  const evalFile = runCli(['eval', 'levit_128s', image, '--weights', 'synthetic'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(evalFile.status, 2, evalFile.stderr);
+  assert.match(
+    evalFile.stderr,
+    /^Error: .*chelsea\.jpg is a file, not a folder\nHint: levit eval evaluates a folder .*levit predict <model> <images\.\.\.> classifies single images/,
+  );
+  const decode = runCli(['bench-decode', image, '--json']);
+  assert.equal(decode.status, 2, decode.stderr);
+  const { error } = JSON.parse(decode.stdout) as { error: { message: string; hint: string; exitCode: number } };
+  assert.equal(error.exitCode, 2);
+  assert.match(error.message, /chelsea\.jpg is a file, not a folder/);
+  assert.ok(error.hint.endsWith(`give it the folder, e.g. ${dir}.`), error.hint);
+  // A path that is not there at all is still "not found" (exit 4).
+  assert.equal(runCli(['bench-decode', join(dir, 'nope')]).status, 4);
+});
+
 test('flat layouts: Kaggle LOC_val_solution.csv and a labels file give the same samples', (t) => {
   const dir = tempDir(t);
   const flat = join(dir, 'flat');

@@ -126,8 +126,11 @@ export function labelsFile(root: string, labels: string): Dataset {
   return { root, layout: 'labels-file', samples, skipped: [] };
 }
 
-function checkFolder(root: string): void {
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new LevitError(`${root}: no such folder`, ExitCode.notFound);
+/** A folder, as the command needs: a missing path is not found; a file (or anything else) is a usage error, with what the command takes instead. */
+function checkFolder(root: string, notFolderHint: string): void {
+  if (!existsSync(root)) throw new LevitError(`${root}: no such folder`, ExitCode.notFound);
+  const stat = statSync(root);
+  if (!stat.isDirectory()) throw new LevitError(`${root} is ${stat.isFile() ? 'a file, ' : ''}not a folder`, ExitCode.usage, notFolderHint);
 }
 
 /** The labelled layout of a folder, or null when it has none levit recognises. */
@@ -153,7 +156,7 @@ function detect(root: string, labels?: string): Dataset | null {
  * CSV itself). A layout that matches no image is an error, not an empty evaluation.
  */
 export function openDataset(root: string, labels?: string): Dataset {
-  checkFolder(root);
+  checkFolder(root, 'levit eval evaluates a folder of validation images (val/<wnid>/*.JPEG, ...); levit predict <model> <images...> classifies single images.');
   const dataset = detect(root, labels);
   if (!dataset) {
     throw new LevitError(
@@ -172,7 +175,7 @@ export function openDataset(root: string, labels?: string): Dataset {
 
 /** The images of a folder for bench-decode: those of any dataset eval accepts, else the folder's own images. */
 export function folderImages(root: string): string[] {
-  checkFolder(root);
+  checkFolder(root, `levit bench-decode measures the images of a folder: give it the folder, e.g. ${dirname(root)}.`);
   const labelled = detect(root)?.samples ?? [];
   return labelled.length ? labelled.map((s) => s.file) : images(root);
 }

@@ -57,6 +57,24 @@ test("timm's habits get a hint: -b 64 is the batch there; mistyped commands and 
   assert.match(flag.stderr, /Nonexistent flag: --jsn\nHint: Did you mean --json\?/);
 });
 
+test("a command that takes no arguments, given one, says 'Unexpected argument' as one that takes some does, not 'unknown command'", () => {
+  const info = runCli(['info', 'levit_128s', 'extra']);
+  assert.equal(info.status, 2);
+  assert.match(info.stderr, /^Error: Unexpected argument: extra\nHint: levit info --help/);
+  const zoo = runCli(['zoo', 'extra']);
+  assert.equal(zoo.status, 2, zoo.stderr);
+  assert.match(zoo.stderr, /^Error: Unexpected argument: extra\nHint: levit zoo --help lists the arguments and flags\./);
+  assert.doesNotMatch(zoo.stderr, /unknown command|did you mean/);
+  const json = runCli(['backends', 'a', 'b', '--json']);
+  assert.equal(json.status, 2);
+  assert.deepEqual(JSON.parse(json.stdout).error, {
+    name: 'LevitError',
+    message: 'Unexpected arguments: a, b',
+    hint: 'levit backends --help lists the arguments and flags.',
+    exitCode: 2,
+  });
+});
+
 test('a missing or wrong --checkpoint: the same error and exit code in convert, predict, eval and bench, and the JSON error shape', async (t) => {
   const dir = tempDir(t);
   const val = await smallImageFolder(dir, 1);

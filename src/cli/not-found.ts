@@ -3,10 +3,20 @@ import { ExitCode, LevitError } from '../core/errors.js';
 import { closest } from '../util/suggest.js';
 import { reportError } from './base.js';
 
-/** oclif's command_not_found hook: a mistyped command ("levit evl") gets "did you mean", exit 2. */
+/**
+ * oclif's command_not_found hook: a mistyped command ("levit evl") gets "did you mean", exit 2.
+ * A real command followed by words it does not take ("levit zoo extra") is that command with an
+ * unexpected argument, which its own parser reports, as for any command.
+ */
 const hook: Hook<'command_not_found'> = async function ({ id, argv, config }) {
   // With spaces between topics, oclif joins the words before the first flag into the id: "evl:levit_128s:val".
-  const [typed, ...words] = id.split(':');
+  // It does so only after a command that takes no arguments, which is why "zoo extra" arrives here and "info levit_128s extra" does not.
+  const parts = id.split(':');
+  for (let n = parts.length - 1; n > 0; n--) {
+    const command = parts.slice(0, n).join(':');
+    if (config.findCommand(command)) return config.runCommand(command, [...parts.slice(n), ...(argv ?? [])]);
+  }
+  const [typed, ...words] = parts;
   const rest = [...words, ...(argv ?? [])];
   const guess = closest(typed, config.commandIDs);
   const retry = guess ? `: did you mean levit ${[guess, ...rest].join(' ')}?` : '';

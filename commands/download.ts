@@ -51,6 +51,7 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`);
       ...defaultDownloadOptions(flags),
       allowUnverified: flags['allow-unverified'],
       sha256: flags.sha256,
+      cacheOnly: true,
       fetch: {
         timeoutMs: flags.timeout * 1000,
         retries: flags.retries,

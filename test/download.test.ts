@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { type DownloadOptions, checkpointPath, ensureCheckpoint } from '../src/download/checkpoints.js';
 import type { ModelCard } from '../src/models/families.js';
 import { buildGraph, getCard } from '../src/models/registry.js';
 import { DownloadError } from '../src/download/http.js';
-import { ExitCode } from '../src/core/errors.js';
+import { ExitCode, type LevitError } from '../src/core/errors.js';
 import { type Behaviour, TestServer } from './helpers/http-server.js';
 import { RecordingWeights } from './helpers/recording-weights.js';
 import { safetensorsBuffer } from './helpers/safetensors-save.js';
@@ -166,4 +166,27 @@ test('levit download refuses a file that does not match the pinned hash, leaving
   } finally {
     await mirror.stop();
   }
+});
+
+test("levit download's hints name what download takes (no --checkpoint); predict/eval/convert keep --checkpoint", async () => {
+  // The library (predict, eval, convert): a file fetched elsewhere is passed with --checkpoint.
+  await assert.rejects(ensureCheckpoint(card('gone.bin', sha), fast), (e: LevitError) => /--checkpoint PATH/.test(e.hint ?? ''));
+  await assert.rejects(ensureCheckpoint(card('ok.bin', sha), { ...fast, offline: true }), (e: LevitError) => /--checkpoint PATH/.test(e.hint ?? ''));
+  // levit download has no --checkpoint: it says where to copy such a file and how to have it checked.
+  const mirror = await runCliAsync(['download', 'levit_128s', '--mirror', base], { LEVIT_CACHE_DIR: cache });
+  assert.equal(mirror.status, ExitCode.notFound, mirror.stderr);
+  const offline = runCli(['download', 'levit_128s', '--offline'], { LEVIT_CACHE_DIR: cache });
+  assert.equal(offline.status, ExitCode.unavailable, offline.stderr);
+  const path = join(cache, 'checkpoints', 'LeViT-128S-96703c44.pth');
+  for (const r of [mirror, offline]) {
+    assert.doesNotMatch(r.stderr, /--checkpoint/);
+    assert.ok(r.stderr.includes(`Hint: `) && r.stderr.includes(`copy it to ${path}, then run levit download --verify levit_128s.`), r.stderr);
+  }
+  // ... and doing as it says puts the file in the cache, verified.
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, body);
+  const adopt = runCli(['download', '--verify', 'levit_128s', '--json'], { LEVIT_CACHE_DIR: cache, LEVIT_SHA256_LEVIT_128S: sha });
+  assert.equal(adopt.status, 0, adopt.stderr);
+  assert.equal(JSON.parse(adopt.stdout)[0].verified, 'full-pin');
+  assert.equal(runCli(['download', 'levit_128s', '--offline'], { LEVIT_CACHE_DIR: cache, LEVIT_SHA256_LEVIT_128S: sha }).status, 0);
 });

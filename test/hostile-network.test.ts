@@ -342,10 +342,11 @@ test('a cache folder that cannot be made (a read-only place) is said in words, a
   );
 });
 
-test('download hints: no partial file promised when none was fetched, --checkpoint named; --all --offline names every model', (t) => {
+test('download hints: no partial file promised when none was fetched, the cache path named (no --checkpoint); --all --offline names every model', (t) => {
   const closed = runCli(['download', 'levit_128s', '--mirror', 'http://127.0.0.1:1', '--retries', '0']);
   assert.equal(closed.status, ExitCode.unavailable);
-  assert.match(closed.stderr, /Hint: .*--checkpoint PATH/);
+  assert.match(closed.stderr, /Hint: .*copy it to .*LeViT-128S-96703c44\.pth, then run levit download --verify levit_128s/);
+  assert.doesNotMatch(closed.stderr, /--checkpoint/);
   assert.doesNotMatch(closed.stderr, /resume/);
   mkdirSync(join(cache, 'checkpoints'), { recursive: true });
   writeFileSync(`${checkpointPath(getCard('levit_128s'))}.partial`, body.subarray(0, 1234));

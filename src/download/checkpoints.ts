@@ -8,7 +8,7 @@ import { sha256File } from '../util/hash.js';
 import { makeDirs, pidAlive, writeError } from '../util/files.js';
 import { CACHE_HINT, cacheDir } from '../util/paths.js';
 import { type CacheRecord, isFullPin, type Pin, pinEnvName, readRecord, type Verification, writeRecord } from './cache-record.js';
-import { DownloadError, type FetchOptions, type TransferProgress, fetchToFile } from './http.js';
+import { DownloadError, type FetchOptions, PASS_CHECKPOINT, type TransferProgress, fetchToFile } from './http.js';
 
 export interface DownloadOptions {
   /** Never touch the network (--offline, LEVIT_OFFLINE=1). */
@@ -19,6 +19,11 @@ export interface DownloadOptions {
   allowUnverified?: boolean;
   /** A full sha256 (or a prefix) the file must match, over the card's pin (--sha256). */
   sha256?: string;
+  /**
+   * The command takes no --checkpoint (levit download): hints then say how to put a file fetched by
+   * other means into the cache, instead of passing it with --checkpoint PATH.
+   */
+  cacheOnly?: boolean;
   fetch?: Partial<FetchOptions>;
 }
 
@@ -78,6 +83,11 @@ export function pinFor(card: ModelCard, o: Pick<DownloadOptions, 'sha256'>): Pin
     return { sha256: value.toLowerCase(), source };
   }
   return null;
+}
+
+/** Completes "fetch the file elsewhere and …" in a hint: how the command in use takes a file fetched by other means. */
+function elsewhere(card: ModelCard, path: string, o: Pick<DownloadOptions, 'cacheOnly'>): string {
+  return o.cacheOnly ? `copy it to ${path}, then run levit download --verify ${card.id}` : PASS_CHECKPOINT;
 }
 
 function mismatch(card: ModelCard, what: string, expected: string, found: string, hint: string): DownloadError {
@@ -144,10 +154,13 @@ export async function ensureCheckpoint(card: ModelCard, o: DownloadOptions, onPr
   };
   if (existsSync(path)) return cached();
   if (o.offline) {
+    const online = o.cacheOnly
+      ? 'Run it again where the network is reachable, without --offline or LEVIT_OFFLINE=1'
+      : `Run levit download ${card.id} where the network is reachable and copy the file there`;
     throw new LevitError(
       `${card.id}: the checkpoint is not in the cache (${path}) and downloads are off (offline)`,
       ExitCode.unavailable,
-      `Run levit download ${card.id} where the network is reachable, copy the file there, or pass --checkpoint PATH.`,
+      `${online}, or fetch it elsewhere and ${elsewhere(card, path, o)}.`,
     );
   }
   makeDirs(dirname(path), CACHE_HINT);
@@ -174,6 +187,7 @@ async function download(
     retries: 4,
     backoffMs: 1000,
     ...o.fetch,
+    elsewhere: elsewhere(card, path, o),
     onProgress: onProgress ?? o.fetch?.onProgress,
     // Without a pin, nothing else tells a body cut off without a stated length from a whole file: it must read as a checkpoint.
     incomplete: pin ? undefined : notWholeCheckpoint,

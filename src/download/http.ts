@@ -36,7 +36,14 @@ export interface FetchOptions {
    * complete one; an incomplete file is resumed like a dropped connection.
    */
   incomplete?: (file: string) => string | null;
+  /**
+   * Completes "fetch the file elsewhere and …" in hints: how the command in use takes a file
+   * fetched by other means (default: pass it with --checkpoint PATH, as predict, eval and convert do).
+   */
+  elsewhere?: string;
 }
+
+export const PASS_CHECKPOINT = 'pass it with --checkpoint PATH';
 
 export interface FetchResult {
   bytes: number;
@@ -97,7 +104,7 @@ export async function fetchToFile(url: string, partial: string, o: FetchOptions)
         const resume = have > 0 ? ` A later run resumes the ${have} bytes already in ${partial}.` : '';
         throw new DownloadError(
           `download of ${url} failed: ${reason}`,
-          `Check the network (HTTPS_PROXY is honoured) or use --mirror; or fetch the file elsewhere and pass it with --checkpoint PATH.${resume}`,
+          `Check the network (HTTPS_PROXY is honoured) or use --mirror; or fetch the file elsewhere and ${o.elsewhere ?? PASS_CHECKPOINT}.${resume}`,
         );
       }
       o.onRetry?.(attempt + 1, reason, delay);
@@ -111,11 +118,11 @@ function isTransient(e: unknown): boolean {
 }
 
 /** One GET, following redirects; a loop, too many hops or a scheme other than http(s) fails for good. */
-async function getFollowing(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<{ res: IncomingMessage; url: URL }> {
+async function getFollowing(url: URL, headers: Record<string, string>, timeoutMs: number, elsewhere: string): Promise<{ res: IncomingMessage; url: URL }> {
   const seen = new Set<string>();
   for (let hop = 0; ; hop++) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      const hint = 'For a file on this machine, pass --checkpoint PATH.';
+      const hint = `For a file on this machine, ${elsewhere}.`;
       throw new DownloadError(`cannot download ${url.href}: only http:// and https:// are fetched`, hint, ExitCode.usage);
     }
     seen.add(url.href);
@@ -191,10 +198,10 @@ function unsatisfiedSize(header: string | undefined): number | null {
 }
 
 /** A server that says one size and serves another: no retry can help. */
-function inconsistent(url: URL, detail: string): DownloadError {
+function inconsistent(url: URL, detail: string, elsewhere: string): DownloadError {
   return new DownloadError(
     `${url.href}: the server contradicts itself: ${detail}`,
-    'A misconfigured server or a proxy that changes the file: use --mirror, or fetch the file elsewhere and pass it with --checkpoint PATH.',
+    `A misconfigured server or a proxy that changes the file: use --mirror, or fetch the file elsewhere and ${elsewhere}.`,
   );
 }
 
@@ -202,16 +209,17 @@ function inconsistent(url: URL, detail: string): DownloadError {
  * Notes a body that ended before its announced size. The same end twice from the start (within what
  * a broken connection loses of its last chunks) is a server that lies, not a network: no retry helps.
  */
-function endedShort(url: URL, seen: TransferState, received: number, total: number | null, resumed: boolean): void {
+function endedShort(url: URL, seen: TransferState, received: number, total: number | null, resumed: boolean, elsewhere: string): void {
   if (total === null) return;
   const again = seen.shortAt && seen.shortAt.total === total && Math.abs(seen.shortAt.received - received) <= SAME_END_BYTES;
-  if (again && !resumed) throw inconsistent(url, `it announces ${total} bytes and sends ${received}, every time`);
+  if (again && !resumed) throw inconsistent(url, `it announces ${total} bytes and sends ${received}, every time`, elsewhere);
   seen.shortAt = { received, total };
 }
 
 async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: number, seen: TransferState): Promise<OneTry> {
   const have = sizeOf(partial);
-  const { res, url: finalUrl } = await getFollowing(url, have > 0 ? { range: `bytes=${have}-` } : {}, o.timeoutMs);
+  const elsewhere = o.elsewhere ?? PASS_CHECKPOINT;
+  const { res, url: finalUrl } = await getFollowing(url, have > 0 ? { range: `bytes=${have}-` } : {}, o.timeoutMs, elsewhere);
   const status = res.statusCode ?? 0;
   const serverSha256 = statedSha256(res.headers);
   if (status === 416 && have > 0) {
@@ -220,7 +228,7 @@ async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: n
     if (size !== null && size <= have && seen.announced !== null && seen.announced > size) {
       rmSync(partial, { force: true });
       const detail = `it announced ${seen.announced} bytes (Content-Length), but its file is ${size} bytes (HTTP 416, Content-Range bytes */${size})`;
-      throw inconsistent(finalUrl, detail);
+      throw inconsistent(finalUrl, detail, elsewhere);
     }
     // Our partial file is not a prefix the server recognises: start over.
     rmSync(partial, { force: true });
@@ -232,7 +240,7 @@ async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: n
     if (status >= 500 || status === 408 || status === 429) throw new Transient(message);
     throw new DownloadError(
       status === 404 ? `not found: ${message}` : message,
-      status === 404 ? 'The file may have moved: set LEVIT_MIRROR to a server that has it, or pass --checkpoint.' : undefined,
+      status === 404 ? `The file may have moved: set LEVIT_MIRROR to a server that has it, or fetch the file elsewhere and ${elsewhere}.` : undefined,
       status === 404 ? ExitCode.notFound : ExitCode.unavailable,
     );
   }
@@ -283,13 +291,13 @@ async function fetchOnce(url: URL, partial: string, o: FetchOptions, deadline: n
     }
     if (e instanceof LevitError || e instanceof Transient) throw e;
     // A body cut off mid-way (chunked or not) surfaces as an aborted response: worth a retry.
-    endedShort(finalUrl, seen, received, total, resumed);
+    endedShort(finalUrl, seen, received, total, resumed, elsewhere);
     throw new Transient(`connection closed after ${received} bytes${total !== null ? ` of ${total}` : ''} (${code || (e as Error).message})`);
   } finally {
     clearInterval(watch);
   }
   if (total !== null && received !== total) {
-    endedShort(finalUrl, seen, received, total, resumed);
+    endedShort(finalUrl, seen, received, total, resumed, elsewhere);
     throw new Transient(`connection closed after ${received} of ${total} bytes`);
   }
   if (!res.complete) throw new Transient(`connection closed after ${received} bytes, before the end of the body`);

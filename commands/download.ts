@@ -4,7 +4,7 @@ import { bytes } from '../src/render/format.js';
 import { modelList, networkFlags } from '../src/cli/flags.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { verificationText } from '../src/download/cache-record.js';
-import { type DownloadResult, defaultDownloadOptions, ensureCheckpoint, verifyCached } from '../src/download/checkpoints.js';
+import { type DownloadResult, type NotCached, defaultDownloadOptions, ensureCheckpoint, verifyCached, verifyIfCached } from '../src/download/checkpoints.js';
 import type { ModelCard } from '../src/models/families.js';
 import { getCard } from '../src/models/registry.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
@@ -17,13 +17,16 @@ off is resumed (HTTP Range) and retried with backoff; a file appears under its f
 only after its sha256 matches the pinned hash (or, for hub files without one, the digest
 the server states). A mismatch deletes the partial file and exits non-zero. The full sha256 of every verified file
 is recorded beside it and every later use is checked against that record (trust on first use);
---verify hashes the cache again. The official LeViT/DeiT file names pin only 32 bits of sha256:
+--verify downloads nothing and hashes the cache again: the models named, each of which must be
+cached, or with none named (or --all) every checkpoint in the cache, listing the rest as not cached.
+A file that no longer matches its record or pin exits 3. The official LeViT/DeiT file names pin only 32 bits of sha256:
 pin the full hash with --sha256 or LEVIT_SHA256_<MODEL> where you know it.
 HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`);
   static override examples = [
     '<%= config.bin %> download levit_128s levit_256',
     '<%= config.bin %> download --all',
     "<%= config.bin %> download 'efficientnet_b*' deit",
+    '<%= config.bin %> download --verify',
     'LEVIT_MIRROR=https://mirror.example.org/levit <%= config.bin %> download levit_384',
   ];
   static override strict = false;
@@ -35,17 +38,21 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`);
     retries: Flags.integer({ description: 'retries after a broken transfer', default: 4, min: 0 }),
     'allow-unverified': Flags.boolean({ description: 'accept a file when no sha256 is pinned or stated by the server' }),
     sha256: Flags.string({ description: 'the full sha256 the file must have (with one model; also LEVIT_SHA256_<MODEL>)', helpValue: 'HEX' }),
-    verify: Flags.boolean({ description: 'download nothing: hash the cached files again and check them against their records and pins' }),
+    verify: Flags.boolean({
+      description: 'download nothing: hash the cached files again and check them against their records and pins (no model named: every cached file)',
+    }),
     deadline: Flags.integer({ description: 'seconds the whole download of one file may take, retries included (default: none)' }),
   };
 
-  async run(): Promise<DownloadResult[]> {
+  async run(): Promise<(DownloadResult | NotCached)[]> {
     const { argv, flags } = await this.parse(Download);
-    const ids = modelList(argv as string[], flags.all, (c) => !!c.checkpoint);
+    const named = (argv as string[]).length > 0;
+    // --verify with no model named checks the whole cache, as --all does.
+    const ids = modelList(argv as string[], flags.all || (flags.verify && !named), (c) => !!c.checkpoint);
     if (!ids?.length) throw new LevitError('name the models to download, or pass --all', ExitCode.usage, 'levit zoo lists them.');
     const cards = ids.map(getCard);
     if (flags.sha256 && cards.length !== 1) throw new LevitError('--sha256 pins one file: name exactly one model', ExitCode.usage);
-    if (flags.verify) return this.verify(cards, flags.sha256);
+    if (flags.verify) return this.verify(cards, flags.sha256, named);
     const progress = new Progress();
     const options = {
       ...defaultDownloadOptions(flags),
@@ -92,12 +99,40 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`);
     return results;
   }
 
-  private async verify(cards: ModelCard[], sha256?: string): Promise<DownloadResult[]> {
-    const results: DownloadResult[] = [];
+  /**
+   * Models named must be in the cache; over the whole cache (--all, or none named) those not in it
+   * are listed as such. A file that fails its check does not stop the others; the end names every one.
+   */
+  private async verify(cards: ModelCard[], sha256: string | undefined, named: boolean): Promise<(DownloadResult | NotCached)[]> {
+    const results: (DownloadResult | NotCached)[] = [];
+    const failed: { card: ModelCard; error: LevitError }[] = [];
     for (const card of cards) {
-      const r = await verifyCached(card, { sha256 });
-      this.log(`${card.id}: ${r.path} re-hashed: sha256 ${r.sha256} matches its record (first verified: ${verificationText[r.verified]})`);
+      let r: DownloadResult | NotCached;
+      try {
+        r = named ? await verifyCached(card, { sha256 }) : await verifyIfCached(card, { sha256 });
+      } catch (e) {
+        if (!(e instanceof LevitError) || cards.length === 1) throw e;
+        this.logToStderr(`failed: ${e.message}`);
+        failed.push({ card, error: e });
+        continue;
+      }
       results.push(r);
+      this.log(
+        r.status === 'not-cached'
+          ? `${card.id}: not cached`
+          : `${card.id}: ${r.path} re-hashed: sha256 ${r.sha256} matches its record (first verified: ${verificationText[r.verified]})`,
+      );
+    }
+    const notCached = results.filter((r) => r.status === 'not-cached').length;
+    if (!named) this.log(`${cards.length - notCached - failed.length} verified, ${failed.length} failed, ${notCached} not cached`);
+    if (failed.length) {
+      // A file that no longer matches its hash decides the exit code over any other failure.
+      const worst = failed.find((f) => f.error.exitCode === ExitCode.badInput) ?? failed[0];
+      throw new LevitError(
+        `${failed.length} of ${cards.length - notCached} cached checkpoints failed verification: ${failed.map((f) => f.card.id).join(', ')}`,
+        worst.error.exitCode,
+        `Each one's reason is above. ${worst.error.hint ?? ''}`.trim(),
+      );
     }
     return results;
   }

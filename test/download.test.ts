@@ -7,6 +7,7 @@ import { type DownloadOptions, checkpointPath, ensureCheckpoint } from '../src/d
 import type { ModelCard } from '../src/models/families.js';
 import { buildGraph, getCard } from '../src/models/registry.js';
 import { DownloadError } from '../src/download/http.js';
+import { writeRecord } from '../src/download/cache-record.js';
 import { ExitCode, type LevitError } from '../src/core/errors.js';
 import { type Behaviour, TestServer } from './helpers/http-server.js';
 import { RecordingWeights } from './helpers/recording-weights.js';
@@ -189,4 +190,48 @@ test("levit download's hints name what download takes (no --checkpoint); predict
   assert.equal(adopt.status, 0, adopt.stderr);
   assert.equal(JSON.parse(adopt.stdout)[0].verified, 'full-pin');
   assert.equal(runCli(['download', 'levit_128s', '--offline'], { LEVIT_CACHE_DIR: cache, LEVIT_SHA256_LEVIT_128S: sha }).status, 0);
+});
+
+test('levit download --verify with no model (or --all) checks every cached checkpoint and lists the others as not cached', () => {
+  const env = { LEVIT_CACHE_DIR: cache };
+  const put = (id: string, bytes: Buffer) => {
+    const path = checkpointPath(getCard(id));
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, bytes);
+    writeRecord(path, { sha256: sha, bytes: bytes.length, verifiedBy: 'server-digest', url: 'https://example.org/x', recordedAt: '2024-01-01T00:00:00Z' });
+    return path;
+  };
+  put('efficientnet_b0', body);
+  const cards = JSON.parse(runCli(['zoo', '--json'], env).stdout).filter((e: { checkpoint: unknown }) => e.checkpoint) as { id: string }[];
+  for (const args of [['--verify'], ['--all', '--verify', '--offline'], ['--verify', '--offline', '--json']]) {
+    const r = runCli(['download', ...args], env);
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    if (args.includes('--json')) {
+      const results = JSON.parse(r.stdout) as { model: string; status: string; sha256?: string }[];
+      assert.equal(results.length, cards.length);
+      const b0 = results.find((x) => x.model === 'efficientnet_b0')!;
+      assert.deepEqual([b0.status, b0.sha256], ['cached', sha]);
+      assert.deepEqual(
+        results.find((x) => x.model === 'levit_128'),
+        { model: 'levit_128', path: checkpointPath(getCard('levit_128')), status: 'not-cached' },
+      );
+      continue;
+    }
+    assert.match(r.stdout, new RegExp(`efficientnet_b0: .* re-hashed: sha256 ${sha} matches its record`));
+    assert.match(r.stdout, /^levit_128: not cached$/m);
+    assert.match(r.stdout, new RegExp(`^1 verified, 0 failed, ${cards.length - 1} not cached$`, 'm'));
+  }
+  // A cached file whose bytes changed fails with the integrity exit code; the others are still checked.
+  const changed = Buffer.from(body);
+  changed[5] ^= 1;
+  put('efficientnet_b1', changed);
+  put('efficientnet_b2', body);
+  const r = runCli(['download', '--verify'], env);
+  assert.equal(r.status, ExitCode.badInput, r.stderr);
+  assert.match(r.stderr, /failed: efficientnet_b1: checksum mismatch/);
+  assert.match(r.stdout, /efficientnet_b2: .* re-hashed/);
+  assert.match(r.stdout, new RegExp(`^2 verified, 1 failed, ${cards.length - 3} not cached$`, 'm'));
+  assert.match(r.stderr, /Error: 1 of 3 cached checkpoints failed verification: efficientnet_b1/);
+  // A model named must be in the cache.
+  assert.equal(runCli(['download', 'levit_128', '--verify', '--offline'], env).status, ExitCode.notFound);
 });

@@ -27,6 +27,13 @@ export interface DownloadOptions {
   fetch?: Partial<FetchOptions>;
 }
 
+/** A model levit download --verify found nothing of in the cache. */
+export interface NotCached {
+  model: string;
+  path: string;
+  status: 'not-cached';
+}
+
 export interface DownloadResult {
   model: string;
   path: string;
@@ -136,6 +143,11 @@ export async function verifyCached(card: ModelCard, o: Pick<DownloadOptions, 'sh
   const verifiedBy: Verification = isFullPin(pin) ? 'full-pin' : (record?.verifiedBy ?? (pin ? 'prefix-pin' : 'unverified'));
   if (!record) writeRecord(path, { sha256, bytes, verifiedBy, url: sourceUrl(ref), recordedAt: new Date().toISOString() });
   return { model: card.id, path, url: record?.url ?? sourceUrl(ref), bytes, sha256, status: 'cached', verified: verifiedBy };
+}
+
+/** verifyCached for levit download --verify over the whole cache: a checkpoint not in the cache is reported as such, not refused. */
+export async function verifyIfCached(card: ModelCard, o: Pick<DownloadOptions, 'sha256'> = {}): Promise<DownloadResult | NotCached> {
+  return isCached(card) ? verifyCached(card, o) : { model: card.id, path: checkpointPath(card), status: 'not-cached' };
 }
 
 /**

@@ -13,9 +13,10 @@ import { prose } from '../src/cli/prose.js';
 export default class Report extends LevitCommand {
   static override summary = 'Merge benchmark results from several machines into one table and plot.';
   static override description = prose(`Each results file gets a label, m1, m2, ... (two runs of one machine stay two labels, never
-mixed); the table has one column per file and configuration, with LeViT's speed-ups at
-matched accuracy in each, and the plot one line per family and file (colour: family; marker and
-dash: file). Used by the CI workflow to put x64, arm64 and macOS runners side by side.
+mixed); the table has one column per file and configuration, LeViT's speed-ups at matched
+accuracy in one column per file and family (m1 vs EfficientNet: m1's columns only), a footer
+that says how each file's rounds ran, and the plot one line per family and file (colour: family;
+marker and dash: file). Used by the CI workflow to put x64, arm64 and macOS runners side by side.
 
 With --gpu: the GPU table instead, levit's ort-webgpu beside PyTorch (torch-cuda records written by
 scripts/torch_reference.py) per model and batch, with the ratio of the two, the LeViT paper's V100
@@ -46,8 +47,7 @@ figures and timm's published RTX 4090 figures.`);
     }
     if (flags.plot) preflightOutput(flags.plot, 'plot', 'file');
     const report = mergeResults(files.map((file) => ({ file, results: readResults(file) })));
-    const legend = `Machines: ${machinesLegend(report)}.`;
-    this.log(flags.markdown ? renderMarkdown(report.merged, legend) : renderTable(report.merged, legend));
+    this.log(flags.markdown ? renderMarkdown(report) : renderTable(report));
     if (flags.plot) {
       writeFileAtomic(flags.plot, renderPlot(report.merged, firstColumnPerMachine(report), machinesLegend(report)));
       this.log(`plot: ${flags.plot}`);

@@ -12,6 +12,7 @@ import { hasTaskset } from '../src/util/cpus.js';
 import { ratioInterval, seriesOf } from '../src/bench/paired.js';
 import { mergeResults } from '../src/bench/merge-machines.js';
 import { saveBaseline } from '../src/bench/store.js';
+import { renderMarkdown, renderTable } from '../src/render/bench.js';
 import { runCli, tempDir } from './helpers/shared.js';
 
 /** Deterministic timing-like samples: a median with a right-skewed jitter. */
@@ -189,6 +190,46 @@ test('levit report merges machines into one table', (t) => {
   assert.match(r.stdout, /m1 ort-cpu 1t b16/);
   assert.match(r.stdout, /m2 ort-cpu 1t b16/);
   assert.match(r.stdout, /m1 = x64 box \(calibration 80\.0 GFLOP\/s\); m2 = arm box/);
+});
+
+test("levit report: the footer describes each file's run, and each comparison column says whose file it holds", (t) => {
+  const schedule = (rounds: number, peak: number) => ({ rounds, groups: 1, peak_rss_bytes: peak, memory_budget_bytes: 4e9 }) as BenchResults['schedule'];
+  const levit = (n: number) => rec('levit_128s', samples(100, 20, n), { published_top1: 76.6 });
+  const effnet = (ms: number, n: number) => rec('efficientnet_b0', samples(ms, 20, n), { family: 'efficientnet', published_top1: 77.7 });
+  const a = { ...results('x64 box', 80, [levit(1), effnet(200, 2)]), schedule: schedule(14, 730.9e6), warnings: ['a is slow'] };
+  const b = { ...results('arm box', 40, [levit(3), effnet(300, 4)]), schedule: schedule(11, 512e6) };
+  const report = mergeResults([
+    { file: 'a.json', results: a },
+    { file: 'b.json', results: b },
+  ]);
+  // (the terminal table's footer is wrapped: read it as one line)
+  for (const text of [renderMarkdown(report), renderTable(report)].map((t) => t.replace(/\s+/g, ' '))) {
+    assert.match(text, /m1: measured in 14 interleaved rounds .*peak memory 730\.9 MB/);
+    assert.match(text, /m2: measured in 11 interleaved rounds .*peak memory 512\.0 MB/);
+    assert.match(text, /Warning \(m1\): a is slow\./);
+    assert.doesNotMatch(text, /Measured in 14/);
+    assert.match(text, /Machines: m1 = x64 box \(calibration 80\.0 GFLOP\/s\); m2 = arm box \(calibration 40\.0 GFLOP\/s\)\./);
+  }
+  const [head, , row] = renderMarkdown(report).split('\n');
+  const cells = (line: string) => line.split('|').map((c) => c.trim());
+  const vs = (label: string) => cells(row)[cells(head).indexOf(`${label} vs EfficientNet`)];
+  assert.match(vs('m1'), /^2\.0\d× \[[^\]]+\] \(efficientnet_b0\)$/);
+  assert.match(vs('m2'), /^3\.0\d× \[[^\]]+\] \(efficientnet_b0\)$/);
+  assert.ok(!cells(head).includes('vs EfficientNet'), head);
+  // The command, from the files.
+  const dir = tempDir(t);
+  const cpu = (r: BenchResults) => ({ ...r, system: { ...r.system, cpu: { flags: [] } } });
+  writeFileSync(join(dir, 'a.json'), JSON.stringify(cpu(a)));
+  writeFileSync(join(dir, 'b.json'), JSON.stringify(cpu(b)));
+  const cli = runCli(['report', join(dir, 'a.json'), join(dir, 'b.json'), '--markdown']);
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.match(cli.stdout, /m2: measured in 11 interleaved rounds/);
+  assert.match(cli.stdout, /\| m1 vs EfficientNet \| m2 vs EfficientNet \|/);
+  // levit bench's one file: unchanged, unlabelled.
+  const single = renderMarkdown({ ...a, system: { ...a.system, cpu: { flags: [] } } as unknown as BenchResults['system'] });
+  assert.match(single, /\| vs EfficientNet \|/);
+  assert.match(single, /Measured in 14 interleaved rounds/);
+  assert.match(single, /Warning: a is slow\./);
 });
 
 const needsTaskset = { skip: !hasTaskset() && 'taskset is not available' };

@@ -1,11 +1,24 @@
 import { columnsOf } from './speedups.js';
-import type { BenchResults } from './results.js';
+import type { BenchResults, Schedule } from './results.js';
 
 export interface MergedReport {
-  /** All records, each configuration prefixed with its run's label (m1, m2, ...). */
+  /**
+   * All records, each configuration prefixed with its run's label (m1, m2, ...), under the first
+   * file's header; what differs by file (schedule, warnings, interrupted) is in machines instead.
+   */
   merged: BenchResults;
   /** One entry per results file: two runs of one machine stay two columns, never mixed. */
-  machines: { label: string; id: string; calibration_gflops: number | null; arch: string; files: string[] }[];
+  machines: {
+    label: string;
+    id: string;
+    calibration_gflops: number | null;
+    arch: string;
+    files: string[];
+    /** How that file's rounds ran (absent: timed one configuration after another). */
+    schedule?: Schedule;
+    warnings?: string[];
+    interrupted?: boolean;
+  }[];
 }
 
 /** Puts results from several machines (or runs) side by side: one column per file and configuration. */
@@ -19,10 +32,14 @@ export function mergeResults(files: { file: string; results: BenchResults }[]): 
       calibration_gflops: results.calibration?.matmul_gflops_1thread ?? null,
       arch: results.system.os.arch,
       files: [file],
+      schedule: results.schedule,
+      warnings: results.warnings,
+      interrupted: results.interrupted,
     });
     return results.records.map((r) => ({ ...r, backend: `${label} ${r.backend}` }));
   });
-  return { merged: { ...files[0].results, records }, machines };
+  const merged = { ...files[0].results, schedule: undefined, warnings: undefined, interrupted: undefined, records };
+  return { merged, machines };
 }
 
 const sameMachineTwice = (report: MergedReport, id: string) => report.machines.filter((m) => m.id === id).length > 1;

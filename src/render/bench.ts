@@ -13,11 +13,25 @@ import {
   speedUps,
 } from '../bench/speedups.js';
 import { NOT_A_SPEED } from '../bench/emulation.js';
-import type { BenchRecord, BenchResults } from '../bench/results.js';
+import type { BenchRecord, BenchResults, Schedule } from '../bench/results.js';
+import { type MergedReport, machinesLegend } from '../bench/merge-machines.js';
 import { familyOf } from '../models/families.js';
 import { stddev } from '../bench/stats.js';
 import { medianInterval, seriesOf } from '../bench/paired.js';
 import { RECORD_CONFIDENCE } from '../bench/record.js';
+
+/** levit bench's one file, or levit report's several side by side. */
+type Source = BenchResults | MergedReport;
+const isMerged = (source: Source): source is MergedReport => 'merged' in source;
+const resultsOf = (source: Source) => (isMerged(source) ? source.merged : source);
+
+/**
+ * The files whose numbers a comparison column holds: levit report gives each file its own
+ * ("m1 vs EfficientNet"), over that file's columns only; levit bench has one, unlabelled.
+ */
+const labelsOf = (source: Source): (string | undefined)[] => (isMerged(source) ? source.machines.map((m) => m.label) : [undefined]);
+const ofLabel = (label: string | undefined, column: string) => label === undefined || column.startsWith(`${label} `);
+const labelled = (label: string | undefined, head: string) => (label === undefined ? head : `${label} ${head}`);
 
 const rivalHead = (family: string) => `vs ${familyOf(family)?.label ?? family}`;
 
@@ -30,13 +44,11 @@ interface Row {
   /** Latency of the batch-1 columns, mean ± σ. */
   latency: string[];
   vs: string[];
-  /** Reduced precisions against float32, same configuration; empty when only float32 was run. */
-  vsFp32: string;
-  /** A token fusion row against the plain model, same configuration. */
-  vsPlain: string;
+  /** Reduced precisions against float32, then token fusion rows against the plain model, same configuration: one cell per extra column. */
+  extras: string[];
 }
 
-type Extra = 'vs fp32' | 'vs plain';
+type Extra = { kind: 'vs fp32' | 'vs plain'; label?: string };
 
 /** Time in ms as hyperfine prints it: mean ± σ. */
 export const meanSigma = (r: BenchRecord) => `${r.latency_ms.mean.toFixed(2)} ± ${stddev(r.times_ms).toFixed(2)} ms`;
@@ -58,9 +70,9 @@ const ipsCell = (r: BenchRecord) => {
 const upCell = (u: { speedup: number; low: number; high: number }, digits: number) =>
   `${u.speedup.toFixed(digits)}× [${u.low.toFixed(digits)}, ${u.high.toFixed(digits)}]`;
 
-const variantCell = (ups: { row: string; variant: string; speedup: number; low: number; high: number }[], row: string) =>
+const variantCell = (ups: { row: string; column: string; variant: string; speedup: number; low: number; high: number }[], row: string, label?: string) =>
   ups
-    .filter((u) => u.row === row)
+    .filter((u) => u.row === row && ofLabel(label, u.column))
     .map((u) => `${u.variant} ${upCell(u, 2)}`)
     .join(' / ');
 
@@ -68,26 +80,35 @@ const variantCell = (ups: { row: string; variant: string; speedup: number; low: 
  * The rival families with at least one speed-up at matched accuracy, and those speed-ups; a family
  * none of whose models is as accurate as a LeViT of the run gets no column (the footer says so).
  */
-function matchedRivals(records: readonly BenchRecord[]): { rivals: string[]; ups: SpeedUp[][]; unmatched: string[] } {
+function matchedRivals(records: readonly BenchRecord[]): { families: string[]; ups: Map<string, SpeedUp[]>; unmatched: string[] } {
   // Ratios of emulated times say nothing about the hardware either.
   const measured = records.filter((r) => !r.emulated);
-  const all = rivalFamilies(records).map((family) => ({ family, ups: speedUps(measured, family) }));
-  const kept = all.filter((f) => f.ups.length > 0);
+  const ups = new Map(rivalFamilies(records).map((family) => [family, speedUps(measured, family)]));
+  const families = [...ups.keys()].filter((f) => ups.get(f)!.length > 0);
   const subjects = records.some((r) => r.family === SUBJECT);
-  return {
-    rivals: kept.map((f) => f.family),
-    ups: kept.map((f) => f.ups),
-    unmatched: subjects ? all.filter((f) => f.ups.length === 0).map((f) => f.family) : [],
-  };
+  return { families, ups, unmatched: subjects ? [...ups.keys()].filter((f) => ups.get(f)!.length === 0) : [] };
 }
 
-function rows(results: BenchResults): { columns: Column[]; latencyColumns: Column[]; rivals: string[]; rows: Row[]; extras: Extra[] } {
+const unmatchedNote = (families: readonly string[]) =>
+  families.length
+    ? ` No ${families.map(rivalHead).join(' or ')} column: no ${families.map((f) => familyOf(f)?.label ?? f).join(' or ')} model of this run reaches a LeViT's published top-1.`
+    : '';
+
+function rows(source: Source): { columns: Column[]; latencyColumns: Column[]; rivals: { family: string; label?: string }[]; rows: Row[]; extras: Extra[] } {
+  const results = resultsOf(source);
+  const labels = labelsOf(source);
   const columns = columnsOf(results.records);
-  const { rivals, ups } = matchedRivals(results.records);
+  const matched = matchedRivals(results.records);
+  const rivals = matched.families.flatMap((family) => labels.map((label) => ({ family, label })));
   const latencyColumns = columns.filter((c) => c.batch === 1);
   const precisionUps = precisionSpeedUps(results.records);
   const fusionUps = fusionSpeedUps(results.records);
   const keys = [...new Set(results.records.map(rowKey))];
+  const ups = rivals.map((f) => matched.ups.get(f.family)!.filter((u) => ofLabel(f.label, u.column)));
+  const extras: Extra[] = [
+    ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32' as const] : []),
+    ...(results.records.some((r) => r.token_fusion) ? ['vs plain' as const] : []),
+  ].flatMap((kind) => labels.map((label) => ({ kind, label })));
   const body = keys.map((key) => {
     const first = results.records.find((r) => rowKey(r) === key)!;
     const { model } = first;
@@ -111,33 +132,54 @@ function rows(results: BenchResults): { columns: Column[]; latencyColumns: Colum
         const mine = first.token_fusion ? [] : list.filter((u) => u.model === model);
         return mine.length ? `${mine.map((u) => upCell(u, 2)).join(' / ')} (${mine[0].against})` : '';
       }),
-      vsFp32: variantCell(precisionUps, key),
-      vsPlain: variantCell(fusionUps, key),
+      extras: extras.map((e) => variantCell(e.kind === 'vs fp32' ? precisionUps : fusionUps, key, e.label)),
     };
   });
-  const extras: Extra[] = [
-    ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32' as const] : []),
-    ...(results.records.some((r) => r.token_fusion) ? ['vs plain' as const] : []),
-  ];
   return { columns, latencyColumns, rivals, rows: body, extras };
 }
-
-const extraCells = (r: Row, extras: readonly Extra[]) => extras.map((e) => (e === 'vs fp32' ? r.vsFp32 : r.vsPlain));
 
 const weightsNote = (records: readonly BenchRecord[]) =>
   records.some((r) => r.weights_kind === 'synthetic') ? 'Weights: synthetic (untrained); speed does not depend on weight values. ' : '';
 
-/** How the figures were measured: interleaved rounds (schema 3) or one configuration after another (older files). */
-function roundsNote(results: BenchResults): string {
-  const s = results.schedule;
-  if (!s) return 'Images/s from the median batch time; ± is half its 95% interval (timed one configuration after another: nothing paired).';
+const SERIAL = 'timed one configuration after another: nothing paired';
+const SERIAL_FIGURES = 'images/s from the median batch time; ± is half its 95% interval';
+const ROUNDS_FIGURES =
+  'images/s from the median over rounds; ± is half its 95% interval, from resampling whole rounds; speed-ups are paired round by round. ' +
+  'Both intervals include how far a figure was measured to move between runs on a shared host (src/bench/rerun.ts).';
+const capital = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+function inRounds(s: Schedule): string {
   const groups = s.groups > 1 ? ` in ${s.groups} groups (memory)` : '';
   const memory = `peak memory ${bytes(s.peak_rss_bytes)} of a ${bytes(s.memory_budget_bytes)} budget`;
-  return (
-    `Measured in ${s.rounds} interleaved rounds${groups} (every configuration once a round, in random order; ${memory}). ` +
-    'Images/s from the median over rounds; ± is half its 95% interval, from resampling whole rounds; speed-ups are paired round by round. ' +
-    'Both intervals include how far a figure was measured to move between runs on a shared host (src/bench/rerun.ts).'
-  );
+  return `measured in ${s.rounds} interleaved rounds${groups} (every configuration once a round, in random order; ${memory})`;
+}
+
+/**
+ * How the figures were measured: interleaved rounds (schema 3) or one configuration after another
+ * (older files); for levit report, each file's own run.
+ */
+function roundsNote(source: Source): string {
+  if (!isMerged(source)) {
+    const s = source.schedule;
+    return s ? `${capital(inRounds(s))}. ${capital(ROUNDS_FIGURES)}` : `${capital(SERIAL_FIGURES)} (${SERIAL}).`;
+  }
+  const each = source.machines.map((m) => `${m.label}: ${m.schedule ? inRounds(m.schedule) : SERIAL}.`).join(' ');
+  const rounds = source.machines.filter((m) => m.schedule).length;
+  if (rounds === source.machines.length) return `${each} ${capital(ROUNDS_FIGURES)}`;
+  if (rounds === 0) return `${each} ${capital(SERIAL_FIGURES)}.`;
+  return `${each} In rounds: ${ROUNDS_FIGURES} One after another: ${SERIAL_FIGURES}.`;
+}
+
+/** Warnings and an interrupted run, of the one file or of each file (levit report, by label). */
+function runNotes(source: Source): string[] {
+  const runs = isMerged(source) ? source.machines : [{ ...source, label: undefined }];
+  return runs.flatMap((r) => {
+    const of = r.label === undefined ? '' : ` (${r.label})`;
+    return [
+      ...(r.warnings ?? []).map((w) => `Warning${of}: ${w}.`),
+      ...(r.interrupted ? [`Interrupted${of}: these records hold the rounds finished before Ctrl-C.`] : []),
+    ];
+  });
 }
 
 const latencyNote = (records: readonly BenchRecord[]) => (records.some((r) => r.batch === 1) ? ' Latency (batch 1): mean ± σ of the batch time.' : '');
@@ -149,23 +191,20 @@ function emulationNote(results: BenchResults, merged: boolean): string[] {
   return [`Emulated${how ? ` (${how})` : ''}: times marked emulated are ${NOT_A_SPEED}; --record and --save-baseline refuse them.`];
 }
 
-const unmatchedNote = (families: readonly string[]) =>
-  families.length
-    ? ` No ${families.map(rivalHead).join(' or ')} column: no ${families.map((f) => familyOf(f)?.label ?? f).join(' or ')} model of this run reaches a LeViT's published top-1.`
-    : '';
-
-function footer(results: BenchResults, machines?: string): string {
+function footer(source: Source): string {
+  const results = resultsOf(source);
+  const merged = isMerged(source);
   const cal = results.calibration;
-  const machine =
-    machines ??
-    `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}` +
+  const machine = merged
+    ? `Machines: ${machinesLegend(source)}.`
+    : `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}` +
       `${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
+  const order = merged ? 'in mN vs …, the columns of file mN in the order shown, separated by /' : 'columns in the order shown, separated by /';
   return [
-    ...(results.warnings ?? []).map((w) => `Warning: ${w}.`),
-    ...(results.interrupted ? ['Interrupted: these records hold the rounds finished before Ctrl-C.'] : []),
-    `${weightsNote(results.records)}${roundsNote(results)}${latencyNote(results.records)}`,
+    ...runNotes(source),
+    `${weightsNote(results.records)}${roundsNote(source)}${latencyNote(results.records)}`,
     "Speed-up: against the model of that family with the nearest published top-1 at or above LeViT's, same column" +
-      `${results.records.length ? ' (columns in the order shown, separated by /)' : ''}, with its 95% interval.` +
+      `${results.records.length ? ` (${order})` : ''}, with its 95% interval.` +
       unmatchedNote(matchedRivals(results.records).unmatched),
     ...(results.records.some((r) => r.precision !== 'fp32') ? ['vs fp32: each reduced precision against float32 in the same backend, threads and batch.'] : []),
     ...(results.records.some((r) => r.token_fusion)
@@ -176,13 +215,13 @@ function footer(results: BenchResults, machines?: string): string {
         ]
       : []),
     machine,
-    ...emulationNote(results, machines !== undefined),
+    ...emulationNote(results, merged),
   ].join('\n');
 }
 
-/** The paper-style comparison table for a terminal. */
-export function renderTable(results: BenchResults, machines?: string): string {
-  const { columns, latencyColumns, rivals, rows: body, extras: extra } = rows(results);
+/** The paper-style comparison table for a terminal: levit bench's results, or levit report's files side by side. */
+export function renderTable(source: Source): string {
+  const { columns, latencyColumns, rivals, rows: body, extras: extra } = rows(source);
   // On a narrow terminal the speed-up columns go first, then params, FLOPs, latency and top-1; images/s always stay.
   const t = fitTable(
     [
@@ -192,17 +231,17 @@ export function renderTable(results: BenchResults, machines?: string): string {
       { header: 'FLOPs', align: 'right', drop: 4 },
       ...columns.map((c): FitColumn => ({ header: `${c.key}\nimages/s`, align: 'right' })),
       ...latencyColumns.map((c): FitColumn => ({ header: `${c.key}\nlatency`, align: 'right', drop: 5 })),
-      ...rivals.map((f): FitColumn => ({ header: rivalHead(f), drop: 1, min: 16 })),
-      ...extra.map((e): FitColumn => ({ header: e, drop: 2 })),
+      ...rivals.map((f): FitColumn => ({ header: labelled(f.label, rivalHead(f.family)), drop: 1, min: 16 })),
+      ...extra.map((e): FitColumn => ({ header: labelled(e.label, e.kind), drop: 2 })),
     ],
     { more: '--markdown and --json have every column' },
   );
-  for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.latency, ...r.vs, ...extraCells(r, extra)]);
-  return `${t.toString()}\n${wrapText(footer(results, machines))}`;
+  for (const r of body) t.push([r.model, r.top1, r.params, r.flops, ...r.ips, ...r.latency, ...r.vs, ...r.extras]);
+  return `${t.toString()}\n${wrapText(footer(source))}`;
 }
 
-export function renderMarkdown(results: BenchResults, machines?: string): string {
-  const { columns, latencyColumns, rivals, rows: body, extras } = rows(results);
+export function renderMarkdown(source: Source): string {
+  const { columns, latencyColumns, rivals, rows: body, extras } = rows(source);
   const numeric = 4 + columns.length + latencyColumns.length;
   const head = [
     'model',
@@ -211,15 +250,15 @@ export function renderMarkdown(results: BenchResults, machines?: string): string
     'FLOPs',
     ...columns.map((c) => `${c.key} img/s`),
     ...latencyColumns.map((c) => `${c.key} latency`),
-    ...rivals.map(rivalHead),
-    ...extras,
+    ...rivals.map((f) => labelled(f.label, rivalHead(f.family))),
+    ...extras.map((e) => labelled(e.label, e.kind)),
   ];
   const lines = [
     `| ${head.join(' | ')} |`,
     `|${head.map((_, i) => (i === 0 || i >= numeric ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.latency, ...r.vs, ...extraCells(r, extras)].join(' | ')} |`),
+    ...body.map((r) => `| ${[r.model, r.top1, r.params, r.flops, ...r.ips, ...r.latency, ...r.vs, ...r.extras].join(' | ')} |`),
   ];
-  return `${lines.join('\n')}\n\n${footer(results, machines).split('\n').join('  \n')}\n`;
+  return `${lines.join('\n')}\n\n${footer(source).split('\n').join('  \n')}\n`;
 }
 
 /** One configuration in two short lines (a terminal's 80 columns): its figure with its interval, then its batches. */

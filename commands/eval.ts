@@ -172,7 +172,8 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
     this.log(`${card.name} on ${s.dataset.root} (${s.dataset.layout}), ${s.backend}, weights ${artifact.weights.label}`);
     if (s.interrupted) this.log(`  stopped     by Ctrl-C after ${s.evaluated + s.failed} of ${s.dataset.images} images: the figures below cover those`);
     this.log(
-      `  images      ${s.evaluated} evaluated, ${s.failed} unreadable, ${s.images_per_second.toFixed(1)} images/s (${s.workers} preprocessing worker${s.workers === 1 ? '' : 's'})`,
+      `  images      ${s.evaluated} evaluated, ${s.failed} unreadable, ${s.images_per_second.toFixed(1)} images/s ` +
+        `(${s.workers} preprocessing worker${s.workers === 1 ? '' : 's'})`,
     );
     this.log(
       `  top-1       ${s.top1.toFixed(3)}%    top-5 ${s.top5.toFixed(3)}%` +

@@ -89,10 +89,11 @@ function matchedRivals(records: readonly BenchRecord[]): { families: string[]; u
   return { families, ups, unmatched: subjects ? [...ups.keys()].filter((f) => ups.get(f)!.length === 0) : [] };
 }
 
-const unmatchedNote = (families: readonly string[]) =>
-  families.length
-    ? ` No ${families.map(rivalHead).join(' or ')} column: no ${families.map((f) => familyOf(f)?.label ?? f).join(' or ')} model of this run reaches a LeViT's published top-1.`
-    : '';
+const unmatchedNote = (families: readonly string[]) => {
+  if (families.length === 0) return '';
+  const names = families.map((f) => familyOf(f)?.label ?? f).join(' or ');
+  return ` No ${families.map(rivalHead).join(' or ')} column: no ${names} model of this run reaches a LeViT's published top-1.`;
+};
 
 function rows(source: Source): { columns: Column[]; latencyColumns: Column[]; rivals: { family: string; label?: string }[]; rows: Row[]; extras: Extra[] } {
   const results = resultsOf(source);

@@ -75,6 +75,25 @@ test("a command that takes no arguments, given one, says 'Unexpected argument' a
   });
 });
 
+test('help as users ask for it: levit help COMMAND and -h show that help (exit 0); help for a mistyped command gets did you mean', () => {
+  for (const argv of [
+    ['help', 'predict'],
+    ['predict', '-h'],
+    ['predict', '--help'],
+  ]) {
+    const r = runCli(argv);
+    assert.equal(r.status, 0, `${argv.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /USAGE\n {2}\$ levit predict MODEL INPUTS\.\.\. \[FLAGS\]/, argv.join(' '));
+    assert.equal(r.stderr, '', argv.join(' '));
+  }
+  const root = runCli(['help']);
+  assert.equal(root.status, 0);
+  assert.match(root.stdout, /COMMANDS/);
+  const typo = runCli(['help', 'bnech']);
+  assert.equal(typo.status, 2);
+  assert.match(typo.stderr, /^Error: unknown command bnech: did you mean levit bench\?/);
+});
+
 test('a missing or wrong --checkpoint: the same error and exit code in convert, predict, eval and bench, and the JSON error shape', async (t) => {
   const dir = tempDir(t);
   const val = await smallImageFolder(dir, 1);

@@ -1,4 +1,4 @@
-import { Command } from '@oclif/core';
+import { Command, Flags } from '@oclif/core';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { closest } from '../util/suggest.js';
 
@@ -6,7 +6,9 @@ import { closest } from '../util/suggest.js';
 type ParseError = Error & { oclif?: { exit?: number }; flags?: string[] };
 
 function isParseError(err: Error): boolean {
-  return 'parse' in err || typeof (err as ParseError).oclif?.exit === 'number' || /^Parsing --/.test(err.message);
+  const exit = (err as ParseError).oclif?.exit;
+  // Exit 0 is oclif's way out after printing help (-h): not an error.
+  return exit !== 0 && ('parse' in err || typeof exit === 'number' || /^Parsing --/.test(err.message));
 }
 
 /**
@@ -35,6 +37,8 @@ export function usageErrorOf(err: ParseError, command: string, flagNames: readon
  */
 export abstract class LevitCommand extends Command {
   static override enableJsonFlag = true;
+  // oclif answers --help before parsing; -h is the short form users try first.
+  static override baseFlags = { help: Flags.help({ char: 'h', description: 'show this help' }) };
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
     const flagNames = [...Object.keys({ ...this.ctor.baseFlags, ...this.ctor.flags }), ...(this.ctor.enableJsonFlag ? ['json'] : [])];

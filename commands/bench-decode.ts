@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { parseList, positiveInt } from '../src/cli/flags.js';
+import { COUNT, parseList, positiveInt } from '../src/cli/flags.js';
 import { type PreprocessThroughput, measurePreprocess } from '../src/bench/preprocess.js';
 import { folderImages } from '../src/eval/dataset.js';
 import { getCard } from '../src/models/registry.js';
@@ -22,11 +22,12 @@ to see whether evaluation is limited by the model or by the pipeline.`);
 
   async run(): Promise<PreprocessThroughput[]> {
     const { args, flags } = await this.parse(BenchDecode);
+    const counts = parseList('workers', flags.workers, positiveInt, COUNT);
     const files = folderImages(args.folder).slice(0, flags.limit);
     if (files.length === 0) throw new LevitError(`${args.folder}: no images`, ExitCode.badInput);
     const p = getCard(flags.model).preprocessing;
     const results: PreprocessThroughput[] = [];
-    for (const workers of parseList('workers', flags.workers, positiveInt)) {
+    for (const workers of counts) {
       const r = await measurePreprocess(files, p, workers);
       results.push(r);
       this.log(

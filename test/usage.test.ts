@@ -163,9 +163,13 @@ test("--threads means the same in every command: a count or 'all' (0, eval's and
   ]) {
     const r = runCli([...command, '--threads', 'many']);
     assert.equal(r.status, 2, `${command[0]}: ${r.stderr}`);
-    assert.match(r.stderr, /^Error: --threads: cannot use 'many'\nHint: levit \w+ --help/, command[0]);
+    assert.match(r.stderr, /^Error: --threads: cannot use 'many': it takes a whole number from 1, or 'all'\nHint: levit \w+ --help/, command[0]);
   }
   assert.match(runCli(['eval', '--help']).stdout, /--threads=N\|all\s+\[default: all\]/);
+  // Every value error says what the flag takes.
+  assert.match(runCli(['convert', 'levit_128s', '--precision', 'int4']).stderr, /--precision: cannot use 'int4': it takes fp32, fp16, int8/);
+  assert.match(runCli(['bench', '--batch', '0']).stderr, /--batch: cannot use '0': it takes a whole number from 1/);
+  assert.match(runCli(['bench-decode', '.', '--workers', '1,zero']).stderr, /--workers: cannot use 'zero': it takes a whole number from 1/);
 });
 
 test("a flag's own parser's error reads like every other usage error: the flag, the value, what it takes; no parser wrapping", () => {

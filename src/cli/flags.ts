@@ -87,12 +87,12 @@ export function weightsChoice(flags: { checkpoint?: string; weights: string; see
 }
 
 /** Parses a comma-separated flag value ("1,2,all"), with a clear error naming the flag. */
-export function parseList<T>(flag: string, value: string, item: (s: string) => T | undefined): T[] {
+export function parseList<T>(flag: string, value: string, item: (s: string) => T | undefined, takes?: string): T[] {
   const parts = value
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const out = parts.map((p) => parsedItem(flag, item, p));
+  const out = parts.map((p) => parsedItem(flag, item, p, takes));
   if (out.length === 0) throw new LevitError(`--${flag}: give at least one value`, ExitCode.usage);
   return out;
 }
@@ -129,22 +129,26 @@ export const sessionFlags = {
     description: "intra-op threads of the backend; 'all' = every core",
     helpValue: 'N|all',
     default: 'all',
-    parse: async (value) => parsedItem('threads', threadSpec, value),
+    parse: async (value) => parsedItem('threads', threadSpec, value, THREADS),
   })(),
 };
 
-/** One flag value through its parser, or a usage error naming the flag. */
-function parsedItem<T>(flag: string, item: (s: string) => T | undefined, value: string): T {
+/** One flag value through its parser, or a usage error naming the flag and what it takes. */
+function parsedItem<T>(flag: string, item: (s: string) => T | undefined, value: string, takes?: string): T {
   const v = item(value.trim());
-  if (v === undefined) throw new LevitError(`--${flag}: cannot use '${value}'`, ExitCode.usage);
+  if (v === undefined) throw new LevitError(`--${flag}: cannot use '${value}'${takes ? `: it takes ${takes}` : ''}`, ExitCode.usage);
   return v;
 }
+
+/** What --batch, --workers and similar counts take. */
+export const COUNT = 'a whole number from 1';
+const THREADS = "a whole number from 1, or 'all'";
 
 /** A list flag: comma-separated (or repeated) values, each parsed into a typed value when the command line is read. */
 export function listFlag<T>(
   name: string,
   item: (s: string) => T | undefined,
-  o: { description: string; default: T[]; char?: 'b' | 't'; helpValue?: string; defaultHelp?: string },
+  o: { description: string; default: T[]; char?: 'b' | 't'; helpValue?: string; defaultHelp?: string; takes?: string },
 ) {
   return Flags.custom<T>({
     multiple: true,
@@ -156,7 +160,7 @@ export function listFlag<T>(
     default: o.default,
     helpValue: o.helpValue,
     defaultHelp: async () => o.defaultHelp ?? o.default.join(','),
-    parse: async (value) => parsedItem(name, item, value),
+    parse: async (value) => parsedItem(name, item, value, o.takes),
   })();
 }
 
@@ -167,8 +171,9 @@ export const configurationFlags = (threads: ThreadSpec[]) => ({
     char: 't',
     description: "intra-op thread counts, comma-separated; 'all' = every core",
     default: threads,
+    takes: THREADS,
   }),
-  batch: listFlag('batch', positiveInt, { description: 'batch sizes, comma-separated', default: [16] }),
+  batch: listFlag('batch', positiveInt, { description: 'batch sizes, comma-separated', default: [16], takes: COUNT }),
 });
 
 /** bench's: every combination is measured, at 1 thread and all. */
@@ -272,7 +277,7 @@ export function precisionOptions(flags: PrecisionFlagValues, calibration: string
 
 /** Parses --precision fp32,int8,fp16 into resolved specs (hashing calibration images once). */
 export function precisionSpecs(list: string, flags: PrecisionFlagValues, calibration: string | undefined): PrecisionSpec[] {
-  const names = parseList('precision', list, (s) => ((PRECISIONS as readonly string[]).includes(s) ? (s as Precision) : undefined));
+  const names = parseList('precision', list, (s) => ((PRECISIONS as readonly string[]).includes(s) ? (s as Precision) : undefined), PRECISIONS.join(', '));
   const options = precisionOptions(flags, calibration);
   if (calibration && !names.includes('int8')) throw new LevitError(`calibration images apply to --precision int8, not ${names.join(', ')}`, ExitCode.usage);
   if (options.validation && !names.includes('int8')) throw new LevitError(`--validation applies to --precision int8, not ${names.join(', ')}`, ExitCode.usage);

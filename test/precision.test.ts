@@ -356,6 +356,11 @@ test('precision is part of the artifact cache key: precision, method, calibratio
   assert.throws(() => resolvePrecision('fp16', { ...o, calibration: dir }), /--calibration applies to --precision int8/);
   assert.throws(() => resolvePrecision('int8', { ...o, method: 'percentile' }), /needs --calibration DIR/);
   assert.throws(() => resolvePrecision('int8', { ...o, calibration: join(dir, 'missing') }), /no such folder/);
+  writeFileSync(join(dir, 'calib.txt'), 'not a folder');
+  assert.throws(
+    () => resolvePrecision('int8', { ...o, calibration: join(dir, 'calib.txt') }),
+    (e: Error & { exitCode?: number }) => /calib\.txt is a file, not a folder/.test(e.message) && e.exitCode === 2,
+  );
   assert.throws(() => resolvePrecision('int8', { ...o, calibration: dir }), /no images in this folder/);
 });
 

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { type FloatTensor, floatTensor } from '../core/tensor.js';
 import type { Preprocessing } from '../models/card.js';
 import { decodeRgb } from '../preprocess/decode.js';
 import { evalTransformInto } from '../preprocess/transform.js';
 import { ExitCode, LevitError } from '../core/errors.js';
+import { checkFolder } from '../util/files.js';
 
 const IMAGE = /\.(jpe?g|png|bmp|webp|tiff?|gif)$/i;
 const BATCH = 8;
@@ -36,13 +37,8 @@ function listImages(dir: string): string[] {
 }
 
 function requireImages(dir: string, flag: string): string[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new LevitError(
-      `${dir}: no such folder`,
-      ExitCode.notFound,
-      `Give ${flag} a folder of representative images (JPEG, PNG, ...), e.g. 100-500 from the training set.`,
-    );
-  }
+  const takes = `Give ${flag} a folder of representative images (JPEG, PNG, ...), e.g. 100-500 from the training set.`;
+  checkFolder(dir, takes, takes);
   const all = listImages(dir);
   if (all.length === 0)
     throw new LevitError(`${dir}: no images in this folder`, ExitCode.badInput, `${flag} needs image files (.jpg, .png, ...), searched recursively.`);

@@ -3,6 +3,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { imagenetClasses } from '../imagenet/classes.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { zooDir } from '../util/paths.js';
+import { checkFolder } from '../util/files.js';
 
 export type DatasetLayout = 'imagefolder' | 'kaggle-csv' | 'labels-file';
 
@@ -124,13 +125,6 @@ export function labelsFile(root: string, labels: string): Dataset {
     samples.push({ file: join(root, file), label: cls });
   }
   return { root, layout: 'labels-file', samples, skipped: [] };
-}
-
-/** A folder, as the command needs: a missing path is not found; a file (or anything else) is a usage error, with what the command takes instead. */
-function checkFolder(root: string, notFolderHint: string): void {
-  if (!existsSync(root)) throw new LevitError(`${root}: no such folder`, ExitCode.notFound);
-  const stat = statSync(root);
-  if (!stat.isDirectory()) throw new LevitError(`${root} is ${stat.isFile() ? 'a file, ' : ''}not a folder`, ExitCode.usage, notFolderHint);
 }
 
 /** The labelled layout of a folder, or null when it has none levit recognises. */

@@ -118,3 +118,13 @@ export function makeDirs(dir: string, hint?: string): void {
     }
   }
 }
+
+/**
+ * A folder, as the command needs: a missing path is not found (with `notFoundHint`); a file (or
+ * anything else) is a usage error, with what the command takes instead.
+ */
+export function checkFolder(root: string, notFolderHint: string, notFoundHint?: string): void {
+  if (!existsSync(root)) throw new LevitError(`${root}: no such folder`, ExitCode.notFound, notFoundHint);
+  const stat = statSync(root);
+  if (!stat.isDirectory()) throw new LevitError(`${root} is ${stat.isFile() ? 'a file, ' : ''}not a folder`, ExitCode.usage, notFolderHint);
+}

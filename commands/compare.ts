@@ -93,7 +93,7 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
     }),
     markdown: Flags.boolean({ description: 'print Markdown (for a CI job summary)' }),
     'self-test': Flags.boolean({ description: 'live: this checkout against itself, to learn whether this machine can gate (no arguments)' }),
-    model: listFlag('model', (s) => s, { description: `live: models, comma-separated (default: ${DEFAULT_MODELS.join(',')})`, default: [] }),
+    model: listFlag('model', (s) => s, { description: `live: models, comma-separated (default: ${DEFAULT_MODELS.join(', ')})`, default: [] }),
     ...configurationFlags([1]),
     ...roundFlags,
   };

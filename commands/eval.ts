@@ -93,7 +93,7 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
       min: 0,
       exclusive: true,
       max: 1,
-      helpValue: '0.9',
+      helpValue: 'FRACTION',
     }),
     interpolation: Flags.string({ description: "resize interpolation (default: the card's)", options: ['bicubic', 'bilinear'] }),
     csv: Flags.string({ description: "write the result as CSV with timm validate.py's columns to FILE", helpValue: 'FILE.csv' }),

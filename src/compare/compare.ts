@@ -245,9 +245,9 @@ export const parseThreshold = (s: string) => parseFraction(s, '--threshold', fal
 /** A fraction given as '10%' or '0.1': over 0 and under 1 (0 allowed when `zero`). */
 export function parseFraction(s: string, flag: string, zero: boolean): number {
   const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(s.trim());
-  if (!m) throw new LevitError(`${flag}: '${s}' is not a number or a percentage`, ExitCode.usage);
+  const range = zero ? 'from 0 to under 100%' : 'between 0 and 100%';
+  if (!m) throw new LevitError(`${flag}: '${s}' is not a number or a percentage ${range} (e.g. 5% or 0.05)`, ExitCode.usage);
   const v = m[2] ? Number(m[1]) / 100 : Number(m[1]);
-  if (!((zero ? v >= 0 : v > 0) && v < 1))
-    throw new LevitError(`${flag}: '${s}' must lie ${zero ? 'from 0' : 'between 0'} ${zero ? 'to under' : 'and'} 100%`, ExitCode.usage);
+  if (!((zero ? v >= 0 : v > 0) && v < 1)) throw new LevitError(`${flag}: '${s}' must lie ${range}`, ExitCode.usage);
   return v;
 }

@@ -69,6 +69,13 @@ output as the plain model; fewer FLOPs (printed), a slightly different output. f
     const card = withTokenFusion(getCard(args.model), flags['token-fusion']);
     const specs = precisionSpecs(flags.precision, flags, flags.calibration);
     if (specs.length !== 1) throw new LevitError('--precision: convert writes one artifact; give one precision', ExitCode.usage);
+    if (flags.out && flags.to === 'tfjs' && /\.onnx$/i.test(flags.out)) {
+      throw new LevitError(
+        `--out ${flags.out}: --to tfjs writes a folder (a TensorFlow.js graph model), not an .onnx file`,
+        ExitCode.usage,
+        'Name a folder, or leave out --to tfjs.',
+      );
+    }
     if (flags.out) preflightOutput(flags.out, 'out', flags.to === 'tfjs' ? 'directory' : 'file', flags.force);
     const progress = new Progress();
     const weights = await resolveClassifierWeights(card, {

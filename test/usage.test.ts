@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { modelList } from '../src/cli/flags.js';
@@ -92,6 +92,15 @@ test('help as users ask for it: levit help COMMAND and -h show that help (exit 0
   const typo = runCli(['help', 'bnech']);
   assert.equal(typo.status, 2);
   assert.match(typo.stderr, /^Error: unknown command bnech: did you mean levit bench\?/);
+});
+
+test('convert --to tfjs with an .onnx name is refused before anything is written: the folder it would make is a slip', (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'levit.onnx');
+  const r = runCli(['convert', 'levit_128s', '--weights', 'synthetic', '--to', 'tfjs', '--out', out]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--to tfjs writes a folder \(a TensorFlow\.js graph model\), not an \.onnx file/);
+  assert.equal(existsSync(out), false);
 });
 
 test('a missing or wrong --checkpoint: the same error and exit code in convert, predict, eval and bench, and the JSON error shape', async (t) => {

@@ -354,9 +354,10 @@ test('convert, like predict and eval, defaults to the official weights: never un
   assert.notEqual(r.status, 0);
   assert.match(JSON.parse(r.stdout).error.message, /offline|not cached|official/i);
   assert.ok(!existsSync(out), 'nothing written');
-  writeFileSync(out, 'an existing file');
-  const tfjs = runCli(['convert', 'levit_128s', '--weights', 'synthetic', '--to', 'tfjs', '--out', out], env);
+  const file = join(dir, 'model_tfjs');
+  writeFileSync(file, 'an existing file');
+  const tfjs = runCli(['convert', 'levit_128s', '--weights', 'synthetic', '--to', 'tfjs', '--out', file], env);
   assert.equal(tfjs.status, 2);
   assert.match(tfjs.stderr, /is a file; a folder goes there[\s\S]*--force/);
-  assert.equal(readFileSync(out, 'utf8'), 'an existing file');
+  assert.equal(readFileSync(file, 'utf8'), 'an existing file');
 });

@@ -67,7 +67,7 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`);
       },
     };
     const results: DownloadResult[] = [];
-    const failed: { card: ModelCard; error: LevitError }[] = [];
+    const failed: Failed[] = [];
     for (const card of cards) {
       let r: DownloadResult;
       try {
@@ -88,14 +88,7 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`);
           : `${card.id}: ${r.status} ${bytes(r.bytes)} -> ${r.path} (sha256 ${r.sha256}, ${verificationText[r.verified]})`,
       );
     }
-    if (failed.length) {
-      const [first] = failed;
-      throw new LevitError(
-        `${failed.length} of ${cards.length} checkpoints not downloaded: ${failed.map((f) => f.card.id).join(', ')}`,
-        first.error.exitCode,
-        `Each one's reason is above. ${first.error.hint ?? ''}`.trim(),
-      );
-    }
+    if (failed.length) throw failure(`${failed.length} of ${cards.length} checkpoints not downloaded`, failed, failed[0], results);
     return results;
   }
 
@@ -105,7 +98,7 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`);
    */
   private async verify(cards: ModelCard[], sha256: string | undefined, named: boolean): Promise<(DownloadResult | NotCached)[]> {
     const results: (DownloadResult | NotCached)[] = [];
-    const failed: { card: ModelCard; error: LevitError }[] = [];
+    const failed: Failed[] = [];
     for (const card of cards) {
       let r: DownloadResult | NotCached;
       try {
@@ -128,12 +121,22 @@ HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured.`);
     if (failed.length) {
       // A file that no longer matches its hash decides the exit code over any other failure.
       const worst = failed.find((f) => f.error.exitCode === ExitCode.badInput) ?? failed[0];
-      throw new LevitError(
-        `${failed.length} of ${cards.length - notCached} cached checkpoints failed verification: ${failed.map((f) => f.card.id).join(', ')}`,
-        worst.error.exitCode,
-        `Each one's reason is above. ${worst.error.hint ?? ''}`.trim(),
-      );
+      throw failure(`${failed.length} of ${cards.length - notCached} cached checkpoints failed verification`, failed, worst, results);
     }
     return results;
   }
+}
+
+type Failed = { card: ModelCard; error: LevitError };
+
+/**
+ * The error that ends a run over several models when some failed: each failure's reason was printed as it
+ * happened; under --json, which prints nothing else, they and the models that succeeded are in the error.
+ */
+function failure(what: string, failed: readonly Failed[], decisive: Failed, done: readonly (DownloadResult | NotCached)[]): LevitError {
+  const hint = decisive.error.hint ?? '';
+  return new LevitError(`${what}: ${failed.map((f) => f.card.id).join(', ')}`, decisive.error.exitCode, `Each one's reason is above. ${hint}`.trim(), {
+    details: { failed: failed.map((f) => ({ model: f.card.id, reason: f.error.message, exitCode: f.error.exitCode })), done },
+    jsonHint: `Each one's reason is in error.failed. ${hint}`.trim(),
+  });
 }

@@ -235,3 +235,26 @@ test('levit download --verify with no model (or --all) checks every cached check
   // A model named must be in the cache.
   assert.equal(runCli(['download', 'levit_128', '--verify', '--offline'], env).status, ExitCode.notFound);
 });
+
+test('levit download of several models, some failing, --json: each failure with its reason in error.failed (the text output prints them above)', (t) => {
+  const empty = tempDir(t);
+  const r = runCli(['download', 'levit_128s', 'levit_192', '--offline', '--json'], { LEVIT_CACHE_DIR: empty });
+  assert.equal(r.status, ExitCode.unavailable, r.stderr);
+  const error = JSON.parse(r.stdout).error;
+  assert.match(error.message, /^2 of 2 checkpoints not downloaded: levit_128s, levit_192$/);
+  assert.match(error.hint, /^Each one's reason is in error\.failed\./);
+  assert.deepEqual(
+    error.failed.map((f: { model: string; exitCode: number }) => [f.model, f.exitCode]),
+    [
+      ['levit_128s', ExitCode.unavailable],
+      ['levit_192', ExitCode.unavailable],
+    ],
+  );
+  assert.ok(error.failed.every((f: { reason: string }) => /not in the cache .* downloads are off/.test(f.reason)));
+  assert.deepEqual(error.done, []);
+  const text = runCli(['download', 'levit_128s', 'levit_192', '--offline'], { LEVIT_CACHE_DIR: empty });
+  assert.match(
+    text.stderr,
+    /failed: levit_128s: .*\nfailed: levit_192: .*\nError: 2 of 2 checkpoints not downloaded[^\n]*\nHint: Each one's reason is above\./,
+  );
+});

@@ -78,6 +78,15 @@ test('dangling and looping class-folder symlinks are skipped by name; the rest o
     ['n01443537', 'a dangling symbolic link'],
     ['n01484850', 'a symbolic link loop'],
   ]);
+  // eval says so on stderr, and with --json in its summary (which is all --json prints).
+  const r = runCli(['eval', 'levit_128s', root, '--weights', 'synthetic', '--json'], { LEVIT_CACHE_DIR: join(root, '..', 'cache') });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(
+    JSON.parse(r.stdout)
+      .dataset.skipped.map((s: { path: string }) => s.path.split('/').pop())
+      .sort(),
+    ['n01443537', 'n01484850'],
+  );
 });
 
 test('file names reach the terminal escaped', () => {

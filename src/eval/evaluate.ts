@@ -63,7 +63,8 @@ export interface EvalProgress {
 export interface EvalSummary extends Verdict {
   model: string;
   backend: string;
-  dataset: { root: string; layout: string; images: number };
+  /** `skipped`: folder entries that could not be listed (the text output prints them; --json has them here). */
+  dataset: { root: string; layout: string; images: number; skipped: Dataset['skipped'] };
   evaluated: number;
   failed: number;
   failures: { file: string; error: string }[];
@@ -201,7 +202,7 @@ export async function evaluate(
   return {
     model: card.id,
     backend,
-    dataset: { root: dataset.root, layout: dataset.layout, images: samples.length },
+    dataset: { root: dataset.root, layout: dataset.layout, images: samples.length, skipped: dataset.skipped },
     interrupted,
     evaluated,
     failed: failures.length,

@@ -255,6 +255,22 @@ test('the table has a speed-up column for every other family the run measured, u
   );
 });
 
+test('a family with no model as accurate as a LeViT of the run gets no speed-up column, and the footer says why; emulated records keep theirs', () => {
+  const shown = { precision: 'fp32', params: 1e6, flops: 1e8, spread: { relative_iqr: 0.02, median_ci95: [1, 1] }, weights_kind: 'synthetic' };
+  const records = [record('levit_128s', 'levit', 76.6, 120), record('efficientnet_b0', 'efficientnet', 77.7, 60), record('deit_tiny', 'deit', 72.2, 30)].map(
+    (r) => ({ ...r, ...shown }) as BenchRecord,
+  );
+  const results = { records, system: { id: 'm', cpu: { flags: [] } }, calibration: null } as unknown as BenchResults;
+  const md = renderMarkdown(results);
+  assert.match(md.split('\n')[0], /\| vs EfficientNet \|$/);
+  assert.match(md, /No vs DeiT column: no DeiT model of this run has a published top-1 at or above a LeViT's in a configuration both ran\./);
+  // Emulated times give no ratio, but their models still match: the column stays (empty), with no such note.
+  const emulated = { ...results, records: records.map((r) => ({ ...r, emulated: true })) } as BenchResults;
+  const em = renderMarkdown(emulated);
+  assert.match(em.split('\n')[0], /\| vs EfficientNet \|$/);
+  assert.doesNotMatch(em, /No vs EfficientNet column/);
+});
+
 test('levit bench --json prints records with latency percentiles and the system fingerprint', (t) => {
   const dir = tempDir(t);
   const out = join(dir, 'results.json');

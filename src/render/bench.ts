@@ -77,22 +77,30 @@ const variantCell = (ups: { row: string; column: string; variant: string; speedu
     .join(' / ');
 
 /**
- * The rival families with at least one speed-up at matched accuracy, and those speed-ups; a family
- * none of whose models is as accurate as a LeViT of the run gets no column (the footer says so).
+ * The rival families that have a match at equal or better accuracy for some LeViT of the run, with
+ * LeViT's speed-ups over them; a family with none gets no column (the footer says so). Matches are
+ * found over all records, so that emulated ones (whose ratios are not shown) do not pass for a lack of match.
  */
 function matchedRivals(records: readonly BenchRecord[]): { families: string[]; ups: Map<string, SpeedUp[]>; unmatched: string[] } {
   // Ratios of emulated times say nothing about the hardware either.
   const measured = records.filter((r) => !r.emulated);
-  const ups = new Map(rivalFamilies(records).map((family) => [family, speedUps(measured, family)]));
-  const families = [...ups.keys()].filter((f) => ups.get(f)!.length > 0);
+  const rivals = rivalFamilies(records);
+  const matched = new Set(rivals.filter((family) => speedUps(records, family).length > 0));
   const subjects = records.some((r) => r.family === SUBJECT);
-  return { families, ups, unmatched: subjects ? [...ups.keys()].filter((f) => ups.get(f)!.length === 0) : [] };
+  return {
+    families: rivals.filter((f) => matched.has(f)),
+    ups: new Map(rivals.map((family) => [family, speedUps(measured, family)])),
+    unmatched: subjects ? rivals.filter((f) => !matched.has(f)) : [],
+  };
 }
 
 const unmatchedNote = (families: readonly string[]) => {
   if (families.length === 0) return '';
   const names = families.map((f) => familyOf(f)?.label ?? f).join(' or ');
-  return ` No ${families.map(rivalHead).join(' or ')} column: no ${names} model of this run reaches a LeViT's published top-1.`;
+  return (
+    ` No ${families.map(rivalHead).join(' or ')} column: no ${names} model of this run has a published top-1 at or above a LeViT's` +
+    ' in a configuration both ran.'
+  );
 };
 
 function rows(source: Source): { columns: Column[]; latencyColumns: Column[]; rivals: { family: string; label?: string }[]; rows: Row[]; extras: Extra[] } {

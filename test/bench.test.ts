@@ -366,6 +366,9 @@ test('bad bench arguments fail fast with usage errors', (t) => {
   assert.match(badThreads.stderr, /--threads: cannot use 'many'/);
   const twoWithOnnx = runCli(['bench', 'levit_128s', 'levit_192', '--onnx', 'x.onnx']);
   assert.equal(twoWithOnnx.status, 2);
+  const onnxAndCheckpoint = runCli(['bench', 'levit_128s', '--onnx', 'x.onnx', '--checkpoint', 'package.json']);
+  assert.equal(onnxAndCheckpoint.status, 2);
+  assert.match(onnxAndCheckpoint.stderr, /--onnx runs a file with its own weights: drop --checkpoint/, 'as in predict and eval');
   const oneCheckpointTwoModels = runCli(['bench', 'levit_128s', 'efficientnet_b0', '--checkpoint', 'package.json']);
   assert.equal(oneCheckpointTwoModels.status, 2);
   assert.match(oneCheckpointTwoModels.stderr, /--checkpoint is one model's weights: name exactly that model \(this run has 2\)/);

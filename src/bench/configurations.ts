@@ -93,6 +93,8 @@ export async function openBackends(plan: ConfigurationPlan): Promise<{ threads: 
     throw new LevitError("--onnx times the external file as it is: drop --precision (or bench levit's own artifacts with it)", ExitCode.usage);
   }
   const fusions = uniqueFusions(plan.fusions ?? [NO_FUSION]);
+  if (plan.externalOnnx && plan.weights.kind === 'checkpoint')
+    throw new LevitError('--onnx runs a file with its own weights: drop --checkpoint', ExitCode.usage);
   if (plan.externalOnnx && fusions.some(isFused)) throw new LevitError('--onnx times the external file as it is: drop --token-fusion', ExitCode.usage);
   const fused = fusions.find(isFused);
   // No model of the run takes the setting: the usage error, before any work.

@@ -8,7 +8,7 @@ import { type CompareOptions, type CompareReport, compareExitCode, compareResult
 import { type LiveReport, compareLive, sideOf } from '../src/compare/live.js';
 import { renderCompareMarkdown, renderCompareTable, selfTestLine } from '../src/render/compare.js';
 import { ExitCode, LevitError } from '../src/core/errors.js';
-import { configurationFlags, listFlag, numberFlag } from '../src/cli/flags.js';
+import { configurationFlags, int8SaturationFlag, listFlag, numberFlag } from '../src/cli/flags.js';
 import { roundFlags, roundSettings } from '../src/cli/round-flags.js';
 import { Progress, duration } from '../src/cli/progress.js';
 import { onInterrupt } from '../src/cli/interrupt.js';
@@ -96,6 +96,7 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
     model: listFlag('model', (s) => s, { description: `live: models, comma-separated (default: ${DEFAULT_MODELS.join(', ')})`, default: [] }),
     ...configurationFlags([1]),
     ...roundFlags,
+    ...int8SaturationFlag,
   };
 
   async run(): Promise<CompareReport> {
@@ -123,6 +124,7 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
       throw new LevitError('--run-spread is for results files: a live comparison measures both sides in the same rounds', ExitCode.usage);
     const runSpread = flags['run-spread'] === undefined ? undefined : parseFraction(flags['run-spread'], '--run-spread', true);
     const report = live ? await this.live(given, flags, { threshold, alpha }) : this.files(given[0], given[1], { threshold, alpha, runSpread });
+    for (const w of (report as Partial<LiveReport>).warnings ?? []) this.logToStderr(`warning: ${w}`);
     this.log(flags.markdown ? renderCompareMarkdown(report) : renderCompareTable(report));
     if (flags['self-test']) {
       const { line, ok } = selfTestLine(report);
@@ -179,6 +181,7 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
           threads: flags.threads,
           batches: flags.batch,
           rounds: roundSettings(flags),
+          allowInt8Saturation: flags['allow-int8-saturation'],
         },
         {
           phase: (m) => progress.update(m, true),
@@ -196,6 +199,6 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
 }
 
 /** The flags that say what to measure and how: a live comparison's only. */
-const LIVE_ONLY = new Set(['model', ...Object.keys(configurationFlags([1])), ...Object.keys(roundFlags)]);
+const LIVE_ONLY = new Set(['model', ...Object.keys(configurationFlags([1])), ...Object.keys(roundFlags), ...Object.keys(int8SaturationFlag)]);
 
-type LiveFlags = { model: string[]; backend: string[]; threads: (number | 'all')[]; batch: number[] };
+type LiveFlags = { model: string[]; backend: string[]; threads: (number | 'all')[]; batch: number[]; 'allow-int8-saturation': boolean };

@@ -67,7 +67,7 @@ output as the plain model; fewer FLOPs (printed), a slightly different output. f
   async run(): Promise<ConvertResult> {
     const { args, flags } = await this.parse(Convert);
     const card = withTokenFusion(getCard(args.model), flags['token-fusion']);
-    const specs = precisionSpecs(flags.precision, flags, flags.calibration);
+    const specs = await precisionSpecs(flags.precision, flags, flags.calibration);
     if (specs.length !== 1) throw new LevitError('--precision: convert writes one artifact; give one precision', ExitCode.usage);
     if (flags.out && flags.to === 'tfjs' && /\.onnx$/i.test(flags.out)) {
       throw new LevitError(

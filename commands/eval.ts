@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { LevitCommand } from '../src/cli/base.js';
 import {
   calibrationFlag,
+  int8SaturationFlag,
   numberFlag,
   onnxChoice,
   onnxFlag,
@@ -87,6 +88,7 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
     calibration: calibrationFlag(),
     ...tokenFusionFlag,
     ...onnxFlag('evaluate'),
+    ...int8SaturationFlag,
     'img-size': Flags.integer({ description: "input size (timm's --img-size); must be the model's own resolution", helpValue: 'PX' }),
     'crop-pct': numberFlag({
       description: "centre-crop fraction: resize to int(size / crop-pct), then crop (default: the card's; timm uses 0.875 to 1)",
@@ -109,7 +111,7 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
     if (flags.csv) preflightOutput(flags.csv, 'csv', 'file');
     const dataset = openDataset(args.dataset, flags.labels);
     const progress = new Progress();
-    const specs = precisionSpecs(flags.precision, flags, flags.calibration);
+    const specs = await precisionSpecs(flags.precision, flags, flags.calibration);
     if (specs.length !== 1) throw new LevitError('--precision: eval takes one precision (it compares it with fp32 itself)', ExitCode.usage);
     const [precision] = specs;
     const onnx = onnxChoice(flags);
@@ -125,12 +127,14 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
       onDownload: (p: TransferProgress) => progress.update(transferLine(`downloading ${card.id}`, p)),
       onBuild: () => progress.update(`building ${card.id} for ${flags.backend}`, true),
     };
-    const { session, artifact } = await openClassifier(model, {
+    const { session, artifact, warnings } = await openClassifier(model, {
       ...open,
       onnx,
       precision,
+      allowInt8Saturation: flags['allow-int8-saturation'],
       onPrecision: (p) => progress.update(precisionProgressLine(card.id, p), true),
     });
+    for (const w of warnings) this.logToStderr(`warning: ${w}`);
     const paired = pairedReference(model, precision);
     const reference = paired && { session: (await openClassifier(paired.card, open)).session, kind: paired.kind, name: paired.name };
     const interrupt = onInterrupt(() => {
@@ -167,6 +171,7 @@ needs no labels). The accuracy verdict on fusion needs the official weights and 
       await session.release();
       await reference?.session.release();
     }
+    if (warnings.length) s = { ...s, warnings };
     for (const f of dataset.skipped) this.logToStderr(`skipped: ${printable(f.path)}: ${printable(f.reason)}`);
     for (const f of s.failures) this.logToStderr(`unreadable: ${printable(f.error)}`);
     this.log(`${card.name} on ${s.dataset.root} (${s.dataset.layout}), ${s.backend}, weights ${artifact.weights.label}`);

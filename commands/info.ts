@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { Args } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
 import { grouped, table } from '../src/render/format.js';
@@ -11,22 +12,40 @@ import { tokenFusionFlag } from '../src/cli/flags.js';
 import { FLOPS_TOLERANCE, type FusionFlops, tokenFusionFlops } from '../src/compare/flops-claims.js';
 import { fusionLabel, fusionName, isFused } from '../src/models/fusion/spec.js';
 import { prose } from '../src/cli/prose.js';
+import { type ArtifactDescription, describeArtifact } from '../src/classifier/int8-form.js';
+import { ortCpu } from '../src/runtime/ort-node.js';
+import { renderArtifact } from '../src/render/artifact.js';
+
+/** A file to describe rather than a model id: an .onnx name, or any existing file. */
+const isOnnxFile = (arg: string) => /\.onnx$/i.test(arg) || (existsSync(arg) && statSync(arg).isFile());
 
 export default class Info extends LevitCommand {
   static override summary = 'Show one model: counts, licence, preprocessing, published accuracy, checkpoint and stages.';
-  static override description = prose(`For DeiT and ViT, also the FLOPs with each token fusion setting (MCTF, ToMe), as levit counts
+  static override description = prose(`Given an .onnx file instead of a model id: what it says of itself (model, weights,
+precision; for int8, the CPU form it was made for, its calibration images and accuracy) and whether
+this CPU runs it exactly.
+
+For DeiT and ViT, also the FLOPs with each token fusion setting (MCTF, ToMe), as levit counts
 them, beside the figures the MCTF repository publishes (zoo/claims/mctf-flops.json, with both
 counting conventions). --token-fusion METHOD[:R]: the counts above are that setting's.`);
   static override examples = [
     '<%= config.bin %> info levit_256',
+    '<%= config.bin %> info levit_128s.int8.onnx     # an artifact: model, precision, int8 form, calibration, and whether this CPU runs it exactly',
     '<%= config.bin %> info levit_128s --json',
     '<%= config.bin %> info deit_small_patch16_224 --token-fusion tome:8',
   ];
-  static override args = { model: Args.string({ description: 'model id (see levit zoo)', required: true }) };
+  static override args = {
+    model: Args.string({ description: 'model id (see levit zoo), or an .onnx file (levit convert wrote it, or any other)', required: true }),
+  };
   static override flags = { ...tokenFusionFlag };
 
-  async run(): Promise<ZooEntry & { stages: StageInfo[]; token_fusion?: FusionFlops[] }> {
+  async run(): Promise<(ZooEntry & { stages: StageInfo[]; token_fusion?: FusionFlops[] }) | ArtifactDescription> {
     const { args, flags } = await this.parse(Info);
+    if (isOnnxFile(args.model)) {
+      const artifact = await describeArtifact(args.model, ortCpu);
+      this.log(renderArtifact(artifact));
+      return artifact;
+    }
     const setting = flags['token-fusion'];
     const card = withTokenFusion(getCard(args.model), setting);
     const fusion = familyOf(card.family)?.tokenFusion ? tokenFusionFlops(card, [setting]) : undefined;

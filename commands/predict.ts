@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
-import { onnxChoice, onnxFlag, sessionFlags, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
+import { int8SaturationFlag, onnxChoice, onnxFlag, sessionFlags, tokenFusionFlag, weightsChoice, weightsFlags } from '../src/cli/flags.js';
 import { Progress, transferLine } from '../src/cli/progress.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
 import { type Prediction, topK } from '../src/imagenet/classes.js';
@@ -22,6 +22,8 @@ interface PredictResult {
   predictions: { file: string; row: number; top: Prediction[] }[];
   /** Inputs that could not be read; the others were predicted. */
   failures: InputFailure[];
+  /** What makes these outputs unlike the model's (an int8 artifact run although it saturates here); absent when nothing does. */
+  warnings?: string[];
 }
 
 export default class Predict extends LevitCommand {
@@ -52,6 +54,7 @@ code is then that input's error's (3 unreadable, 4 not found), so a script can t
     ...sessionFlags,
     ...tokenFusionFlag,
     ...onnxFlag('run'),
+    ...int8SaturationFlag,
     top: Flags.integer({ description: 'classes to show per input (1 to 1000)', default: 5, min: 1, max: 1000 }),
     'logits-out': Flags.string({ description: 'write the raw logits [N, 1000] as float32 .npy', helpValue: 'FILE.npy' }),
   };
@@ -75,16 +78,18 @@ code is then that input's error's (3 unreadable, 4 not found), so a script can t
       );
     }
     const progress = new Progress();
-    const { session, artifact } = await openClassifier(card, {
+    const { session, artifact, warnings } = await openClassifier(card, {
       weights: weightsChoice(flags),
       onnx,
       download: defaultDownloadOptions(flags),
       backend: flags.backend,
       threads: flags.threads,
+      allowInt8Saturation: flags['allow-int8-saturation'],
       onDownload: (p) => progress.update(transferLine(`downloading ${card.id}`, p)),
       onBuild: () => progress.update(`building ${card.id} for ${flags.backend}`, true),
     });
     progress.clear();
+    for (const w of warnings) this.logToStderr(`warning: ${w}`);
     try {
       const logits = await session.run(batch);
       if (flags['logits-out']) writeNpy(flags['logits-out'], logits);
@@ -107,6 +112,7 @@ code is then that input's error's (3 unreadable, 4 not found), so a script can t
         weights: artifact.weights.label,
         predictions,
         failures,
+        ...(warnings.length ? { warnings } : {}),
       };
     } finally {
       await session.release();

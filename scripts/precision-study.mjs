@@ -74,9 +74,9 @@ const options = {
 };
 const specs = {
   fp32: FP32,
-  'int8 static': resolvePrecision('int8', { ...options, calibration: flags.images, validation: flags.validation }),
-  'int8 dynamic': resolvePrecision('int8', { ...options, method: 'dynamic' }),
-  fp16: resolvePrecision('fp16', options),
+  'int8 static': await resolvePrecision('int8', { ...options, calibration: flags.images, validation: flags.validation }),
+  'int8 dynamic': await resolvePrecision('int8', { ...options, method: 'dynamic' }),
+  fp16: await resolvePrecision('fp16', options),
 };
 const staticSpec = specs['int8 static'];
 if (!staticSpec.validation) throw new Error(`${flags.images}: a single image; nothing can be held out`);

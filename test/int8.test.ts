@@ -9,47 +9,65 @@ import { PRECISION_DEFAULTS, type StaticInt8, lowerWithPrecision, precisionLabel
 import { getCard } from '../src/models/registry.js';
 import { lowerGraph } from '../src/onnx/export.js';
 import { type OnnxModel, serializeOnnx } from '../src/onnx/model.js';
-import { chooseInt8Target, detectInt8Target } from '../src/quant/cpu-target.js';
+import { type Int8Machine, chooseInt8Target, cpuFlags, detectInt8Target, int8MachineHere, readProbe } from '../src/quant/cpu-target.js';
 import { activationProducts } from '../src/quant/layers.js';
 import { sqnr } from '../src/quant/numeric.js';
 import { forEachBatch } from '../src/quant/run.js';
 import { GOLDEN_IMAGES, golden, hasShared, runCli, tempDir } from './helpers/shared.js';
 
-const x86 = (flags: string) => `processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse sse2 ${flags}\n\nprocessor\t: 1\n`;
-const ZEN5 = x86('avx avx2 fma avx512f avx512bw avx512_vnni avx_vnni avx512_bf16');
-const ZEN3 = x86('avx avx2 fma');
-const ALDER_LAKE = x86('avx avx2 fma avx_vnni');
-const NEOVERSE = 'processor\t: 0\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics asimdrdm lrcpc dcpop asimddp\nCPU implementer\t: 0x41\n';
+const x86 = (flags: string) => cpuFlags(`processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse sse2 ${flags}\n\nprocessor\t: 1\n`);
+const ZEN5: Int8Machine = { flags: x86('avx avx2 fma avx512f avx512bw avx512_vnni avx_vnni avx512_bf16'), saturates: false };
+const ZEN3: Int8Machine = { flags: x86('avx avx2 fma'), saturates: true };
+const ALDER_LAKE: Int8Machine = { flags: x86('avx avx2 fma avx_vnni'), saturates: false };
+/** A VNNI host running Node under qemu -cpu Haswell: /proc/cpuinfo shows the host's flags, onnxruntime the guest's kernels. */
+const EMULATED_HASWELL: Int8Machine = { ...ZEN5, saturates: true };
+const NEOVERSE: Int8Machine = {
+  flags: cpuFlags('processor\t: 0\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics asimdrdm lrcpc dcpop asimddp\nCPU implementer\t: 0x41\n'),
+  saturates: false,
+};
 
-test('the int8 target follows the CPU flags: VNNI gets full-range weights, the rest 7-bit', () => {
+test('the int8 target follows the CPU: VNNI whose products onnxruntime runs exactly gets full-range weights, the rest 7-bit', async () => {
   assert.equal(detectInt8Target(ZEN5).target, 'vnni');
   assert.match(detectInt8Target(ZEN5).reason, /avx512_vnni and avx_vnni/);
   assert.equal(detectInt8Target(ALDER_LAKE).target, 'vnni');
   assert.equal(detectInt8Target(ZEN3).target, 'avx2');
   assert.match(detectInt8Target(ZEN3).reason, /AVX2 without VNNI/);
+  assert.equal(detectInt8Target(EMULATED_HASWELL).target, 'avx2', 'the measured behaviour wins over the flags');
+  assert.match(detectInt8Target(EMULATED_HASWELL).reason, /in 16 bits .*although \/proc\/cpuinfo lists avx512_vnni/);
   assert.equal(detectInt8Target(NEOVERSE).target, 'avx2', 'no x86 flags: the safe 7-bit weights');
-  assert.equal(detectInt8Target(null).target, 'avx2');
-  assert.deepEqual(
-    chooseInt8Target('vnni', () => ZEN5),
-    { target: 'vnni', reason: '--int8-target vnni' },
-  );
-  const elsewhere = chooseInt8Target('vnni', () => ZEN3);
+  assert.equal(detectInt8Target({ flags: null, saturates: false }).target, 'avx2');
+  assert.deepEqual(chooseInt8Target('vnni', ZEN5), { target: 'vnni', reason: '--int8-target vnni' });
+  const elsewhere = chooseInt8Target('vnni', ZEN3);
   assert.equal(elsewhere.target, 'vnni');
   assert.match(elsewhere.reason, /this machine's would be avx2 .*the SQNR and the fallback measured here are this CPU's, not the target's/);
   const o = { ...PRECISION_DEFAULTS, method: 'dynamic' as const };
   assert.equal(
-    precisionLabel(resolvePrecision('int8', { ...o, cpuinfo: () => ZEN5 })),
+    precisionLabel(await resolvePrecision('int8', { ...o, machine: ZEN5 })),
     'int8 dynamic (weights per channel, full range, for VNNI CPUs; activations at run time)',
   );
-  const range = (extra: object) => {
-    const spec = resolvePrecision('int8', { ...o, ...extra });
+  const range = async (extra: object) => {
+    const spec = await resolvePrecision('int8', { ...o, ...extra });
     return spec.precision === 'int8' ? spec.reduceRange : null;
   };
-  assert.equal(range({ cpuinfo: () => ZEN5 }), false);
-  assert.equal(range({ cpuinfo: () => ZEN3 }), true);
-  assert.equal(range({ cpuinfo: () => ZEN5, reduceRange: true }), true, '--reduce-range overrides the target');
-  assert.equal(range({ cpuinfo: () => ZEN3, int8Target: 'vnni' }), false);
-  assert.throws(() => resolvePrecision('int8', { ...o, int8Attention: true }), /--int8-attention applies to static int8/);
+  assert.equal(await range({ machine: ZEN5 }), false);
+  assert.equal(await range({ machine: ZEN3 }), true);
+  assert.equal(await range({ machine: ZEN5, reduceRange: true }), true, '--reduce-range overrides the target');
+  assert.equal(await range({ machine: ZEN3, int8Target: 'vnni' }), false);
+  await assert.rejects(resolvePrecision('int8', { ...o, int8Attention: true }), /--int8-attention applies to static int8/);
+});
+
+test("the probe measures onnxruntime's int8 products here: exact where the CPU has VNNI (or no x86 flags), saturated on AVX2 alone", async () => {
+  assert.equal(readProbe(new Float32Array(16).fill(64 * 255 * 127)), 'exact');
+  assert.equal(readProbe(new Float32Array(16).fill(32 * 32767)), 'saturates');
+  assert.equal(readProbe(new Float32Array(16).fill(7)), 'unexpected');
+  const here = await int8MachineHere();
+  const vnni = here.flags && (here.flags.has('avx512_vnni') || here.flags.has('avx_vnni'));
+  const avx2Only = here.flags && here.flags.has('avx2') && !vnni;
+  // Where the flags say AVX2 alone, the products saturate; where there are none (ARM), they are exact. Under an
+  // emulator that hides VNNI (scripts/x86-avx2) the flags say VNNI and the probe is what tells.
+  if (avx2Only) assert.equal(here.saturates, true, 'AVX2 without VNNI sums pairs in int16');
+  if (!here.flags) assert.equal(here.saturates, false, 'ARM sdot/udot sum in int32');
+  if (process.env.LEVIT_EXPECT_INT8_SATURATION) assert.equal(here.saturates, process.env.LEVIT_EXPECT_INT8_SATURATION === '1');
 });
 
 test('calibration images and held-out images: disjoint, deterministic, 1 in 3 held out; --validation must not repeat them', { skip: !hasShared }, (t) => {
@@ -89,7 +107,7 @@ test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), 
   const card = getCard('levit_128s');
   const graph = prepareModel(card, { kind: 'synthetic', seed: 0 }).graph;
   const o = { ...PRECISION_DEFAULTS, calibration: golden('images'), targetSqnr: 0 };
-  const vnni = await lowerWithPrecision(graph, card, resolvePrecision('int8', { ...o, int8Target: 'vnni' }));
+  const vnni = await lowerWithPrecision(graph, card, await resolvePrecision('int8', { ...o, int8Target: 'vnni' }));
   const ops = await optimizedOps(vnni.model, join(dir, 'vnni.onnx'));
   assert.match(ops, /patch_embed\/conv2d_0_nchwc/, 'the image convolution runs as a float32 NCHWc convolution');
   assert.equal(count(ops, 'QLinearConv'), 3, 'the three later patch-embedding convolutions are integer');
@@ -100,7 +118,7 @@ test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), 
   assert.ok(vnni.notes.some((n) => /kept in float32 for speed on VNNI: patch_embed\/conv2d_0/.test(n)));
   assert.equal(vnni.sensitivity?.layers.find((l) => l.node === 'patch_embed/conv2d_0')?.float, true);
 
-  const attention = await lowerWithPrecision(graph, card, resolvePrecision('int8', { ...o, int8Target: 'vnni', int8Attention: true }));
+  const attention = await lowerWithPrecision(graph, card, await resolvePrecision('int8', { ...o, int8Target: 'vnni', int8Attention: true }));
   const withAttention = await optimizedOps(attention.model, join(dir, 'attention.onnx'));
   const products = activationProducts(lowerGraph(graph)).length;
   assert.equal(products, 22, 'LeViT-128S: queries x keys and probabilities x values in 11 attentions');
@@ -108,7 +126,7 @@ test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), 
   assert.equal(count(withAttention, 'MatMulScaleFusion'), 0, 'the attention scale is folded into the queries’ dequantization');
   assert.equal(attention.model.nodes.filter((n) => n.op === 'Mul' && /\.scale$/.test(n.inputs[1])).length, 0, 'no Mul by the attention scale is left');
 
-  const avx2 = await lowerWithPrecision(graph, card, resolvePrecision('int8', { ...o, int8Target: 'avx2' }));
+  const avx2 = await lowerWithPrecision(graph, card, await resolvePrecision('int8', { ...o, int8Target: 'avx2' }));
   const avx2Ops = await optimizedOps(avx2.model, join(dir, 'avx2.onnx'));
   assert.equal(count(avx2Ops, 'QLinearConv'), 4, 'the AVX2 form is as it was: every convolution int8');
   assert.equal(count(avx2Ops, 'QLinearMul') + count(avx2Ops, 'Split') + count(avx2Ops, 'QGemm'), 0 + 11 + 47, 'and its projections and HardSwishes too');
@@ -122,9 +140,9 @@ test('the golden LeViT-128S in int8 for this CPU reaches 20 dB on photos it was 
   const card = getCard('levit_128s');
   const graph = prepareModel(card, { kind: 'checkpoint', path: golden('levit_128s', 'LeViT-128S-golden.pth') }).graph;
   const o = { ...PRECISION_DEFAULTS, calibration: golden('images') };
-  const int8Target = chooseInt8Target().target;
+  const int8Target = chooseInt8Target(undefined, await int8MachineHere()).target;
   for (const int8Attention of [false, true]) {
-    const spec = resolvePrecision('int8', { ...o, int8Target, int8Attention }) as StaticInt8;
+    const spec = (await resolvePrecision('int8', { ...o, int8Target, int8Attention })) as StaticInt8;
     const r = await lowerWithPrecision(graph, card, spec);
     const report = r.sensitivity!;
     assert.equal(report.heldOut, true);
@@ -162,7 +180,10 @@ test('levit convert --validation DIR and --int8-target, as a user runs them', { 
   assert.equal(result.sensitivity.calibrationImages, 5);
   assert.equal(result.sensitivity.heldOut, true);
   assert.match(result.precision.label, /judged on 2 held-out .*full range, for VNNI CPUs/);
-  assert.ok(result.notes.some((n: string) => /int8 for VNNI CPUs \(--int8-target vnni\)/.test(n)));
+  assert.ok(
+    result.notes.some((n: string) => /int8 for VNNI CPUs \(--int8-target vnni[;)]/.test(n)),
+    'on any CPU: a choice other than its own says so',
+  );
   const metadata = readFileSync(join(dir, 'a.onnx')).toString('latin1');
   assert.match(metadata, /int8_target.*vnni: --int8-target vnni/s, 'the artifact says which form it is, and why');
   assert.match(metadata, /validation_sha256/);

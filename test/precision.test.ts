@@ -12,6 +12,7 @@ import { type OnnxModel, serializeOnnx } from '../src/onnx/model.js';
 import { artifactPath } from '../src/classifier/convert.js';
 import { type WeightsInfo, prepareModel } from '../src/classifier/model.js';
 import { FP32, PRECISION_DEFAULTS, precisionKey, resolvePrecision } from '../src/classifier/precision.js';
+import { int8MachineHere } from '../src/quant/cpu-target.js';
 import { calibrateRanges } from '../src/quant/calibrate.js';
 import { chooseCalibrationFiles, loadCalibrationSet } from '../src/classifier/calibration-set.js';
 import { quantizeDynamic } from '../src/quant/dynamic.js';
@@ -258,7 +259,10 @@ test('the VNNI form runs a Sigmoid after an int8 convolution on uint8 (QLinearSi
   const ops = readFileSync(join(dir, 'vnni.onnx')).toString('latin1');
   assert.match(ops, /QLinearSigmoid/);
   assert.equal(ops.split('QLinearMul').length - 1, 1, 'x * sigmoid(x) on uint8: its output is quantized although a float mean reads it');
-  assert.ok(sqnr(reference, vnni) > 30, `${sqnr(reference, vnni)} dB`);
+  // Full-range weights are exact where onnxruntime's int8 products are (VNNI, ARM); where they sum pairs in int16
+  // (AVX2 alone, or emulated: scripts/x86-avx2) they saturate, which is why a VNNI-form artifact is refused there.
+  if ((await int8MachineHere()).saturates) assert.ok(sqnr(reference, vnni) < 25, `saturated: ${sqnr(reference, vnni)} dB`);
+  else assert.ok(sqnr(reference, vnni) > 30, `${sqnr(reference, vnni)} dB`);
   await run(quantizeStatic(model, plan), input, join(dir, 'avx2.onnx'));
   assert.doesNotMatch(readFileSync(join(dir, 'avx2.onnx')).toString('latin1'), /QLinearSigmoid/, 'the AVX2 form is as before');
   // Kept in float32 by the fallback, the convolution's Sigmoid stays float32 too.
@@ -329,39 +333,39 @@ test('calibration is deterministic; percentile ranges lie within min-max ranges'
   }
 });
 
-test('precision is part of the artifact cache key: precision, method, calibration set', (t) => {
+test('precision is part of the artifact cache key: precision, method, calibration set', async (t) => {
   const dir = tempDir(t);
   const weights: WeightsInfo = { kind: 'synthetic', id: 'synthetic-s0', label: 'synthetic' };
   // An AVX2 machine's defaults keep the keys they had before the CPU chose them.
   const o = { ...PRECISION_DEFAULTS, int8Target: 'avx2' as const };
   assert.equal(artifactPath('levit_128s', weights, 'onnx', FP32), artifactPath('levit_128s', weights, 'onnx'));
   assert.doesNotMatch(artifactPath('levit_128s', weights, 'onnx'), /fp32|int8/);
-  const dynamic = resolvePrecision('int8', o);
+  const dynamic = await resolvePrecision('int8', o);
   assert.equal(precisionKey(dynamic), 'int8-dynamic-rr');
-  assert.equal(precisionKey(resolvePrecision('int8', { ...o, reduceRange: false })), 'int8-dynamic');
-  assert.equal(precisionKey(resolvePrecision('int8', { ...o, int8Target: 'vnni' })), 'int8-dynamic-vnni');
+  assert.equal(precisionKey(await resolvePrecision('int8', { ...o, reduceRange: false })), 'int8-dynamic');
+  assert.equal(precisionKey(await resolvePrecision('int8', { ...o, int8Target: 'vnni' })), 'int8-dynamic-vnni');
   if (hasShared) {
-    const a = resolvePrecision('int8', { ...o, calibration: golden('images') });
-    const again = resolvePrecision('int8', { ...o, calibration: golden('images') });
-    const pct = resolvePrecision('int8', { ...o, calibration: golden('images'), method: 'percentile' });
-    const fewer = resolvePrecision('int8', { ...o, calibration: golden('images'), calibrationSize: 3 });
-    const vnni = resolvePrecision('int8', { ...o, calibration: golden('images'), int8Target: 'vnni' });
-    const attention = resolvePrecision('int8', { ...o, calibration: golden('images'), int8Attention: true });
+    const a = await resolvePrecision('int8', { ...o, calibration: golden('images') });
+    const again = await resolvePrecision('int8', { ...o, calibration: golden('images') });
+    const pct = await resolvePrecision('int8', { ...o, calibration: golden('images'), method: 'percentile' });
+    const fewer = await resolvePrecision('int8', { ...o, calibration: golden('images'), calibrationSize: 3 });
+    const vnni = await resolvePrecision('int8', { ...o, calibration: golden('images'), int8Target: 'vnni' });
+    const attention = await resolvePrecision('int8', { ...o, calibration: golden('images'), int8Attention: true });
     assert.equal(precisionKey(a), precisionKey(again), 'deterministic');
-    const keys = [FP32, resolvePrecision('fp16', o), dynamic, a, pct, fewer, vnni, attention].map((p) => artifactPath('levit_128s', weights, 'onnx', p));
+    const keys = [FP32, await resolvePrecision('fp16', o), dynamic, a, pct, fewer, vnni, attention].map((p) => artifactPath('levit_128s', weights, 'onnx', p));
     assert.equal(new Set(keys).size, keys.length);
     assert.match(precisionKey(a), /^int8-minmax-[0-9a-f]{12}-n6-v[0-9a-f]{12}-n2-t20-f16-rr$/);
     assert.match(precisionKey(vnni), /-t20-f16-vnni-g2$/, 'the VNNI graph form has a revision of its own');
   }
-  assert.throws(() => resolvePrecision('fp16', { ...o, calibration: dir }), /--calibration applies to --precision int8/);
-  assert.throws(() => resolvePrecision('int8', { ...o, method: 'percentile' }), /needs --calibration DIR/);
-  assert.throws(() => resolvePrecision('int8', { ...o, calibration: join(dir, 'missing') }), /no such folder/);
+  await assert.rejects(resolvePrecision('fp16', { ...o, calibration: dir }), /--calibration applies to --precision int8/);
+  await assert.rejects(resolvePrecision('int8', { ...o, method: 'percentile' }), /needs --calibration DIR/);
+  await assert.rejects(resolvePrecision('int8', { ...o, calibration: join(dir, 'missing') }), /no such folder/);
   writeFileSync(join(dir, 'calib.txt'), 'not a folder');
-  assert.throws(
-    () => resolvePrecision('int8', { ...o, calibration: join(dir, 'calib.txt') }),
+  await assert.rejects(
+    resolvePrecision('int8', { ...o, calibration: join(dir, 'calib.txt') }),
     (e: Error & { exitCode?: number }) => /calib\.txt is a file, not a folder/.test(e.message) && e.exitCode === 2,
   );
-  assert.throws(() => resolvePrecision('int8', { ...o, calibration: dir }), /no images in this folder/);
+  await assert.rejects(resolvePrecision('int8', { ...o, calibration: dir }), /no images in this folder/);
 });
 
 test('the 99% gate is paired and says inconclusive when the images are too few', () => {

@@ -5,6 +5,7 @@ import { familyOf } from '../models/families.js';
 import { NO_FUSION, type TokenFusion, fusionKey, fusionName, isFused } from '../models/fusion/spec.js';
 import { type Artifact, ensureArtifact } from '../classifier/convert.js';
 import { checkExternalOnnx, externalArtifact } from '../classifier/external.js';
+import { checkInt8Form } from '../classifier/int8-form.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { type WeightsChoice, describeWeights, resolveWeights } from '../classifier/model.js';
 import type { ModelCard } from '../models/families.js';
@@ -36,6 +37,8 @@ export interface ConfigurationPlan {
   precisions?: PrecisionSpec[];
   /** Token fusion settings, each its own configuration (default none); models that cannot take one are skipped for it. */
   fusions?: TokenFusion[];
+  /** Time int8 artifacts whose full-range weights saturate on this backend (int8-form.ts), marked, instead of refusing them. */
+  allowInt8Saturation?: boolean;
 }
 
 /** One session to load: a model's artifact on a backend at a thread count, and the batches it is timed at. */
@@ -48,6 +51,8 @@ export interface SessionPlan {
   threads: number;
   artifact: Artifact;
   batches: number[];
+  /** An int8 artifact timed although its products saturate here (--allow-int8-saturation): not the model's arithmetic. */
+  int8Saturated?: boolean;
 }
 
 export interface Skip {
@@ -114,9 +119,10 @@ export async function planSessions(
   plan: ConfigurationPlan,
   opened: Awaited<ReturnType<typeof openBackends>>,
   phase?: (message: string) => void,
-): Promise<{ sessions: SessionPlan[]; skipped: Skip[] }> {
+): Promise<{ sessions: SessionPlan[]; skipped: Skip[]; warnings: string[] }> {
   const sessions: SessionPlan[] = [];
   const skipped: Skip[] = [];
+  const warnings: string[] = [];
   const [first] = opened.threads;
   const skipAll = (model: string, reason: string) => {
     for (const { backend } of opened.backends) for (const threads of opened.threads) skipped.push({ model, backend: backend.id, threads, reason });
@@ -148,6 +154,8 @@ export async function planSessions(
           weights && identity
             ? await ensureArtifact(card, weights, backend.artifact, identity, precision, (p) => phase?.(precisionProgressLine(card.id, p)))
             : await externalArtifact(plan.externalOnnx!, backend);
+        const saturated = await checkInt8Form(artifact.path, card.id, backend, plan.allowInt8Saturation);
+        if (saturated) warnings.push(saturated);
         for (const threads of opened.threads) {
           if (backend.threadsFixedPerProcess && threads !== first) {
             skipped.push({
@@ -158,11 +166,11 @@ export async function planSessions(
             });
             continue;
           }
-          sessions.push({ card, backend, status, precision, threads, artifact, batches: plan.batches });
+          sessions.push({ card, backend, status, precision, threads, artifact, batches: plan.batches, ...(saturated ? { int8Saturated: true } : {}) });
         }
       }
   }
-  return { sessions, skipped };
+  return { sessions, skipped, warnings };
 }
 
 /** The model as a row of the tables: its id, and its token fusion setting when it has one ("deit_small_patch16_224 mctf:16"). */

@@ -75,5 +75,6 @@ export function buildRecord(c: RecordContext): BenchRecord {
     group: c.group,
     matmul_share: matmulShare(counts.flops, batch, series, calibrationSeries(c.calibration), c.calibration?.matmul_size ?? 1, session.threads),
     emulated: c.emulated,
+    ...(session.int8Saturated ? { int8_saturated: true } : {}),
   };
 }

@@ -90,6 +90,8 @@ export interface BenchRecord {
   matmul_share?: Interval | null;
   /** Timed under emulation (see system.emulation): the times are the translator's, never a speed figure. Absent in older files. */
   emulated?: boolean;
+  /** An int8 artifact timed where its full-range products saturate (--allow-int8-saturation): not the model's arithmetic. Absent otherwise. */
+  int8_saturated?: boolean;
 }
 
 export interface BenchResults {

@@ -65,7 +65,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
   const opened = await openBackends(plan);
   events.phase?.('fingerprinting the system');
   const system = await fingerprint();
-  const { sessions, skipped: notRun } = await planSessions(plan, opened, events.phase);
+  const { sessions, skipped: notRun, warnings: planned } = await planSessions(plan, opened, events.phase);
   const skipped: Skip[] = [...notRun];
   const skip = (s: Skip) => {
     skipped.push(s);
@@ -77,7 +77,8 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
   const calibrator = plan.calibrate ? await openCalibrator() : null;
   const calibrationTimes: CalibrationRounds | null = calibrator ? { matmul_size: calibrator.size, times_ms: [], rounds: [] } : null;
   const records: BenchRecord[] = [];
-  const warnings: string[] = [];
+  const warnings: string[] = [...planned];
+  for (const w of planned) events.warning?.(w);
   let [round, groups, seconds, peak] = [0, 0, 0, process.memoryUsage.rss()];
   let stopped: Schedule['stopped'] = 'precise';
   let loaded: Loaded[] = [];

@@ -5,6 +5,7 @@ import { openBackends, planSessions } from './configurations.js';
 import { packageVersion } from '../util/paths.js';
 import { defaultDownloadOptions } from '../download/checkpoints.js';
 import type { InferenceSession } from '../runtime/backend.js';
+import { LevitError } from '../core/errors.js';
 
 /**
  * A bench worker: a long-lived process of one levit checkout that loads configurations and times
@@ -12,8 +13,8 @@ import type { InferenceSession } from '../runtime/backend.js';
  * ONNX files or two runtime versions in one set of rounds. It speaks JSON lines on stdin/stdout:
  *
  *   {"op":"hello"}                                   -> {"ok":true,"protocol":1,"levit_version":...,"backends":{...}}
- *   {"op":"load","id":"a","model":"levit_128s","backend":"ort-cpu","threads":1,"batch":16,"onnx"?:PATH}
- *                                                    -> {"ok":true,"label":...,"weights":...}
+ *   {"op":"load","id":"a","model":"levit_128s","backend":"ort-cpu","threads":1,"batch":16,"onnx"?:PATH,"allow_int8_saturation"?:true}
+ *                                                    -> {"ok":true,"label":...,"weights":...,"warnings"?:[...]}
  *   {"op":"run","id":"a","batches":4}                -> {"ok":true,"times_ms":[...]}
  *   {"op":"quit"}                                    -> exits
  * Any failure answers {"ok":false,"error":MESSAGE}. Only the batches are timed, here, where they run;
@@ -21,11 +22,7 @@ import type { InferenceSession } from '../runtime/backend.js';
  */
 export const WORKER_PROTOCOL = 1;
 
-export type WorkerRequest =
-  | { op: 'hello' }
-  | { op: 'load'; id: string; model: string; backend: string; threads: number; batch: number; onnx?: string }
-  | { op: 'run'; id: string; batches: number }
-  | { op: 'quit' };
+export type WorkerRequest = { op: 'hello' } | ({ op: 'load'; id: string } & LoadRequest) | { op: 'run'; id: string; batches: number } | { op: 'quit' };
 
 export interface LoadRequest {
   model: string;
@@ -34,10 +31,12 @@ export interface LoadRequest {
   batch: number;
   /** Time this ONNX file as the model (its input contract) instead of levit's own artifact. */
   onnx?: string;
+  /** Time an int8 file whose products saturate here (refused otherwise: classifier/int8-form.ts). */
+  allow_int8_saturation?: boolean;
 }
 
 /** Loads one configuration with synthetic weights (speed does not depend on their values): the arm and what it runs. */
-async function load(r: LoadRequest): Promise<{ arm: Arm; session: InferenceSession; weights: string }> {
+async function load(r: LoadRequest): Promise<{ arm: Arm; session: InferenceSession; weights: string; warnings: string[] }> {
   const plan = {
     models: [r.model],
     backends: [r.backend],
@@ -46,15 +45,16 @@ async function load(r: LoadRequest): Promise<{ arm: Arm; session: InferenceSessi
     weights: { kind: 'synthetic' as const, seed: 0 },
     download: defaultDownloadOptions(),
     externalOnnx: r.onnx,
+    allowInt8Saturation: r.allow_int8_saturation,
   };
-  const { sessions } = await planSessions(plan, await openBackends(plan));
+  const { sessions, warnings } = await planSessions(plan, await openBackends(plan));
   const [s] = sessions;
   const session = await s.backend.load(s.artifact.path, { threads: s.threads });
   if (session.threads !== s.threads) {
     await session.release();
     throw new Error(`${s.backend.id} runs ${session.threads} threads here, not ${s.threads}`);
   }
-  return { arm: sessionArmOf(s, session, r.batch), session, weights: s.artifact.weights.id };
+  return { arm: sessionArmOf(s, session, r.batch), session, weights: s.artifact.weights.id, warnings };
 }
 
 /** Serves requests until quit or the end of input; every configuration is released on the way out. */
@@ -79,7 +79,7 @@ export async function serveWorker(input: Readable, output: Writable): Promise<vo
           const l = await load(request);
           loaded.get(request.id)?.session.release();
           loaded.set(request.id, l);
-          reply({ ok: true, label: l.arm.key, weights: l.weights });
+          reply({ ok: true, label: l.arm.key, weights: l.weights, ...(l.warnings.length ? { warnings: l.warnings } : {}) });
         } else if (request.op === 'run') {
           const l = loaded.get(request.id);
           if (!l) throw new Error(`no configuration '${request.id}' is loaded`);
@@ -89,7 +89,9 @@ export async function serveWorker(input: Readable, output: Writable): Promise<vo
           throw new Error(`unknown op ${JSON.stringify((request as { op: unknown }).op)}`);
         }
       } catch (e) {
-        reply({ ok: false, error: (e as Error).message.split('\n')[0] });
+        // A refusal's exit code and hint travel along (compare exits as bench would: 5 for an artifact that cannot run exactly here).
+        const refusal = e instanceof LevitError ? { exit_code: e.exitCode, ...(e.hint ? { hint: e.hint } : {}) } : {};
+        reply({ ok: false, error: (e as Error).message.split('\n')[0], ...refusal });
       }
     }
   } finally {

@@ -5,6 +5,7 @@ import { TFJS_LAYOUT, exportTfjs } from '../tfjs/export.js';
 import type { TfjsWeightQuantization } from '../tfjs/quantize.js';
 import { ONNX_OPSET, type OnnxModel, serializeOnnx } from '../onnx/model.js';
 import type { SensitivityReport } from '../quant/sensitivity.js';
+import { int8Metadata } from './int8-form.js';
 import type { ArtifactFormat } from '../runtime/backend.js';
 import { writeDirAtomic, writeFileAtomic } from '../util/atomic.js';
 import type { Graph } from '../ir/graph.js';
@@ -84,20 +85,13 @@ export function checkFusionPrecision(card: ModelCard, precision: PrecisionSpec):
   );
 }
 
-/** An int8 ONNX artifact's form and why, and the images that calibrated and judged it. */
-function int8Metadata(p: PrecisionSpec): Record<string, string> {
-  if (p.precision !== 'int8') return {};
-  const target = { int8_target: `${p.target}: ${p.targetReason}` };
-  if (p.method === 'dynamic') return target;
-  return { ...target, calibration_sha256: p.calibration.hash, ...(p.validation ? { validation_sha256: p.validation.hash } : {}) };
-}
-
 /** The metadata every artifact carries, so that nobody mistakes synthetic weights for trained ones. */
 export function artifactMetadata(
   card: ModelCard,
   weights: WeightsInfo,
   format: ArtifactFormat = 'onnx',
   precision: PrecisionSpec = FP32,
+  sensitivity: SensitivityReport | null = null,
 ): Record<string, string> {
   const r = card.preprocessing.resolution;
   return {
@@ -106,7 +100,7 @@ export function artifactMetadata(
     weights_id: weights.id,
     weights_label: weights.label,
     precision: artifactLabel(format, precision),
-    ...(format === 'onnx' ? int8Metadata(precision) : {}),
+    ...(format === 'onnx' ? int8Metadata(precision, sensitivity) : {}),
     ...(isFused(card.token_fusion) ? { token_fusion: `${fusionName(card.token_fusion)}: ${fusionLabel(card.token_fusion)}` } : {}),
     input: `float32 NCHW [batch, 3, ${r}, ${r}], normalized with the card's mean and std`,
     output: `float32 logits [batch, ${card.num_classes}]`,
@@ -139,7 +133,7 @@ export async function convertModel(
   }
   const t1 = performance.now();
   const target = out ?? artifactPath(card.id, weights, format, precision, card.token_fusion);
-  const metadata = artifactMetadata(card, weights, format, precision);
+  const metadata = artifactMetadata(card, weights, format, precision, sensitivity);
   const bytes = onnx ? writeOnnx(onnx, target, metadata) : writeTfjs(prepared.graph, target, metadata, TFJS_WEIGHTS[precision.precision]);
   const t2 = performance.now();
   return {

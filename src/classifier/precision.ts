@@ -4,7 +4,7 @@ import { lowerGraph } from '../onnx/export.js';
 import type { OnnxModel } from '../onnx/model.js';
 import { type CalibrationMethod, calibrateRanges } from '../quant/calibrate.js';
 import { type CalibrationFiles, type CalibrationSet, chooseImageSplit, loadCalibrationSet } from './calibration-set.js';
-import { type Int8Target, chooseInt8Target } from '../quant/cpu-target.js';
+import { type Int8Machine, type Int8Target, chooseInt8Target, int8MachineHere } from '../quant/cpu-target.js';
 import { quantizeDynamic } from '../quant/dynamic.js';
 import { hardswishUnits } from '../quant/hardswish.js';
 import { splitHeads } from '../quant/split-heads.js';
@@ -58,19 +58,19 @@ export interface PrecisionOptions {
   /** Unset: this machine's, from its CPU flags. */
   int8Target?: Int8Target;
   int8Attention?: boolean;
-  /** /proc/cpuinfo's text (tests inject one). */
-  cpuinfo?: () => string | null;
+  /** The machine int8 is made on (default: this one's flags and onnxruntime's measured behaviour; tests inject one). */
+  machine?: Int8Machine;
 }
 
 export const PRECISION_DEFAULTS = { calibrationSize: 100, targetSqnr: 20, maxFallback: 16 } as const;
 
-function int8Form(o: PrecisionOptions): Int8Form {
-  const choice = chooseInt8Target(o.int8Target, o.cpuinfo);
+async function int8Form(o: PrecisionOptions): Promise<Int8Form> {
+  const choice = chooseInt8Target(o.int8Target, o.machine ?? (await int8MachineHere()));
   return { target: choice.target, targetReason: choice.reason, reduceRange: o.reduceRange ?? choice.target === 'avx2' };
 }
 
 /** Checks the options and identifies the calibration images (hashing them) for one precision. */
-export function resolvePrecision(precision: Precision, o: PrecisionOptions): PrecisionSpec {
+export async function resolvePrecision(precision: Precision, o: PrecisionOptions): Promise<PrecisionSpec> {
   if (precision !== 'int8') {
     if (o.validation) throw new LevitError(`--validation applies to --precision int8, not ${precision}`, ExitCode.usage);
     if (o.calibration) throw new LevitError(`--calibration applies to --precision int8, not ${precision}`, ExitCode.usage);
@@ -81,7 +81,7 @@ export function resolvePrecision(precision: Precision, o: PrecisionOptions): Pre
     if (o.calibration) throw new LevitError('--calibration-method dynamic uses no calibration images; drop the calibration folder', ExitCode.usage);
     if (o.validation) throw new LevitError('--validation judges static int8; dynamic int8 has no calibration to hold images out from', ExitCode.usage);
     if (o.int8Attention) throw new LevitError('--int8-attention applies to static int8 (it needs calibrated ranges): give --calibration DIR', ExitCode.usage);
-    return { precision, method, ...int8Form(o) };
+    return { precision, method, ...(await int8Form(o)) };
   }
   if (!o.calibration) {
     throw new LevitError(
@@ -101,7 +101,7 @@ export function resolvePrecision(precision: Precision, o: PrecisionOptions): Pre
     targetSqnr: o.targetSqnr,
     maxFallback: o.maxFallback,
     int8Attention: o.int8Attention ?? false,
-    ...int8Form(o),
+    ...(await int8Form(o)),
   };
 }
 

@@ -6,6 +6,7 @@ import type { InferenceSession } from '../runtime/backend.js';
 import { requireBackend } from '../runtime/registry.js';
 import { type Artifact, ensureArtifact } from './convert.js';
 import { checkExternalOnnx, externalArtifact } from './external.js';
+import { checkInt8Form } from './int8-form.js';
 import { countsOf } from './zoo.js';
 import { type ResolvedWeights, type WeightsChoice, resolveWeights } from './model.js';
 import type { PrecisionProgress, PrecisionSpec } from './precision.js';
@@ -27,6 +28,8 @@ export interface OpenOptions {
   onPrecision?: (p: PrecisionProgress) => void;
   /** An ONNX file of this model to run instead of building levit's own (weights and precision then do not apply). */
   onnx?: string;
+  /** Run an int8 artifact whose full-range products saturate on this backend, with a warning, instead of refusing it. */
+  allowInt8Saturation?: boolean;
 }
 
 export interface Classifier {
@@ -35,6 +38,8 @@ export interface Classifier {
   weights: ResolvedWeights | null;
   artifact: Artifact;
   session: InferenceSession;
+  /** What the user must know about these outputs (an int8 artifact run although it saturates here). */
+  warnings: string[];
 }
 
 /** The weights resolved (official ones downloaded when allowed), in one call: what convert needs. */
@@ -49,14 +54,17 @@ export function resolveClassifierWeights(card: ModelCard, o: Pick<OpenOptions, '
 export async function openClassifier(card: ModelCard, o: OpenOptions): Promise<Classifier> {
   const [threads] = resolveThreads([o.threads ?? 'all']);
   const { backend } = await requireBackend(o.backend, threads);
+  let artifact: Artifact;
+  let weights: ResolvedWeights | null = null;
   if (o.onnx) {
-    const artifact = await externalArtifact(o.onnx, backend);
+    artifact = await externalArtifact(o.onnx, backend);
     checkExternalOnnx(o.onnx, card, countsOf(card).params);
-    return { card, weights: null, artifact, session: await backend.load(artifact.path, { threads, spinning: o.spinning ?? true }) };
+  } else {
+    weights = await resolveClassifierWeights(card, o);
+    o.onBuild?.();
+    artifact = await ensureArtifact(card, weights, backend.artifact, undefined, o.precision, o.onPrecision);
   }
-  const weights = await resolveClassifierWeights(card, o);
-  o.onBuild?.();
-  const artifact = await ensureArtifact(card, weights, backend.artifact, undefined, o.precision, o.onPrecision);
+  const saturated = await checkInt8Form(artifact.path, card.id, backend, o.allowInt8Saturation);
   const session = await backend.load(artifact.path, { threads, spinning: o.spinning ?? true });
-  return { card, weights, artifact, session };
+  return { card, weights, artifact, session, warnings: saturated ? [saturated] : [] };
 }

@@ -66,6 +66,16 @@ export function onnxFlag(use: string, more = '') {
   };
 }
 
+/** --allow-int8-saturation, in predict, eval, bench and compare (classifier/int8-form.ts). */
+export const int8SaturationFlag = {
+  'allow-int8-saturation': Flags.boolean({
+    description:
+      "run an int8 artifact with full-range weights (the VNNI form) where this CPU's int8 kernels saturate them (AVX2 without VNNI), " +
+      "instead of refusing it (exit 5): its outputs are then not the model's, and the output and results say so",
+    default: false,
+  }),
+};
+
 /** The --onnx file, checked readable; it carries its own weights and graph, so --checkpoint and --token-fusion do not apply. */
 export function onnxChoice(flags: { onnx?: string; checkpoint?: string; 'token-fusion'?: TokenFusion }): string | undefined {
   if (!flags.onnx) return undefined;
@@ -276,12 +286,14 @@ export function precisionOptions(flags: PrecisionFlagValues, calibration: string
 }
 
 /** Parses --precision fp32,int8,fp16 into resolved specs (hashing calibration images once). */
-export function precisionSpecs(list: string, flags: PrecisionFlagValues, calibration: string | undefined): PrecisionSpec[] {
+export function precisionSpecs(list: string, flags: PrecisionFlagValues, calibration: string | undefined): Promise<PrecisionSpec[]> {
   const names = parseList('precision', list, (s) => ((PRECISIONS as readonly string[]).includes(s) ? (s as Precision) : undefined), PRECISIONS.join(', '));
   const options = precisionOptions(flags, calibration);
   if (calibration && !names.includes('int8')) throw new LevitError(`calibration images apply to --precision int8, not ${names.join(', ')}`, ExitCode.usage);
   if (options.validation && !names.includes('int8')) throw new LevitError(`--validation applies to --precision int8, not ${names.join(', ')}`, ExitCode.usage);
-  return [...new Set(names)].map((p) => resolvePrecision(p, p === 'int8' ? options : { ...options, calibration: undefined, validation: undefined }));
+  return Promise.all(
+    [...new Set(names)].map((p) => resolvePrecision(p, p === 'int8' ? options : { ...options, calibration: undefined, validation: undefined })),
+  );
 }
 
 const FUSION_HELP =

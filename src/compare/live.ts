@@ -40,6 +40,8 @@ export interface LiveOptions extends CompareOptions {
   threads: ThreadSpec[];
   batches: number[];
   rounds: RoundSettings;
+  /** Time int8 ONNX files whose full-range products saturate here (--allow-int8-saturation), instead of refusing them. */
+  allowInt8Saturation?: boolean;
 }
 
 export interface LiveEvents extends RoundEvents {
@@ -53,6 +55,8 @@ export interface LiveReport extends CompareReport {
   cores: string;
   rounds: number;
   stopped: Stopped;
+  /** What the workers said while loading, e.g. an int8 file timed although its products saturate here (--allow-int8-saturation). */
+  warnings?: string[];
 }
 
 const describe = (s: Side) => s.onnx ?? s.root;
@@ -119,15 +123,19 @@ export async function compareLive(baseline: Side, current: Side, o: LiveOptions,
       workers.push(await WorkerClient.start(side.root, cores.prefix));
     }
     const arms: Arm[] = [];
+    const saturation = o.allowInt8Saturation ? { allow_int8_saturation: true } : {};
+    const warnings: string[] = [];
     for (const [i, c] of configs.entries()) {
       for (const [s, side] of [baseline, current].entries()) {
         events.phase?.(`loading ${c.key} in the ${side.label}'s worker`);
         const id = `c${i}`;
-        await workers[s]
-          .request({ op: 'load', id, model: c.model, backend: c.backend, threads: c.threads, batch: c.batch, onnx: side.onnx })
+        const loaded = await workers[s]
+          .request({ op: 'load', id, model: c.model, backend: c.backend, threads: c.threads, batch: c.batch, onnx: side.onnx, ...saturation })
           .catch((e: Error) => {
-            throw new LevitError(`${side.label} (${describe(side)}): ${c.key}: ${e.message}`, ExitCode.failure);
+            const refused = e instanceof LevitError ? e : null;
+            throw new LevitError(`${side.label} (${describe(side)}): ${c.key}: ${e.message}`, refused?.exitCode ?? ExitCode.failure, refused?.hint);
           });
+        for (const w of (loaded.warnings as string[] | undefined) ?? []) warnings.push(`${side.label}: ${w}`);
         arms.push(remoteArm(workers[s], id, `${side.label}: ${c.key}`));
       }
     }
@@ -147,6 +155,7 @@ export async function compareLive(baseline: Side, current: Side, o: LiveOptions,
       cores: cores.description,
       rounds: result.rounds,
       stopped: result.stopped,
+      ...(warnings.length ? { warnings } : {}),
     };
   } finally {
     for (const w of workers) await w.close();

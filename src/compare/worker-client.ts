@@ -40,7 +40,9 @@ export class WorkerClient {
       );
     }
     const cache = mkdtempSync(join(tmpdir(), 'levit-worker-'));
-    const [command, ...args] = [...prefix, process.execPath, bin, 'bench-worker'];
+    // Where this Node runs under qemu-user (scripts/arm64, scripts/x86-avx2 set LEVIT_EMULATOR), its workers must too: qemu starts children natively.
+    const emulator = (process.env.LEVIT_EMULATOR ?? '').split(' ').filter(Boolean);
+    const [command, ...args] = [...prefix, ...emulator, process.execPath, bin, 'bench-worker'];
     const child = spawn(command, args, { cwd: root, env: { ...process.env, LEVIT_CACHE_DIR: cache }, stdio: 'pipe' });
     const client = new WorkerClient(root, child, cache);
     const hello = await client.request({ op: 'hello' }).catch((e: Error) => {
@@ -71,7 +73,7 @@ export class WorkerClient {
           );
         }
         if (reply.ok === true) resolve(reply);
-        else reject(new Error(String(reply.error)));
+        else reject(workerError(reply));
       });
       this.child.stdin.write(`${JSON.stringify(r)}\n`);
     });
@@ -92,4 +94,12 @@ export class WorkerClient {
     }
     rmSync(this.cache, { recursive: true, force: true });
   }
+}
+
+/** A failure the worker reports: a LevitError with its exit code and hint where the worker sent them (a refused artifact: 5), else a plain error. */
+function workerError(reply: Record<string, unknown>): Error {
+  const message = String(reply.error);
+  const code = reply.exit_code;
+  if (typeof code !== 'number' || !(Object.values(ExitCode) as number[]).includes(code)) return new Error(message);
+  return new LevitError(message, code as ExitCode, typeof reply.hint === 'string' ? reply.hint : undefined);
 }

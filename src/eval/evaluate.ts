@@ -78,6 +78,8 @@ export interface EvalSummary extends Verdict {
   predictions_error: string | null;
   /** Stopped before the end (Ctrl-C): the figures cover the images evaluated so far. */
   interrupted: boolean;
+  /** What makes these figures unlike the model's (an int8 artifact run although it saturates here); absent when nothing does. */
+  warnings?: string[];
   /** With a reduced precision: the comparison against float32 and its verdict on the 99% gate. */
   precision: PrecisionComparison | null;
   /** With token fusion: the comparison against the plain model. */

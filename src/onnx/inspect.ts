@@ -121,3 +121,20 @@ export function onnxSignature(buf: Uint8Array): { inputs: DeclaredShape[]; outpu
   });
   return { inputs: inputs.filter((i) => !initializers.has(i.name)).map((i) => i.shape ?? []), outputs };
 }
+
+/** The model's metadata_props (ModelProto field 14: StringStringEntryProto key 1, value 2), as levit's exporter writes them. */
+export function onnxMetadata(buf: Uint8Array): Record<string, string> {
+  const out: Record<string, string> = {};
+  new Reader(buf).fields((field, wire, _r, start, length) => {
+    if (field !== 14 || wire !== 2) return;
+    let key = '';
+    let value = '';
+    new Reader(buf, start, start + length).fields((f, w, _e, s, l) => {
+      if (w !== 2) return;
+      if (f === 1) key = utf8(buf, s, l);
+      if (f === 2) value = utf8(buf, s, l);
+    });
+    if (key) out[key] = value;
+  });
+  return out;
+}

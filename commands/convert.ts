@@ -26,13 +26,14 @@ Without --out the file goes to the cache ($LEVIT_CACHE_DIR, default ~/.cache/lev
 
 --precision int8 --calibration DIR: static int8 in onnxruntime's QDQ form (fused into
 QLinearConv, QGemm): weights int8 per output channel, activations uint8 with ranges measured on
-the calibration images (minmax or percentile). Softmax, the attention bias add, normalisations
-and residual adds stay float32 (the attention products too, unless --int8-attention). One in
-three of the --calibration images is held out (or --validation DIR gives others): the logits are
-compared with float32 on those; while their SQNR is below --target-sqnr, the layers that cost the
-most (measured one by one) are kept in float32. The report lists them. The form follows this CPU
+the calibration images (minmax, percentile, mse or entropy). Softmax, the attention bias add,
+normalisations and residual adds stay float32 (the attention products too, unless --int8-attention).
+The --calibration images are split three ways: half set the ranges, a quarter decide the fallback
+(while their logits SQNR is below --target-sqnr, the layers costing the most accuracy for their share
+of the work are kept in float32), and a quarter, seen by neither step, judge the result that convert
+reports (or --validation DIR gives those). The form follows this CPU
 (--int8-target overrides): on VNNI, full-range weights and the image convolution in float32; else
-7-bit weights. Without --calibration, int8 is dynamic: activations are quantized at run time.
+pair-limited weights. Without --calibration, int8 is dynamic: activations are quantized at run time.
 --precision fp16: float16 weights and activations, float32 input and output (for WebGPU and CUDA).
 With --to tfjs, int8 and fp16 store the weights as uint8 or float16 (4x or 2x smaller downloads);
 TF.js still computes in float32.

@@ -26,7 +26,7 @@ const NEOVERSE: Int8Machine = {
   saturates: false,
 };
 
-test('the int8 target follows the CPU: VNNI whose products onnxruntime runs exactly gets full-range weights, the rest 7-bit', async () => {
+test('the int8 target follows the CPU: VNNI whose products onnxruntime runs exactly gets full-range weights, the rest pair-limited', async () => {
   assert.equal(detectInt8Target(ZEN5).target, 'vnni');
   assert.match(detectInt8Target(ZEN5).reason, /avx512_vnni and avx_vnni/);
   assert.equal(detectInt8Target(ALDER_LAKE).target, 'vnni');
@@ -34,7 +34,7 @@ test('the int8 target follows the CPU: VNNI whose products onnxruntime runs exac
   assert.match(detectInt8Target(ZEN3).reason, /AVX2 without VNNI/);
   assert.equal(detectInt8Target(EMULATED_HASWELL).target, 'avx2', 'the measured behaviour wins over the flags');
   assert.match(detectInt8Target(EMULATED_HASWELL).reason, /in 16 bits .*although \/proc\/cpuinfo lists avx512_vnni/);
-  assert.equal(detectInt8Target(NEOVERSE).target, 'avx2', 'no x86 flags: the safe 7-bit weights');
+  assert.equal(detectInt8Target(NEOVERSE).target, 'avx2', 'no x86 flags: the safe pair-limited weights');
   assert.equal(detectInt8Target({ flags: null, saturates: false }).target, 'avx2');
   assert.deepEqual(chooseInt8Target('vnni', ZEN5), { target: 'vnni', reason: '--int8-target vnni' });
   const elsewhere = chooseInt8Target('vnni', ZEN3);
@@ -70,26 +70,33 @@ test("the probe measures onnxruntime's int8 products here: exact where the CPU h
   if (process.env.LEVIT_EXPECT_INT8_SATURATION) assert.equal(here.saturates, process.env.LEVIT_EXPECT_INT8_SATURATION === '1');
 });
 
-test('calibration images and held-out images: disjoint, deterministic, 1 in 3 held out; --validation must not repeat them', { skip: !hasShared }, (t) => {
+test('calibration, selection and validation images: disjoint, deterministic, by turns; --validation must not repeat them', { skip: !hasShared }, (t) => {
   const split = chooseImageSplit(golden('images'), 100);
-  const names = (f: string[] | undefined) => (f ?? []).map((p) => basename(p));
-  assert.deepEqual(names(split.validation?.files), ['chelsea.jpg', 'motorcycle_png.JPEG']);
-  assert.equal(split.calibration.files.length, 6);
-  assert.ok(names(split.calibration.files).every((f) => !names(split.validation?.files).includes(f)));
+  const names = (f: { files: string[] } | null) => (f?.files ?? []).map((p) => basename(p));
+  // By turns in name order: calibration, selection, validation, calibration.
+  assert.deepEqual(names(split.calibration), ['astronaut.jpg', 'coffee.jpg', 'coffee_cmyk.jpg', 'truncated.jpg']);
+  assert.deepEqual(names(split.selection), ['camera_gray.jpg', 'motorcycle_png.JPEG']);
+  assert.deepEqual(names(split.validation), ['chelsea.jpg', 'rocket.jpg']);
+  const all = [...names(split.calibration), ...names(split.selection), ...names(split.validation)];
+  assert.equal(new Set(all).size, 8, 'no image in two roles');
   // One photo in two encodings (coffee, coffee_cmyk) falls on one side here.
-  assert.ok(names(split.calibration.files).includes('coffee.jpg') && names(split.calibration.files).includes('coffee_cmyk.jpg'));
   assert.deepEqual(chooseImageSplit(golden('images'), 100), split);
 
   const dir = tempDir(t);
-  const [cal, val, one] = ['cal', 'val', 'one'].map((d) => join(dir, d));
-  for (const d of [cal, val, one]) mkdirSync(d);
+  const [cal, val, one, two] = ['cal', 'val', 'one', 'two'].map((d) => join(dir, d));
+  for (const d of [cal, val, one, two]) mkdirSync(d);
   GOLDEN_IMAGES.slice(0, 5).forEach((f) => copyFileSync(golden('images', f), join(cal, f)));
   GOLDEN_IMAGES.slice(5).forEach((f) => copyFileSync(golden('images', f), join(val, f)));
   copyFileSync(golden('images', 'rocket.jpg'), join(one, 'rocket.jpg'));
+  GOLDEN_IMAGES.slice(0, 2).forEach((f) => copyFileSync(golden('images', f), join(two, f)));
   const given = chooseImageSplit(cal, 100, val);
-  assert.equal(given.calibration.files.length, 5);
-  assert.deepEqual(names(given.validation?.files), ['coffee_cmyk.jpg', 'motorcycle_png.JPEG']);
-  assert.equal(chooseImageSplit(one, 100).validation, null, 'a single image cannot be split');
+  assert.deepEqual(names(given.validation), ['coffee_cmyk.jpg', 'motorcycle_png.JPEG']);
+  assert.equal(given.selection?.files.length, 1, '1 in 3 of --calibration decides the fallback');
+  assert.equal(given.calibration.files.length, 4);
+  const single = chooseImageSplit(one, 100);
+  assert.deepEqual([single.selection, single.validation], [null, null], 'a single image cannot be split');
+  const pair = chooseImageSplit(two, 100);
+  assert.deepEqual([pair.calibration.files.length, pair.selection, pair.validation?.files.length], [1, null, 1], 'two: one calibrates, one judges');
   copyFileSync(golden('images', 'chelsea.jpg'), join(val, 'same-bytes-other-name.jpg'));
   assert.throws(() => chooseImageSplit(cal, 100, val), /1 of its images are also calibration images \(same-bytes-other-name\.jpg\)/);
 });
@@ -133,35 +140,41 @@ test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), 
 });
 
 /**
- * Judged on this machine's onnxruntime, so in the form this CPU runs exactly: a full-range (vnni)
- * artifact saturates on an AVX2-only CPU, where the avx2 form is the one to judge.
+ * Judged on this machine's onnxruntime, in the form this CPU runs exactly. The golden weights are random:
+ * how close int8 comes on them is a study (docs/PERFORMANCE.md, "int8 on images no step saw"), not a test;
+ * what is tested is that the figure convert reports is the one of images neither step saw.
  */
-test('the golden LeViT-128S in int8 for this CPU reaches 20 dB on photos it was not calibrated on', { skip: !hasShared }, async () => {
-  const card = getCard('levit_128s');
-  const graph = prepareModel(card, { kind: 'checkpoint', path: golden('levit_128s', 'LeViT-128S-golden.pth') }).graph;
-  const o = { ...PRECISION_DEFAULTS, calibration: golden('images') };
-  const int8Target = chooseInt8Target(undefined, await int8MachineHere()).target;
-  for (const int8Attention of [false, true]) {
-    const spec = (await resolvePrecision('int8', { ...o, int8Target, int8Attention })) as StaticInt8;
-    const r = await lowerWithPrecision(graph, card, spec);
-    const report = r.sensitivity!;
-    assert.equal(report.heldOut, true);
-    assert.equal(report.images, 2);
-    assert.equal(report.calibrationImages, 5, 'six calibration files, truncated.jpg left out');
-    // Recomputed here on the held-out photos alone, not taken from the report.
-    const held = await loadCalibrationSet(spec.validation!, card.preprocessing);
-    const logits = async (m: OnnxModel) => {
-      const out: number[] = [];
-      await forEachBatch(m, [m.outputs[0].name], held.batches, (v) => out.push(...v.get(m.outputs[0].name)!));
-      return Float32Array.from(out);
-    };
-    const held_out = sqnr(await logits(lowerGraph(graph)), await logits(r.model));
-    // Measured on a Zen 5 class EPYC: vnni 21.6 dB (attention float) and 21.3 dB (int8 attention), one layer
-    // float; avx2 (7-bit weights, same integer results on either CPU) 21.0 dB with 7 layers float.
-    assert.ok(held_out >= 20, `held-out logits SQNR ${held_out.toFixed(1)} dB (${int8Target}, int8 attention: ${int8Attention})`);
-    assert.ok(Math.abs(held_out - report.logitsSqnr) < 0.01, 'the report gives the held-out figure');
-  }
-});
+test(
+  'the golden LeViT-128S in int8 for this CPU: the reported SQNR is that of photos neither the ranges nor the fallback saw',
+  { skip: !hasShared },
+  async () => {
+    const card = getCard('levit_128s');
+    const graph = prepareModel(card, { kind: 'checkpoint', path: golden('levit_128s', 'LeViT-128S-golden.pth') }).graph;
+    const o = { ...PRECISION_DEFAULTS, calibration: golden('images') };
+    const int8Target = chooseInt8Target(undefined, await int8MachineHere()).target;
+    for (const int8Attention of [false, true]) {
+      const spec = (await resolvePrecision('int8', { ...o, int8Target, int8Attention })) as StaticInt8;
+      const r = await lowerWithPrecision(graph, card, spec);
+      const report = r.sensitivity!;
+      assert.equal(report.heldOut, true);
+      assert.deepEqual([report.calibrationImages, report.selectionImages, report.images], [3, 2, 2], 'truncated.jpg left out of calibration');
+      // Recomputed here on the validation photos alone, not taken from the report.
+      const held = await loadCalibrationSet(spec.validation!, card.preprocessing);
+      const logits = async (m: OnnxModel) => {
+        const out: number[] = [];
+        await forEachBatch(m, [m.outputs[0].name], held.batches, (v) => out.push(...v.get(m.outputs[0].name)!));
+        return Float32Array.from(out);
+      };
+      const unseen = sqnr(await logits(lowerGraph(graph)), await logits(r.model));
+      assert.ok(Math.abs(unseen - report.logitsSqnr) < 0.01, `the report gives the unseen photos' figure (${unseen.toFixed(1)} dB)`);
+      assert.equal(report.met, unseen >= report.targetSqnr);
+      assert.ok(
+        report.selectionSqnr >= report.targetSqnr || report.layers.filter((l) => l.float).length >= PRECISION_DEFAULTS.maxFallback,
+        'the fallback stops at the target on its own images, or at its limit',
+      );
+    }
+  },
+);
 
 test('levit convert --validation DIR and --int8-target, as a user runs them', { skip: !hasShared }, (t) => {
   const dir = tempDir(t);
@@ -190,7 +203,7 @@ test('levit convert --validation DIR and --int8-target, as a user runs them', { 
   const text = runCli([...args, '--validation', val, '--int8-target', 'avx2', '--target-sqnr', '0', '--out', join(dir, 'b.onnx')], { LEVIT_CACHE_DIR: dir });
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /on 2 held-out images \(.* on the 5 calibration images\)/);
-  assert.match(text.stdout, /7-bit range, for AVX2 CPUs/);
+  assert.match(text.stdout, /pair-limited, for AVX2 CPUs/);
   const fp16 = runCli(['convert', 'levit_128s', '--precision', 'fp16', '--validation', val], { LEVIT_CACHE_DIR: dir });
   assert.equal(fp16.status, 2);
   assert.match(fp16.stderr, /--validation applies to --precision int8, not fp16/);

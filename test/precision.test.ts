@@ -18,7 +18,7 @@ import { chooseCalibrationFiles, loadCalibrationSet } from '../src/classifier/ca
 import { quantizeDynamic } from '../src/quant/dynamic.js';
 import { toFloat16 } from '../src/quant/fp16.js';
 import { calibratedValues, quantLayers, siluUnits } from '../src/quant/layers.js';
-import { activationQuant, quantizeActivation, quantizeWeights, roundHalfEven, signedActivationQuant, sqnr } from '../src/quant/numeric.js';
+import { PAIR_LIMIT, activationQuant, quantizeActivation, quantizeWeights, roundHalfEven, signedActivationQuant, sqnr } from '../src/quant/numeric.js';
 import { fromHalf, toHalf } from '../src/util/numeric.js';
 import { hardswishQuant, hardswishUnits } from '../src/quant/hardswish.js';
 import { SIGMOID_QUANT, quantizeStatic } from '../src/quant/qdq.js';
@@ -98,7 +98,24 @@ test('numerics: half floats round to nearest even; weights per channel; activati
   assert.equal(roundHalfEven(-3.5), -4);
   const w = quantizeWeights(Float32Array.of(0.5, -1, 0.25, 4, -2, 1), [2, 3], 0);
   assert.deepEqual([...w.data], [64, -127, 32, 127, -64, 32]);
-  assert.equal(Math.max(...quantizeWeights(Float32Array.of(0.5, -1, 0.25), [1, 3], 0, true).data.map(Math.abs)), 63);
+  assert.equal(Math.max(...quantizeWeights(Float32Array.of(0.5, -1, 0.25), [1, 3], 0, 'reduced').data.map(Math.abs)), 63);
+  // Paired ([K, N], pairs of rows 2j, 2j+1 per column): 8 bits, but no pair of one sign over 128 in magnitude.
+  const wide = quantizeWeights(Float32Array.of(1, 0.02, 0.9, -0.9, 0.1, 0.3, 0.1, 0.5), [4, 2], 1, 'paired');
+  for (let c = 0; c < 2; c++)
+    for (let r = 0; r < 4; r += 2) {
+      const [p, q] = [wide.data[r * 2 + c], wide.data[(r + 1) * 2 + c]];
+      assert.ok(p * q <= 0 || Math.abs(p) + Math.abs(q) <= PAIR_LIMIT, `column ${c} rows ${r}, ${r + 1}: ${p} + ${q}`);
+    }
+  // On weights of a usual spread, paired keeps most of 8 bits' precision: far closer than 7 bits.
+  const [u1, u2, u3, u4] = [3, 4, 5, 6].map((seed) => noise(256 * 64, seed));
+  const normal = Float32Array.from(u1, (v, i) => (v + u2[i] + u3[i] + u4[i]) * 0.05); // near-normal, as trained weights are
+  const error = (range: 'full' | 'reduced' | 'paired') => {
+    const q = quantizeWeights(normal, [256, 64], 1, range);
+    return normal.reduce((e, v, i) => e + (v - q.data[i] * q.scales[i % 64]) ** 2, 0);
+  };
+  assert.ok(error('paired') < 0.5 * error('reduced'), `paired ${error('paired')}, 7-bit ${error('reduced')}`);
+  assert.ok(error('paired') >= error('full'));
+  assert.throws(() => quantizeWeights(Float32Array.of(1, 2, 3, 4), [1, 1, 2, 2], 0, 'paired'), /need a \[K, N\] matrix/);
   assert.deepEqual(signedActivationQuant(-0.5, 2), { scale: Math.fround(2 / 127), zeroPoint: 0 });
   assert.deepEqual(signedActivationQuant(-4, 2, true), { scale: Math.fround(4 / 63), zeroPoint: 0 }, '7 bits, as weights, on AVX2');
   const a = activationQuant(0.5, 2);
@@ -128,9 +145,9 @@ test('static int8 matches a reference integer computation, in the form onnxrunti
   const fc = layers[1];
   const qx = activationQuant(ranges.get(conv.input)!.min, ranges.get(conv.input)!.max);
   const qy = activationQuant(ranges.get(conv.output)!.min, ranges.get(conv.output)!.max);
-  const cw = quantizeWeights(model.initializers.get(conv.weight)!.data as Float32Array, [3, 2, 3, 3], 0, true);
+  const cw = quantizeWeights(model.initializers.get(conv.weight)!.data as Float32Array, [3, 2, 3, 3], 0, 'reduced');
   const cb = model.initializers.get(conv.bias!)!.data as Float32Array;
-  const fw = quantizeWeights(model.initializers.get(fc.weight)!.data as Float32Array, [48, 5], 1, true);
+  const fw = quantizeWeights(model.initializers.get(fc.weight)!.data as Float32Array, [48, 5], 1, 'paired');
   const fb = model.initializers.get(fc.bias!)!.data as Float32Array;
   const qh = activationQuant(ranges.get(fc.input)!.min, ranges.get(fc.input)!.max);
   assert.deepEqual(qh, qy, 'the flatten between them keeps the conv output range');
@@ -283,13 +300,15 @@ test('dynamic int8 and fp16 keep the small model close to float32', async () => 
   assert.ok(sqnr(reference, await run(half, x)) > 50);
 });
 
-test('the fallback keeps the costliest layers in float32 until the target SQNR, and reports every layer', async () => {
+test('the fallback keeps float the layers costing most accuracy per share of the work, stops on the selection images, is judged on others', async () => {
   const model = smallModel();
   const x = floatTensor([4, 2, 6, 6], noise(288, 9));
+  const unseen = floatTensor([4, 2, 6, 6], noise(288, 10));
   const layers = quantLayers(model);
   const ranges = await calibrateRanges(model, calibratedValues(layers), [x], 'minmax');
   const plan = { ranges, keepFloat: new Set<string>(), reduceRange: true, products: false };
-  const easy = await quantizeWithFallback(model, layers, plan, { calibration: [x], validation: [x] }, 0, 4);
+  const images = { calibration: [x], selection: [x], validation: [unseen] };
+  const easy = await quantizeWithFallback(model, layers, plan, images, 0, 4);
   assert.ok(easy.report.met);
   assert.deepEqual(
     easy.report.layers.map((l) => [l.float, l.alone]),
@@ -298,26 +317,28 @@ test('the fallback keeps the costliest layers in float32 until the target SQNR, 
       [false, null],
     ],
   );
-  const strict = await quantizeWithFallback(model, layers, plan, { calibration: [x], validation: [x] }, 200, 1);
+  assert.ok(Math.abs(easy.report.layers.reduce((n, l) => n + l.share, 0) - 1) < 1e-9, 'shares of the multiply-adds add up to 1');
+  assert.equal(easy.report.images, 4);
+  assert.equal(easy.report.heldOut, true);
+  const strict = await quantizeWithFallback(model, layers, plan, images, 200, 1);
   assert.equal(strict.report.met, false);
   assert.equal(strict.report.layers.filter((l) => l.float).length, 1);
   const [kept] = strict.report.layers.filter((l) => l.float);
-  assert.equal(kept.alone, Math.min(...strict.report.layers.map((l) => l.alone!)), 'the layer costing most alone goes first');
+  const harm = (l: { alone: number | null; share: number }) => 10 ** (-l.alone! / 10) / l.share;
+  assert.equal(harm(kept), Math.max(...strict.report.layers.map(harm)), 'the most noise per share of the work goes first');
   assert.ok(strict.report.logitsSqnr > easy.report.logitsSqnr);
-  assert.deepEqual([easy.report.stoppedOnValidation, strict.report.stoppedOnValidation], [false, false], 'no fallback; a fallback that never met');
-  // A target the first float layer reaches: the validation figure decided the stop, and the report says so.
-  const between = await quantizeWithFallback(
-    model,
-    layers,
-    plan,
-    { calibration: [x], validation: [x] },
-    (easy.report.logitsSqnr + strict.report.logitsSqnr) / 2,
-    2,
-  );
-  assert.equal(between.report.met, true);
-  assert.equal(between.report.stoppedOnValidation, true);
-  assert.match(renderSensitivity(between.report).join('\n'), /the fallback stopped once these images met the target/);
-  assert.doesNotMatch(renderSensitivity(easy.report).join('\n'), /the fallback stopped/);
+  // The stop is decided on the selection images; the report is on the validation images, which decided nothing.
+  const target = (easy.report.selectionSqnr + strict.report.selectionSqnr) / 2;
+  const between = await quantizeWithFallback(model, layers, plan, images, target, 2);
+  assert.ok(between.report.selectionSqnr >= target);
+  assert.equal(between.report.layers.filter((l) => l.float).length, 1);
+  assert.equal(between.report.met, between.report.logitsSqnr >= target, 'met is judged on the unseen images');
+  assert.notEqual(between.report.logitsSqnr, between.report.selectionSqnr);
+  assert.match(renderSensitivity(between.report).join('\n'), /on 4 images no step of the conversion saw/);
+  assert.match(renderSensitivity(between.report).join('\n'), /on the 4 selection images that decide the fallback/);
+  const none = await quantizeWithFallback(model, layers, plan, { calibration: [x], selection: null, validation: null }, 0, 0);
+  assert.equal(none.report.heldOut, false);
+  assert.match(renderSensitivity(none.report).join('\n'), /none left unseen: this flatters int8/);
 });
 
 test('calibration is deterministic; percentile ranges lie within min-max ranges', async () => {
@@ -341,7 +362,7 @@ test('precision is part of the artifact cache key: precision, method, calibratio
   assert.equal(artifactPath('levit_128s', weights, 'onnx', FP32), artifactPath('levit_128s', weights, 'onnx'));
   assert.doesNotMatch(artifactPath('levit_128s', weights, 'onnx'), /fp32|int8/);
   const dynamic = await resolvePrecision('int8', o);
-  assert.equal(precisionKey(dynamic), 'int8-dynamic-rr');
+  assert.equal(precisionKey(dynamic), 'int8-dynamic-rp');
   assert.equal(precisionKey(await resolvePrecision('int8', { ...o, reduceRange: false })), 'int8-dynamic');
   assert.equal(precisionKey(await resolvePrecision('int8', { ...o, int8Target: 'vnni' })), 'int8-dynamic-vnni');
   if (hasShared) {
@@ -354,7 +375,7 @@ test('precision is part of the artifact cache key: precision, method, calibratio
     assert.equal(precisionKey(a), precisionKey(again), 'deterministic');
     const keys = [FP32, await resolvePrecision('fp16', o), dynamic, a, pct, fewer, vnni, attention].map((p) => artifactPath('levit_128s', weights, 'onnx', p));
     assert.equal(new Set(keys).size, keys.length);
-    assert.match(precisionKey(a), /^int8-minmax-[0-9a-f]{12}-n6-v[0-9a-f]{12}-n2-t20-f16-rr$/);
+    assert.match(precisionKey(a), /^int8-minmax-[0-9a-f]{12}-n4-s[0-9a-f]{12}-n2-v[0-9a-f]{12}-n2-t20-f16-rp$/);
     assert.match(precisionKey(vnni), /-t20-f16-vnni-g2$/, 'the VNNI graph form has a revision of its own');
   }
   await assert.rejects(resolvePrecision('fp16', { ...o, calibration: dir }), /--calibration applies to --precision int8/);
@@ -470,7 +491,7 @@ test('levit convert --precision int8 and bench --precision, as a user runs them'
     records.map((x) => [x.precision, x.precision_key]),
     [
       ['fp32', undefined],
-      ['int8', 'int8-dynamic-rr'],
+      ['int8', 'int8-dynamic-rp'],
     ],
   );
 });

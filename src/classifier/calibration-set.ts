@@ -64,29 +64,43 @@ export function chooseCalibrationFiles(dir: string, size: number, flag = '--cali
   return identify(dir, spread(requireImages(dir, flag), size));
 }
 
-/** Calibration images and the held-out images that judge the result. */
+/**
+ * The images of static int8, in three roles that never share a file: calibration images set the
+ * activation ranges, selection images decide when the sensitivity fallback stops, and validation
+ * images, which neither step saw, judge the result (the SQNR and agreement convert reports).
+ */
 export interface ImageSplit {
   calibration: CalibrationFiles;
-  /** Null when there was a single image: nothing could be held out. */
+  /** Held out from calibration for the fallback's stopping rule; null when too few images (it then uses the calibration images). */
+  selection: CalibrationFiles | null;
+  /** Seen by no step of the conversion; null when too few images (the report then says what judged it). */
   validation: CalibrationFiles | null;
-  /** How the validation images were chosen, in words. */
+  /** How the images were split, in words. */
   how: string;
 }
 
-/** Without a validation folder, every third chosen image (in name order) is held out. */
-export const HELD_OUT_EVERY = 3;
+/** Without --validation, the chosen images take turns in this order: half calibration, a quarter each selection and validation. */
+export const SPLIT_TURNS = ['calibration', 'selection', 'validation', 'calibration'] as const;
+/** With --validation, 1 in this many --calibration images is held out for the fallback's stopping rule. */
+export const SELECTION_EVERY = 3;
+
+const selectionHow = (n: number) =>
+  n ? `1 in ${SELECTION_EVERY} of the --calibration images (${n}) decide the fallback` : 'the fallback decides on the calibration images';
+
+const sha256Of = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
 /**
- * Splits the chosen images into calibration and validation parts, or, with `validationDir`, takes
- * the validation images from there (refusing any file that is byte-identical to a calibration one).
- * Near-duplicates (one photo in two encodings) are not detected: keep them on one side.
+ * Splits the chosen images by turns (SPLIT_TURNS, in name order: deterministic), or, with
+ * `validationDir`, takes the validation images from there (refusing any file byte-identical to one of
+ * the others) and holds 1 in SELECTION_EVERY of the rest out for the fallback. Near-duplicates (one photo
+ * in two encodings) are not detected: keep them on one side.
  */
 export function chooseImageSplit(dir: string, size: number, validationDir?: string): ImageSplit {
+  const chosen = spread(requireImages(dir, '--calibration'), size);
   if (validationDir) {
-    const calibration = chooseCalibrationFiles(dir, size);
     const validation = chooseCalibrationFiles(validationDir, size, '--validation');
-    const seen = new Set(calibration.files.map((f) => createHash('sha256').update(readFileSync(f)).digest('hex')));
-    const both = validation.files.filter((f) => seen.has(createHash('sha256').update(readFileSync(f)).digest('hex')));
+    const seen = new Set(chosen.map(sha256Of));
+    const both = validation.files.filter((f) => seen.has(sha256Of(f)));
     if (both.length) {
       throw new LevitError(
         `--validation: ${both.length} of its images are also calibration images (${relative(validationDir, both[0])}${both.length > 1 ? ', ...' : ''})`,
@@ -94,24 +108,33 @@ export function chooseImageSplit(dir: string, size: number, validationDir?: stri
         'The validation images judge int8 on images it was not calibrated on: give a folder of other images.',
       );
     }
-    return { calibration, validation, how: `the ${validation.files.length} images of --validation ${validationDir}` };
+    const selection = chosen.filter((_, i) => i % SELECTION_EVERY === SELECTION_EVERY - 1);
+    const calibration = chosen.filter((f) => !selection.includes(f));
+    return {
+      calibration: identify(dir, calibration),
+      selection: selection.length ? identify(dir, selection) : null,
+      validation,
+      how: `the ${validation.files.length} images of --validation ${validationDir}; ${selectionHow(selection.length)}`,
+    };
   }
-  const chosen = spread(requireImages(dir, '--calibration'), size);
-  if (chosen.length < 2) return { calibration: identify(dir, chosen), validation: null, how: 'none: a single image cannot be split' };
-  const held = chosen.filter((_, i) => i % HELD_OUT_EVERY === HELD_OUT_EVERY - 1);
-  if (held.length === 0) held.push(chosen[chosen.length - 1]);
-  const kept = chosen.filter((f) => !held.includes(f));
+  const role = (i: number) => (chosen.length < 3 ? (i === 0 ? 'calibration' : 'validation') : SPLIT_TURNS[i % SPLIT_TURNS.length]);
+  const part = (r: (typeof SPLIT_TURNS)[number]) => chosen.filter((_, i) => role(i) === r);
+  const [selection, validation] = [part('selection'), part('validation')];
+  const counts = `${part('calibration').length} calibration, ${selection.length} selection, ${validation.length} validation`;
   return {
-    calibration: identify(dir, kept),
-    validation: identify(dir, held),
-    how: `1 in ${HELD_OUT_EVERY} of the ${chosen.length} images chosen from --calibration (${held.length}), held out from calibration`,
+    calibration: identify(dir, part('calibration')),
+    selection: selection.length ? identify(dir, selection) : null,
+    validation: validation.length ? identify(dir, validation) : null,
+    how: validation.length
+      ? `the ${chosen.length} images chosen from --calibration, by turns: ${counts}`
+      : 'none: a single image cannot be split, so it judges itself',
   };
 }
 
 export async function loadCalibrationSet(
   chosen: CalibrationFiles,
   p: Preprocessing,
-  role: 'calibration' | 'validation' = 'calibration',
+  role: 'calibration' | 'selection' | 'validation' = 'calibration',
 ): Promise<CalibrationSet> {
   const plane = 3 * p.resolution * p.resolution;
   const images: FloatTensor[] = [];

@@ -17,14 +17,14 @@ import type { PrecisionSpec } from './precision.js';
 export interface ArtifactInt8 {
   /** The CPU it was made for; null where the file does not say (not a levit artifact). */
   target: Int8Target | null;
-  /** 8-bit weights (and int8 attention operands), which saturate int16 pair sums; 7-bit ones do not. */
+  /** 8-bit weights (and int8 attention operands), which can saturate int16 pair sums; pair-limited ones cannot. */
   fullRange: boolean;
   /** convert's report on it, where the file keeps one (static int8 of this levit version). */
   accuracy: Int8Accuracy | null;
 }
 
 /** METADATA.int8_weights: the two weight ranges, as the metadata spells them. */
-export const INT8_WEIGHTS = { full: 'full range (8-bit)', reduced: '7-bit' } as const;
+export const INT8_WEIGHTS = { full: 'full range (8-bit)', reduced: 'pair-limited (8-bit matrices, 7-bit convolutions)' } as const;
 
 /** An int8 ONNX artifact's form and why, the images that calibrated and judged it, and how close it came (int8-form.ts reads it). */
 export function int8Metadata(p: PrecisionSpec, sensitivity: SensitivityReport | null): Record<string, string> {
@@ -66,7 +66,7 @@ export function artifactInt8(metadata: Record<string, string>): ArtifactInt8 | n
   if (!label.startsWith('int8')) return null;
   const targetWord = (metadata.int8_target ?? '').split(':')[0];
   const target = (INT8_TARGETS as readonly string[]).includes(targetWord) ? (targetWord as Int8Target) : null;
-  // Older artifacts: the label says "full range" or "7-bit range".
+  // Older artifacts: the label says "full range" or "7-bit range" (both ranges below full are exact everywhere).
   const fullRange = metadata.int8_weights ? metadata.int8_weights === INT8_WEIGHTS.full : /full range/.test(label);
   return { target, fullRange, accuracy: parseAccuracy(metadata.int8_accuracy) };
 }
@@ -126,7 +126,7 @@ export async function checkInt8Form(path: string, model: string, backend: Backen
   throw new LevitError(
     `${problem}: its outputs would be silently wrong`,
     ExitCode.unavailable,
-    `Make the AVX2 form (7-bit weights, exact on every CPU): levit convert ${model} --precision int8 --int8-target avx2 --calibration DIR; ` +
+    `Make the AVX2 form (pair-limited weights, exact on every CPU): levit convert ${model} --precision int8 --int8-target avx2 --calibration DIR; ` +
       'or run this file on a CPU with VNNI. ' +
       '--allow-int8-saturation runs it anyway, marked in the output and the results.',
   );

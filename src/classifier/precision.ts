@@ -21,7 +21,7 @@ export type Int8Method = CalibrationMethod | 'dynamic';
 export interface Int8Form {
   target: Int8Target;
   targetReason: string;
-  /** 7-bit weights: the avx2 target's, unless --reduce-range / --no-reduce-range said otherwise. */
+  /** Pair-limited weights (numeric.ts WeightRange): the avx2 target's, unless --reduce-range / --no-reduce-range said otherwise. */
   reduceRange: boolean;
 }
 
@@ -29,10 +29,14 @@ export interface Int8Form {
 export interface StaticInt8 extends Int8Form {
   precision: 'int8';
   method: CalibrationMethod;
+  /** Set the activation ranges. */
   calibration: CalibrationFiles;
-  /** Held out from calibration; null when there was a single image. */
+  /** Decide when the fallback stops (held out from calibration); null when too few images. */
+  selection: CalibrationFiles | null;
+  /** Judge the result, seen by no step of the conversion; null when too few images. */
   validation: CalibrationFiles | null;
-  validationHow: string;
+  /** How the images were split, in words. */
+  splitHow: string;
   targetSqnr: number;
   maxFallback: number;
   /** Attention's activation products in int8 too (uint8 x int8, MatMulIntegerToFloat). */
@@ -53,7 +57,7 @@ export interface PrecisionOptions {
   method?: Int8Method;
   targetSqnr: number;
   maxFallback: number;
-  /** Unset: the target's (7-bit for avx2, full range for vnni). */
+  /** Unset: the target's (pair-limited for avx2, full range for vnni). */
   reduceRange?: boolean;
   /** Unset: this machine's, from its CPU flags. */
   int8Target?: Int8Target;
@@ -96,8 +100,9 @@ export async function resolvePrecision(precision: Precision, o: PrecisionOptions
     precision,
     method,
     calibration: split.calibration,
+    selection: split.selection,
     validation: split.validation,
-    validationHow: split.how,
+    splitHow: split.how,
     targetSqnr: o.targetSqnr,
     maxFallback: o.maxFallback,
     int8Attention: o.int8Attention ?? false,
@@ -114,12 +119,13 @@ const VNNI_STATIC_GRAPH = 2;
  */
 export function precisionKey(spec: PrecisionSpec): string {
   if (spec.precision !== 'int8') return spec.precision === 'fp32' ? '' : spec.precision;
-  // avx2 with 7-bit weights keeps the keys it had before targets existed.
-  const form = `${spec.target === 'vnni' ? '-vnni' : ''}${spec.reduceRange ? '-rr' : ''}`;
+  // -rp: pair-limited weights (before them, 7-bit ones were -rr).
+  const form = `${spec.target === 'vnni' ? '-vnni' : ''}${spec.reduceRange ? '-rp' : ''}`;
   if (spec.method === 'dynamic') return `int8-dynamic${form}`;
   // Static int8 for VNNI has its own graph form (uint8 HardSwish, split projections): its revision, so cached artifacts of an older form are rebuilt.
   const graph = spec.target === 'vnni' ? `-g${VNNI_STATIC_GRAPH}` : '';
-  const validation = spec.validation ? `-v${spec.validation.hash.slice(0, 12)}-n${spec.validation.files.length}` : '';
+  const part = (tag: string, f: CalibrationFiles | null) => (f ? `-${tag}${f.hash.slice(0, 12)}-n${f.files.length}` : '');
+  const validation = `${part('s', spec.selection)}${part('v', spec.validation)}`;
   const attention = spec.int8Attention ? '-qattn' : '';
   const images = `${spec.calibration.hash.slice(0, 12)}-n${spec.calibration.files.length}${validation}`;
   return `int8-${spec.method}-${images}-t${spec.targetSqnr}-f${spec.maxFallback}${attention}${form}${graph}`;
@@ -127,9 +133,9 @@ export function precisionKey(spec: PrecisionSpec): string {
 
 export function precisionLabel(spec: PrecisionSpec): string {
   if (spec.precision !== 'int8') return spec.precision;
-  const weights = `${spec.reduceRange ? '7-bit range' : 'full range'}, for ${spec.target === 'vnni' ? 'VNNI' : 'AVX2'} CPUs`;
+  const weights = `${spec.reduceRange ? 'pair-limited' : 'full range'}, for ${spec.target === 'vnni' ? 'VNNI' : 'AVX2'} CPUs`;
   if (spec.method === 'dynamic') return `int8 dynamic (weights per channel, ${weights}; activations at run time)`;
-  const held = spec.validation ? `, judged on ${spec.validation.files.length} held-out` : ', judged on the calibration image itself (none held out)';
+  const held = spec.validation ? `, judged on ${spec.validation.files.length} unseen` : ', judged on the calibration image itself (none held out)';
   const attention = spec.int8Attention ? '; attention products int8' : '';
   return `int8 static, ${spec.method} calibration on ${spec.calibration.files.length} images${held} (weights per channel, ${weights}${attention})`;
 }
@@ -156,8 +162,9 @@ export async function lowerWithPrecision(
   const target = `int8 for ${spec.target === 'vnni' ? 'VNNI' : 'AVX2'} CPUs (${spec.targetReason})`;
   if (spec.method === 'dynamic') return { model: quantizeDynamic(model, spec.reduceRange), notes: [target, 'dynamic int8: convolutions stay float32'] };
   const set = await loadCalibrationSet(spec.calibration, card.preprocessing);
+  const selection = spec.selection && (await loadCalibrationSet(spec.selection, card.preprocessing, 'selection'));
   const held = spec.validation && (await loadCalibrationSet(spec.validation, card.preprocessing, 'validation'));
-  const notes = [target, ...leftOut('calibration', set), ...(held ? leftOut('validation', held) : [])];
+  const notes = [target, ...leftOut('calibration', set), ...(selection ? leftOut('selection', selection) : []), ...(held ? leftOut('validation', held) : [])];
   if (!held) notes.push('no image held out: the SQNR is measured on the calibration image itself, which flatters it');
   onProgress?.({ phase: 'calibrating' });
   const layers = quantLayers(model);
@@ -170,7 +177,7 @@ export async function lowerWithPrecision(
   // A convolution's output read by a uint8 HardSwish is clipped at -3, where HardSwish is 0: judge it after the HardSwish.
   const swishes = new Map(plan.vnni ? hardswishUnits(model, new Map(layers.map((l) => [l.node, l]))).map((h) => [h.conv, h.output]) : []);
   const units = [...layers.map((l) => ({ ...l, output: swishes.get(l.node) ?? l.output })), ...products];
-  const judge = { calibration: set.batches, validation: held ? held.batches : set.batches };
+  const judge = { calibration: set.batches, selection: selection?.batches ?? null, validation: held?.batches ?? null };
   const { model: measured, report } = await quantizeWithFallback(model, units, plan, judge, spec.targetSqnr, spec.maxFallback, onProgress);
   // Exact, so the report (measured on the fused projections, whose outputs it names) holds for it.
   const quantized = plan.vnni ? splitHeads(measured) : measured;

@@ -10,8 +10,8 @@ import {
   type PrecisionSpec,
   resolvePrecision,
 } from '../classifier/precision.js';
-import { HELD_OUT_EVERY } from '../classifier/calibration-set.js';
 import { INT8_TARGETS, type Int8Target } from '../quant/cpu-target.js';
+import { CALIBRATION_METHODS } from '../quant/calibrate.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { NO_FUSION, type TokenFusion, isFused, parseTokenFusion } from '../models/fusion/spec.js';
 import { checkRegularFile } from '../util/files.js';
@@ -226,8 +226,10 @@ export function precisionFlags(precisionDescription: string, precisionDefault: s
       default: PRECISION_DEFAULTS.calibrationSize,
     }),
     'calibration-method': Flags.string({
-      description: 'int8: minmax or percentile (99.99%) activation ranges from --calibration; dynamic = activations quantized at run time, no images',
-      options: ['minmax', 'percentile', 'dynamic'],
+      description:
+        'int8: how activation ranges are chosen from --calibration: minmax, percentile (99.99%), mse (least squared error) or entropy (least KL divergence); ' +
+        'dynamic = activations quantized at run time, no images',
+      options: [...CALIBRATION_METHODS, 'dynamic'],
     }),
     'target-sqnr': Flags.string({
       description: 'int8 static: keep the most sensitive layers in float32 until the logits reach this SQNR (dB) against float32; 0 = never',
@@ -238,16 +240,21 @@ export function precisionFlags(precisionDescription: string, precisionDefault: s
       default: PRECISION_DEFAULTS.maxFallback,
     }),
     validation: Flags.string({
-      description: `int8 static: held-out images that judge the fallback and the reported SQNR (default: 1 in ${HELD_OUT_EVERY} of the --calibration images)`,
+      description:
+        'int8 static: images no step of the conversion sees, which judge the SQNR and agreement it reports ' +
+        '(default: a quarter of the --calibration images; another quarter decides when the fallback stops)',
       helpValue: 'DIR',
     }),
     'int8-target': Flags.string({
       description:
-        'int8: the CPU the artifact is for (default: this one, from its flags): vnni = full-range weights, image convolution float32; avx2 = 7-bit weights',
+        'int8: the CPU the artifact is for (default: this one): vnni = full-range weights, image convolution float32; ' +
+        'avx2 = pair-limited weights, exact on every CPU',
       options: [...INT8_TARGETS],
     }),
     'reduce-range': Flags.boolean({
-      description: "int8: 7-bit weights (exact on AVX2 CPUs without VNNI, where full-range u8*s8 products can saturate); default: --int8-target's choice",
+      description:
+        'int8: pair-limited weights (8-bit matrices whose pairs of products cannot saturate int16 sums, 7-bit convolutions: exact on AVX2 CPUs ' +
+        "without VNNI, where full-range u8*s8 products can); default: --int8-target's choice",
       allowNo: true,
     }),
     'int8-attention': Flags.boolean({

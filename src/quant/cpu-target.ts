@@ -7,8 +7,8 @@ import { type OnnxModel, serializeOnnx } from '../onnx/model.js';
  * - vnni: AVX-512 VNNI or AVX-VNNI multiplies uint8 by int8 straight into int32 sums, so
  *   full-range (8-bit) weights are exact there; convolutions over the image stay float32;
  * - avx2: x86 without VNNI (and any CPU whose flags cannot be read): the U8S8 kernels sum pairs
- *   of products in int16 (vpmaddubsw), which full-range weights can saturate, so weights use
- *   7 bits, as levit did before it knew the CPU.
+ *   of products in int16 (vpmaddubsw), which full-range weights can saturate, so weights are
+ *   pair-limited (numeric.ts WeightRange: 8-bit matrices no pair of which can saturate, 7-bit convolutions).
  */
 export type Int8Target = 'vnni' | 'avx2';
 export const INT8_TARGETS: readonly Int8Target[] = ['vnni', 'avx2'];
@@ -50,13 +50,13 @@ export function detectInt8Target(m: Int8Machine): Int8TargetChoice {
       target: 'avx2',
       reason:
         `onnxruntime on this CPU ${SATURATION_WORDS}, although /proc/cpuinfo lists ${vnni.join(' and ')} ` +
-        '(an emulator or hypervisor hides it): 7-bit weights',
+        '(an emulator or hypervisor hides it): pair-limited weights',
     };
   }
   if (vnni.length) return { target: 'vnni', reason: `this CPU has ${vnni.join(' and ')}: full-range weights do not saturate` };
-  if (!m.flags) return { target: 'avx2', reason: 'no x86 CPU flags readable here: 7-bit weights, exact on every CPU' };
+  if (!m.flags) return { target: 'avx2', reason: 'no x86 CPU flags readable here: pair-limited weights, exact on every CPU' };
   const simd = m.flags.has('avx2') ? 'AVX2 without VNNI' : 'no AVX2 and no VNNI';
-  return { target: 'avx2', reason: `this CPU has ${simd}: 7-bit weights, as full-range ones can saturate its int16 sums` };
+  return { target: 'avx2', reason: `this CPU has ${simd}: pair-limited weights, as full-range ones can saturate its int16 sums` };
 }
 
 /**

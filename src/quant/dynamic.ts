@@ -1,6 +1,7 @@
 import type { OnnxModel, OnnxNode, OnnxTensor } from '../onnx/model.js';
 import { type QuantLayer, quantLayers } from './layers.js';
 import { quantizeWeights } from './numeric.js';
+import { weightRange } from './qdq.js';
 
 /**
  * Dynamic int8, for users without calibration images: matrix-product weights int8 per output
@@ -28,7 +29,7 @@ export function quantizeDynamic(model: OnnxModel, reduceRange = false): OnnxMode
 
 function dynamicLayer(layer: QuantLayer, initializers: Map<string, OnnxTensor>, reduceRange: boolean): OnnxNode[] {
   const w = initializers.get(layer.weight)!;
-  const q = quantizeWeights(w.data as Float32Array, w.shape, layer.axis, reduceRange);
+  const q = quantizeWeights(w.data as Float32Array, w.shape, layer.axis, weightRange(layer, reduceRange));
   const base = layer.node;
   const v = (s: string) => `${base}:${s}`;
   initializers.set(v('weight_int8'), { dtype: 'int8', shape: w.shape, data: q.data });

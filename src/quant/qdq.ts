@@ -1,7 +1,7 @@
 import type { OnnxModel, OnnxNode, OnnxTensor } from '../onnx/model.js';
 import { hardswishQuant, hardswishUnits } from './hardswish.js';
 import { type ProductLayer, type QuantLayer, activationProducts, quantLayers, siluUnits } from './layers.js';
-import { type ActivationQuant, activationQuant, quantizeWeights, roundHalfEven, signedActivationQuant } from './numeric.js';
+import { type ActivationQuant, type WeightRange, activationQuant, quantizeWeights, roundHalfEven, signedActivationQuant } from './numeric.js';
 
 export interface Range {
   min: number;
@@ -13,7 +13,7 @@ export interface StaticPlan {
   ranges: ReadonlyMap<string, Range>;
   /** Layers (node names) kept in float32: the sensitivity fallback's choice. */
   keepFloat: ReadonlySet<string>;
-  /** 7-bit weights, for AVX2 machines without VNNI (see quantizeWeights). */
+  /** Weights no int16 pair sum can saturate, for AVX2 machines without VNNI: paired matrices, 7-bit convolutions (see WeightRange). */
   reduceRange: boolean;
   /** Activation products (attention) in int8 too, except those in keepFloat. */
   products: boolean;
@@ -72,6 +72,12 @@ export function quantizeStatic(model: OnnxModel, plan: StaticPlan): OnnxModel {
     else if (!folded.has(n.name)) rewrite.keep(n);
   }
   return rewrite.result();
+}
+
+/** A layer's weight range: full, or where pairs must not saturate, paired for a [K, N] matrix and 7-bit otherwise (a convolution). */
+export function weightRange(layer: Pick<QuantLayer, 'op'>, reduceRange: boolean): WeightRange {
+  if (!reduceRange) return 'full';
+  return layer.op === 'Conv' ? 'reduced' : 'paired';
 }
 
 function rangeOf(ranges: ReadonlyMap<string, Range>, value: string): Range {
@@ -196,7 +202,7 @@ class QdqRewrite {
 
   private weight(layer: QuantLayer): { name: string; scales: Float32Array } {
     const w = this.initializers.get(layer.weight)!;
-    const q = quantizeWeights(w.data as Float32Array, w.shape, layer.axis, this.reduceRange);
+    const q = quantizeWeights(w.data as Float32Array, w.shape, layer.axis, weightRange(layer, this.reduceRange));
     const channels = q.scales.length;
     const data = this.add(`${layer.weight}:int8`, { dtype: 'int8', shape: w.shape, data: q.data });
     const s = this.add(`${layer.weight}:scale`, { dtype: 'float32', shape: [channels], data: q.scales });

@@ -7,25 +7,23 @@ const db = (v: number) => (v >= 120 ? 'exact' : `${v.toFixed(1)} dB`);
 export function renderSensitivity(r: SensitivityReport): string[] {
   const float = r.layers.filter((l) => l.float);
   const judged = r.heldOut
-    ? `on ${r.images} held-out images (${db(r.calibrationSqnr)} on the ${r.calibrationImages} calibration images)`
-    : `on the ${r.images} calibration images (none held out: this flatters int8)`;
+    ? `on ${r.images} images no step of the conversion saw`
+    : `on the images the fallback stopped on (none left unseen: this flatters int8)`;
   const lines = [
     `  logits   SQNR ${db(r.logitsSqnr)} against float32 (target ${r.targetSqnr} dB: ${r.met ? 'met' : 'NOT met'}), ` +
       `top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}% ${judged}`,
-    ...(r.stoppedOnValidation
-      ? [
-          '           the fallback stopped once these images met the target, so the figure is the first to pass, not an independent one:',
-          '           judge it on other images (--validation DIR) or with levit eval --precision int8',
-        ]
-      : []),
+    `           (${db(r.calibrationSqnr)} on the ${r.calibrationImages} calibration images, ${db(r.selectionSqnr)} on the ` +
+      `${r.selectionImages} selection images that decide the fallback)`,
     `  layers   ${r.layers.length - float.length} of ${r.layers.length} in int8` +
       `${float.length ? `; kept in float32: ${float.map((l) => l.node).join(', ')}` : ''}`,
   ];
   const measured = r.layers.filter((l) => l.alone !== null).sort((a, b) => a.alone! - b.alone!);
   if (measured.length) {
-    lines.push(`  most sensitive (logits SQNR with that layer alone in int8):`);
-    for (const l of measured.slice(0, SHOWN))
-      lines.push(`    ${l.node.padEnd(32)} ${l.op.padEnd(6)} ${db(l.alone!).padStart(9)}${l.float ? '  -> float32' : ''}`);
+    lines.push(`  most sensitive (logits SQNR with that layer alone in int8; its share of the multiply-adds):`);
+    for (const l of measured.slice(0, SHOWN)) {
+      const share = `${(l.share * 100).toFixed(1)}%`.padStart(6);
+      lines.push(`    ${l.node.padEnd(32)} ${l.op.padEnd(6)} ${db(l.alone!).padStart(9)} ${share}${l.float ? '  -> float32' : ''}`);
+    }
   }
   const worst = [...r.layers]
     .filter((l) => !l.float)

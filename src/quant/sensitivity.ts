@@ -3,6 +3,7 @@ import type { OnnxModel } from '../onnx/model.js';
 import type { ProductLayer, QuantLayer } from './layers.js';
 import { sqnr } from './numeric.js';
 import { type StaticPlan, quantizeStatic } from './qdq.js';
+import { quantLayers } from './layers.js';
 import { type Values, forEachBatch } from './run.js';
 
 /** SQNR is capped here in reports: an exact value would be Infinity. */
@@ -11,11 +12,16 @@ const SQNR_CAP = 120;
 /** What the fallback can keep in float32: a layer with weights, or an activation product. */
 export type FallbackUnit = Pick<QuantLayer | ProductLayer, 'node' | 'op' | 'output'>;
 
-/** The images that set the ranges and rank the layers, and the held-out ones that judge the result. */
+/**
+ * The images of each step: calibration images set the ranges (and rank the layers), selection images
+ * decide when the fallback stops, validation images judge the result and were seen by neither.
+ */
 export interface JudgedBatches {
   calibration: readonly FloatTensor[];
-  /** The calibration batches themselves when nothing was held out. */
-  validation: readonly FloatTensor[];
+  /** Null when too few images: the fallback then stops on the calibration images. */
+  selection: readonly FloatTensor[] | null;
+  /** Null when too few images: the report is then on the images the fallback stopped on, and says so. */
+  validation: readonly FloatTensor[] | null;
 }
 
 export interface LayerSensitivity {
@@ -28,6 +34,8 @@ export interface LayerSensitivity {
    * Null when not measured (the fully quantized model met the target at once).
    */
   alone: number | null;
+  /** Its share of the int8 layers' multiply-adds: what keeping it in float32 costs in speed. */
+  share: number;
   /** Kept in float32 by the fallback. */
   float: boolean;
 }
@@ -40,19 +48,17 @@ export interface SensitivityReport {
   top1Agreement: number;
   /** Validation images. */
   images: number;
-  /** False when the validation images are the calibration images (nothing could be held out). */
+  /** False when no image was left for validation: the figures are then on images a step saw (the selection's, or the calibration's). */
   heldOut: boolean;
   calibrationImages: number;
   /** The same logits SQNR on the calibration images: how much better int8 does on what it was fitted to. */
   calibrationSqnr: number;
+  /** Where the fallback stopped: the logits SQNR on its selection images (the calibration images when there were none). */
+  selectionImages: number;
+  selectionSqnr: number;
   targetSqnr: number;
-  /** Whether the logits reached the target (with at most the allowed fallbacks). */
+  /** Whether the logits reached the target on the validation images (with at most the allowed fallbacks). */
   met: boolean;
-  /**
-   * The fallback kept layers in float32 until these same validation images met the target: the
-   * figure then decided where to stop, so it is the first one to pass, not an independent measure.
-   */
-  stoppedOnValidation: boolean;
 }
 
 /** Per-layer sensitivity is measured on this many images at most: one full pass per layer. */
@@ -98,9 +104,29 @@ export type FallbackProgress = { phase: 'sensitivity'; done: number; total: numb
 const batchImages = (batches: readonly FloatTensor[]) => batches.reduce((n, b) => n + b.shape[0], 0);
 
 /**
- * Quantizes every layer; if the logits miss `targetSqnr` on the validation images, measures each
- * layer's cost alone (on calibration images) and keeps the costliest in float32, one at a time,
- * until the validation logits meet the target or `maxFallback` layers are float.
+ * Each layer's multiply-adds per image, from its weight and its output: the weight's elements times the
+ * positions it is applied at (output elements over output channels). Activation products have no weight:
+ * their output elements stand in (an undercount, so they are cheap to keep float, the cautious side).
+ */
+function layerCosts(model: OnnxModel, layers: readonly FallbackUnit[], outputs: ReadonlyMap<string, Float32Array>, images: number): Map<string, number> {
+  const weights = new Map(quantLayers(model).map((l) => [l.node, l]));
+  const costs = new Map<string, number>();
+  for (const l of layers) {
+    const out = outputs.get(l.output)!.length / images;
+    const q = weights.get(l.node);
+    const w = q && model.initializers.get(q.weight);
+    costs.set(l.node, w ? (w.data.length * out) / w.shape[q.op === 'Conv' ? 0 : 1] : out);
+  }
+  const total = [...costs.values()].reduce((x, y) => x + y, 0);
+  return new Map([...costs].map(([n, c]) => [n, c / total]));
+}
+
+/**
+ * Quantizes every layer; if the logits miss `targetSqnr` on the selection images, measures each layer's
+ * cost alone (on selection images too) and keeps layers in float32, one at a time, until the selection
+ * images meet the target or `maxFallback` layers are float: first the layers that cost the most accuracy
+ * for the least speed (the noise a layer adds alone, over its share of the multiply-adds). The result is
+ * judged on the validation images, which neither the ranges nor the stopping rule saw.
  */
 export async function quantizeWithFallback(
   model: OnnxModel,
@@ -114,19 +140,19 @@ export async function quantizeWithFallback(
   const logits = model.outputs[0].name;
   const classes = Number(model.outputs[0].shape?.at(-1) ?? 1000);
   const watched = [...new Set([logits, ...layers.map((l) => l.output)])];
-  const batches = images.validation;
-  const reference = await concatValues(model, watched, batches);
+  const selection = images.selection ?? images.calibration;
+  const judging = images.validation ?? selection;
+  const reference = await concatValues(model, watched, judging);
+  const selectionReference = (await concatValues(model, [logits], selection)).get(logits)!;
+  const share = layerCosts(model, layers, reference, batchImages(judging));
   const keepFloat = new Set(plan.keepFloat);
-  const measure = async () => {
-    const quantized = quantizeStatic(model, { ...plan, keepFloat });
-    const got = await concatValues(quantized, watched, batches);
-    return { quantized, got, logitsSqnr: capped(sqnr(reference.get(logits)!, got.get(logits)!)) };
-  };
-  let current = await measure();
-  let stoppedOnValidation = false;
+  const onSelection = async (quantized: OnnxModel) => capped(sqnr(selectionReference, (await concatValues(quantized, [logits], selection)).get(logits)!));
+  let quantized = quantizeStatic(model, { ...plan, keepFloat });
+  let selectionSqnr = await onSelection(quantized);
   const alone = new Map<string, number>();
-  if (current.logitsSqnr < targetSqnr && maxFallback > 0) {
-    const few = images.calibration.slice(0, SENSITIVITY_BATCHES);
+  if (selectionSqnr < targetSqnr && maxFallback > 0) {
+    // Ranked on images the ranges were not fitted to: on those a layer's cost is the one it will have.
+    const few = selection.slice(0, SENSITIVITY_BATCHES);
     const fewReference = (await concatValues(model, [logits], few)).get(logits)!;
     const candidates = layers.filter((l) => !keepFloat.has(l.node));
     for (const [i, layer] of candidates.entries()) {
@@ -135,42 +161,41 @@ export async function quantizeWithFallback(
       alone.set(layer.node, capped(sqnr(fewReference, got.get(logits)!)));
       onProgress?.({ phase: 'sensitivity', done: i + 1, total: candidates.length });
     }
-    const order = [...candidates].sort((a, b) => alone.get(a.node)! - alone.get(b.node)!);
+    // Noise power a layer adds alone, per share of the work it would take back from int8.
+    const harm = (l: FallbackUnit) => 10 ** (-alone.get(l.node)! / 10) / Math.max(share.get(l.node)!, 1e-6);
+    const order = [...candidates].sort((a, b) => harm(b) - harm(a));
     for (const layer of order.slice(0, maxFallback)) {
       keepFloat.add(layer.node);
-      current = await measure();
-      onProgress?.({ phase: 'fallback', floatLayers: keepFloat.size, logitsSqnr: current.logitsSqnr });
-      if (current.logitsSqnr >= targetSqnr) {
-        stoppedOnValidation = true;
-        break;
-      }
+      quantized = quantizeStatic(model, { ...plan, keepFloat });
+      selectionSqnr = await onSelection(quantized);
+      onProgress?.({ phase: 'fallback', floatLayers: keepFloat.size, logitsSqnr: selectionSqnr });
+      if (selectionSqnr >= targetSqnr) break;
     }
   }
+  const got = await concatValues(quantized, watched, judging);
+  const logitsSqnr = capped(sqnr(reference.get(logits)!, got.get(logits)!));
+  const calibrationSqnr = capped(
+    sqnr((await concatValues(model, [logits], images.calibration)).get(logits)!, (await concatValues(quantized, [logits], images.calibration)).get(logits)!),
+  );
   const report: SensitivityReport = {
     layers: layers.map((l) => ({
       node: l.node,
       op: l.op,
-      sqnr: capped(sqnr(reference.get(l.output)!, current.got.get(l.output)!)),
+      sqnr: capped(sqnr(reference.get(l.output)!, got.get(l.output)!)),
       alone: alone.get(l.node) ?? null,
+      share: share.get(l.node)!,
       float: keepFloat.has(l.node),
     })),
-    logitsSqnr: current.logitsSqnr,
-    top1Agreement: top1Agreement(reference.get(logits)!, current.got.get(logits)!, classes),
-    images: batchImages(batches),
-    heldOut: images.validation !== images.calibration,
+    logitsSqnr,
+    top1Agreement: top1Agreement(reference.get(logits)!, got.get(logits)!, classes),
+    images: batchImages(judging),
+    heldOut: images.validation !== null,
     calibrationImages: batchImages(images.calibration),
-    calibrationSqnr:
-      images.validation === images.calibration
-        ? current.logitsSqnr
-        : capped(
-            sqnr(
-              (await concatValues(model, [logits], images.calibration)).get(logits)!,
-              (await concatValues(current.quantized, [logits], images.calibration)).get(logits)!,
-            ),
-          ),
+    calibrationSqnr,
+    selectionImages: batchImages(selection),
+    selectionSqnr,
     targetSqnr,
-    met: current.logitsSqnr >= targetSqnr,
-    stoppedOnValidation,
+    met: logitsSqnr >= targetSqnr,
   };
-  return { model: current.quantized, report };
+  return { model: quantized, report };
 }

@@ -16,7 +16,9 @@ export function renderArtifact(a: ArtifactDescription): string {
     lines.push(['int8 form', a.int8.target ? `${target}: ${why.join(': ')}` : 'not stated (not written by levit convert)']);
     lines.push([
       'int8 weights',
-      a.int8.fullRange ? 'full range (8-bit): exact only where int8 products are summed in 32 bits (VNNI, ARM)' : '7-bit: exact on every CPU',
+      a.int8.fullRange
+        ? 'full range (8-bit): exact only where int8 products are summed in 32 bits (VNNI, ARM)'
+        : 'pair-limited or 7-bit: no int16 pair sum can saturate, exact on every CPU',
     ]);
     lines.push([
       'on this CPU',

@@ -41,7 +41,7 @@ test("onnxruntime's int8 products saturate here, and levit makes the AVX2 form f
   console.log(`  int8 form here: ${spec.targetReason}`);
 });
 
-test('the AVX2 form gives here the outputs it gives on a VNNI machine: 7-bit weights never saturate', async () => {
+test('the AVX2 form gives here the outputs it gives on a VNNI machine: pair-limited weights never saturate', async () => {
   const here = await logitsHere(f.artifact('avx2'));
   const fp32 = readNpy(f.logits('fp32'));
   console.log(`  avx2 form here: logits SQNR ${sqnr(fp32.data, here.data).toFixed(1)} dB against float32`);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { getCard } from '../src/models/registry.js';
 import { ensureArtifact } from '../src/classifier/convert.js';
 import type { BackendStatus } from '../src/runtime/backend.js';
-import { readNpy } from '../src/util/npy.js';
+import { readNpy, writeNpy } from '../src/util/npy.js';
 import { packageRoot } from '../src/util/paths.js';
 import { ortReason } from '../src/runtime/ort-node.js';
 import { TestServer } from './helpers/http-server.js';
@@ -115,10 +115,15 @@ test('artifacts are cached per model, weights and format', async (t) => {
 
 test('predict refuses inputs that do not fit the model, saying what it takes', (t) => {
   const dir = tempDir(t);
-  const r = runCli(['predict', 'levit_128s', golden('levit_128s', 'logits.npy'), '--weights', 'synthetic'], { LEVIT_CACHE_DIR: dir });
-  assert.equal(r.status, 3);
+  // Synthetic tensors, so that this runs on a fresh clone without ../shared.
+  const logits = join(dir, 'logits.npy');
+  writeNpy(logits, { dtype: 'float32', shape: [7, 1000], data: new Float32Array(7 * 1000) });
+  const input = join(dir, 'input.npy');
+  writeNpy(input, { dtype: 'float32', shape: [1, 3, 224, 224], data: new Float32Array(3 * 224 * 224) });
+  const r = runCli(['predict', 'levit_128s', logits, '--weights', 'synthetic'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(r.status, 3, r.stderr);
   assert.match(r.stderr, /holds a tensor of shape \[7, 1000\]; levit_128s takes \[N, 3, 224, 224\]/);
-  const unknown = runCli(['predict', 'levit_128s', golden('input_224.npy'), '--backend', 'ort-cuda', '--weights', 'synthetic'], { LEVIT_CACHE_DIR: dir });
+  const unknown = runCli(['predict', 'levit_128s', input, '--backend', 'ort-cuda', '--weights', 'synthetic'], { LEVIT_CACHE_DIR: dir });
   if (!available('ort-cuda')) {
     assert.equal(unknown.status, 5);
     assert.match(unknown.stderr, /backend ort-cuda is not available here/);

@@ -12,9 +12,9 @@ import { packageRoot } from '../src/util/paths.js';
 import { ortReason } from '../src/runtime/ort-node.js';
 import { TestServer } from './helpers/http-server.js';
 import { skipUnlessRuns, webgpuRequired } from './helpers/backends.js';
-import { golden, hasShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './helpers/shared.js';
+import { golden, needsShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './helpers/shared.js';
 
-const checkpoint = golden('levit_128s', 'LeViT-128S-golden.pth');
+const checkpoint = () => golden('levit_128s', 'LeViT-128S-golden.pth');
 const statuses = (): BackendStatus[] => JSON.parse(runCli(['backends', '--json']).stdout);
 const all = statuses();
 const statusOf = (id: string) => all.find((b) => b.id === id);
@@ -40,12 +40,12 @@ const cases: [string, number][] = [
   ['ort-webgpu', 2e-3],
 ];
 for (const [backend, tolerance] of cases) {
-  const skip = !hasShared ? 'no ../shared' : skipUnlessRuns(statusOf(backend), backend);
+  const skip = needsShared || skipUnlessRuns(statusOf(backend), backend);
   test(`levit predict --backend ${backend} reproduces the golden logits within ${tolerance}`, { skip }, async (t) => {
     const dir = tempDir(t);
     const out = join(dir, 'y.npy');
     const r = await runCliAsync(
-      ['predict', 'levit_128s', golden('input_224.npy'), '--checkpoint', checkpoint, '--backend', backend, '--logits-out', out, '--json'],
+      ['predict', 'levit_128s', golden('input_224.npy'), '--checkpoint', checkpoint(), '--backend', backend, '--logits-out', out, '--json'],
       { LEVIT_CACHE_DIR: dir },
     );
     assert.equal(r.status, 0, r.stderr);
@@ -59,10 +59,10 @@ for (const [backend, tolerance] of cases) {
   });
 }
 
-test('the TF.js artifact runs in a stock @tensorflow/tfjs, loaded over HTTP, with the ONNX logits', { skip: !hasShared }, async (t) => {
+test('the TF.js artifact runs in a stock @tensorflow/tfjs, loaded over HTTP, with the ONNX logits', { skip: needsShared }, async (t) => {
   const dir = tempDir(t);
   const tfjsDir = join(dir, 'model');
-  const convert = runCli(['convert', 'levit_128s', '--checkpoint', checkpoint, '--to', 'tfjs', '--out', tfjsDir]);
+  const convert = runCli(['convert', 'levit_128s', '--checkpoint', checkpoint(), '--to', 'tfjs', '--out', tfjsDir]);
   assert.equal(convert.status, 0, convert.stderr);
   const files = Object.fromEntries(readdirSync(tfjsDir).map((f) => [`/${f}`, { kind: 'file' as const, body: readFileSync(join(tfjsDir, f)) }]));
   const server = new TestServer(files);

@@ -326,21 +326,25 @@ test('a server whose Content-Length is twice its body: a clear error, no restart
   assert.equal(stubborn.requests(), 2);
 });
 
-test('a cache folder that cannot be made (a read-only place) is said in words, at once, with what to do', { skip: process.platform !== 'linux' }, () => {
-  const env = { LEVIT_CACHE_DIR: '/proc/levit-cache' };
-  for (const args of [
-    ['download', 'levit_128s'],
-    ['convert', 'levit_128s', '--weights', 'synthetic'],
-  ]) {
-    const r = runCli(args, env);
-    assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /^Error: cannot create the folder \/proc\/levit-cache: no folder can be made there \(ENOENT\)\nHint: .*LEVIT_CACHE_DIR/);
-  }
-  assert.throws(
-    () => makeDirs('/proc/levit-cache/checkpoints'),
-    (e: Error) => e instanceof LevitError && /cannot create the folder/.test(e.message),
-  );
-});
+test(
+  'a cache folder that cannot be made (a read-only place) is said in words, at once, with what to do',
+  { skip: process.platform !== 'linux' && 'needs Linux /proc (a place where no folder can be made)' },
+  () => {
+    const env = { LEVIT_CACHE_DIR: '/proc/levit-cache' };
+    for (const args of [
+      ['download', 'levit_128s'],
+      ['convert', 'levit_128s', '--weights', 'synthetic'],
+    ]) {
+      const r = runCli(args, env);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /^Error: cannot create the folder \/proc\/levit-cache: no folder can be made there \(ENOENT\)\nHint: .*LEVIT_CACHE_DIR/);
+    }
+    assert.throws(
+      () => makeDirs('/proc/levit-cache/checkpoints'),
+      (e: Error) => e instanceof LevitError && /cannot create the folder/.test(e.message),
+    );
+  },
+);
 
 test('download hints: no partial file promised when none was fetched, the cache path named (no --checkpoint); --all --offline names every model', (t) => {
   const closed = runCli(['download', 'levit_128s', '--mirror', 'http://127.0.0.1:1', '--retries', '0']);

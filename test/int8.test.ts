@@ -13,7 +13,7 @@ import { chooseInt8Target, detectInt8Target } from '../src/quant/cpu-target.js';
 import { activationProducts } from '../src/quant/layers.js';
 import { sqnr } from '../src/quant/numeric.js';
 import { forEachBatch } from '../src/quant/run.js';
-import { GOLDEN_IMAGES, golden, hasShared, runCli, tempDir } from './helpers/shared.js';
+import { GOLDEN_IMAGES, golden, needsShared, runCli, tempDir } from './helpers/shared.js';
 
 const x86 = (flags: string) => `processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse sse2 ${flags}\n\nprocessor\t: 1\n`;
 const ZEN5 = x86('avx avx2 fma avx512f avx512bw avx512_vnni avx_vnni avx512_bf16');
@@ -52,7 +52,7 @@ test('the int8 target follows the CPU flags: VNNI gets full-range weights, the r
   assert.throws(() => resolvePrecision('int8', { ...o, int8Attention: true }), /--int8-attention applies to static int8/);
 });
 
-test('calibration images and held-out images: disjoint, deterministic, 1 in 3 held out; --validation must not repeat them', { skip: !hasShared }, (t) => {
+test('calibration images and held-out images: disjoint, deterministic, 1 in 3 held out; --validation must not repeat them', { skip: needsShared }, (t) => {
   const split = chooseImageSplit(golden('images'), 100);
   const names = (f: string[] | undefined) => (f ?? []).map((p) => basename(p));
   assert.deepEqual(names(split.validation?.files), ['chelsea.jpg', 'motorcycle_png.JPEG']);
@@ -84,7 +84,7 @@ async function optimizedOps(model: OnnxModel, file: string): Promise<string> {
 
 const count = (text: string, op: string) => text.split(op).length - 1;
 
-test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), the rest fuse into integer kernels', { skip: !hasShared }, async (t) => {
+test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), the rest fuse into integer kernels', { skip: needsShared }, async (t) => {
   const dir = tempDir(t);
   const card = getCard('levit_128s');
   const graph = prepareModel(card, { kind: 'synthetic', seed: 0 }).graph;
@@ -118,7 +118,7 @@ test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), 
  * Judged on this machine's onnxruntime, so in the form this CPU runs exactly: a full-range (vnni)
  * artifact saturates on an AVX2-only CPU, where the avx2 form is the one to judge.
  */
-test('the golden LeViT-128S in int8 for this CPU reaches 20 dB on photos it was not calibrated on', { skip: !hasShared }, async () => {
+test('the golden LeViT-128S in int8 for this CPU reaches 20 dB on photos it was not calibrated on', { skip: needsShared }, async () => {
   const card = getCard('levit_128s');
   const graph = prepareModel(card, { kind: 'checkpoint', path: golden('levit_128s', 'LeViT-128S-golden.pth') }).graph;
   const o = { ...PRECISION_DEFAULTS, calibration: golden('images') };
@@ -145,7 +145,7 @@ test('the golden LeViT-128S in int8 for this CPU reaches 20 dB on photos it was 
   }
 });
 
-test('levit convert --validation DIR and --int8-target, as a user runs them', { skip: !hasShared }, (t) => {
+test('levit convert --validation DIR and --int8-target, as a user runs them', { skip: needsShared }, (t) => {
   const dir = tempDir(t);
   const [cal, val] = ['cal', 'val'].map((d) => join(dir, d));
   for (const d of [cal, val]) mkdirSync(d);

@@ -28,7 +28,7 @@ import { renderSensitivity } from '../src/quant/report.js';
 import { getBackend } from '../src/runtime/registry.js';
 import { skipUnlessRuns } from './helpers/backends.js';
 import { quantizeTfjsWeight } from '../src/tfjs/quantize.js';
-import { golden, hasShared, runCli, tempDir } from './helpers/shared.js';
+import { golden, needsShared, runCli, tempDir } from './helpers/shared.js';
 
 /** Deterministic values in [-1, 1). */
 function noise(n: number, seed: number): Float32Array {
@@ -340,7 +340,7 @@ test('precision is part of the artifact cache key: precision, method, calibratio
   assert.equal(precisionKey(dynamic), 'int8-dynamic-rr');
   assert.equal(precisionKey(resolvePrecision('int8', { ...o, reduceRange: false })), 'int8-dynamic');
   assert.equal(precisionKey(resolvePrecision('int8', { ...o, int8Target: 'vnni' })), 'int8-dynamic-vnni');
-  if (hasShared) {
+  if (!needsShared) {
     const a = resolvePrecision('int8', { ...o, calibration: golden('images') });
     const again = resolvePrecision('int8', { ...o, calibration: golden('images') });
     const pct = resolvePrecision('int8', { ...o, calibration: golden('images'), method: 'percentile' });
@@ -385,7 +385,7 @@ test('TF.js uint8 weights: dequantized within half a step, zero exact', () => {
   assert.equal(half.quantization.dtype, 'float16');
 });
 
-test('LeViT-128S on the golden photos: int8 and fp16 logits against float32, artifacts smaller', { skip: !hasShared }, async () => {
+test('LeViT-128S on the golden photos: int8 and fp16 logits against float32, artifacts smaller', { skip: needsShared }, async () => {
   const card = getCard('levit_128s');
   const model = lowerGraph(prepareModel(card, { kind: 'checkpoint', path: golden('levit_128s', 'LeViT-128S-golden.pth') }).graph);
   const set = await loadCalibrationSet(chooseCalibrationFiles(golden('images'), 100), card.preprocessing);
@@ -415,7 +415,7 @@ test('LeViT-128S on the golden photos: int8 and fp16 logits against float32, art
   assert.ok(serializeOnnx(toFloat16(model)).length < 0.51 * fp32Bytes);
 });
 
-test('levit convert --precision int8 and bench --precision, as a user runs them', { skip: !hasShared }, (t) => {
+test('levit convert --precision int8 and bench --precision, as a user runs them', { skip: needsShared }, (t) => {
   const dir = tempDir(t);
   const out = join(dir, 'levit.int8.onnx');
   const r = runCli(

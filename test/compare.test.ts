@@ -402,16 +402,15 @@ test('--save-baseline refuses to shrink a baseline without --force', (t) => {
   assert.equal(readResults(path).records.length, 1);
 });
 
-test('a results file of a million batches a side is compared in bounded time; one too large to be real is refused', (t) => {
+test('a results file of a million batches a side is compared (its rounds binned); one too large to be real is refused', (t) => {
   const dir = tempDir(t);
   const n = 1_000_000;
   const huge = (seed: number) => results('m', 80, [rec('levit_128s', samples(100, n, seed), { rounds: Array.from({ length: n }, (_, i) => i) })]);
   const [a, b] = [writeResults(dir, 'a.json', huge(1)), writeResults(dir, 'b.json', huge(2))];
-  const started = Date.now();
+  // The work is bounded by binning the rounds (bench.test.ts checks it), not asserted as a time here.
   const r = runCli(['compare', a, b, '--json', '--run-spread', '0']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).comparisons[0].verdict, 'unchanged');
-  assert.ok(Date.now() - started < 60_000, `${Date.now() - started} ms`);
   const big = join(dir, 'big.json');
   writeFileSync(big, '');
   truncateSync(big, MAX_RESULTS_BYTES + 1);

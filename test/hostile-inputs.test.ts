@@ -42,9 +42,8 @@ test('images are limited as Pillow limits them: refused above twice MAX_IMAGE_PI
   assert.throws(() => checkPixels(13378, 13378), /exceeds the limit of 178956970/);
   const bomb = join(tempDir(t), 'bomb.png');
   writeFileSync(bomb, pngHeader(20_000, 10_000));
-  const started = performance.now();
+  // Refused from the header: the file holds nothing else to decode.
   await assert.rejects(decodeRgb(bomb), refused(/20000x10000 = 200000000 pixels exceeds the limit/));
-  assert.ok(performance.now() - started < 5000, 'refused from the header, not after decoding');
 });
 
 test('only raster formats are decoded: an SVG named .jpg (with an XInclude) is refused before any parser sees it', async (t) => {

@@ -7,14 +7,14 @@ import { test } from 'node:test';
 import { getCard } from '../src/models/registry.js';
 import { ensureArtifact } from '../src/classifier/convert.js';
 import type { BackendStatus } from '../src/runtime/backend.js';
-import { readNpy } from '../src/util/npy.js';
+import { readNpy, writeNpy } from '../src/util/npy.js';
 import { packageRoot } from '../src/util/paths.js';
 import { ortReason } from '../src/runtime/ort-node.js';
 import { TestServer } from './helpers/http-server.js';
 import { skipUnlessRuns, webgpuRequired } from './helpers/backends.js';
-import { golden, hasShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './helpers/shared.js';
+import { golden, needsShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './helpers/shared.js';
 
-const checkpoint = golden('levit_128s', 'LeViT-128S-golden.pth');
+const checkpoint = () => golden('levit_128s', 'LeViT-128S-golden.pth');
 const statuses = (): BackendStatus[] => JSON.parse(runCli(['backends', '--json']).stdout);
 const all = statuses();
 const statusOf = (id: string) => all.find((b) => b.id === id);
@@ -40,12 +40,12 @@ const cases: [string, number][] = [
   ['ort-webgpu', 2e-3],
 ];
 for (const [backend, tolerance] of cases) {
-  const skip = !hasShared ? 'no ../shared' : skipUnlessRuns(statusOf(backend), backend);
+  const skip = needsShared || skipUnlessRuns(statusOf(backend), backend);
   test(`levit predict --backend ${backend} reproduces the golden logits within ${tolerance}`, { skip }, async (t) => {
     const dir = tempDir(t);
     const out = join(dir, 'y.npy');
     const r = await runCliAsync(
-      ['predict', 'levit_128s', golden('input_224.npy'), '--checkpoint', checkpoint, '--backend', backend, '--logits-out', out, '--json'],
+      ['predict', 'levit_128s', golden('input_224.npy'), '--checkpoint', checkpoint(), '--backend', backend, '--logits-out', out, '--json'],
       { LEVIT_CACHE_DIR: dir },
     );
     assert.equal(r.status, 0, r.stderr);
@@ -59,10 +59,10 @@ for (const [backend, tolerance] of cases) {
   });
 }
 
-test('the TF.js artifact runs in a stock @tensorflow/tfjs, loaded over HTTP, with the ONNX logits', { skip: !hasShared }, async (t) => {
+test('the TF.js artifact runs in a stock @tensorflow/tfjs, loaded over HTTP, with the ONNX logits', { skip: needsShared }, async (t) => {
   const dir = tempDir(t);
   const tfjsDir = join(dir, 'model');
-  const convert = runCli(['convert', 'levit_128s', '--checkpoint', checkpoint, '--to', 'tfjs', '--out', tfjsDir]);
+  const convert = runCli(['convert', 'levit_128s', '--checkpoint', checkpoint(), '--to', 'tfjs', '--out', tfjsDir]);
   assert.equal(convert.status, 0, convert.stderr);
   const files = Object.fromEntries(readdirSync(tfjsDir).map((f) => [`/${f}`, { kind: 'file' as const, body: readFileSync(join(tfjsDir, f)) }]));
   const server = new TestServer(files);
@@ -115,10 +115,15 @@ test('artifacts are cached per model, weights and format', async (t) => {
 
 test('predict refuses inputs that do not fit the model, saying what it takes', (t) => {
   const dir = tempDir(t);
-  const r = runCli(['predict', 'levit_128s', golden('levit_128s', 'logits.npy'), '--weights', 'synthetic'], { LEVIT_CACHE_DIR: dir });
-  assert.equal(r.status, 3);
+  // Synthetic tensors, so that this runs on a fresh clone without ../shared.
+  const logits = join(dir, 'logits.npy');
+  writeNpy(logits, { dtype: 'float32', shape: [7, 1000], data: new Float32Array(7 * 1000) });
+  const input = join(dir, 'input.npy');
+  writeNpy(input, { dtype: 'float32', shape: [1, 3, 224, 224], data: new Float32Array(3 * 224 * 224) });
+  const r = runCli(['predict', 'levit_128s', logits, '--weights', 'synthetic'], { LEVIT_CACHE_DIR: dir });
+  assert.equal(r.status, 3, r.stderr);
   assert.match(r.stderr, /holds a tensor of shape \[7, 1000\]; levit_128s takes \[N, 3, 224, 224\]/);
-  const unknown = runCli(['predict', 'levit_128s', golden('input_224.npy'), '--backend', 'ort-cuda', '--weights', 'synthetic'], { LEVIT_CACHE_DIR: dir });
+  const unknown = runCli(['predict', 'levit_128s', input, '--backend', 'ort-cuda', '--weights', 'synthetic'], { LEVIT_CACHE_DIR: dir });
   if (!available('ort-cuda')) {
     assert.equal(unknown.status, 5);
     assert.match(unknown.stderr, /backend ort-cuda is not available here/);

@@ -9,10 +9,10 @@ import { CheckpointWeights } from '../src/models/weights.js';
 import { CheckpointMismatchError, CorruptFileError, ExitCode } from '../src/core/errors.js';
 import { PickleWriter } from './helpers/pickle-writer.js';
 import { RecordingWeights } from './helpers/recording-weights.js';
-import { golden, hasShared, runCli, tempDir } from './helpers/shared.js';
+import { golden, needsShared, runCli, tempDir } from './helpers/shared.js';
 import { torchSave, torchSaveBuffer, zipStored } from './helpers/torch-save.js';
 
-const goldenPth = golden('levit_128s', 'LeViT-128S-golden.pth');
+const goldenPth = () => golden('levit_128s', 'LeViT-128S-golden.pth');
 
 function officialStateDict(model: string) {
   const rec = new RecordingWeights(1);
@@ -20,8 +20,8 @@ function officialStateDict(model: string) {
   return rec.stateDict;
 }
 
-test('the golden official checkpoint reads completely', { skip: !hasShared }, () => {
-  const ckpt = readCheckpoint(goldenPth);
+test('the golden official checkpoint reads completely', { skip: needsShared }, () => {
+  const ckpt = readCheckpoint(goldenPth());
   assert.equal(ckpt.format, 'torch-zip');
   assert.equal(ckpt.weights.size, 336);
   assert.deepEqual(ckpt.weights.get('patch_embed.0.c.weight')?.shape, [16, 3, 3, 3]);
@@ -29,9 +29,9 @@ test('the golden official checkpoint reads completely', { skip: !hasShared }, ()
   assert.deepEqual(ckpt.notes, []);
 });
 
-test('a truncated checkpoint is reported as such, by the library and by the CLI', { skip: !hasShared }, (t) => {
+test('a truncated checkpoint is reported as such, by the library and by the CLI', { skip: needsShared }, (t) => {
   const dir = tempDir(t);
-  const whole = readFileSync(goldenPth);
+  const whole = readFileSync(goldenPth());
   const cut = join(dir, 'cut.pth');
   writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
   assert.throws(

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BenchRecord, BenchResults } from '../src/bench/results.js';
 import { RESULTS_SCHEMA } from '../src/bench/results.js';
 import { MAX_RESULTS_BYTES, readResults } from '../src/bench/validate.js';
-import { type CompareOptions, compareExitCode, compareResults, parseThreshold, separationIsEvidence } from '../src/compare/compare.js';
+import { type CompareOptions, type CompareReport, compareExitCode, compareResults, parseThreshold, separationIsEvidence } from '../src/compare/compare.js';
 import { RERUN_SPREAD } from '../src/bench/rerun.js';
-import { hasTaskset } from '../src/util/cpus.js';
 import { ratioInterval, seriesOf } from '../src/bench/paired.js';
 import { mergeResults } from '../src/bench/merge-machines.js';
 import { saveBaseline } from '../src/bench/store.js';
@@ -232,49 +230,65 @@ test("levit report: the footer describes each file's run, and each comparison co
   assert.match(single, /Warning: a is slow\./);
 });
 
-const needsTaskset = { skip: !hasTaskset() && 'taskset is not available' };
+/** A copy of a results file with every batch time multiplied by `factor` (and images/s and latency to match). */
+function slowedBy(r: BenchResults, factor: number): BenchResults {
+  const latency = ({ mean, median, p90, p99, min, max }: BenchRecord['latency_ms']) => ({
+    mean: mean * factor,
+    median: median * factor,
+    p90: p90 * factor,
+    p99: p99 * factor,
+    min: min * factor,
+    max: max * factor,
+  });
+  const records = r.records.map((x) => ({
+    ...x,
+    times_ms: x.times_ms.map((v) => v * factor),
+    images_per_second: x.images_per_second / factor,
+    ...(x.images_per_second_ci95 ? { images_per_second_ci95: x.images_per_second_ci95.map((v) => v / factor) as [number, number] } : {}),
+    latency_ms: latency(x.latency_ms),
+  }));
+  return { ...r, records };
+}
 
-test('a genuine slowdown (a competing process on the same core) fails compare; a re-run passes', needsTaskset, async (t) => {
+/** The same batches in another order within each round: a re-run that measured exactly the same, round by round. */
+function reorderedWithinRounds(r: BenchResults): BenchResults {
+  const records = r.records.map((x) => {
+    const byRound = new Map<number, number[]>();
+    x.times_ms.forEach((v, i) => byRound.set(x.rounds![i], [...(byRound.get(x.rounds![i]) ?? []), v]));
+    return { ...x, times_ms: [...byRound.keys()].flatMap((id) => byRound.get(id)!.reverse()) };
+  });
+  return { ...r, records };
+}
+
+/**
+ * A real levit bench run, then a slowdown injected into a copy of its file: no assertion rests on how
+ * loaded this machine is. Every batch is made slower by twice the spread of the run's own rounds (at
+ * least 2x, what a competing process on the same core did), so that every slow round lies beyond
+ * twice every base round, whatever noise the run had: a regression on any machine.
+ */
+test('a genuine slowdown (injected into the file of a real run) fails compare; a re-run passes', (t) => {
   const dir = tempDir(t);
-  const bench = (out: string) =>
-    runCli(
-      [
-        'bench',
-        'levit_128s',
-        '--threads',
-        '1',
-        '--batch',
-        '4',
-        '--duration',
-        '1.5',
-        '--max-duration',
-        '3',
-        '--warmup',
-        '0.3',
-        '--no-machine-check',
-        '--out',
-        out,
-      ],
-      {
-        LEVIT_CACHE_DIR: dir,
-      },
-    );
-  // Every run pinned to core 0 (the test process's children inherit the affinity).
-  spawnSync('taskset', ['-cp', '0', String(process.pid)]);
-  t.after(() => spawnSync('taskset', ['-cp', '0-1023', String(process.pid)]));
-  for (const name of ['warm', 'base', 'rerun']) assert.equal(bench(join(dir, `${name}.json`)).status, 0);
-  const hog = spawn(process.execPath, ['-e', 'for(;;){}']);
-  try {
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(bench(join(dir, 'slow.json')).status, 0);
-  } finally {
-    hog.kill();
-  }
-  const rerun = runCli(['compare', join(dir, 'base.json'), join(dir, 'rerun.json')]);
-  assert.notEqual(rerun.status, 1, rerun.stdout); // unchanged (0) or, on a noisy machine, inconclusive (6): never a regression
-  const slow = runCli(['compare', join(dir, 'base.json'), join(dir, 'slow.json')]);
+  const args = ['bench', 'levit_128s', '--threads', '1', '--batch', '4', '--duration', '1.5', '--max-duration', '3', '--warmup', '0.3', '--no-machine-check'];
+  const baseFile = join(dir, 'base.json');
+  const run = runCli([...args, '--out', baseFile], { LEVIT_CACHE_DIR: dir });
+  assert.equal(run.status, 0, run.stderr);
+  const base = readResults(baseFile);
+  assert.equal(base.records.length, 1);
+  const rounds = seriesOf(base.records[0]).values;
+  assert.ok(rounds.length >= 10, `${rounds.length} rounds`);
+  const factor = 2 * (Math.max(...rounds) / Math.min(...rounds));
+  const slow = runCli(['compare', baseFile, writeResults(dir, 'slow.json', slowedBy(base, factor))]);
   assert.equal(slow.status, 1, slow.stdout);
   assert.match(slow.stderr, /regressed: levit_128s ort-cpu 1t b4 224px fp32/);
+  // A re-run: the file itself (identical timings), and the same batches in another order in each round.
+  const same = runCli(['compare', baseFile, baseFile]);
+  assert.equal(same.status, 0, same.stdout);
+  const rerun = runCli(['compare', baseFile, writeResults(dir, 'rerun.json', reorderedWithinRounds(base)), '--json']);
+  assert.notEqual(rerun.status, 1, rerun.stdout); // unchanged (0), or inconclusive (6) where the run's rounds were noisy: never a regression
+  const [c] = (JSON.parse(rerun.stdout) as CompareReport).comparisons;
+  assert.notEqual(c.verdict, 'regressed');
+  assert.equal(c.change, 0);
+  t.diagnostic(`${rounds.length} rounds, slowed ${factor.toFixed(2)}x; re-run: ${c.verdict}${c.note ? ` (${c.note})` : ''}`);
 });
 
 test('noise is inconclusive, never a verdict; identical timings are unchanged however noisy', () => {
@@ -388,16 +402,15 @@ test('--save-baseline refuses to shrink a baseline without --force', (t) => {
   assert.equal(readResults(path).records.length, 1);
 });
 
-test('a results file of a million batches a side is compared in bounded time; one too large to be real is refused', (t) => {
+test('a results file of a million batches a side is compared (its rounds binned); one too large to be real is refused', (t) => {
   const dir = tempDir(t);
   const n = 1_000_000;
   const huge = (seed: number) => results('m', 80, [rec('levit_128s', samples(100, n, seed), { rounds: Array.from({ length: n }, (_, i) => i) })]);
   const [a, b] = [writeResults(dir, 'a.json', huge(1)), writeResults(dir, 'b.json', huge(2))];
-  const started = Date.now();
+  // The work is bounded by binning the rounds (bench.test.ts checks it), not asserted as a time here.
   const r = runCli(['compare', a, b, '--json', '--run-spread', '0']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).comparisons[0].verdict, 'unchanged');
-  assert.ok(Date.now() - started < 60_000, `${Date.now() - started} ms`);
   const big = join(dir, 'big.json');
   writeFileSync(big, '');
   truncateSync(big, MAX_RESULTS_BYTES + 1);

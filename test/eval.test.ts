@@ -10,9 +10,9 @@ import { decodeRgb } from '../src/preprocess/decode.js';
 import { resize } from '../src/preprocess/resize.js';
 import { evalTransform, resizedSize } from '../src/preprocess/transform.js';
 import { readNpy } from '../src/util/npy.js';
-import { GOLDEN_IMAGES, absDiffStats, golden, hasShared, runCli, tempDir } from './helpers/shared.js';
+import { GOLDEN_IMAGES, absDiffStats, golden, needsShared, runCli, tempDir } from './helpers/shared.js';
 
-const checkpoint = golden('levit_128s', 'LeViT-128S-golden.pth');
+const checkpoint = () => golden('levit_128s', 'LeViT-128S-golden.pth');
 
 /** Each golden image's reference top-5, from the official model's logits. */
 function referenceTop5(): number[][] {
@@ -21,7 +21,7 @@ function referenceTop5(): number[][] {
 }
 
 for (const [i, file] of GOLDEN_IMAGES.entries()) {
-  test(`preprocessing of ${file} equals torchvision on PIL (mean |Δ| ≤ 0.01)`, { skip: !hasShared }, async (t) => {
+  test(`preprocessing of ${file} equals torchvision on PIL (mean |Δ| ≤ 0.01)`, { skip: needsShared }, async (t) => {
     const reference = readNpy(golden('input_224.npy'));
     const x = evalTransform(await decodeRgb(golden('images', file)), getCard('levit_128s').preprocessing);
     const n = 3 * 224 * 224;
@@ -56,11 +56,11 @@ function goldenImageFolder(dir: string): string {
   return root;
 }
 
-test('eval on an ImageFolder of the golden images agrees with the reference image by image', { skip: !hasShared }, (t) => {
+test('eval on an ImageFolder of the golden images agrees with the reference image by image', { skip: needsShared }, (t) => {
   const dir = tempDir(t);
   const root = goldenImageFolder(dir);
   const preds = join(dir, 'preds.jsonl');
-  const r = runCli(['eval', 'levit_128s', root, '--checkpoint', checkpoint, '--batch', '3', '--predictions-out', preds, '--json'], { LEVIT_CACHE_DIR: dir });
+  const r = runCli(['eval', 'levit_128s', root, '--checkpoint', checkpoint(), '--batch', '3', '--predictions-out', preds, '--json'], { LEVIT_CACHE_DIR: dir });
   assert.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   assert.equal(summary.evaluated, 7);
@@ -86,12 +86,12 @@ test('eval on an ImageFolder of the golden images agrees with the reference imag
       assert.deepEqual(line.top5, reference[GOLDEN_IMAGES.indexOf(name)], name);
     }
   }
-  const strict = runCli(['eval', 'levit_128s', root, '--checkpoint', checkpoint, '--strict'], { LEVIT_CACHE_DIR: dir });
+  const strict = runCli(['eval', 'levit_128s', root, '--checkpoint', checkpoint(), '--strict'], { LEVIT_CACHE_DIR: dir });
   assert.equal(strict.status, 3);
   assert.match(strict.stderr, /truncated\.jpg.*--strict/);
 });
 
-test('eval and predict run an ONNX file given with --onnx (the official torch.onnx export) as the model named', { skip: !hasShared }, (t) => {
+test('eval and predict run an ONNX file given with --onnx (the official torch.onnx export) as the model named', { skip: needsShared }, (t) => {
   const dir = tempDir(t);
   const exported = golden('levit_128s', 'torch_export.onnx');
   const root = goldenImageFolder(dir);
@@ -112,7 +112,7 @@ test('eval and predict run an ONNX file given with --onnx (the official torch.on
   const asCheckpoint = runCli(['predict', 'levit_128s', golden('images', 'chelsea.jpg'), '--checkpoint', exported], { LEVIT_CACHE_DIR: dir });
   assert.equal(asCheckpoint.status, 3);
   assert.match(asCheckpoint.stderr, /Hint: It looks like an ONNX model: run it with --onnx FILE/);
-  const both = runCli(['predict', 'levit_128s', golden('images', 'chelsea.jpg'), '--onnx', exported, '--checkpoint', checkpoint]);
+  const both = runCli(['predict', 'levit_128s', golden('images', 'chelsea.jpg'), '--onnx', exported, '--checkpoint', checkpoint()]);
   assert.equal(both.status, 2);
   assert.match(both.stderr, /--onnx runs a file with its own weights: drop --checkpoint/);
   const int8 = runCli(['eval', 'levit_128s', root, '--onnx', exported, '--precision', 'int8']);
@@ -123,9 +123,9 @@ test('eval and predict run an ONNX file given with --onnx (the official torch.on
   assert.match(other.stderr, /has 7,\d{3},\d{3} parameters; levit_192 has .*: it is another model/);
 });
 
-test('predict on image files uses the same preprocessing', { skip: !hasShared }, (t) => {
+test('predict on image files uses the same preprocessing', { skip: needsShared }, (t) => {
   const dir = tempDir(t);
-  const r = runCli(['predict', 'levit_128s', golden('images', 'chelsea.jpg'), golden('images', 'coffee_cmyk.jpg'), '--checkpoint', checkpoint, '--json'], {
+  const r = runCli(['predict', 'levit_128s', golden('images', 'chelsea.jpg'), golden('images', 'coffee_cmyk.jpg'), '--checkpoint', checkpoint(), '--json'], {
     LEVIT_CACHE_DIR: dir,
   });
   assert.equal(r.status, 0, r.stderr);
@@ -141,11 +141,11 @@ test('predict on image files uses the same preprocessing', { skip: !hasShared },
   );
 });
 
-test('predict reports each unreadable input by name, predicts the rest, and exits with the error of the failed ones', { skip: !hasShared }, (t) => {
+test('predict reports each unreadable input by name, predicts the rest, and exits with the error of the failed ones', { skip: needsShared }, (t) => {
   const dir = tempDir(t);
   const missing = join(dir, 'missing.jpg');
   const inputs = [golden('images', 'truncated.jpg'), golden('images', 'chelsea.jpg'), missing];
-  const r = runCli(['predict', 'levit_128s', ...inputs, '--checkpoint', checkpoint, '--json'], { LEVIT_CACHE_DIR: dir });
+  const r = runCli(['predict', 'levit_128s', ...inputs, '--checkpoint', checkpoint(), '--json'], { LEVIT_CACHE_DIR: dir });
   assert.equal(r.status, 3, r.stderr);
   const out = JSON.parse(r.stdout) as { predictions: { file: string; top: { index: number }[] }[]; failures: { file: string; exitCode: number }[] };
   assert.deepEqual(
@@ -163,7 +163,7 @@ test('predict reports each unreadable input by name, predicts the rest, and exit
       [missing, 4],
     ],
   );
-  const none = runCli(['predict', 'levit_128s', missing, '--checkpoint', checkpoint], { LEVIT_CACHE_DIR: dir });
+  const none = runCli(['predict', 'levit_128s', missing, '--checkpoint', checkpoint()], { LEVIT_CACHE_DIR: dir });
   assert.equal(none.status, 4);
   assert.match(none.stderr, /missing\.jpg: cannot decode image: no such file[\s\S]*none of the 1 input could be read/);
 });
@@ -316,8 +316,8 @@ test("Kaggle's download layout, its CSV as --labels, and bench-decode accept the
   // bench-decode: an ImageFolder (images one level down) is found as eval finds it.
   const folder = join(dir, 'imagefolder', 'n01440764');
   mkdirSync(folder, { recursive: true });
-  if (hasShared) copyFileSync(golden('images', 'chelsea.jpg'), join(folder, 'a.JPEG'));
-  assert.deepEqual(folderImages(join(dir, 'imagefolder')), hasShared ? [join(folder, 'a.JPEG')] : []);
+  if (!needsShared) copyFileSync(golden('images', 'chelsea.jpg'), join(folder, 'a.JPEG'));
+  assert.deepEqual(folderImages(join(dir, 'imagefolder')), needsShared ? [] : [join(folder, 'a.JPEG')]);
   assert.deepEqual(folderImages(other), [join(other, 'ILSVRC2012_val_00000001.JPEG'), join(other, 'ILSVRC2012_val_00000002.JPEG')]);
 });
 

@@ -12,7 +12,7 @@ import { getCard } from '../src/models/registry.js';
 import { checkPixels, decodeRgb, ImageDecodeError, MAX_IMAGE_PIXELS } from '../src/preprocess/decode.js';
 import type { InferenceSession } from '../src/runtime/backend.js';
 import { writeNpy } from '../src/util/npy.js';
-import { golden, hasShared, runCli, tempDir } from './helpers/shared.js';
+import { golden, needsShared, runCli, tempDir } from './helpers/shared.js';
 
 /** A PNG of only a header (IHDR) and an end: enough for any decoder to read its size. */
 function pngHeader(width: number, height: number): Buffer {
@@ -42,9 +42,8 @@ test('images are limited as Pillow limits them: refused above twice MAX_IMAGE_PI
   assert.throws(() => checkPixels(13378, 13378), /exceeds the limit of 178956970/);
   const bomb = join(tempDir(t), 'bomb.png');
   writeFileSync(bomb, pngHeader(20_000, 10_000));
-  const started = performance.now();
+  // Refused from the header: the file holds nothing else to decode.
   await assert.rejects(decodeRgb(bomb), refused(/20000x10000 = 200000000 pixels exceeds the limit/));
-  assert.ok(performance.now() - started < 5000, 'refused from the header, not after decoding');
 });
 
 test('only raster formats are decoded: an SVG named .jpg (with an XInclude) is refused before any parser sees it', async (t) => {
@@ -66,7 +65,7 @@ test('an image that is a FIFO is refused at once, not waited on', async (t) => {
   await assert.rejects(decodeRgb(fifo), refused(/is a FIFO \(named pipe\), not a regular file/));
 });
 
-test('dangling and looping class-folder symlinks are skipped by name; the rest of the dataset stays', { skip: !hasShared }, (t) => {
+test('dangling and looping class-folder symlinks are skipped by name; the rest of the dataset stays', { skip: needsShared }, (t) => {
   const root = join(tempDir(t), 'val');
   mkdirSync(join(root, 'n01440764'), { recursive: true });
   copyFileSync(golden('images', 'chelsea.jpg'), join(root, 'n01440764', 'a.jpg'));
@@ -103,7 +102,7 @@ const zeros: InferenceSession = {
   release: async () => {},
 };
 
-test('a --predictions-out that cannot be written (full disk) still gives the whole summary', { skip: !hasShared }, async (t) => {
+test('a --predictions-out that cannot be written (full disk) still gives the whole summary', { skip: needsShared }, async (t) => {
   const dir = tempDir(t);
   const root = join(dir, 'val');
   mkdirSync(join(root, 'n01440764'), { recursive: true });

@@ -12,7 +12,7 @@ import { readNpy } from '../src/util/npy.js';
 import { PickleWriter } from './helpers/pickle-writer.js';
 import { readInChild } from './helpers/rss-probe.js';
 import { safetensorsBuffer } from './helpers/safetensors-save.js';
-import { golden, hasShared, tempDir } from './helpers/shared.js';
+import { golden, needsShared, tempDir } from './helpers/shared.js';
 import { torchSaveBuffer, zipStored } from './helpers/torch-save.js';
 
 const MiB = 1024 * 1024;
@@ -86,7 +86,7 @@ function zipWithMember(others: [string, Buffer][], name: string, body: Buffer, s
 
 const badInput = (e: unknown) => e instanceof LevitError && e.exitCode === ExitCode.badInput;
 
-test('crafted pickles, zip bombs and stride-0 views are refused within a bounded peak memory', { skip: !hasShared }, async (t) => {
+test('crafted pickles, zip bombs and stride-0 views are refused within a bounded peak memory', { skip: needsShared }, async (t) => {
   const dir = tempDir(t);
   const legit = readInChild(golden('levit_128s', 'LeViT-128S-golden.pth'));
   assert.equal(legit.error, null);

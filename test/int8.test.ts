@@ -13,7 +13,7 @@ import { type Int8Machine, chooseInt8Target, cpuFlags, detectInt8Target, int8Mac
 import { activationProducts } from '../src/quant/layers.js';
 import { sqnr } from '../src/quant/numeric.js';
 import { forEachBatch } from '../src/quant/run.js';
-import { GOLDEN_IMAGES, golden, hasShared, runCli, tempDir } from './helpers/shared.js';
+import { GOLDEN_IMAGES, golden, needsShared, runCli, tempDir } from './helpers/shared.js';
 
 const x86 = (flags: string) => cpuFlags(`processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse sse2 ${flags}\n\nprocessor\t: 1\n`);
 const ZEN5: Int8Machine = { flags: x86('avx avx2 fma avx512f avx512bw avx512_vnni avx_vnni avx512_bf16'), saturates: false };
@@ -70,7 +70,7 @@ test("the probe measures onnxruntime's int8 products here: exact where the CPU h
   if (process.env.LEVIT_EXPECT_INT8_SATURATION) assert.equal(here.saturates, process.env.LEVIT_EXPECT_INT8_SATURATION === '1');
 });
 
-test('calibration, selection and validation images: disjoint, deterministic, by turns; --validation must not repeat them', { skip: !hasShared }, (t) => {
+test('calibration, selection and validation images: disjoint, deterministic, by turns; --validation must not repeat them', { skip: needsShared }, (t) => {
   const split = chooseImageSplit(golden('images'), 100);
   const names = (f: { files: string[] } | null) => (f?.files ?? []).map((p) => basename(p));
   // By turns in name order: calibration, selection, validation, calibration.
@@ -109,7 +109,7 @@ async function optimizedOps(model: OnnxModel, file: string): Promise<string> {
 
 const count = (text: string, op: string) => text.split(op).length - 1;
 
-test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), the rest fuse into integer kernels', { skip: !hasShared }, async (t) => {
+test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), the rest fuse into integer kernels', { skip: needsShared }, async (t) => {
   const dir = tempDir(t);
   const card = getCard('levit_128s');
   const graph = prepareModel(card, { kind: 'synthetic', seed: 0 }).graph;
@@ -146,7 +146,7 @@ test('int8 for VNNI on LeViT-128S: the image convolution stays float32 (fused), 
  */
 test(
   'the golden LeViT-128S in int8 for this CPU: the reported SQNR is that of photos neither the ranges nor the fallback saw',
-  { skip: !hasShared },
+  { skip: needsShared },
   async () => {
     const card = getCard('levit_128s');
     const graph = prepareModel(card, { kind: 'checkpoint', path: golden('levit_128s', 'LeViT-128S-golden.pth') }).graph;
@@ -176,7 +176,7 @@ test(
   },
 );
 
-test('levit convert --validation DIR and --int8-target, as a user runs them', { skip: !hasShared }, (t) => {
+test('levit convert --validation DIR and --int8-target, as a user runs them', { skip: needsShared }, (t) => {
   const dir = tempDir(t);
   const [cal, val] = ['cal', 'val'].map((d) => join(dir, d));
   for (const d of [cal, val]) mkdirSync(d);

@@ -13,7 +13,7 @@ import { readNpy } from '../src/util/npy.js';
 import { packageRoot } from '../src/util/paths.js';
 import { checkerSkip, onnxCheck } from './helpers/onnx-checker.js';
 import { RecordingWeights } from './helpers/recording-weights.js';
-import { golden, hasShared, maxAbsDiff, onnxLogits, runCli, tempDir } from './helpers/shared.js';
+import { golden, needsShared, maxAbsDiff, onnxLogits, runCli, tempDir } from './helpers/shared.js';
 import { torchSave } from './helpers/torch-save.js';
 import { floatTensor } from '../src/core/tensor.js';
 import type { LevitCard } from '../src/models/levit/card.js';
@@ -69,7 +69,7 @@ test('attention-bias indices follow the official offsets, subsampled grids inclu
   assert.equal(sub.idxs[196], 2);
 });
 
-test('levit convert of the golden checkpoint reproduces the official logits within 1e-3', { skip: !hasShared }, async (t) => {
+test('levit convert of the golden checkpoint reproduces the official logits within 1e-3', { skip: needsShared }, async (t) => {
   const out = join(tempDir(t), 'levit_128s.onnx');
   const cli = runCli(['convert', 'levit_128s', '--checkpoint', golden('levit_128s', 'LeViT-128S-golden.pth'), '--to', 'onnx', '--out', out]);
   assert.equal(cli.status, 0, cli.stderr);

@@ -12,7 +12,7 @@ import { resize } from '../src/preprocess/resize.js';
 import { resizeSize } from '../src/preprocess/transform.js';
 import { stddev } from '../src/bench/stats.js';
 import { csvField } from '../src/render/csv.js';
-import { golden, hasShared, runCli, tempDir } from './helpers/shared.js';
+import { golden, needsShared, runCli, tempDir } from './helpers/shared.js';
 
 // The package as a user imports it: by its name, through package.json's exports.
 const levit = await import('levit');
@@ -113,7 +113,7 @@ test("eval's --crop-pct and --interpolation change the transform and the publish
   }
 });
 
-test('at crop 0.9 the transform is the resize to 248 then the centre 224 crop, as torchvision composes them', { skip: !hasShared }, async () => {
+test('at crop 0.9 the transform is the resize to 248 then the centre 224 crop, as torchvision composes them', { skip: needsShared }, async () => {
   const img = await levit.decodeRgb(golden('images', 'chelsea.jpg'));
   const p = levit.withPreprocessing(levit.getCard('levit_128s'), { crop_pct: 0.9 }).preprocessing;
   // chelsea.jpg is 451x300: short side 248, long side int(248 * 451 / 300) = 372; crop offsets round((h - 224) / 2).
@@ -133,7 +133,7 @@ test('at crop 0.9 the transform is the resize to 248 then the centre 224 crop, a
   assert.ok(max < 1e-5, `max |Δ| ${max}`);
 });
 
-test('levit eval --crop-pct 0.9 --csv: the transform, the figure compared and the CSV row follow the crop', { skip: !hasShared }, (t) => {
+test('levit eval --crop-pct 0.9 --csv: the transform, the figure compared and the CSV row follow the crop', { skip: needsShared }, (t) => {
   const dir = tempDir(t);
   const root = join(dir, 'val', 'n02123045');
   mkdirSync(root, { recursive: true });

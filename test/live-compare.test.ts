@@ -15,23 +15,32 @@ import { exportOnnx } from '../src/onnx/export.js';
 import { packageRoot } from '../src/util/paths.js';
 import { runCli, tempDir } from './helpers/shared.js';
 
-/** A stand-in checkout whose worker does `work` loop iterations a batch, real CPU work (test/fixtures/spinning-checkout). */
+/**
+ * A stand-in checkout whose worker reports simulated batch times for `work` units, with a seeded noise
+ * and outliers (test/fixtures/spinning-checkout): the same on any machine, however loaded. Each
+ * checkout's seed comes from its name, so that two sides never report the same times.
+ */
 function spinningCheckout(dir: string, name: string, settings: { work: number; protocol?: number; dieAfter?: number }): string {
   const root = join(dir, name);
   mkdirSync(join(root, 'bin'), { recursive: true });
   copyFileSync(join(packageRoot, 'test', 'fixtures', 'spinning-checkout', 'bin', 'run.js'), join(root, 'bin', 'run.js'));
-  writeFileSync(join(root, 'spin.json'), JSON.stringify(settings));
+  const seed = [...name].reduce((h, ch) => (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0, 7);
+  writeFileSync(join(root, 'spin.json'), JSON.stringify({ seed, ...settings }));
   return root;
 }
 
+/**
+ * Deterministic rounds: one warm-up batch (no warm-up time to fill), and no time cap within reach, so
+ * that the rounds stop on the precision of the simulated times alone, never on this machine's clock.
+ */
 const rounds: RoundSettings = {
-  warmupSeconds: 0.02,
+  warmupSeconds: 0,
   sliceSeconds: 0.01,
   minRounds: 12,
   durationSeconds: 0,
   minIterations: 1,
   targetCi: 0.01,
-  maxDurationSeconds: 0.15,
+  maxDurationSeconds: 120,
   maxIterations: 1e6,
   seed: 1,
 };
@@ -40,25 +49,32 @@ const options: LiveOptions = { models: ['m'], backends: ['ort-cpu'], threads: [1
 test('a live comparison interleaves two checkouts: identical ones pass the A/A self-test, a slower one regresses, a faster one improves', async (t) => {
   const dir = tempDir(t);
   const base = sideOf(spinningCheckout(dir, 'base', { work: 800_000 }), 'baseline');
-  const same = await compareLive(base, sideOf(spinningCheckout(dir, 'same', { work: 800_000 }), 'current'), options);
+  const live = async (name: string, work: number) => {
+    const r = await compareLive(base, sideOf(spinningCheckout(dir, name, { work }), 'current'), options);
+    const [c] = r.comparisons;
+    t.diagnostic(`${name}: ${c.verdict}, change ${c.change!.toFixed(3)}, interval ${c.change_interval!.map((x) => x.toFixed(3))}, ${r.rounds} rounds`);
+    assert.equal(r.stopped, 'precise', 'the rounds stop on the simulated times, not on the clock');
+    return r;
+  };
+  const same = await live('same', 800_000);
   assert.equal(same.basis, 'interleaved');
   if (process.platform === 'linux') assert.match(same.cores, /both workers pinned to CPU/);
   assert.ok(same.rounds >= 12);
   const [c] = same.comparisons;
   assert.ok(c.change_interval![0] <= 0 && c.change_interval![1] >= 0, `A/A interval ${c.change_interval}`);
-  assert.notEqual(c.verdict, 'regressed');
-  assert.notEqual(c.verdict, 'improved');
+  assert.equal(c.verdict, 'unchanged');
   assert.equal(selfTestLine(same).ok, true);
 
-  const slower = await compareLive(base, sideOf(spinningCheckout(dir, 'slow', { work: 1_040_000 }), 'current'), options);
+  const slower = await live('slow', 1_040_000);
   assert.equal(slower.comparisons[0].verdict, 'regressed', JSON.stringify(slower.comparisons[0]));
-  assert.ok(Math.abs(slower.comparisons[0].change! - 0.3) < 0.1);
-  const faster = await compareLive(base, sideOf(spinningCheckout(dir, 'fast', { work: 400_000 }), 'current'), options);
+  assert.ok(Math.abs(slower.comparisons[0].change! - 0.3) < 0.02);
+  const faster = await live('fast', 400_000);
   assert.equal(faster.comparisons[0].verdict, 'improved');
+  assert.ok(Math.abs(faster.comparisons[0].change! + 0.5) < 0.02);
   assert.equal(selfTestLine(faster).ok, false, 'an A/A test whose sides differ fails');
-  // 10% slower against a 10% threshold: never called unchanged.
-  const tenth = await compareLive(base, sideOf(spinningCheckout(dir, 'tenth', { work: 880_000 }), 'current'), options);
-  assert.notEqual(tenth.comparisons[0].verdict, 'unchanged');
+  // 10% slower against a 10% threshold: never called unchanged; its interval straddles the threshold.
+  const tenth = await live('tenth', 880_000);
+  assert.equal(tenth.comparisons[0].verdict, 'inconclusive');
 });
 
 test('a live comparison says what went wrong with a side: not a checkout, another protocol, a worker that dies, a model it lacks', async (t) => {

@@ -29,7 +29,7 @@ import { renderSensitivity } from '../src/quant/report.js';
 import { getBackend } from '../src/runtime/registry.js';
 import { skipUnlessRuns } from './helpers/backends.js';
 import { quantizeTfjsWeight } from '../src/tfjs/quantize.js';
-import { golden, hasShared, runCli, tempDir } from './helpers/shared.js';
+import { golden, hasShared, needsShared, runCli, tempDir } from './helpers/shared.js';
 
 /** Deterministic values in [-1, 1). */
 function noise(n: number, seed: number): Float32Array {
@@ -410,7 +410,7 @@ test('TF.js uint8 weights: dequantized within half a step, zero exact', () => {
   assert.equal(half.quantization.dtype, 'float16');
 });
 
-test('LeViT-128S on the golden photos: int8 and fp16 logits against float32, artifacts smaller', { skip: !hasShared }, async () => {
+test('LeViT-128S on the golden photos: int8 and fp16 logits against float32, artifacts smaller', { skip: needsShared }, async () => {
   const card = getCard('levit_128s');
   const model = lowerGraph(prepareModel(card, { kind: 'checkpoint', path: golden('levit_128s', 'LeViT-128S-golden.pth') }).graph);
   const set = await loadCalibrationSet(chooseCalibrationFiles(golden('images'), 100), card.preprocessing);
@@ -440,7 +440,7 @@ test('LeViT-128S on the golden photos: int8 and fp16 logits against float32, art
   assert.ok(serializeOnnx(toFloat16(model)).length < 0.51 * fp32Bytes);
 });
 
-test('levit convert --precision int8 and bench --precision, as a user runs them', { skip: !hasShared }, (t) => {
+test('levit convert --precision int8 and bench --precision, as a user runs them', { skip: needsShared }, (t) => {
   const dir = tempDir(t);
   const out = join(dir, 'levit.int8.onnx');
   const r = runCli(

@@ -18,7 +18,7 @@ import { CheckpointWeights, ZeroWeights } from '../src/models/weights.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { readNpy, writeNpy } from '../src/util/npy.js';
 import { checkerSkip, onnxCheck } from './helpers/onnx-checker.js';
-import { GOLDEN_IMAGES, golden, hasShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './helpers/shared.js';
+import { GOLDEN_IMAGES, golden, needsShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './helpers/shared.js';
 import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
 import { recordKey, validateResults } from '../src/bench/validate.js';
 import { speedUps } from '../src/bench/speedups.js';
@@ -167,35 +167,30 @@ test('the artifact cache key holds the token fusion setting', () => {
 });
 
 for (const s of SETTINGS) {
-  test(
-    `DeiT-Tiny ${s.name}: the official code's logits within ${TOLERANCE} on ort-cpu (batch 7, golden checkpoint)`,
-    { skip: !hasShared && 'no ../shared' },
-    async (t) => {
-      const weights = readCheckpoint(GOLDEN('model.safetensors')).weights as Map<string, FloatTensor>;
-      const graph = inferenceGraph('deit_tiny_patch16_224', s.fusion, weights);
-      const logits = Object.values(await run(graph, goldenInput()))[0];
-      const diffs = perImageMaxDiff(logits, readNpy(GOLDEN(s.file)));
-      t.diagnostic(`max |logit - official| per image: ${diffs.map((d) => d.toExponential(1)).join(' ')}`);
-      // The README's fragile decisions (score gaps ~1e-6) may flip under float32 rounding: only they may differ.
-      const off = diffs.map((d, i) => (d > TOLERANCE ? i : -1)).filter((i) => i >= 0);
-      for (const i of off)
-        t.diagnostic(`image ${i} differs by ${diffs[i].toFixed(3)}: ${s.fragile.includes(i) ? 'a fragile decision (README)' : 'NOT fragile'}`);
-      assert.deepEqual(
-        off.filter((i) => !s.fragile.includes(i)),
-        [],
-      );
-      if (s.fusion !== 'none') {
-        // Fusion did happen: the official fused logits are far from the plain ones (the README: >= 0.02 on every image).
-        const plain = perImageMaxDiff(logits, readNpy(GOLDEN('logits.npy')));
-        assert.ok(Math.min(...plain) > 0.01, `${plain}`);
-      }
-    },
-  );
+  test(`DeiT-Tiny ${s.name}: the official code's logits within ${TOLERANCE} on ort-cpu (batch 7, golden checkpoint)`, { skip: needsShared }, async (t) => {
+    const weights = readCheckpoint(GOLDEN('model.safetensors')).weights as Map<string, FloatTensor>;
+    const graph = inferenceGraph('deit_tiny_patch16_224', s.fusion, weights);
+    const logits = Object.values(await run(graph, goldenInput()))[0];
+    const diffs = perImageMaxDiff(logits, readNpy(GOLDEN(s.file)));
+    t.diagnostic(`max |logit - official| per image: ${diffs.map((d) => d.toExponential(1)).join(' ')}`);
+    // The README's fragile decisions (score gaps ~1e-6) may flip under float32 rounding: only they may differ.
+    const off = diffs.map((d, i) => (d > TOLERANCE ? i : -1)).filter((i) => i >= 0);
+    for (const i of off) t.diagnostic(`image ${i} differs by ${diffs[i].toFixed(3)}: ${s.fragile.includes(i) ? 'a fragile decision (README)' : 'NOT fragile'}`);
+    assert.deepEqual(
+      off.filter((i) => !s.fragile.includes(i)),
+      [],
+    );
+    if (s.fusion !== 'none') {
+      // Fusion did happen: the official fused logits are far from the plain ones (the README: >= 0.02 on every image).
+      const plain = perImageMaxDiff(logits, readNpy(GOLDEN('logits.npy')));
+      assert.ok(Math.min(...plain) > 0.01, `${plain}`);
+    }
+  });
 }
 
 test(
   "MCTF r16's token order: the graph's group ids give the official sources and sizes of image 0, and its hidden states",
-  { skip: !hasShared && 'no ../shared' },
+  { skip: needsShared },
   async (t) => {
     const weights = readCheckpoint(GOLDEN('model.safetensors')).weights as Map<string, FloatTensor>;
     const graph = inferenceGraph('deit_tiny_patch16_224', 'mctf', weights);
@@ -232,7 +227,7 @@ test(
 
 test(
   'the float64 reference reproduces the golden data: logits of image 0 for every setting, MCTF r16 hidden states, sizes and sources',
-  { skip: !hasShared && 'no ../shared' },
+  { skip: needsShared },
   (t) => {
     const weights = readCheckpoint(GOLDEN('model.safetensors')).weights as Map<string, FloatTensor>;
     const arch = { dim: 192, heads: 3, depth: 12, distilled: false, eps: 1e-6 };
@@ -269,34 +264,30 @@ const independent: { model: string; dim: number; heads: number; distilled: boole
   { model: 'deit_tiny_distilled_patch16_224', dim: 192, heads: 3, distilled: true, fusions: ['mctf', 'tome'] },
 ];
 for (const m of independent) {
-  test(
-    `${m.model} with ${m.fusions.join(', ')}: the graph against the independent reference (random weights)`,
-    { skip: !hasShared && 'no ../shared' },
-    async (t) => {
-      const weights = randomVitWeights({ dim: m.dim, depth: 12, distilled: m.distilled, seed: 1 });
-      const x = images(goldenInput(), 2, 1);
-      const arch = { dim: m.dim, heads: m.heads, depth: 12, distilled: m.distilled, eps: 1e-6 };
-      const plain = referenceForward(weights, arch, x.data, 224, { method: 'none', r: 0 });
-      for (const fusion of m.fusions) {
-        const f = parseTokenFusion(fusion) as TokenFusion & ReferenceSetting;
-        const trace: ReferenceTrace = { hidden: [], sizes: [], sources: [], gaps: [] };
-        const reference = Float32Array.from(referenceForward(weights, arch, x.data, 224, f, trace));
-        const logits = Object.values(await run(inferenceGraph(m.model, fusion, weights), x))[0];
-        const diff = maxAbsDiff(logits, floatTensor([1, 1000], reference));
-        const moved = maxAbsDiff(floatTensor([1000], reference), floatTensor([1000], Float32Array.from(plain)));
-        const gap = Math.min(...trace.gaps);
-        t.diagnostic(`${fusion}: max |Δ| ${diff.toExponential(1)}; fusion moved the logits by ${moved.toFixed(3)}; closest decision ${gap.toExponential(1)}`);
-        // Float32 moves MCTF's scores by up to ~4e-7 (golden README): 5 times that is a decision rounding cannot flip.
-        assert.ok(gap > 2e-6, `${fusion}: decisions only ${gap} apart: choose another seed`);
-        assert.equal(
-          trace.hidden.at(-1)!.length,
-          fusionSchedule(f, { tokens: 196 + (m.distilled ? 2 : 1), protectedTokens: m.distilled ? 2 : 1, depth: 12 }).at(-1)!.tokensOut,
-        );
-        assert.ok(moved > 100 * TOLERANCE, `${fusion} barely changed the logits (${moved})`);
-        assert.ok(diff < TOLERANCE, `${fusion}: ${diff}`);
-      }
-    },
-  );
+  test(`${m.model} with ${m.fusions.join(', ')}: the graph against the independent reference (random weights)`, { skip: needsShared }, async (t) => {
+    const weights = randomVitWeights({ dim: m.dim, depth: 12, distilled: m.distilled, seed: 1 });
+    const x = images(goldenInput(), 2, 1);
+    const arch = { dim: m.dim, heads: m.heads, depth: 12, distilled: m.distilled, eps: 1e-6 };
+    const plain = referenceForward(weights, arch, x.data, 224, { method: 'none', r: 0 });
+    for (const fusion of m.fusions) {
+      const f = parseTokenFusion(fusion) as TokenFusion & ReferenceSetting;
+      const trace: ReferenceTrace = { hidden: [], sizes: [], sources: [], gaps: [] };
+      const reference = Float32Array.from(referenceForward(weights, arch, x.data, 224, f, trace));
+      const logits = Object.values(await run(inferenceGraph(m.model, fusion, weights), x))[0];
+      const diff = maxAbsDiff(logits, floatTensor([1, 1000], reference));
+      const moved = maxAbsDiff(floatTensor([1000], reference), floatTensor([1000], Float32Array.from(plain)));
+      const gap = Math.min(...trace.gaps);
+      t.diagnostic(`${fusion}: max |Δ| ${diff.toExponential(1)}; fusion moved the logits by ${moved.toFixed(3)}; closest decision ${gap.toExponential(1)}`);
+      // Float32 moves MCTF's scores by up to ~4e-7 (golden README): 5 times that is a decision rounding cannot flip.
+      assert.ok(gap > 2e-6, `${fusion}: decisions only ${gap} apart: choose another seed`);
+      assert.equal(
+        trace.hidden.at(-1)!.length,
+        fusionSchedule(f, { tokens: 196 + (m.distilled ? 2 : 1), protectedTokens: m.distilled ? 2 : 1, depth: 12 }).at(-1)!.tokensOut,
+      );
+      assert.ok(moved > 100 * TOLERANCE, `${fusion} barely changed the logits (${moved})`);
+      assert.ok(diff < TOLERANCE, `${fusion}: ${diff}`);
+    }
+  });
 }
 
 test('the fused ONNX graph passes the ONNX checker (full_check: shape inference through the new operators)', { skip: checkerSkip }, (t) => {
@@ -328,7 +319,7 @@ const runtimes: [string, string[], number][] = [
   ['ort-webgpu', ['mctf', 'tome'], 2],
 ];
 for (const [backend, fusions, count] of runtimes) {
-  const skip = !hasShared ? 'no ../shared' : unavailable(backend);
+  const skip = needsShared || unavailable(backend);
   test(`${backend} runs the fused graphs (${fusions.join(', ')}): golden logits within ${TOLERANCE}`, { skip }, async (t) => {
     const dir = tempDir(t);
     const input = join(dir, 'x.npy');
@@ -494,37 +485,33 @@ test('the table, plot and claims: fused rows with their FLOPs and speed-up over 
   assert.throws(() => validateResults(JSON.parse(JSON.stringify(twice)), 'r.json'), /repeats the configuration of records\[0\] \(.* mctf:16\)/);
 });
 
-test(
-  'eval --token-fusion: the plain model on the same images, the change and the top-1 agreement (golden images, MCTF r16)',
-  { skip: !hasShared && 'no ../shared' },
-  (t) => {
-    const dir = tempDir(t);
-    const root = join(dir, 'val');
-    const plainTop1 = JSON.parse(readFileSync(GOLDEN('summary.json'), 'utf8')).plain.top1 as number[];
-    const wnids = imagenetClasses().map((c) => c.wnid);
-    plainTop1.forEach((label, i) => {
-      mkdirSync(join(root, wnids[label]), { recursive: true });
-      copyFileSync(golden('images', GOLDEN_IMAGES[i]), join(root, wnids[label], GOLDEN_IMAGES[i]));
-    });
-    const r = runCli(['eval', 'deit_tiny_patch16_224', root, '--checkpoint', GOLDEN('model.safetensors'), '--token-fusion', 'mctf', '--json'], {
-      LEVIT_CACHE_DIR: dir,
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const s = JSON.parse(r.stdout);
-    assert.equal(s.evaluated, 7);
-    // The official code keeps every top-1 class with MCTF r16 on these images (summary.json: 7 of 7).
-    assert.deepEqual([s.top1, s.fusion.plain.top1, s.fusion.top1_agreement, s.fusion.top1_change], [100, 100, 100, 0]);
-    assert.equal(s.fusion.token_fusion, 'mctf:16');
-    assert.equal(s.precision, null);
-    assert.equal(s.verdict, 'not comparable');
-    assert.match(s.reason, /the published top-1 is the plain model's/);
-    const text = runCli(['eval', 'deit_tiny_patch16_224', root, '--checkpoint', GOLDEN('model.safetensors'), '--token-fusion', 'mctf'], {
-      LEVIT_CACHE_DIR: dir,
-    });
-    assert.match(text.stdout, /agreement\s+top-1 class the same as the plain model's on 100\.00% of the images/);
-    assert.match(text.stdout, /plain\s+top-1 100\.000%/);
-  },
-);
+test('eval --token-fusion: the plain model on the same images, the change and the top-1 agreement (golden images, MCTF r16)', { skip: needsShared }, (t) => {
+  const dir = tempDir(t);
+  const root = join(dir, 'val');
+  const plainTop1 = JSON.parse(readFileSync(GOLDEN('summary.json'), 'utf8')).plain.top1 as number[];
+  const wnids = imagenetClasses().map((c) => c.wnid);
+  plainTop1.forEach((label, i) => {
+    mkdirSync(join(root, wnids[label]), { recursive: true });
+    copyFileSync(golden('images', GOLDEN_IMAGES[i]), join(root, wnids[label], GOLDEN_IMAGES[i]));
+  });
+  const r = runCli(['eval', 'deit_tiny_patch16_224', root, '--checkpoint', GOLDEN('model.safetensors'), '--token-fusion', 'mctf', '--json'], {
+    LEVIT_CACHE_DIR: dir,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.evaluated, 7);
+  // The official code keeps every top-1 class with MCTF r16 on these images (summary.json: 7 of 7).
+  assert.deepEqual([s.top1, s.fusion.plain.top1, s.fusion.top1_agreement, s.fusion.top1_change], [100, 100, 100, 0]);
+  assert.equal(s.fusion.token_fusion, 'mctf:16');
+  assert.equal(s.precision, null);
+  assert.equal(s.verdict, 'not comparable');
+  assert.match(s.reason, /the published top-1 is the plain model's/);
+  const text = runCli(['eval', 'deit_tiny_patch16_224', root, '--checkpoint', GOLDEN('model.safetensors'), '--token-fusion', 'mctf'], {
+    LEVIT_CACHE_DIR: dir,
+  });
+  assert.match(text.stdout, /agreement\s+top-1 class the same as the plain model's on 100\.00% of the images/);
+  assert.match(text.stdout, /plain\s+top-1 100\.000%/);
+});
 
 test("levit info lists the FLOPs of each setting beside the published figures; --token-fusion gives one setting's counts", () => {
   const r = runCli(['info', 'deit_tiny_patch16_224', '--json']);

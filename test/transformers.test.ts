@@ -12,7 +12,7 @@ import { ZeroWeights } from '../src/models/weights.js';
 import { readNpy, writeNpy } from '../src/util/npy.js';
 import type { BackendStatus } from '../src/runtime/backend.js';
 import { skipUnlessRuns } from './helpers/backends.js';
-import { golden, hasShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './helpers/shared.js';
+import { golden, needsShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './helpers/shared.js';
 
 /**
  * CaiT, ConViT and ViT beyond ort-cpu at batch 7 (test/zoo.test.ts): one golden image through
@@ -37,7 +37,7 @@ const cases = [
 for (const [model, backends] of cases) {
   for (const backend of backends) {
     const tolerance = backend === 'ort-webgpu' ? 2e-3 : 1e-3;
-    const skip = !hasShared ? 'no ../shared' : skipUnlessRuns(statusOf(backend), backend);
+    const skip = needsShared || skipUnlessRuns(statusOf(backend), backend);
     test(`${model} on ${backend}: the golden checkpoint reproduces timm's logits within ${tolerance}`, { skip }, async (t) => {
       const dir = tempDir(t);
       const input = join(dir, 'x.npy');

@@ -19,7 +19,7 @@ import { exportTfjs } from '../src/tfjs/export.js';
 import { readNpy } from '../src/util/npy.js';
 import { checkerSkip, onnxCheck } from './helpers/onnx-checker.js';
 import { mustRun } from './helpers/backends.js';
-import { golden, hasShared, maxAbsDiff, runCli, tempDir } from './helpers/shared.js';
+import { golden, needsShared, maxAbsDiff, runCli, tempDir } from './helpers/shared.js';
 
 /** The golden logits are timm's at 224 px; EdgeNeXt's card evaluates at 288 (its positional encoding depends on the size). */
 test('per-channel scales fold into the convolution or linear layer before them, wider constants do not', () => {
@@ -151,7 +151,7 @@ const goldenCases: { backend: BackendId; images: number }[] = [
 ];
 
 for (const id of ['efficientformer_l1', 'edgenext_x_small']) {
-  test(`${id}: timm's golden checkpoint reproduces timm's logits within 1e-3 (ONNX and TF.js exports)`, { skip: !hasShared }, async (t) => {
+  test(`${id}: timm's golden checkpoint reproduces timm's logits within 1e-3 (ONNX and TF.js exports)`, { skip: needsShared }, async (t) => {
     const prepared = prepareModel(at224(getCard(id)), { kind: 'checkpoint', path: golden(id, 'model.safetensors') });
     const artifacts = writeArtifacts(prepared.graph, tempDir(t));
     if (!checkerSkip) {

@@ -12,7 +12,7 @@ import { CorruptFileError } from '../src/core/errors.js';
 import { benchInput } from '../src/bench/runner.js';
 import { RecordingWeights } from './helpers/recording-weights.js';
 import { safetensorsBuffer } from './helpers/safetensors-save.js';
-import { golden, hasShared, maxAbsDiff, onnxLogits, runCli, tempDir } from './helpers/shared.js';
+import { golden, needsShared, maxAbsDiff, onnxLogits, runCli, tempDir } from './helpers/shared.js';
 import { torchSave } from './helpers/torch-save.js';
 
 test('levit zoo --json lists all 18 models with counts computed from their graphs', () => {
@@ -62,7 +62,7 @@ const goldens = [
 ];
 
 for (const g of goldens) {
-  test(`${g.model}: the golden ${g.format} checkpoint reproduces the reference logits within 1e-3`, { skip: !hasShared }, async (t) => {
+  test(`${g.model}: the golden ${g.format} checkpoint reproduces the reference logits within 1e-3`, { skip: needsShared }, async (t) => {
     assert.equal(readCheckpoint(golden(...g.file)).format, g.format);
     const out = join(tempDir(t), 'model.onnx');
     const cli = runCli(['convert', g.model, '--checkpoint', golden(...g.file), '--out', out]);
@@ -96,7 +96,7 @@ for (const card of comparison) {
   });
 }
 
-test('truncated legacy and safetensors checkpoints are reported, not half-read', { skip: !hasShared }, (t) => {
+test('truncated legacy and safetensors checkpoints are reported, not half-read', { skip: needsShared }, (t) => {
   const dir = tempDir(t);
   for (const file of [golden('efficientnet_b0', 'efficientnet_b0-golden.pth'), golden('deit_tiny_distilled', 'model.safetensors')]) {
     const whole = readFileSync(file);

@@ -20,18 +20,23 @@ import { evalTransform } from '../../src/preprocess/transform.js';
 import type { BackendStatus } from '../../src/runtime/backend.js';
 import { requireBackend } from '../../src/runtime/registry.js';
 import { readNpy } from '../../src/util/npy.js';
-import { GOLDEN_IMAGES, absDiffStats, golden, hasShared, maxAbsDiff, runCli } from '../helpers/shared.js';
+import { GOLDEN_IMAGES, absDiffStats, golden, goldenDir, hasShared, maxAbsDiff, runCli } from '../helpers/shared.js';
 
 /** Set by scripts/arm64/node.sh when this Node runs under qemu-user. */
 const emulator = process.env.LEVIT_EMULATOR;
 const BACKENDS = ['ort-cpu', 'ort-wasm', 'tfjs-wasm'] as const;
+// Paths only: the first check says, in words, when ../shared is missing.
 const MODELS = [
-  { model: 'levit_128s', checkpoint: golden('levit_128s', 'LeViT-128S-golden.pth'), logits: golden('levit_128s', 'logits.npy') },
-  { model: 'efficientnet_b0', checkpoint: golden('efficientnet_b0', 'efficientnet_b0-golden.pth'), logits: golden('efficientnet_b0', 'logits.npy') },
+  { model: 'levit_128s', checkpoint: join(goldenDir, 'levit_128s', 'LeViT-128S-golden.pth'), logits: join(goldenDir, 'levit_128s', 'logits.npy') },
+  {
+    model: 'efficientnet_b0',
+    checkpoint: join(goldenDir, 'efficientnet_b0', 'efficientnet_b0-golden.pth'),
+    logits: join(goldenDir, 'efficientnet_b0', 'logits.npy'),
+  },
   {
     model: 'deit_tiny_distilled_patch16_224',
-    checkpoint: golden('deit_tiny_distilled', 'model.safetensors'),
-    logits: golden('deit_tiny_distilled', 'logits.npy'),
+    checkpoint: join(goldenDir, 'deit_tiny_distilled', 'model.safetensors'),
+    logits: join(goldenDir, 'deit_tiny_distilled', 'logits.npy'),
   },
 ];
 /** Golden images per logits check: two, so that batches run too; emulated, each costs seconds to a minute. */
@@ -59,7 +64,7 @@ const seconds = (since: number) => `${((performance.now() - since) / 1000).toFix
 
 test('this is linux-arm64 Node, and levit knows whether it is emulated', () => {
   assert.equal(`${process.platform}-${process.arch}`, 'linux-arm64');
-  assert.ok(hasShared, `the golden files are missing (${golden()}): clone ../shared beside the checkout or set LEVIT_SHARED_DIR`);
+  assert.ok(hasShared, `the golden files are missing (${goldenDir}): clone ../shared beside the checkout or set LEVIT_SHARED_DIR`);
   const emulation = detectEmulation();
   if (emulator) {
     assert.ok(emulation, 'qemu-user runs this process: bench must know');

@@ -7,8 +7,32 @@ import { ortCpu } from '../../src/runtime/ort-node.js';
 
 /** ../shared beside the checkout (as CI places it), or LEVIT_SHARED_DIR. */
 export const sharedDir = resolve(process.env.LEVIT_SHARED_DIR ?? join(packageRoot, '..', 'shared'));
-export const golden = (...parts: string[]) => join(sharedDir, 'golden', ...parts);
-export const hasShared = existsSync(golden('input_224.npy'));
+export const goldenDir = join(sharedDir, 'golden');
+export const hasShared = existsSync(join(goldenDir, 'input_224.npy'));
+
+/** Why a test that reads the golden data cannot run where ../shared is missing. */
+export const SHARED_REASON = 'needs ../shared (golden data) beside the checkout, or LEVIT_SHARED_DIR';
+
+/**
+ * CI sets LEVIT_REQUIRE_SHARED=1 (.ci/run), so that a missing ../shared fails the tests that need
+ * it instead of skipping them.
+ */
+export const sharedRequired = process.env.LEVIT_REQUIRE_SHARED === '1';
+
+/**
+ * The skip value of a test that reads the golden data: false where ../shared is here (or CI
+ * requires it), else the reason. `{ skip: needsShared }`, or `needsShared || otherReason`.
+ */
+export const needsShared: string | false = hasShared || sharedRequired ? false : SHARED_REASON;
+
+/**
+ * The path of a golden file. Where ../shared is missing it throws, saying so: a test that reads
+ * the golden data without `needsShared` (or one that LEVIT_REQUIRE_SHARED=1 runs) fails with the reason.
+ */
+export function golden(...parts: string[]): string {
+  if (!hasShared) throw new Error(`${SHARED_REASON} (no ${join(goldenDir, 'input_224.npy')})`);
+  return join(goldenDir, ...parts);
+}
 /** The images behind golden/input_224.npy, in its order. */
 export const GOLDEN_IMAGES = ['chelsea.jpg', 'coffee.jpg', 'astronaut.jpg', 'rocket.jpg', 'camera_gray.jpg', 'coffee_cmyk.jpg', 'motorcycle_png.JPEG'];
 

@@ -1,4 +1,4 @@
-import type { SensitivityReport } from './sensitivity.js';
+import { type SensitivityReport, WORTH_DB } from './sensitivity.js';
 
 const SHOWN = 8;
 const db = (v: number) => (v >= 120 ? 'exact' : `${v.toFixed(1)} dB`);
@@ -14,6 +14,12 @@ export function renderSensitivity(r: SensitivityReport): string[] {
       `top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}% ${judged}`,
     `           (${db(r.calibrationSqnr)} on the ${r.calibrationImages} calibration images, ${db(r.selectionSqnr)} on the ` +
       `${r.selectionImages} selection images that decide the fallback)`,
+    ...(!r.met && r.fallbackTried > float.length
+      ? [
+          `           short of the target: of the ${r.fallbackTried} layers the fallback tried in float32, it kept the ${float.length} that came within ` +
+            `${WORTH_DB} dB of the best it reached (the others cost speed for nothing)`,
+        ]
+      : []),
     `  layers   ${r.layers.length - float.length} of ${r.layers.length} in int8` +
       `${float.length ? `; kept in float32: ${float.map((l) => l.node).join(', ')}` : ''}`,
   ];

@@ -56,9 +56,20 @@ export interface SensitivityReport {
   /** Where the fallback stopped: the logits SQNR on its selection images (the calibration images when there were none). */
   selectionImages: number;
   selectionSqnr: number;
+  /** Layers the fallback kept float one by one before it stopped; short of the target, those that bought less than WORTH_DB were given back. */
+  fallbackTried: number;
   targetSqnr: number;
   /** Whether the logits reached the target on the validation images (with at most the allowed fallbacks). */
   met: boolean;
+}
+
+/** Short of the target, the fallback keeps the fewest float layers that come this close (dB) to the best it reached. */
+export const WORTH_DB = 0.5;
+
+/** The model quantized with these layers kept float, and its logits SQNR on the selection images. */
+async function measured(model: OnnxModel, plan: StaticPlan, keepFloat: Set<string>, onSelection: (q: OnnxModel) => Promise<number>) {
+  const quantized = quantizeStatic(model, { ...plan, keepFloat });
+  return { keepFloat, quantized, selectionSqnr: await onSelection(quantized) };
 }
 
 /** Per-layer sensitivity is measured on this many images at most: one full pass per layer. */
@@ -145,16 +156,16 @@ export async function quantizeWithFallback(
   const reference = await concatValues(model, watched, judging);
   const selectionReference = (await concatValues(model, [logits], selection)).get(logits)!;
   const share = layerCosts(model, layers, reference, batchImages(judging));
-  const keepFloat = new Set(plan.keepFloat);
   const onSelection = async (quantized: OnnxModel) => capped(sqnr(selectionReference, (await concatValues(quantized, [logits], selection)).get(logits)!));
-  let quantized = quantizeStatic(model, { ...plan, keepFloat });
-  let selectionSqnr = await onSelection(quantized);
+  const start = await measured(model, plan, new Set(plan.keepFloat), onSelection);
+  let chosen = start;
+  let tried = 0;
   const alone = new Map<string, number>();
-  if (selectionSqnr < targetSqnr && maxFallback > 0) {
+  if (start.selectionSqnr < targetSqnr && maxFallback > 0) {
     // Ranked on images the ranges were not fitted to: on those a layer's cost is the one it will have.
     const few = selection.slice(0, SENSITIVITY_BATCHES);
     const fewReference = (await concatValues(model, [logits], few)).get(logits)!;
-    const candidates = layers.filter((l) => !keepFloat.has(l.node));
+    const candidates = layers.filter((l) => !start.keepFloat.has(l.node));
     for (const [i, layer] of candidates.entries()) {
       const others = new Set(layers.map((l) => l.node).filter((n) => n !== layer.node));
       const got = await concatValues(quantizeStatic(model, { ...plan, keepFloat: others }), [logits], few);
@@ -163,15 +174,19 @@ export async function quantizeWithFallback(
     }
     // Noise power a layer adds alone, per share of the work it would take back from int8.
     const harm = (l: FallbackUnit) => 10 ** (-alone.get(l.node)! / 10) / Math.max(share.get(l.node)!, 1e-6);
-    const order = [...candidates].sort((a, b) => harm(b) - harm(a));
-    for (const layer of order.slice(0, maxFallback)) {
-      keepFloat.add(layer.node);
-      quantized = quantizeStatic(model, { ...plan, keepFloat });
-      selectionSqnr = await onSelection(quantized);
-      onProgress?.({ phase: 'fallback', floatLayers: keepFloat.size, logitsSqnr: selectionSqnr });
-      if (selectionSqnr >= targetSqnr) break;
+    const order = [...candidates].sort((a, b) => harm(b) - harm(a)).slice(0, maxFallback);
+    const steps = [start];
+    for (const layer of order) {
+      steps.push(await measured(model, plan, new Set([...steps.at(-1)!.keepFloat, layer.node]), onSelection));
+      onProgress?.({ phase: 'fallback', floatLayers: steps.at(-1)!.keepFloat.size, logitsSqnr: steps.at(-1)!.selectionSqnr });
+      if (steps.at(-1)!.selectionSqnr >= targetSqnr) break;
     }
+    tried = steps.length - 1;
+    // Short of the target, float layers that bought almost nothing are given back: they would cost speed for nothing.
+    const best = Math.max(...steps.map((x) => x.selectionSqnr));
+    chosen = steps.at(-1)!.selectionSqnr >= targetSqnr ? steps.at(-1)! : steps.find((x) => x.selectionSqnr >= best - WORTH_DB)!;
   }
+  const { keepFloat, quantized, selectionSqnr } = chosen;
   const got = await concatValues(quantized, watched, judging);
   const logitsSqnr = capped(sqnr(reference.get(logits)!, got.get(logits)!));
   const calibrationSqnr = capped(
@@ -194,6 +209,7 @@ export async function quantizeWithFallback(
     calibrationSqnr,
     selectionImages: batchImages(selection),
     selectionSqnr,
+    fallbackTried: tried,
     targetSqnr,
     met: logitsSqnr >= targetSqnr,
   };

@@ -24,7 +24,7 @@ import { renderPlot } from '../src/render/plot.js';
 import { outputWidth, wrapText } from '../src/render/fit.js';
 import { renderMarkdown, renderRecordLine, renderTable } from '../src/render/bench.js';
 import { type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
-import { appendHistory, machineBaseline, saveBaseline } from '../src/bench/store.js';
+import { appendHistory, appendRunHistory, machineBaseline, machineRunSpreads, saveBaseline } from '../src/bench/store.js';
 import { detectEmulation, refuseEmulated } from '../src/bench/emulation.js';
 import { renderClaims, renderClaimsMarkdown } from '../src/render/claims.js';
 import { type ClaimCheck, checkClaims, loadClaims } from '../src/compare/claims.js';
@@ -49,11 +49,15 @@ configuration, then until every configuration's images/s is known to --target-ci
 the rounds have taken --max-duration seconds per configuration on average.
 
 Images/s is the median over rounds of each round's median batch time, with a 95% interval
-from resampling whole rounds (in blocks of consecutive rounds). Speed-ups (one model over
+from resampling whole rounds (in blocks of consecutive rounds). A whole run can fall in one
+state of a shared host, which its rounds cannot see: every completed run leaves a summary in
+levit's cache (bench-history/), and from three runs of a configuration on, its interval
+includes how far it moved between them on this machine (the table says by how much); until
+then it is the rounds' own, and the table says reruns may move more. Speed-ups (one model over
 another, a precision over float32, the claims) are paired: computed from the rounds both ran
 in, resampled jointly, so the machine's drift divides out; their intervals are then widened
-by how far such a ratio was measured to move from one run to the next on a shared host (±11%
-on one thread, ±29% on more: a whole run can fall in one state of the host). Latency is reported as mean ± σ and
+by how far such a ratio was measured to move from one run to the next on levit's shared VM
+(±11% on one thread, ±29% on more), or on this machine where its runs show more. Latency is reported as mean ± σ and
 min … max of the batch times (as hyperfine prints them), median, p90 and p99. --csv writes
 timm benchmark.py's inference columns. Building artifacts and creating sessions happen before
 timing and are reported apart. When the sessions do not fit in memory together they are
@@ -62,7 +66,7 @@ measured in groups, each in its own rounds, and the output says so.
 The machine check (the float32 MatMul, "calibration" in the results) puts results from
 different machines on one scale and gives each configuration's share of its speed;
 --no-machine-check leaves it out. bench warns when this machine calibrates under 80% of its
-baseline's (results/baselines).
+baseline's (results/baselines; only a baseline of the same kind of CPU, by its instruction-set flags).
 
 Ctrl-C stops after the round in progress: the rounds finished so far are kept, printed and
 written to --out (marked interrupted), and bench exits 130.
@@ -153,6 +157,7 @@ parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`
           calibrate: machineCheck(flags),
           precisions: await precisionSpecs(flags.precision, flags, flags.calibration),
           reference: machineBaseline,
+          betweenRuns: machineRunSpreads,
           externalOnnx: flags.onnx,
           allowInt8Saturation: flags['allow-int8-saturation'],
           keepGoing: flags['keep-going'],
@@ -178,6 +183,7 @@ parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`
     if (flags.plot) writeFileAtomic(flags.plot, renderPlot(results));
     if (flags.csv) writeFileAtomic(flags.csv, benchCsv(results.records));
     const stored = [flags.record ? `history: ${appendHistory(results)}` : '', flags['save-baseline'] ? `baseline: ${saveBaseline(results, flags.force)}` : ''];
+    this.keepRun(results, progress);
     this.log(flags.markdown ? renderMarkdown(results) : renderTable(results));
     const checks = checkClaims(results, loadClaims());
     const shown = flags.claims ? checks : checks.filter((c) => c.verdict !== 'not measured');
@@ -191,5 +197,17 @@ parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`
       process.exitCode = ExitCode.interrupted;
     }
     return { ...results, claims: checks };
+  }
+
+  /**
+   * The run's summary into levit's history of this machine, for the spread between runs of later ones;
+   * a cache that cannot be written costs a note, not the run.
+   */
+  private keepRun(results: BenchResults, progress: Progress): void {
+    try {
+      appendRunHistory(results);
+    } catch (e) {
+      progress.log(`note: this run was not added to levit's history of this machine (${(e as Error).message})`);
+    }
   }
 }

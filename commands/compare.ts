@@ -2,7 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { existsSync, statSync } from 'node:fs';
 import { LevitCommand } from '../src/cli/base.js';
 import { readResults } from '../src/bench/validate.js';
-import { baselinePath } from '../src/bench/store.js';
+import { machineId } from '../src/bench/machine-id.js';
+import { findBaseline } from '../src/bench/store.js';
 import { DEFAULT_MODELS } from '../src/bench/runner.js';
 import { type CompareOptions, type CompareReport, compareExitCode, compareResults, parseFraction, parseThreshold } from '../src/compare/compare.js';
 import { type LiveReport, compareLive, sideOf } from '../src/compare/live.js';
@@ -40,7 +41,8 @@ two runs minutes apart saw different machines, so nothing is paired and a busy s
 them widens its interval. And a whole run can fall in one state of a shared host: the interval
 also includes how far one configuration's speed was measured to move between runs there
 (--run-spread, a standard deviation; by default 9.5% on one thread, 16% on more, from 13 runs
-back to back on this project's 2-core VM), so that two files decide only large changes
+back to back on this project's 2-core VM, or the machine's own from its earlier runs where the
+records carry a larger one), so that two files decide only large changes
 (about 1.5x and more). Give --run-spread 0 on a dedicated machine. Identical timings (a file against itself)
 are unchanged. To decide a smaller change on a shared machine, measure both sides live (below).
 
@@ -63,7 +65,8 @@ Verdicts (--threshold: 10% for results files, 5% live, where intervals are narro
   inconclusive  anything else, with the reason: an interval across the threshold (too
                 noisy), or fewer than 10 rounds a side
 missing (in the baseline only) and new (in the current only) are reported too. BASELINE may be
-'auto': the baseline committed for CURRENT's machine in results/baselines. A record timed under
+'auto': the baseline committed for CURRENT's machine in results/baselines (its CPU kind included:
+another CPU's baseline is never taken). A record timed under
 emulation (qemu-user, Rosetta 2) is no speed figure: such pairs are reported and never decided.
 
 Exit codes: 0 every configuration decided and none regressed (self-test: every interval
@@ -89,7 +92,7 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
     'run-spread': Flags.string({
       description:
         "results files: how far one configuration's speed moves between runs on this machine beyond its rounds " +
-        '(a standard deviation, e.g. 5%; default: as measured on a shared VM; 0: a dedicated machine)',
+        "(a standard deviation, e.g. 5%; default: as measured on a shared VM, or the machine's own where larger; 0: a dedicated machine)",
     }),
     markdown: Flags.boolean({ description: 'print Markdown (for a CI job summary)' }),
     'self-test': Flags.boolean({ description: 'live: this checkout against itself, to learn whether this machine can gate (no arguments)' }),
@@ -148,15 +151,17 @@ file (the message names the field); 4 a file or checkout not found; 130 interrup
 
   private files(baselineArg: string, currentArg: string, o: CompareOptions): CompareReport {
     const current = readResults(currentArg);
-    const baselineFile = baselineArg === 'auto' ? baselinePath(current.system) : baselineArg;
-    if (baselineArg === 'auto' && !existsSync(baselineFile)) {
+    if (baselineArg !== 'auto') return compareResults(readResults(baselineArg), current, o);
+    // Only a baseline of this kind of CPU: another's speed says nothing of this one's.
+    const found = findBaseline(current.system);
+    if (found.file === null) {
       throw new LevitError(
-        `no baseline for machine '${current.system.id}' (looked for ${baselineFile})`,
+        `no baseline for machine '${machineId(current.system)}' (looked for ${found.looked.join(' and ')}${found.refused ? `; ${found.refused}` : ''})`,
         ExitCode.notFound,
         'Make one on this machine with levit bench --save-baseline, or name a baseline file.',
       );
     }
-    return compareResults(readResults(baselineFile), current, o);
+    return compareResults(found.results, current, o);
   }
 
   private async live(given: string[], flags: Parameters<typeof roundSettings>[0] & LiveFlags, o: { threshold: number; alpha: number }): Promise<LiveReport> {

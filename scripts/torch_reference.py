@@ -123,15 +123,35 @@ def peak_rss_bytes():
         return 0
 
 
+# As src/bench/machine-id.ts: the flags that change inference speed, and the CPU kinds named from them.
+SPEED_FLAGS = {'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx_vnni', 'amx_tile', 'amx_bf16',
+               'amx_int8', 'neon', 'asimd', 'asimddp', 'sve', 'sve2', 'i8mm', 'bf16', 'fp16', 'asimdhp', 'dotprod'}
+CPU_KINDS = [('amx', 'x64', {'amx_tile'}), ('avx512-vnni', 'x64', {'avx512_vnni'}), ('avx-vnni', 'x64', {'avx_vnni'}), ('avx512', 'x64', {'avx512f'}),
+             ('avx2', 'x64', {'avx2'}), ('avx', 'x64', {'avx'}), ('sve', 'arm64', {'sve', 'sve2'}), ('asimd-dot', 'arm64', {'asimddp', 'dotprod'}),
+             ('neon', 'arm64', {'asimd', 'neon'})]
+
+
+def cpu_kind(flags, arch):
+    """The CPU's kind from its speed flags, as levit names it; None when no flags are known."""
+    if not flags or arch not in ('x64', 'arm64'):
+        return None
+    for kind, kind_arch, wanted in CPU_KINDS:
+        if kind_arch == arch and wanted & set(flags):
+            return kind
+    return 'sse' if arch == 'x64' else 'neon'
+
+
 def system_fingerprint(gpus):
     """The fields of levit's SystemFingerprint; `id` is built the same way, so levit report sees one machine."""
-    model = platform.processor() or 'unknown'
+    model, named = platform.processor() or 'unknown', False
+    flags = []
     try:
         with open('/proc/cpuinfo', encoding='utf8') as f:
             for line in f:
-                if line.startswith('model name'):
-                    model = line.split(':', 1)[1].strip()
-                    break
+                if line.startswith('model name') and not named:
+                    model, named = line.split(':', 1)[1].strip(), True
+                elif line.startswith(('flags', 'Features')) and not flags:
+                    flags = sorted(set(line.split(':', 1)[1].split()) & SPEED_FLAGS)
     except OSError:
         pass
     cores = os.cpu_count() or 1
@@ -140,12 +160,12 @@ def system_fingerprint(gpus):
     available = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else cores
     memory = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') if hasattr(os, 'sysconf') else 0
     return {
-        'cpu': {'model': model, 'vendor': '', 'cores': cores, 'available_cores': available, 'physical_cores': cores, 'mhz': None, 'flags': []},
+        'cpu': {'model': model, 'vendor': '', 'cores': cores, 'available_cores': available, 'physical_cores': cores, 'mhz': None, 'flags': flags},
         'memory_bytes': memory,
         'gpus': gpus,
         'os': {'platform': plat, 'distro': platform.platform(), 'release': platform.release(), 'kernel': platform.release(), 'arch': arch},
         'node': f'python {platform.python_version()}',
-        'id': ' '.join(f'{model} x{cores} {arch} {plat}'.split()),
+        'id': ' '.join(f'{model} {cpu_kind(flags, arch) or ""} x{cores} {arch} {plat}'.split()),
     }
 
 

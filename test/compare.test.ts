@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BenchRecord, BenchResults } from '../src/bench/results.js';
@@ -127,6 +127,33 @@ test('on different machines the calibration ratio is applied before comparing', 
   assert.equal(worse.comparisons[0].verdict, 'regressed');
   // Without calibration the raw times are compared, and the report says it cannot normalise.
   assert.equal(compareResults(base, results('other', null, [rec('a', samples(100, 30, 4))]), options).normalisation, null);
+});
+
+test("files whose id lacks the CPU kind are one machine only where their CPU flags agree; compare auto never takes another CPU's baseline", (t) => {
+  const withFlags = (r: BenchResults, flags: string[]) => ({ ...r, system: { ...r.system, cpu: { flags } } }) as BenchResults;
+  const zen3 = ['avx', 'avx2', 'f16c', 'fma'];
+  const zen5 = [...zen3, 'avx512_vnni', 'avx512f', 'avx_vnni'];
+  const base = withFlags(results('AMD EPYC x2 x64 linux', 80, [rec('a', samples(100, 30, 1))]), zen3);
+  const cur = withFlags(results('AMD EPYC avx512-vnni x2 x64 linux', 160, [rec('a', samples(50, 30, 2))]), zen5);
+  const r = compareResults(base, cur, options);
+  assert.equal(r.same_machine, false);
+  assert.equal(r.basis, 'calibration-run', 'two kinds of CPU: put on one scale by their calibrations');
+  assert.deepEqual([r.baseline_machine, r.current_machine], ['AMD EPYC avx2 x2 x64 linux', 'AMD EPYC avx512-vnni x2 x64 linux']);
+  const again = withFlags(results('AMD EPYC avx2 x2 x64 linux', 80, [rec('a', samples(100, 30, 3))]), zen3);
+  assert.equal(compareResults(base, again, options).same_machine, true, 'an old file of the same CPU is still the same machine');
+  const dir = tempDir(t);
+  const env = { LEVIT_RESULTS_DIR: join(dir, 'results') };
+  mkdirSync(join(dir, 'results', 'baselines'), { recursive: true });
+  writeResults(join(dir, 'results', 'baselines'), 'amd-epyc-x2-x64-linux.json', base);
+  const current = writeResults(dir, 'current.json', cur);
+  const refused = runCli(['compare', 'auto', current], env);
+  assert.equal(refused.status, 4, refused.stderr);
+  assert.match(
+    refused.stderr.replace(/\s+/g, ' '),
+    /no baseline for machine 'AMD EPYC avx512-vnni x2 x64 linux' .*amd-epyc-x2-x64-linux\.json is from another CPU/,
+  );
+  const same = runCli(['compare', 'auto', writeResults(dir, 'again.json', again), '--json'], env);
+  assert.equal(JSON.parse(same.stdout).same_machine, true, same.stderr);
 });
 
 test('thresholds read as percentages or fractions', () => {
@@ -277,13 +304,14 @@ test('a genuine slowdown (injected into the file of a real run) fails compare; a
   const rounds = seriesOf(base.records[0]).values;
   assert.ok(rounds.length >= 10, `${rounds.length} rounds`);
   const factor = 2 * (Math.max(...rounds) / Math.min(...rounds));
-  const slow = runCli(['compare', baseFile, writeResults(dir, 'slow.json', slowedBy(base, factor))]);
+  // Compare in the test's own cache: no history of this machine's other runs widens the verdict.
+  const slow = runCli(['compare', baseFile, writeResults(dir, 'slow.json', slowedBy(base, factor))], { LEVIT_CACHE_DIR: dir });
   assert.equal(slow.status, 1, slow.stdout);
   assert.match(slow.stderr, /regressed: levit_128s ort-cpu 1t b4 224px fp32/);
   // A re-run: the file itself (identical timings), and the same batches in another order in each round.
-  const same = runCli(['compare', baseFile, baseFile]);
+  const same = runCli(['compare', baseFile, baseFile], { LEVIT_CACHE_DIR: dir });
   assert.equal(same.status, 0, same.stdout);
-  const rerun = runCli(['compare', baseFile, writeResults(dir, 'rerun.json', reorderedWithinRounds(base)), '--json']);
+  const rerun = runCli(['compare', baseFile, writeResults(dir, 'rerun.json', reorderedWithinRounds(base)), '--json'], { LEVIT_CACHE_DIR: dir });
   assert.notEqual(rerun.status, 1, rerun.stdout); // unchanged (0), or inconclusive (6) where the run's rounds were noisy: never a regression
   const [c] = (JSON.parse(rerun.stdout) as CompareReport).comparisons;
   assert.notEqual(c.verdict, 'regressed');
@@ -327,6 +355,11 @@ test('result files are validated on read: the error names the field, exit 3; a m
     ['duplicate', { ...good, records: [rec('a', [10, 11]), rec('b', [10]), rec('a', [20, 21])] }, /records\[2\] repeats the configuration of records\[0\]/],
     ['calibration', { ...good, calibration: { matmul_gflops_1thread: 1e-6 } }, /calibration\.matmul_gflops_1thread 0\.000001 is not a plausible calibration/],
     ['threads', { ...good, records: [rec('a', [10], { threads: 0 })] }, /records\[0\]\.threads 0 is not a positive integer/],
+    [
+      'spread',
+      { ...good, records: [rec('a', [10], { between_runs: { runs: 3, speed: -1, matmul_share: null, speed_up: null } })] },
+      /records\[0\]\.between_runs\.speed -1 is not null or a standard deviation/,
+    ],
     ['schema', { ...good, schema: 'other/9' }, /schema is "other\/9", not one this levit reads/],
     ['machine', { ...good, system: {} }, /system\.id is missing/],
   ];
@@ -441,8 +474,23 @@ test('two files are two runs: by default their interval includes how far runs dr
   const r = runCli(['compare', fb, fc]);
   assert.equal(r.status, 1);
   const footer = r.stdout.replace(/\s+/g, ' ');
-  assert.match(footer, /intervals include how far two runs drift apart on a shared host \(sd as measured, bench\/rerun\.ts: 9\.5% on one thread, 16% on more;/);
-  assert.match(footer, /--run-spread 0 on a dedicated machine\)/);
+  assert.match(footer, /intervals include how far two runs drift apart on a shared host \(sd as measured, bench\/rerun\.ts: 9\.5% on one thread, 16% on more,/);
+  assert.match(footer, /or the machine's own from its earlier runs where larger; --run-spread 0 on a dedicated machine\)/);
+  // A file whose records carry a larger spread of their machine (its history) gets it: never narrower, wider where the machine is noisier.
+  const noisy = (r: BenchResults) => ({
+    ...r,
+    records: r.records.map((x) => ({ ...x, between_runs: { runs: 5, speed: 0.4, matmul_share: null, speed_up: null } })),
+  });
+  const wider = compareResults(base, noisy(cur), { threshold: 0.1, alpha: 0.01 });
+  assert.deepEqual(
+    wider.comparisons.map((c) => c.verdict),
+    ['inconclusive', 'inconclusive', 'inconclusive'],
+  );
+  const quiet = (r: BenchResults) => ({
+    ...r,
+    records: r.records.map((x) => ({ ...x, between_runs: { runs: 5, speed: 0.001, matmul_share: null, speed_up: null } })),
+  });
+  assert.deepEqual(compareResults(quiet(base), quiet(cur), { threshold: 0.1, alpha: 0.01 }).comparisons, shared.comparisons, 'a quiet history: the constants');
   assert.equal(runCli(['compare', fb, fc, '--alpha', '0.02']).status, 1, 'any --alpha gets its normal quantile');
   const liveFlag = runCli(['compare', fb, fc, '--model', 'levit_128s', '--slice', '1']);
   assert.equal(liveFlag.status, 2);

@@ -9,7 +9,7 @@ import { renderPlot } from '../src/render/plot.js';
 import { type Box, textWidth } from '../src/render/svg-layout.js';
 import { packageRoot } from '../src/util/paths.js';
 
-const baseline = (): BenchResults => JSON.parse(readFileSync(join(packageRoot, 'results', 'baselines', 'amd-epyc-x2-x64-linux.json'), 'utf8'));
+const baseline = (): BenchResults => JSON.parse(readFileSync(join(packageRoot, 'results', 'baselines', 'amd-epyc-avx2-x2-x64-linux.json'), 'utf8'));
 
 /** Two machines, the second 30% faster: the report the issue drew with a cut legend and overlapping labels. */
 function twoMachines() {
@@ -57,7 +57,7 @@ test('the report plot: every text inside the picture, each machine its own marke
   const labels = all.filter((t) => /^(levit|efficientnet|deit)_/.test(t.text));
   assert.deepEqual(labels.map((l) => l.text).sort(), [...new Set(baseline().records.map((r: BenchRecord) => r.model))].sort());
   for (const [i, a] of labels.entries()) for (const b of labels.slice(i + 1)) assert.ok(!overlaps(a.box, b.box), `${a.text} covers ${b.text}`);
-  assert.match(svg, /m1 = AMD EPYC x2 x64 linux[^<]*; m2 = arm-box/);
+  assert.match(svg, /m1 = AMD EPYC avx2 x2 x64 linux[^<]*; m2 = arm-box/);
 });
 
 test('every model family is drawn in a colour of its own', () => {

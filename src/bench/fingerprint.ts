@@ -1,6 +1,7 @@
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import si from 'systeminformation';
 import { type Emulation, detectEmulation } from './emulation.js';
+import { SPEED_FLAGS, composeId, cpuKind } from './machine-id.js';
 
 /** What makes one machine's timings differ from another's. */
 export interface SystemFingerprint {
@@ -12,13 +13,13 @@ export interface SystemFingerprint {
   node: string;
   /** Set when this process runs translated (qemu-user, Rosetta 2): its timings are no speed figure. */
   emulation: Emulation | null;
-  /** A short id for "the same machine": CPU model, logical cores, architecture and OS ("emulated" when it is). */
+  /**
+   * A short id for "the same machine": CPU model, CPU kind from its flags (machine-id.ts: avx2,
+   * avx512-vnni, asimd-dot, ...; absent when no flags were reported), logical cores, architecture and
+   * OS ("emulated" when it is). Files before the kind was added lack it: machineId() puts it back from their flags.
+   */
   id: string;
 }
-
-/** The instruction-set flags that change inference speed. */
-const SPEED_FLAGS =
-  /^(avx|avx2|fma|f16c|avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16|avx_vnni|amx_tile|amx_bf16|amx_int8|neon|asimd|asimddp|sve|sve2|i8mm|bf16|fp16|asimdhp|dotprod)$/; // eslint-disable-line max-len
 
 export async function fingerprint(): Promise<SystemFingerprint> {
   const [cpu, flags, graphics, os] = await Promise.all([
@@ -50,6 +51,6 @@ export async function fingerprint(): Promise<SystemFingerprint> {
     node: process.version,
     emulation: detectEmulation(),
   };
-  const id = `${model} x${cores} ${process.arch} ${os.platform}${fp.emulation ? ' emulated' : ''}`;
-  return { ...fp, id: id.replace(/\s+/g, ' ') };
+  const kind = cpuKind(fp.cpu.flags, process.arch);
+  return { ...fp, id: composeId({ model, kind, cores, arch: process.arch, platform: os.platform, emulated: fp.emulation !== null }) };
 }

@@ -1,5 +1,6 @@
 import { columnsOf } from './speedups.js';
 import type { BenchResults, Schedule } from './results.js';
+import { machineId } from './machine-id.js';
 
 export interface MergedReport {
   /**
@@ -28,7 +29,7 @@ export function mergeResults(files: { file: string; results: BenchResults }[]): 
     const label = `m${machines.length + 1}`;
     machines.push({
       label,
-      id: results.system.id,
+      id: machineId(results.system),
       calibration_gflops: results.calibration?.matmul_gflops_1thread ?? null,
       arch: results.system.os.arch,
       files: [file],

@@ -4,9 +4,9 @@ import { fusionName, isFused } from '../models/fusion/spec.js';
 import type { SessionPlan } from './configurations.js';
 import { type Series, medianInterval, ratioInterval, seriesOf } from './paired.js';
 import type { ArmTimes } from './rounds.js';
-import type { BenchRecord, CalibrationRounds, Interval } from './results.js';
+import type { BenchRecord, CalibrationRounds, Interval, RunSpread } from './results.js';
 import { spread, summarize } from './stats.js';
-import { rerunSpread, widened } from './rerun.js';
+import { widened } from './rerun.js';
 
 /** Confidence of a record's own interval and of the paired figures bench prints. */
 export const RECORD_CONFIDENCE = 0.95;
@@ -16,15 +16,18 @@ export const calibrationSeries = (c: CalibrationRounds | null | undefined): Seri
 
 /**
  * The configuration's float32 GFLOP/s over the calibration MatMul's, round by round: (flops · batch /
- * size³) · calibration time / batch time, with the interval of that ratio paired over rounds.
+ * size³) · calibration time / batch time, with the interval of that ratio paired over rounds, widened
+ * by how far that ratio moves between runs on this machine when its history knows (`spread`).
  */
-function matmulShare(flops: number, batch: number, times: Series, calibration: Series | null, size: number, threads: number): Interval | null {
+function matmulShare(flops: number, batch: number, times: Series, calibration: Series | null, size: number, spread: number | null): Interval | null {
   if (!calibration) return null;
   const k = (flops * batch) / size ** 3;
-  // A model and the MatMul are work of different kinds: between runs their ratio moves as a speed-up between models does.
-  const r = widened(ratioInterval(calibration, times, { confidence: RECORD_CONFIDENCE, sameRun: true }), rerunSpread('speedUp', threads));
+  const r = widened(ratioInterval(calibration, times, { confidence: RECORD_CONFIDENCE, sameRun: true }), spread ?? 0);
   return { value: k * r.value, low: k * r.low, high: k * r.high, confidence: RECORD_CONFIDENCE };
 }
+
+/** Nothing known of the machine's spread between runs: intervals are the rounds' own. */
+export const UNKNOWN_SPREAD: RunSpread = { runs: 0, speed: null, matmul_share: null, speed_up: null };
 
 export interface RecordContext {
   session: SessionPlan;
@@ -34,6 +37,11 @@ export interface RecordContext {
   sessionSeconds: number;
   emulated: boolean;
   calibration: CalibrationRounds | null;
+  /**
+   * This machine's spreads between runs for the record (machine-spread.ts, from its earlier runs);
+   * absent or unknown: the record's intervals are its rounds' own.
+   */
+  betweenRuns?: (r: BenchRecord) => RunSpread;
 }
 
 /** One configuration's record from its timings in the rounds. */
@@ -42,10 +50,9 @@ export function buildRecord(c: RecordContext): BenchRecord {
   const { card, backend, status, precision, artifact } = session;
   const counts = countsOf(card);
   const series = seriesOf(arm);
-  // The rounds' own interval would not survive a rerun on a shared host: a whole run falls in one state of it.
-  const median = widened(medianInterval(series, RECORD_CONFIDENCE), rerunSpread('speed', session.threads));
+  const median = medianInterval(series, RECORD_CONFIDENCE);
   const ips = (ms: number) => (batch * 1000) / ms;
-  return {
+  const record: BenchRecord = {
     model: card.id,
     family: card.family,
     backend: backend.id,
@@ -73,8 +80,20 @@ export function buildRecord(c: RecordContext): BenchRecord {
     rounds: arm.rounds,
     slice_batches: arm.sliceBatches,
     group: c.group,
-    matmul_share: matmulShare(counts.flops, batch, series, calibrationSeries(c.calibration), c.calibration?.matmul_size ?? 1, session.threads),
+    matmul_share: null,
     emulated: c.emulated,
     ...(session.int8Saturated ? { int8_saturated: true } : {}),
+  };
+  // On a shared host a whole run can fall in one state of it, which its rounds cannot see: where this
+  // machine's earlier runs tell how far a figure moves from run to run, its interval includes that;
+  // until they do, the interval is the rounds' own (the output says reruns may move more).
+  const between = c.betweenRuns?.(record) ?? UNKNOWN_SPREAD;
+  const wide = widened(median, between.speed ?? 0);
+  const calibration = calibrationSeries(c.calibration);
+  return {
+    ...record,
+    images_per_second_ci95: [ips(wide.high), ips(wide.low)],
+    matmul_share: matmulShare(counts.flops, batch, series, calibration, c.calibration?.matmul_size ?? 1, between.matmul_share),
+    between_runs: between,
   };
 }

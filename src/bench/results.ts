@@ -1,6 +1,7 @@
 import { ExitCode, LevitError } from '../core/errors.js';
 import type { Calibration } from './calibration.js';
 import type { SystemFingerprint } from './fingerprint.js';
+import { machineDifference, sameMachine } from './machine-id.js';
 import type { LatencySummary, Spread } from './stats.js';
 
 /**
@@ -21,6 +22,24 @@ export interface Interval {
   low: number;
   high: number;
   confidence: number;
+}
+
+/**
+ * How far a configuration's figures move between runs on the machine that measured it, beyond what
+ * its rounds show, from that machine's earlier runs (machine-spread.ts): standard deviations of the log.
+ */
+export interface RunSpread {
+  /** Earlier runs of this configuration the machine's history had (the spreads need 3). */
+  runs: number;
+  /** Of its images/s: included in images_per_second_ci95; null: unknown, and that interval is the rounds' own. */
+  speed: number | null;
+  /** Of its matmul_share: included in that interval; null: unknown, the rounds' own. */
+  matmul_share: number | null;
+  /**
+   * The largest of a speed-up between two configurations of its thread count on this machine; null:
+   * unknown. Speed-ups and claims take it where it is larger than the spread measured on levit's VM (rerun.ts).
+   */
+  speed_up: number | null;
 }
 
 /** The machine measured as one more arm of the rounds: the float32 MatMul's timings, round by round. */
@@ -74,7 +93,10 @@ export interface BenchRecord {
   iterations: number;
   /** batch / the median over rounds of each round's median batch time. */
   images_per_second: number;
-  /** Schema 3: images/s's 95% interval, from resampling whole rounds, widened by the spread between runs (rerun.ts). */
+  /**
+   * Schema 3: images/s's 95% interval, from resampling whole rounds, widened by this machine's spread
+   * between runs where known (between_runs.speed; files without between_runs: by rerun.ts's constants).
+   */
   images_per_second_ci95?: [number, number];
   latency_ms: LatencySummary;
   spread: Spread;
@@ -88,6 +110,8 @@ export interface BenchRecord {
   group?: number;
   /** Schema 3: this configuration's float32 GFLOP/s over one thread's float32 MatMul's, paired round by round (null without calibration). */
   matmul_share?: Interval | null;
+  /** This machine's spreads between runs that the intervals include (absent in older files). */
+  between_runs?: RunSpread;
   /** Timed under emulation (see system.emulation): the times are the translator's, never a speed figure. Absent in older files. */
   emulated?: boolean;
   /** An int8 artifact timed where its full-range products saturate (--allow-int8-saturation): not the model's arithmetic. Absent otherwise. */
@@ -131,9 +155,9 @@ export interface BenchResults {
 export function concatResults(runs: readonly { file: string; results: BenchResults }[]): BenchResults {
   if (runs.length === 0) throw new LevitError('no results to join', ExitCode.usage);
   const first = runs[0].results;
-  const other = runs.find((r) => r.results.system.id !== first.system.id);
+  const other = runs.find((r) => !sameMachine(r.results.system, first.system));
   if (other) {
-    const which = `${other.file} comes from another machine (${other.results.system.id}, not ${first.system.id})`;
+    const which = `${other.file} comes from another machine (${machineDifference(other.results.system, first.system)})`;
     throw new LevitError(which, ExitCode.badInput, 'Put machines side by side with levit report instead.');
   }
   const skipped = runs.flatMap((r) => r.results.skipped ?? []);

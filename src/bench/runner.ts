@@ -8,6 +8,7 @@ import { type ConfigurationPlan, type SessionPlan, type Skip, configurationLabel
 import { type SystemFingerprint, fingerprint } from './fingerprint.js';
 import { medianOf, seriesOf } from './paired.js';
 import { buildRecord } from './record.js';
+import type { MachineSpreads } from './machine-spread.js';
 import { type BenchRecord, type BenchResults, type CalibrationRounds, RESULTS_SCHEMA, type Schedule } from './results.js';
 import { runRounds } from './rounds.js';
 import type { RoundSettings } from './schedule.js';
@@ -21,6 +22,11 @@ export interface BenchPlan extends ConfigurationPlan {
   calibrate: boolean;
   /** The calibration of this machine's baseline, to warn when this run's machine is far slower. */
   reference?: (system: SystemFingerprint) => { calibration: Calibration | null; file: string } | null;
+  /**
+   * How far figures move between runs on this machine, from its earlier runs (levit bench reads its
+   * history: store.ts, machineRunSpreads). Absent, or unknown for a configuration: its intervals are the rounds' own.
+   */
+  betweenRuns?: (system: SystemFingerprint) => MachineSpreads | null;
   /** A batch that fails (e.g. out of GPU memory) is skipped with its error instead of ending the run. */
   keepGoing?: boolean;
   /** Resident memory the loaded sessions may take together; past it they are measured in groups. Default: what is free at the start, less a margin. */
@@ -65,6 +71,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
   const opened = await openBackends(plan);
   events.phase?.('fingerprinting the system');
   const system = await fingerprint();
+  const spreads = plan.betweenRuns?.(system) ?? null;
   const { sessions, skipped: notRun, warnings: planned } = await planSessions(plan, opened, events.phase);
   const skipped: Skip[] = [...notRun];
   const skip = (s: Skip) => {
@@ -139,6 +146,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
           sessionSeconds: l.seconds,
           emulated: system.emulation !== null,
           calibration: calibrationTimes,
+          betweenRuns: spreads ? (r) => spreads.of(r) : undefined,
         });
         records.push(record);
         events.configDone?.(record);

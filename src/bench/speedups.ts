@@ -4,14 +4,27 @@ import type { BenchRecord } from './results.js';
 import { rerunSpread, widened } from './rerun.js';
 
 /**
+ * How far a speed-up between `fast` and `slow` is taken to move between runs (sd of its log): the
+ * spread measured on levit's shared VM (rerun.ts), or the machine's own from its history where that is
+ * larger. Never less than the VM's, even on a machine whose history shows less: a speed-up is what
+ * claims and the table's verdicts rest on, and a spread estimated from a handful of runs is itself
+ * uncertain (from 3 runs, its sd could well be twice what it reads). The printed images/s, which
+ * decide nothing, follow the machine's own (record.ts).
+ */
+export function speedUpSpread(fast: BenchRecord, slow: BenchRecord): number {
+  const measured = Math.max(fast.between_runs?.speed_up ?? 0, slow.between_runs?.speed_up ?? 0);
+  return Math.max(rerunSpread('speedUp', Math.max(fast.threads, slow.threads)), measured);
+}
+
+/**
  * How many times as many images a second `fast` runs as `slow`: the ratio of their images/s (medians
  * over rounds), with an interval from resampling the rounds both ran in jointly (paired), or each
  * side's own rounds where they ran in different rounds or runs, widened by how far such a ratio moves
- * between runs (rerun.ts).
+ * between runs (speedUpSpread).
  */
 export function speedUpInterval(fast: BenchRecord, slow: BenchRecord, confidence: number, seed = 1): RatioEstimate {
   const rounds = ratioInterval(seriesOf(slow), seriesOf(fast), { confidence, sameRun: true, seed });
-  const r = widened(rounds, rerunSpread('speedUp', Math.max(fast.threads, slow.threads)));
+  const r = widened(rounds, speedUpSpread(fast, slow));
   const perImage = fast.batch / slow.batch;
   return { ...r, value: r.value * perImage, low: r.low * perImage, high: r.high * perImage };
 }

@@ -43,6 +43,18 @@ function checkRecord(r: unknown, at: string, fail: (field: string, what: string)
   if (bad >= 0) fail(`${at}.times_ms[${bad}]`, `${JSON.stringify(times[bad])} is not a positive, finite time`);
   if (!isPositiveFinite(r.images_per_second)) fail(`${at}.images_per_second`, `${JSON.stringify(r.images_per_second)} is not a positive number`);
   checkRounds(r.rounds, times.length, `${at}.rounds`, fail);
+  checkBetweenRuns(r.between_runs, `${at}.between_runs`, fail);
+}
+
+/** A machine's spreads between runs, where present: the intervals and verdicts take them as standard deviations. */
+function checkBetweenRuns(value: unknown, field: string, fail: (field: string, what: string) => never): void {
+  if (value === undefined) return;
+  if (!isObject(value) || !Number.isInteger(value.runs) || (value.runs as number) < 0) fail(field, 'needs runs (a count) and speed, matmul_share, speed_up');
+  for (const key of ['speed', 'matmul_share', 'speed_up']) {
+    const v = (value as Json)[key];
+    if (v !== null && !(typeof v === 'number' && Number.isFinite(v) && v >= 0))
+      fail(`${field}.${key}`, `${JSON.stringify(v)} is not null or a standard deviation`);
+  }
 }
 
 /** Rounds, where present: one non-negative integer per timed batch, never decreasing (rounds run in order). */

@@ -3,6 +3,7 @@ import { recordKey } from '../bench/validate.js';
 import { MIN_ROUNDS, type Series, medianOf, ratioInterval, seriesOf } from '../bench/paired.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { rerunSpread, widened, zOf } from '../bench/rerun.js';
+import { machineId, sameMachine } from '../bench/machine-id.js';
 
 export { recordKey };
 
@@ -24,8 +25,8 @@ export interface CompareOptions {
   alpha: number;
   /**
    * Results files: how far one configuration's speed moves between two runs on this machine beyond
-   * what its rounds show (sd of the log). Absent: as measured on a shared host (bench/rerun.ts); 0 on a
-   * dedicated machine.
+   * what its rounds show (sd of the log). Absent: as measured on a shared host (bench/rerun.ts), or
+   * the machine's own from its history where the records carry a larger one; 0 on a dedicated machine.
    */
   runSpread?: number;
 }
@@ -67,7 +68,10 @@ export interface CompareReport {
   /** current calibration / baseline calibration, applied to current times when the basis is calibration-run. */
   normalisation: number | null;
   basis: Basis;
-  /** Results files: the run-to-run spread their intervals include, as given (runSpread), or 'measured' (bench/rerun.ts, by thread count). */
+  /**
+   * Results files: the run-to-run spread their intervals include, as given (runSpread), or 'measured':
+   * bench/rerun.ts's by thread count, or the machine's own (the records' between_runs.speed) where larger.
+   */
   run_spread?: number | 'measured';
   comparisons: Comparison[];
   counts: Record<Verdict, number>;
@@ -122,13 +126,19 @@ export function verdictOf(low: number, high: number, threshold: number, alpha: n
 
 /**
  * Two files are two runs: each fell in its own state of a shared host, which moves a configuration's
- * speed by more than its rounds show (bench/rerun.ts). Their ratio carries both runs' spread.
+ * speed by more than its rounds show (bench/rerun.ts). Their ratio carries both runs' spread. Unless
+ * given (--run-spread), it is never taken below the spread measured on levit's shared VM: a verdict
+ * must hold on a rerun, and a machine's own spread from a few earlier runs is itself uncertain; a
+ * machine whose history shows more (records' between_runs.speed) gets its own.
  */
-const betweenRuns = (threads: number, o: CompareOptions) => Math.SQRT2 * (o.runSpread ?? rerunSpread('speed', threads));
+export function runSpreadOf(b: BenchRecord, c: BenchRecord, o: CompareOptions): number {
+  if (o.runSpread !== undefined) return o.runSpread;
+  return Math.max(rerunSpread('speed', b.threads), b.between_runs?.speed ?? 0, c.between_runs?.speed ?? 0);
+}
 
 /** The verdict on one pair of series on a common scale: an interval of median(current) / median(baseline), widened by the spread between runs. */
-function decide(b: Series, c: Series, threads: number, o: CompareOptions, seed: number): Decided {
-  const margin = betweenRuns(threads, o);
+function decide(b: Series, c: Series, spread: number, o: CompareOptions, seed: number): Decided {
+  const margin = Math.SQRT2 * spread;
   if (b.values.length < MIN_ROUNDS || c.values.length < MIN_ROUNDS) return decideFew(b, c, o, Math.exp(zOf(1 - o.alpha) * margin));
   const r = widened(ratioInterval(c, b, { confidence: 1 - o.alpha, sameRun: false, seed }), margin);
   const change_interval: [number, number] = [r.low - 1, r.high - 1];
@@ -145,8 +155,8 @@ const isEmulated = (r: BenchRecord, of: BenchResults) => r.emulated === true || 
 const sameTimes = (a: BenchRecord, b: BenchRecord) =>
   a.times_ms.length === b.times_ms.length && a.times_ms.every((t, i) => t === b.times_ms[i]) && (a.rounds ?? []).every((r, i) => r === b.rounds?.[i]);
 
-function basisOf(baseline: BenchResults, current: BenchResults, sameMachine: boolean): { basis: Basis; normalisation: number | null } {
-  if (!sameMachine && baseline.calibration && current.calibration) {
+function basisOf(baseline: BenchResults, current: BenchResults, oneMachine: boolean): { basis: Basis; normalisation: number | null } {
+  if (!oneMachine && baseline.calibration && current.calibration) {
     return { basis: 'calibration-run', normalisation: current.calibration.matmul_gflops_1thread / baseline.calibration.matmul_gflops_1thread };
   }
   return { basis: 'time', normalisation: null };
@@ -164,8 +174,9 @@ function scaled(r: BenchRecord, scale = 1): Series {
  * Identical timings are unchanged, whatever their noise: a file compared with itself always passes.
  */
 export function compareResults(baseline: BenchResults, current: BenchResults, o: CompareOptions): CompareReport {
-  const sameMachine = baseline.system.id === current.system.id;
-  const { basis, normalisation } = basisOf(baseline, current, sameMachine);
+  // One machine: the same id, its CPU kind included, and the same CPU flags (files older than the kind in the id are judged by their flags).
+  const same = sameMachine(baseline.system, current.system);
+  const { basis, normalisation } = basisOf(baseline, current, same);
   const cur = new Map(current.records.map((r) => [recordKey(r), r]));
   const comparisons: Comparison[] = [];
   const base = new Set<string>();
@@ -190,7 +201,7 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
       comparisons.push({ ...common, verdict: 'unchanged', current_images_per_second: c.images_per_second, change: 0, change_interval: [0, 0], note });
       return;
     }
-    const decided = decide(scaled(b), scaled(c, normalisation ?? 1), b.threads, o, 1 + i);
+    const decided = decide(scaled(b), scaled(c, normalisation ?? 1), runSpreadOf(b, c, o), o, 1 + i);
     const currentIps = normalisation && basis === 'calibration-run' ? c.images_per_second / normalisation : c.images_per_second;
     comparisons.push({ ...common, current_images_per_second: currentIps, ...decided });
   });
@@ -212,9 +223,9 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
     });
   }
   return reportOf(comparisons, o, {
-    same_machine: sameMachine,
-    baseline_machine: baseline.system.id,
-    current_machine: current.system.id,
+    same_machine: same,
+    baseline_machine: machineId(baseline.system),
+    current_machine: machineId(current.system),
     normalisation,
     basis,
     run_spread: o.runSpread ?? 'measured',

@@ -19,6 +19,8 @@ import { familyOf } from '../models/families.js';
 import { stddev } from '../bench/stats.js';
 import { medianInterval, seriesOf } from '../bench/paired.js';
 import { RECORD_CONFIDENCE } from '../bench/record.js';
+import { rerunSpread, zOf } from '../bench/rerun.js';
+import { machineId } from '../bench/machine-id.js';
 
 /** levit bench's one file, or levit report's several side by side. */
 type Source = BenchResults | MergedReport;
@@ -152,10 +154,48 @@ const weightsNote = (records: readonly BenchRecord[]) =>
 
 const SERIAL = 'timed one configuration after another: nothing paired';
 const SERIAL_FIGURES = 'images/s from the median batch time; ± is half its 95% interval';
-const ROUNDS_FIGURES =
-  'images/s from the median over rounds; ± is half its 95% interval, from resampling whole rounds; speed-ups are paired round by round. ' +
-  'Both intervals include how far a figure was measured to move between runs on a shared host (src/bench/rerun.ts).';
+const ROUNDS_FIGURES = 'images/s from the median over rounds; ± is half its 95% interval, from resampling whole rounds; speed-ups are paired round by round.';
 const capital = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+const percent = (sd: number) => `${(sd * 100).toFixed(1)}%`;
+const range = (xs: readonly number[], f: (x: number) => string) => {
+  const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+  return f(lo) === f(hi) ? f(lo) : `${f(lo)} to ${f(hi)}`;
+};
+
+/**
+ * What the intervals include beyond the rounds: this machine's spread between runs where its history
+ * knows it, else nothing for images/s (said plainly, with how to measure it); for speed-ups, at least
+ * the spread measured on levit's shared VM (speedups.ts). Files written before between_runs: as they were.
+ */
+function betweenRunsNote(records: readonly BenchRecord[]): string {
+  const timed = records.filter((r) => r.rounds && !r.emulated);
+  if (timed.length === 0) return '';
+  const told = timed.filter((r) => r.between_runs);
+  if (told.length === 0) return ' Both intervals include how far a figure was measured to move between runs on a shared host (src/bench/rerun.ts).';
+  const known = told.filter((r) => r.between_runs!.speed !== null);
+  const unknown = told.length - known.length;
+  const notes: string[] = [];
+  if (known.length) {
+    const sds = known.map((r) => r.between_runs!.speed!);
+    const runs = known.map((r) => r.between_runs!.runs);
+    const which = unknown ? `${known.length} configuration${known.length > 1 ? 's' : ''}: ` : '';
+    notes.push(`Images/s intervals include the between-run spread on this machine: ${which}±${range(sds, percent)} (sd, from ${range(runs, String)} runs).`);
+  }
+  if (unknown) {
+    const whose = known.length ? `The images/s intervals of the other ${unknown}` : 'Images/s intervals';
+    notes.push(
+      `${whose} are this run's own rounds': reruns on a shared host may move more. To measure how much, bench the same configurations ` +
+        "3 times: levit keeps each run's figures (in its cache) and from then on includes this machine's spread between runs.",
+    );
+  }
+  const [one, more] = [rerunSpread('speedUp', 1), rerunSpread('speedUp', 2)].map((sd) => `±${Math.round((Math.exp(zOf(0.95) * sd) - 1) * 100)}%`);
+  notes.push(
+    `Speed-ups' intervals include how far such a ratio moved between runs on levit's shared VM (${one} on one thread, ${more} on more; ` +
+      "src/bench/rerun.ts), or this machine's own where larger.",
+  );
+  return ` ${notes.join(' ')}`;
+}
 
 function inRounds(s: Schedule): string {
   const groups = s.groups > 1 ? ` in ${s.groups} groups (memory)` : '';
@@ -168,15 +208,16 @@ function inRounds(s: Schedule): string {
  * (older files); for levit report, each file's own run.
  */
 function roundsNote(source: Source): string {
+  const spread = betweenRunsNote(resultsOf(source).records);
   if (!isMerged(source)) {
     const s = source.schedule;
-    return s ? `${capital(inRounds(s))}. ${capital(ROUNDS_FIGURES)}` : `${capital(SERIAL_FIGURES)} (${SERIAL}).`;
+    return s ? `${capital(inRounds(s))}. ${capital(ROUNDS_FIGURES)}${spread}` : `${capital(SERIAL_FIGURES)} (${SERIAL}).`;
   }
   const each = source.machines.map((m) => `${m.label}: ${m.schedule ? inRounds(m.schedule) : SERIAL}.`).join(' ');
   const rounds = source.machines.filter((m) => m.schedule).length;
-  if (rounds === source.machines.length) return `${each} ${capital(ROUNDS_FIGURES)}`;
+  if (rounds === source.machines.length) return `${each} ${capital(ROUNDS_FIGURES)}${spread}`;
   if (rounds === 0) return `${each} ${capital(SERIAL_FIGURES)}.`;
-  return `${each} In rounds: ${ROUNDS_FIGURES} One after another: ${SERIAL_FIGURES}.`;
+  return `${each} In rounds: ${ROUNDS_FIGURES}${spread} One after another: ${SERIAL_FIGURES}.`;
 }
 
 /** Warnings and an interrupted run, of the one file or of each file (levit report, by label). */
@@ -206,7 +247,7 @@ function footer(source: Source): string {
   const cal = results.calibration;
   const machine = merged
     ? `Machines: ${machinesLegend(source)}.`
-    : `Machine: ${results.system.id}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}` +
+    : `Machine: ${machineId(results.system)}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}` +
       `${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
   const order = merged ? 'in mN vs …, the columns of file mN in the order shown, separated by /' : 'columns in the order shown, separated by /';
   return [

@@ -12,8 +12,9 @@ const spreadPercent = (threads: number) => Math.round((Math.exp(zOf(CLAIM_CONFID
 const legend = () =>
   [
     `Speed-up: images/s of the first model over the second's, with its ${CLAIM_CONFIDENCE * 100}% interval`,
-    'from resampling the rounds both ran in (paired, seeded), widened by how far such a ratio moves between runs',
-    `on a shared host (±${spreadPercent(1)}% on one thread, ±${spreadPercent(2)}% on more; docs/claims.md).`,
+    'from resampling the rounds both ran in (paired, seeded), widened by how far such a ratio moved between runs',
+    `on levit's shared VM (±${spreadPercent(1)}% on one thread, ±${spreadPercent(2)}% on more; docs/claims.md), or on this machine where its own`,
+    'earlier runs show more: a verdict must hold on a rerun.',
     `holds: the whole interval at or above the published factor less ${CLAIM_TOLERANCE * 100}%; does not hold: wholly below it;`,
     'inconclusive: it straddles (or too few rounds); direction-only claims hold above 1×. Claims and sources: zoo/claims/, docs/claims.md.',
   ].join('\n');

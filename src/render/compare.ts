@@ -29,12 +29,15 @@ function machineLine(r: CompareReport): string {
     const how = `${basisText(r)} (${live.rounds} rounds, ${live.stopped}; ${live.cores})`;
     return `Live: baseline ${live.baseline_source}, current ${live.current_source}; ${how}.`;
   }
-  const machines = r.same_machine ? `Same machine: ${r.current_machine}` : `Different machines: baseline ${r.baseline_machine}, current ${r.current_machine}`;
+  const flags = r.baseline_machine === r.current_machine ? ' (their CPU flags differ)' : '';
+  const machines = r.same_machine
+    ? `Same machine: ${r.current_machine}`
+    : `Different machines: baseline ${r.baseline_machine}, current ${r.current_machine}${flags}`;
   const spread =
     r.run_spread === 'measured'
       ? '; intervals include how far two runs drift apart on a shared host ' +
-        `(sd as measured, bench/rerun.ts: ${percent(RERUN_SPREAD.speed.oneThread)} on one thread, ${percent(RERUN_SPREAD.speed.multiThread)} on more; ` +
-        '--run-spread 0 on a dedicated machine)'
+        `(sd as measured, bench/rerun.ts: ${percent(RERUN_SPREAD.speed.oneThread)} on one thread, ${percent(RERUN_SPREAD.speed.multiThread)} on more, ` +
+        "or the machine's own from its earlier runs where larger; --run-spread 0 on a dedicated machine)"
       : r.run_spread
         ? `; intervals include a run-to-run spread (sd) of ${percent(r.run_spread)}`
         : '';

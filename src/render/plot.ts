@@ -1,5 +1,6 @@
 import { type Column, columnKey, columnsOf, rowKey } from '../bench/speedups.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
+import { machineId } from '../bench/machine-id.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { familyOf } from '../models/families.js';
 import { type Box, alongLine, flowRows, placeLabels, textWidth, wrapWords } from './svg-layout.js';
@@ -78,7 +79,7 @@ export function renderPlot(results: BenchResults, columns?: Column[], machines?:
   const fusedNote = points.some((p) => p.token_fusion)
     ? ". Hollow: with token fusion, at the plain model's published top-1 (fusion's own accuracy: levit eval --token-fusion)"
     : '';
-  const subtitle = wrapWords(`${machines ?? results.system.id}; published top-1, ${timed}${synthetic}${fusedNote}`, W - M.left - M.right);
+  const subtitle = wrapWords(`${machines ?? machineId(results.system)}; published top-1, ${timed}${synthetic}${fusedNote}`, W - M.left - M.right);
   const top = 48 + 16 * subtitle.length;
   const bottom = top + PLOT_H;
 

@@ -456,9 +456,9 @@ test('levit convert --precision int8 and bench --precision, as a user runs them'
     result.notes.join('\n'),
   );
   // The label counts the chosen images; a note says how many of them could be read, as the report counts them.
-  assert.match(result.precision.label, /calibration on 6 images, judged on 2 held-out/);
-  assert.ok(result.notes.includes('calibration: 5 of the 6 chosen images used (1 unreadable)'), result.notes.join('\n'));
-  assert.equal(result.sensitivity.calibrationImages, 5);
+  assert.match(result.precision.label, /calibration on 4 images, judged on 2 unseen/);
+  assert.ok(result.notes.includes('calibration: 3 of the 4 chosen images used (1 unreadable)'), result.notes.join('\n'));
+  assert.equal(result.sensitivity.calibrationImages, 3);
   const bad = runCli(['convert', 'levit_128s', '--precision', 'fp16', '--calibration', golden('images')], { LEVIT_CACHE_DIR: dir });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /calibration images apply to --precision int8, not fp16/);

@@ -17,10 +17,10 @@ import {
   parseRunSummary,
   summarizeRun,
 } from '../src/bench/machine-spread.js';
-import { RECORD_CONFIDENCE, buildRecord } from '../src/bench/record.js';
+import { buildRecord } from '../src/bench/record.js';
 import { medianInterval, seriesOf } from '../src/bench/paired.js';
 import { widened, zOf } from '../src/bench/rerun.js';
-import type { BenchRecord, BenchResults } from '../src/bench/results.js';
+import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE } from '../src/bench/results.js';
 import type { SessionPlan } from '../src/bench/configurations.js';
 import type { ArmTimes } from '../src/bench/rounds.js';
 import { getCard } from '../src/models/registry.js';
@@ -29,8 +29,9 @@ import { renderRecordLine, renderMarkdown } from '../src/render/bench.js';
 import { speedUpSpread } from '../src/bench/speedups.js';
 import { runSpreadOf } from '../src/compare/compare.js';
 import { RERUN_SPREAD, rerunSpread } from '../src/bench/rerun.js';
-import { RUN_HISTORY_KEPT, appendRunHistory, findBaseline, machineBaseline, readRunHistory, runHistoryPath, saveBaseline } from '../src/bench/store.js';
-import { recordKey } from '../src/bench/validate.js';
+import { findBaseline, machineBaseline, saveBaseline } from '../src/bench/store.js';
+import { RUN_HISTORY_KEPT, appendRunHistory, readRunHistory, runHistoryPath } from '../src/bench/run-history.js';
+import { recordKey } from '../src/bench/keys.js';
 import { packageRoot } from '../src/util/paths.js';
 import { tempDir } from './helpers/shared.js';
 
@@ -346,7 +347,7 @@ test("levit's history of a machine: appended run by run, a torn line skipped, bo
 
   // Four processes appending at once: every line whole, none lost.
   const other = tempDir(t);
-  const store = pathToFileURL(join(packageRoot, 'dist', 'src', 'bench', 'store.js')).href;
+  const store = pathToFileURL(join(packageRoot, 'dist', 'src', 'bench', 'run-history.js')).href;
   const script = `const { appendRunHistory } = await import(${JSON.stringify(store)});
 const results = JSON.parse(process.argv[1]);
 for (let i = 0; i < 15; i++) appendRunHistory(results);`;

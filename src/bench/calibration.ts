@@ -2,14 +2,8 @@ import { floatTensor } from '../core/tensor.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { exportOnnx } from '../onnx/export.js';
 import { ortCpu } from '../runtime/ort-node.js';
+import type { Calibration } from './results.js';
 import { quantile, sorted } from './stats.js';
-
-export interface Calibration {
-  /** Single-thread float32 matrix product throughput of onnxruntime on this machine. */
-  matmul_gflops_1thread: number;
-  matmul_size: number;
-  seconds: number;
-}
 
 export interface Calibrator {
   readonly size: number;

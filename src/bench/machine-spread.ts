@@ -1,13 +1,12 @@
-import { RECORD_CONFIDENCE, calibrationSeries } from './record.js';
 import { MIN_ROUNDS, type Series, medianInterval, ratioInterval, seriesOf } from './paired.js';
-import type { BenchRecord, BenchResults, RunSpread } from './results.js';
-import { recordKey } from './validate.js';
+import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE, type RunSpread } from './results.js';
+import { recordKey } from './keys.js';
 import { machineId, speedFlags } from './machine-id.js';
 import { zOf } from './rerun.js';
 
 /**
  * How far figures move between runs on THIS machine, from its own earlier runs. Every completed
- * `levit bench` leaves a summary of its run in levit's cache (store.ts: appendRunHistory): per
+ * `levit bench` leaves a summary of its run in levit's cache (run-history.ts: appendRunHistory): per
  * configuration its median batch time and the precision its rounds gave it, and the same for the
  * ratios a run pairs (two configurations of one column, a configuration and the calibration MatMul).
  * From three such runs on, the spread between runs is known: the standard deviation of the log of a
@@ -69,7 +68,7 @@ const roundSeries = (r: BenchRecord): Series | null => (r.rounds ? seriesOf(r) :
  */
 export function summarizeRun(results: BenchResults): RunSummary | null {
   if (results.interrupted || results.system.emulation) return null;
-  const calibration = calibrationSeries(results.calibration_rounds);
+  const calibration = results.calibration_rounds ? seriesOf(results.calibration_rounds) : null;
   const kept = results.records.flatMap((r) => {
     const series = roundSeries(r);
     return series && !r.emulated && series.values.length >= MIN_ROUNDS ? [{ r, series }] : [];

@@ -1,4 +1,4 @@
-import { columnsOf } from './speedups.js';
+import { columnsOf } from './keys.js';
 import type { BenchResults, Schedule } from './results.js';
 import { machineId } from './machine-id.js';
 

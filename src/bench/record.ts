@@ -4,15 +4,9 @@ import { fusionName, isFused } from '../models/fusion/spec.js';
 import type { SessionPlan } from './configurations.js';
 import { type Series, medianInterval, ratioInterval, seriesOf } from './paired.js';
 import type { ArmTimes } from './rounds.js';
-import type { BenchRecord, CalibrationRounds, Interval, RunSpread } from './results.js';
+import { type BenchRecord, type CalibrationRounds, type Interval, RECORD_CONFIDENCE, type RunSpread } from './results.js';
 import { spread, summarize } from './stats.js';
 import { widened } from './rerun.js';
-
-/** Confidence of a record's own interval and of the paired figures bench prints. */
-export const RECORD_CONFIDENCE = 0.95;
-
-/** A round-by-round timing as a series of the calibration arm (null without one). */
-export const calibrationSeries = (c: CalibrationRounds | null | undefined): Series | null => (c ? seriesOf(c) : null);
 
 /**
  * The configuration's float32 GFLOP/s over the calibration MatMul's, round by round: (flops · batch /
@@ -89,7 +83,7 @@ export function buildRecord(c: RecordContext): BenchRecord {
   // until they do, the interval is the rounds' own (the output says reruns may move more).
   const between = c.betweenRuns?.(record) ?? UNKNOWN_SPREAD;
   const wide = widened(median, between.speed ?? 0);
-  const calibration = calibrationSeries(c.calibration);
+  const calibration = c.calibration ? seriesOf(c.calibration) : null;
   return {
     ...record,
     images_per_second_ci95: [ips(wide.high), ips(wide.low)],

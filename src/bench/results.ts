@@ -1,8 +1,6 @@
 import { ExitCode, LevitError } from '../core/errors.js';
-import type { Calibration } from './calibration.js';
 import type { SystemFingerprint } from './fingerprint.js';
 import { machineDifference, sameMachine } from './machine-id.js';
-import type { LatencySummary, Spread } from './stats.js';
 
 /**
  * The results file format. Versioned: readers accept every major version up to their own,
@@ -15,6 +13,26 @@ export const RESULTS_SCHEMA = 'levit-bench/3';
  * records have no rounds, so nothing in them is paired, and their busy flags (`stability`) are dropped.
  */
 export const READABLE_SCHEMAS = ['levit-bench/1', 'levit-bench/2', RESULTS_SCHEMA] as const;
+
+/** Confidence of a record's own interval and of the paired figures bench prints. */
+export const RECORD_CONFIDENCE = 0.95;
+
+/** A record's batch times summarized (stats.ts: summarize). */
+export interface LatencySummary {
+  mean: number;
+  median: number;
+  p90: number;
+  p99: number;
+  min: number;
+  max: number;
+}
+
+export interface Spread {
+  /** (q3 - q1) / median: how noisy the run was. */
+  relative_iqr: number;
+  /** A distribution-free 95% confidence interval of the median (order statistics). */
+  median_ci95: [number, number];
+}
 
 /** An interval of a figure, with the confidence it was computed at and whether it was paired round by round. */
 export interface Interval {
@@ -40,6 +58,14 @@ export interface RunSpread {
    * unknown. Speed-ups and claims take it where it is larger than the spread measured on levit's VM (rerun.ts).
    */
   speed_up: number | null;
+}
+
+/** The machine's speed, measured by calibration.ts. */
+export interface Calibration {
+  /** Single-thread float32 matrix product throughput of onnxruntime on this machine. */
+  matmul_gflops_1thread: number;
+  matmul_size: number;
+  seconds: number;
 }
 
 /** The machine measured as one more arm of the rounds: the float32 MatMul's timings, round by round. */

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
 import { READABLE_SCHEMAS, RESULTS_SCHEMA } from './results.js';
 import type { BenchRecord, BenchResults } from './results.js';
+import { recordKey } from './keys.js';
 
 /**
  * A calibration outside this range (float32 MatMul GFLOP/s on one thread) is not a measurement
@@ -16,10 +17,6 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 const isPositiveFinite = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
-
-/** The identity of a configuration: records with the same key are the same benchmark. */
-export const recordKey = (r: Pick<BenchRecord, 'model' | 'backend' | 'threads' | 'batch' | 'resolution' | 'precision' | 'precision_key' | 'token_fusion'>) =>
-  `${r.model} ${r.backend} ${r.threads}t b${r.batch} ${r.resolution}px ${r.precision_key ?? r.precision}${r.token_fusion ? ` ${r.token_fusion}` : ''}`;
 
 function checkCalibration(value: unknown, field: string, fail: (field: string, what: string) => never): void {
   if (value === null || value === undefined) return;

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
-import { columnKey } from '../bench/speedups.js';
+import { columnKey } from '../bench/keys.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { zooDir } from '../util/paths.js';
 import { MIN_ROUNDS, seriesOf } from '../bench/paired.js';

@@ -1,5 +1,5 @@
 import type { BenchRecord, BenchResults } from '../bench/results.js';
-import { recordKey } from '../bench/validate.js';
+import { recordKey } from '../bench/keys.js';
 import { MIN_ROUNDS, type Series, medianOf, ratioInterval, seriesOf } from '../bench/paired.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { rerunSpread, widened, zOf } from '../bench/rerun.js';

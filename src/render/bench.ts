@@ -1,24 +1,14 @@
 import { bytes, millions } from './format.js';
 import { type Column as FitColumn, fitTable, wrapText } from './fit.js';
-import {
-  type Column,
-  SUBJECT,
-  type SpeedUp,
-  columnKey,
-  columnsOf,
-  fusionSpeedUps,
-  precisionSpeedUps,
-  rivalFamilies,
-  rowKey,
-  speedUps,
-} from '../bench/speedups.js';
+import { SUBJECT, type SpeedUp, fusionSpeedUps, precisionSpeedUps, rivalFamilies, speedUps } from '../bench/speedups.js';
+import { type Column, columnKey, columnsOf, rowKey } from '../bench/keys.js';
 import { NOT_A_SPEED } from '../bench/emulation.js';
 import type { BenchRecord, BenchResults, Schedule } from '../bench/results.js';
 import { type MergedReport, machinesLegend } from '../bench/merge-machines.js';
 import { familyOf } from '../models/families.js';
 import { stddev } from '../bench/stats.js';
 import { medianInterval, seriesOf } from '../bench/paired.js';
-import { RECORD_CONFIDENCE } from '../bench/record.js';
+import { RECORD_CONFIDENCE } from '../bench/results.js';
 import { rerunSpread, zOf } from '../bench/rerun.js';
 import { machineId } from '../bench/machine-id.js';
 

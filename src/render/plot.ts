@@ -1,4 +1,4 @@
-import { type Column, columnKey, columnsOf, rowKey } from '../bench/speedups.js';
+import { type Column, columnKey, columnsOf, rowKey } from '../bench/keys.js';
 import type { BenchRecord, BenchResults } from '../bench/results.js';
 import { machineId } from '../bench/machine-id.js';
 import { ExitCode, LevitError } from '../core/errors.js';

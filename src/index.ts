@@ -35,7 +35,7 @@ export { imagenetClasses, topK, type Prediction } from './imagenet/classes.js';
 
 // Bench and eval.
 export { DEFAULT_MODELS, runBench, type BenchEvents, type BenchPlan } from './bench/runner.js';
-export type { BenchRecord, BenchResults } from './bench/results.js';
+export type { BenchRecord, BenchResults } from './results/results.js';
 export { benchCsv, evalCsv } from './render/csv.js';
 export { openDataset, type Dataset } from './eval/dataset.js';
 export { evaluate, type EvalOptions, type EvalSummary } from './eval/evaluate.js';

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type EmulationProbe, detectEmulation, hostProbe } from '../src/bench/emulation.js';
-import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
-import { appendHistory, saveBaseline } from '../src/bench/store.js';
+import { type EmulationProbe, detectEmulation, hostProbe } from '../src/results/emulation.js';
+import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/results/results.js';
+import { appendHistory, saveBaseline } from '../src/results/store.js';
 import { compareResults } from '../src/compare/compare.js';
 import { runCli, tempDir } from './helpers/shared.js';
 

@@ -4,8 +4,8 @@ import { readFileSync, writeFileSync, appendFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { cpuKind, composeId, kindInId, legacyId, machineId, sameMachine } from '../src/bench/machine-id.js';
-import { fingerprint } from '../src/bench/fingerprint.js';
+import { cpuKind, composeId, kindInId, legacyId, machineId, sameMachine } from '../src/results/machine-id.js';
+import { fingerprint } from '../src/results/fingerprint.js';
 import {
   type ConfigSummary,
   type LogFigure,
@@ -16,22 +16,22 @@ import {
   machineSpreads,
   parseRunSummary,
   summarizeRun,
-} from '../src/bench/machine-spread.js';
+} from '../src/stats/machine-spread.js';
 import { buildRecord } from '../src/bench/record.js';
-import { medianInterval, seriesOf } from '../src/bench/paired.js';
-import { widened, zOf } from '../src/bench/rerun.js';
-import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE } from '../src/bench/results.js';
+import { medianInterval, seriesOf } from '../src/stats/paired.js';
+import { widened, zOf } from '../src/stats/rerun.js';
+import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE } from '../src/results/results.js';
 import type { SessionPlan } from '../src/bench/configurations.js';
 import type { ArmTimes } from '../src/bench/rounds.js';
 import { getCard } from '../src/models/registry.js';
 import { FP32 } from '../src/classifier/precision.js';
 import { renderRecordLine, renderMarkdown } from '../src/render/bench.js';
-import { speedUpSpread } from '../src/bench/speedups.js';
+import { speedUpSpread } from '../src/stats/speedups.js';
 import { runSpreadOf } from '../src/compare/compare.js';
-import { RERUN_SPREAD, rerunSpread } from '../src/bench/rerun.js';
-import { findBaseline, machineBaseline, saveBaseline } from '../src/bench/store.js';
-import { RUN_HISTORY_KEPT, appendRunHistory, readRunHistory, runHistoryPath } from '../src/bench/run-history.js';
-import { recordKey } from '../src/bench/keys.js';
+import { RERUN_SPREAD, rerunSpread } from '../src/stats/rerun.js';
+import { findBaseline, machineBaseline, saveBaseline } from '../src/results/store.js';
+import { RUN_HISTORY_KEPT, appendRunHistory, readRunHistory, runHistoryPath } from '../src/stats/run-history.js';
+import { recordKey } from '../src/results/keys.js';
 import { packageRoot } from '../src/util/paths.js';
 import { tempDir } from './helpers/shared.js';
 
@@ -347,7 +347,7 @@ test("levit's history of a machine: appended run by run, a torn line skipped, bo
 
   // Four processes appending at once: every line whole, none lost.
   const other = tempDir(t);
-  const store = pathToFileURL(join(packageRoot, 'dist', 'src', 'bench', 'run-history.js')).href;
+  const store = pathToFileURL(join(packageRoot, 'dist', 'src', 'stats', 'run-history.js')).href;
   const script = `const { appendRunHistory } = await import(${JSON.stringify(store)});
 const results = JSON.parse(process.argv[1]);
 for (let i = 0; i < 15; i++) appendRunHistory(results);`;

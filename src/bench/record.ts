@@ -2,11 +2,11 @@ import { countsOf } from '../classifier/zoo.js';
 import { precisionKey } from '../classifier/precision.js';
 import { fusionName, isFused } from '../models/fusion/spec.js';
 import type { SessionPlan } from './configurations.js';
-import { type Series, medianInterval, ratioInterval, seriesOf } from './paired.js';
+import { type Series, medianInterval, ratioInterval, seriesOf } from '../stats/paired.js';
 import type { ArmTimes } from './rounds.js';
-import { type BenchRecord, type CalibrationRounds, type Interval, RECORD_CONFIDENCE, type RunSpread } from './results.js';
-import { spread, summarize } from './stats.js';
-import { widened } from './rerun.js';
+import { type BenchRecord, type CalibrationRounds, type Interval, RECORD_CONFIDENCE, type RunSpread } from '../results/results.js';
+import { spread, summarize } from '../stats/stats.js';
+import { widened } from '../stats/rerun.js';
 
 /**
  * The configuration's float32 GFLOP/s over the calibration MatMul's, round by round: (flops · batch /

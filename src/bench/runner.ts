@@ -5,14 +5,14 @@ import { packageVersion } from '../util/paths.js';
 import { matmulGflops, openCalibrator } from './calibration.js';
 import { type Loaded, calibrationArm, sessionArmOf } from './arms.js';
 import { type ConfigurationPlan, type SessionPlan, type Skip, configurationLabel, openBackends, planSessions } from './configurations.js';
-import { type SystemFingerprint, fingerprint } from './fingerprint.js';
-import { medianOf, seriesOf } from './paired.js';
+import { type SystemFingerprint, fingerprint } from '../results/fingerprint.js';
+import { medianOf, seriesOf } from '../stats/paired.js';
 import { buildRecord } from './record.js';
-import type { MachineSpreads } from './machine-spread.js';
-import { type BenchRecord, type BenchResults, type Calibration, type CalibrationRounds, RESULTS_SCHEMA, type Schedule } from './results.js';
+import type { MachineSpreads } from '../stats/machine-spread.js';
+import { type BenchRecord, type BenchResults, type Calibration, type CalibrationRounds, RESULTS_SCHEMA, type Schedule } from '../results/results.js';
 import { runRounds } from './rounds.js';
 import type { RoundSettings } from './schedule.js';
-import { baselineWarning } from './stability.js';
+import { baselineWarning } from '../results/stability.js';
 
 export { type ThreadSpec, benchInput, resolveThreads } from './configurations.js';
 

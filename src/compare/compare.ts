@@ -1,9 +1,9 @@
-import type { BenchRecord, BenchResults } from '../bench/results.js';
-import { recordKey } from '../bench/keys.js';
-import { MIN_ROUNDS, type Series, medianOf, ratioInterval, seriesOf } from '../bench/paired.js';
+import type { BenchRecord, BenchResults } from '../results/results.js';
+import { recordKey } from '../results/keys.js';
+import { MIN_ROUNDS, type Series, medianOf, ratioInterval, seriesOf } from '../stats/paired.js';
 import { ExitCode, LevitError } from '../core/errors.js';
-import { rerunSpread, widened, zOf } from '../bench/rerun.js';
-import { machineId, sameMachine } from '../bench/machine-id.js';
+import { rerunSpread, widened, zOf } from '../stats/rerun.js';
+import { machineId, sameMachine } from '../results/machine-id.js';
 
 export { recordKey };
 

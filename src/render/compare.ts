@@ -1,5 +1,5 @@
 import { fitTable, wrapText } from './fit.js';
-import { RERUN_SPREAD } from '../bench/rerun.js';
+import { RERUN_SPREAD } from '../stats/rerun.js';
 import type { CompareReport, Comparison } from '../compare/compare.js';
 import type { LiveReport } from '../compare/live.js';
 

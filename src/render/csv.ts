@@ -1,4 +1,4 @@
-import type { BenchRecord } from '../bench/results.js';
+import type { BenchRecord } from '../results/results.js';
 import type { EvalSummary } from '../eval/evaluate.js';
 import type { Preprocessing } from '../models/card.js';
 

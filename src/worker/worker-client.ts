@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ExitCode, LevitError } from '../core/errors.js';
-import { WORKER_PROTOCOL, type WorkerRequest } from '../bench/worker.js';
+import { WORKER_PROTOCOL, type WorkerRequest } from './worker.js';
 
 /**
  * A bench worker of one levit checkout, run as a child process (bench/worker.ts speaks the protocol).

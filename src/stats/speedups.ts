@@ -1,7 +1,7 @@
 import { FAMILIES } from '../models/families.js';
 import { type RatioEstimate, ratioInterval, seriesOf } from './paired.js';
-import type { BenchRecord } from './results.js';
-import { columnKey, columnsOf, rowKey } from './keys.js';
+import type { BenchRecord } from '../results/results.js';
+import { columnKey, columnsOf, rowKey } from '../results/keys.js';
 import { rerunSpread, widened } from './rerun.js';
 
 /**

@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchRecord, BenchResults } from '../bench/results.js';
-import { columnKey } from '../bench/keys.js';
+import type { BenchRecord, BenchResults } from '../results/results.js';
+import { columnKey } from '../results/keys.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { zooDir } from '../util/paths.js';
-import { MIN_ROUNDS, seriesOf } from '../bench/paired.js';
-import { speedUpInterval } from '../bench/speedups.js';
+import { MIN_ROUNDS, seriesOf } from '../stats/paired.js';
+import { speedUpInterval } from '../stats/speedups.js';
 
 /**
  * Published speed claims (zoo/claims/*.json) checked against a bench run. A claim says that

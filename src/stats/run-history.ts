@@ -4,9 +4,9 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { makeDirs, pidAlive } from '../util/files.js';
 import { cacheDir, packageVersion } from '../util/paths.js';
 import { type MachineSpreads, type RunSummary, machineSpreads, parseRunSummary, summarizeRun } from './machine-spread.js';
-import { type MachineFacts, machineId, speedFlags } from './machine-id.js';
-import type { BenchResults } from './results.js';
-import { machineSlug } from './store.js';
+import { type MachineFacts, machineId, speedFlags } from '../results/machine-id.js';
+import type { BenchResults } from '../results/results.js';
+import { machineSlug } from '../results/store.js';
 
 /**
  * levit's own history of this machine's runs (machine-spread.ts), kept by every completed levit bench:

@@ -1,7 +1,7 @@
 import { MIN_ROUNDS, type Series, medianInterval, ratioInterval, seriesOf } from './paired.js';
-import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE, type RunSpread } from './results.js';
-import { recordKey } from './keys.js';
-import { machineId, speedFlags } from './machine-id.js';
+import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE, type RunSpread } from '../results/results.js';
+import { recordKey } from '../results/keys.js';
+import { machineId, speedFlags } from '../results/machine-id.js';
 import { zOf } from './rerun.js';
 
 /**

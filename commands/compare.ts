@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { existsSync, statSync } from 'node:fs';
 import { LevitCommand } from '../src/cli/base.js';
-import { readResults } from '../src/results/validate.js';
+import { readResults } from '../src/results/read.js';
 import { machineId } from '../src/results/machine-id.js';
 import { findBaseline } from '../src/results/store.js';
 import { DEFAULT_MODELS } from '../src/bench/runner.js';
@@ -52,7 +52,7 @@ loads the configurations and the coordinator runs their slices in a fresh random
 round, so drift falls on both alike. The interval of the change is paired round by round, and
 widened by how differently two codes were measured to move between runs: nothing for identical
 code, growing with the size of the change to bench's speed-up spread from 1.75x on (±14% at 99%
-on one thread; src/stats/rerun.ts), so that a rerun lands inside it. This
+on one thread; src/stats/rerun-spread.ts), so that a rerun lands inside it. This
 is the pull-request gate (.github/workflows/bench.yml), and how to compare two ONNX exports
 (--model names the model whose input they take) or two runtime versions (two checkouts).
 --self-test runs this checkout against itself: an A/A test that tells whether this machine can

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { LevitCommand } from '../src/cli/base.js';
 import { renderPlot } from '../src/render/plot.js';
 import { renderMarkdown, renderTable } from '../src/render/bench.js';
-import { readResults } from '../src/results/validate.js';
+import { readResults } from '../src/results/read.js';
 import { type GpuTable, gpuTable, renderGpuMarkdown, renderGpuTable } from '../src/render/gpu-table.js';
 import { type MergedReport, firstColumnPerMachine, machinesLegend, mergeResults } from '../src/results/merge-machines.js';
 import { writeFileAtomic } from '../src/util/atomic.js';

@@ -23,9 +23,9 @@ if (!existsSync(join(root, 'dist', 'src', 'compare', 'compare.js'))) {
   console.error('Build first: npm run build');
   process.exit(2);
 }
-const { readResults } = await import(dist('bench/validate.js'));
+const { readResults } = await import(dist('results/read.js'));
 const { compareResults, parseThreshold, verdictOf } = await import(dist('compare/compare.js'));
-const { checkClaims, loadClaims } = await import(dist('compare/claims.js'));
+const { checkClaims, loadClaims } = await import(dist('claims/speed-claims.js'));
 
 const { values: o } = parseArgs({
   options: {
@@ -206,7 +206,7 @@ ort.ortCpu.load = async (...args) => {
   };
   return session;
 };
-const { serveWorker } = await import(${JSON.stringify(dist('bench/worker.js'))});
+const { serveWorker } = await import(${JSON.stringify(dist('worker/server.js'))});
 await serveWorker(process.stdin, process.stdout);
 `,
   );

@@ -77,7 +77,7 @@ def load_zoo(path, ids):
     return [entries[m] for m in ids]
 
 
-# Statistics: the same definitions as levit's src/stats/stats.ts (linear-interpolated percentiles).
+# Statistics: the same definitions as levit's src/stats/summary.ts (linear-interpolated percentiles).
 def quantile(s, q):
     pos = (len(s) - 1) * q
     lo, hi = math.floor(pos), math.ceil(pos)

@@ -7,18 +7,18 @@ import { rivalFamilies, speedUps } from '../src/stats/speedups.js';
 import { renderMarkdown } from '../src/render/bench.js';
 import { type Arm, runRounds } from '../src/bench/rounds.js';
 import { type RoundSettings, roundOrder, sliceBatches, stopAfter } from '../src/bench/schedule.js';
-import { MAX_UNITS, blockLength, medianInterval, medianOf, ratioInterval, seriesOf } from '../src/stats/paired.js';
+import { MAX_UNITS, blockLength, medianInterval, medianOf, ratioInterval, seriesOf } from '../src/stats/paired-intervals.js';
 import { getCard } from '../src/models/registry.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { onnxParameterCount, onnxSignature } from '../src/onnx/inspect.js';
 import { prepareModel } from '../src/classifier/model.js';
-import { baselineWarning } from '../src/results/stability.js';
+import { baselineWarning } from '../src/results/baseline-warning.js';
 import { renderPlot } from '../src/render/plot.js';
-import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/results/results.js';
-import { readResults } from '../src/results/validate.js';
-import { normalQuantile, quantile, sorted, spread, summarize } from '../src/stats/stats.js';
+import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/results/types.js';
+import { readResults } from '../src/results/read.js';
+import { normalQuantile, quantile, sorted, spread, summarize } from '../src/stats/summary.js';
 import { runCli, tempDir } from './helpers/shared.js';
-import { RERUN_SPREAD, liveRerunSpread, rerunSpread, widened, zOf } from '../src/stats/rerun.js';
+import { RERUN_SPREAD, liveRerunSpread, rerunSpread, widened, zOf } from '../src/stats/rerun-spread.js';
 import { packageRoot } from '../src/util/paths.js';
 import { machineSlug } from '../src/results/store.js';
 
@@ -258,7 +258,7 @@ test('the table has a speed-up column for every other family the run measured, u
   }
   assert.match(
     renderMarkdown(results),
-    // Identical batch times: the interval is the spread between runs alone (rerun.ts), ±11% on one thread.
+    // Identical batch times: the interval is the spread between runs alone (stats/rerun-spread.ts), ±11% on one thread.
     /\| levit_128s \|.*\| 8\.00× \[7\.18, 8\.91\] \(deit_small\) \| 3\.00× \[2\.69, 3\.34\] \(mobilenet_x\) \| 4\.00× \[3\.59, 4\.46\] \(resnet50\) \|/,
   );
 });

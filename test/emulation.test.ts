@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type EmulationProbe, detectEmulation, hostProbe } from '../src/results/emulation.js';
-import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/results/results.js';
+import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/results/types.js';
 import { appendHistory, saveBaseline } from '../src/results/store.js';
 import { compareResults } from '../src/compare/compare.js';
 import { runCli, tempDir } from './helpers/shared.js';

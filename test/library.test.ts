@@ -3,14 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { BenchRecord } from '../src/results/results.js';
+import type { BenchRecord } from '../src/results/types.js';
 import { packageRoot } from '../src/util/paths.js';
 import { renderMarkdown, renderRecordLine, renderTable } from '../src/render/bench.js';
-import type { BenchResults } from '../src/results/results.js';
-import type { EvalSummary } from '../src/eval/evaluate.js';
+import type { BenchResults } from '../src/results/types.js';
+import type { EvalSummary } from '../src/eval/run-eval.js';
 import { resize } from '../src/preprocess/resize.js';
 import { resizeSize } from '../src/preprocess/transform.js';
-import { stddev } from '../src/stats/stats.js';
+import { stddev } from '../src/stats/summary.js';
 import { csvField } from '../src/render/csv.js';
 import { golden, needsShared, runCli, tempDir } from './helpers/shared.js';
 

@@ -18,9 +18,9 @@ import {
   summarizeRun,
 } from '../src/stats/machine-spread.js';
 import { buildRecord } from '../src/bench/record.js';
-import { medianInterval, seriesOf } from '../src/stats/paired.js';
-import { widened, zOf } from '../src/stats/rerun.js';
-import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE } from '../src/results/results.js';
+import { medianInterval, seriesOf } from '../src/stats/paired-intervals.js';
+import { widened, zOf } from '../src/stats/rerun-spread.js';
+import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE } from '../src/results/types.js';
 import type { SessionPlan } from '../src/bench/configurations.js';
 import type { ArmTimes } from '../src/bench/rounds.js';
 import { getCard } from '../src/models/registry.js';
@@ -28,7 +28,7 @@ import { FP32 } from '../src/classifier/precision.js';
 import { renderRecordLine, renderMarkdown } from '../src/render/bench.js';
 import { speedUpSpread } from '../src/stats/speedups.js';
 import { runSpreadOf } from '../src/compare/compare.js';
-import { RERUN_SPREAD, rerunSpread } from '../src/stats/rerun.js';
+import { RERUN_SPREAD, rerunSpread } from '../src/stats/rerun-spread.js';
 import { findBaseline, machineBaseline, saveBaseline } from '../src/results/store.js';
 import { RUN_HISTORY_KEPT, appendRunHistory, readRunHistory, runHistoryPath } from '../src/stats/run-history.js';
 import { recordKey } from '../src/results/keys.js';

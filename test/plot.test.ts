@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type BenchRecord, type BenchResults } from '../src/results/results.js';
+import { type BenchRecord, type BenchResults } from '../src/results/types.js';
 import { firstColumnPerMachine, machinesLegend, mergeResults } from '../src/results/merge-machines.js';
 import { FAMILIES } from '../src/models/families.js';
 import { renderPlot } from '../src/render/plot.js';

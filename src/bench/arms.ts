@@ -1,5 +1,5 @@
 import type { InferenceSession } from '../runtime/backend.js';
-import type { Calibrator } from './calibration.js';
+import type { Calibrator } from './machine-check.js';
 import { type SessionPlan, benchInput, configurationLabel } from './configurations.js';
 import type { Arm } from './rounds.js';
 

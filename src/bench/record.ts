@@ -2,11 +2,11 @@ import { countsOf } from '../classifier/zoo.js';
 import { precisionKey } from '../classifier/precision.js';
 import { fusionName, isFused } from '../models/fusion/spec.js';
 import type { SessionPlan } from './configurations.js';
-import { type Series, medianInterval, ratioInterval, seriesOf } from '../stats/paired.js';
+import { type Series, medianInterval, ratioInterval, seriesOf } from '../stats/paired-intervals.js';
 import type { ArmTimes } from './rounds.js';
-import { type BenchRecord, type CalibrationRounds, type Interval, RECORD_CONFIDENCE, type RunSpread } from '../results/results.js';
-import { spread, summarize } from '../stats/stats.js';
-import { widened } from '../stats/rerun.js';
+import { type BenchRecord, type CalibrationRounds, type Interval, RECORD_CONFIDENCE, type RunSpread } from '../results/types.js';
+import { spread, summarize } from '../stats/summary.js';
+import { widened } from '../stats/rerun-spread.js';
 
 /**
  * The configuration's float32 GFLOP/s over the calibration MatMul's, round by round: (flops · batch /
@@ -32,7 +32,7 @@ export interface RecordContext {
   emulated: boolean;
   calibration: CalibrationRounds | null;
   /**
-   * This machine's spreads between runs for the record (machine-spread.ts, from its earlier runs);
+   * This machine's spreads between runs for the record (stats/machine-spread.ts, from its earlier runs);
    * absent or unknown: the record's intervals are its rounds' own.
    */
   betweenRuns?: (r: BenchRecord) => RunSpread;

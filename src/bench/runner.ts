@@ -2,17 +2,17 @@ import { freemem } from 'node:os';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageVersion } from '../util/paths.js';
-import { matmulGflops, openCalibrator } from './calibration.js';
+import { matmulGflops, openCalibrator } from './machine-check.js';
 import { type Loaded, calibrationArm, sessionArmOf } from './arms.js';
 import { type ConfigurationPlan, type SessionPlan, type Skip, configurationLabel, openBackends, planSessions } from './configurations.js';
 import { type SystemFingerprint, fingerprint } from '../results/fingerprint.js';
-import { medianOf, seriesOf } from '../stats/paired.js';
+import { medianOf, seriesOf } from '../stats/paired-intervals.js';
 import { buildRecord } from './record.js';
 import type { MachineSpreads } from '../stats/machine-spread.js';
-import { type BenchRecord, type BenchResults, type Calibration, type CalibrationRounds, RESULTS_SCHEMA, type Schedule } from '../results/results.js';
+import { type BenchRecord, type BenchResults, type Calibration, type CalibrationRounds, RESULTS_SCHEMA, type Schedule } from '../results/types.js';
 import { runRounds } from './rounds.js';
 import type { RoundSettings } from './schedule.js';
-import { baselineWarning } from '../results/stability.js';
+import { baselineWarning } from '../results/baseline-warning.js';
 
 export { type ThreadSpec, benchInput, resolveThreads } from './configurations.js';
 
@@ -24,7 +24,7 @@ export interface BenchPlan extends ConfigurationPlan {
   reference?: (system: SystemFingerprint) => { calibration: Calibration | null; file: string } | null;
   /**
    * How far figures move between runs on this machine, from its earlier runs (levit bench reads its
-   * history: run-history.ts, machineRunSpreads). Absent, or unknown for a configuration: its intervals are the rounds' own.
+   * history: stats/run-history.ts, machineRunSpreads). Absent, or unknown for a configuration: its intervals are the rounds' own.
    */
   betweenRuns?: (system: SystemFingerprint) => MachineSpreads | null;
   /** A batch that fails (e.g. out of GPU memory) is skipped with its error instead of ending the run. */

@@ -1,8 +1,8 @@
-import type { BenchRecord, BenchResults } from '../results/results.js';
+import type { BenchRecord, BenchResults } from '../results/types.js';
 import { recordKey } from '../results/keys.js';
-import { MIN_ROUNDS, type Series, medianOf, ratioInterval, seriesOf } from '../stats/paired.js';
+import { MIN_ROUNDS, type Series, medianOf, ratioInterval, seriesOf } from '../stats/paired-intervals.js';
 import { ExitCode, LevitError } from '../core/errors.js';
-import { rerunSpread, widened, zOf } from '../stats/rerun.js';
+import { rerunSpread, widened, zOf } from '../stats/rerun-spread.js';
 import { machineId, sameMachine } from '../results/machine-id.js';
 
 export { recordKey };
@@ -25,7 +25,7 @@ export interface CompareOptions {
   alpha: number;
   /**
    * Results files: how far one configuration's speed moves between two runs on this machine beyond
-   * what its rounds show (sd of the log). Absent: as measured on a shared host (bench/rerun.ts), or
+   * what its rounds show (sd of the log). Absent: as measured on a shared host (stats/rerun-spread.ts), or
    * the machine's own from its history where the records carry a larger one; 0 on a dedicated machine.
    */
   runSpread?: number;
@@ -42,7 +42,7 @@ export interface Comparison {
   current_images_per_second: number | null;
   /** Median batch time, current / baseline - 1: positive is slower. */
   change: number | null;
-  /** The (1 - alpha) interval of that change, from a seeded block bootstrap of the rounds (compare/paired.ts). */
+  /** The (1 - alpha) interval of that change, from a seeded block bootstrap of the rounds (stats/paired-intervals.ts). */
   change_interval: [number, number] | null;
   note?: string;
 }
@@ -70,7 +70,7 @@ export interface CompareReport {
   basis: Basis;
   /**
    * Results files: the run-to-run spread their intervals include, as given (runSpread), or 'measured':
-   * bench/rerun.ts's by thread count, or the machine's own (the records' between_runs.speed) where larger.
+   * stats/rerun-spread.ts's by thread count, or the machine's own (the records' between_runs.speed) where larger.
    */
   run_spread?: number | 'measured';
   comparisons: Comparison[];
@@ -126,7 +126,7 @@ export function verdictOf(low: number, high: number, threshold: number, alpha: n
 
 /**
  * Two files are two runs: each fell in its own state of a shared host, which moves a configuration's
- * speed by more than its rounds show (bench/rerun.ts). Their ratio carries both runs' spread. Unless
+ * speed by more than its rounds show (stats/rerun-spread.ts). Their ratio carries both runs' spread. Unless
  * given (--run-spread), it is never taken below the spread measured on levit's shared VM: a verdict
  * must hold on a rerun, and a machine's own spread from a few earlier runs is itself uncertain; a
  * machine whose history shows more (records' between_runs.speed) gets its own.

@@ -1,5 +1,5 @@
 import { fitTable, wrapText } from './fit.js';
-import { RERUN_SPREAD } from '../stats/rerun.js';
+import { RERUN_SPREAD } from '../stats/rerun-spread.js';
 import type { CompareReport, Comparison } from '../compare/compare.js';
 import type { LiveReport } from '../compare/live.js';
 
@@ -36,7 +36,7 @@ function machineLine(r: CompareReport): string {
   const spread =
     r.run_spread === 'measured'
       ? '; intervals include how far two runs drift apart on a shared host ' +
-        `(sd as measured, bench/rerun.ts: ${percent(RERUN_SPREAD.speed.oneThread)} on one thread, ${percent(RERUN_SPREAD.speed.multiThread)} on more, ` +
+        `(sd as measured, stats/rerun-spread.ts: ${percent(RERUN_SPREAD.speed.oneThread)} on one thread, ${percent(RERUN_SPREAD.speed.multiThread)} on more, ` +
         "or the machine's own from its earlier runs where larger; --run-spread 0 on a dedicated machine)"
       : r.run_spread
         ? `; intervals include a run-to-run spread (sd) of ${percent(r.run_spread)}`

@@ -1,5 +1,5 @@
 import { type Column, columnKey, columnsOf, rowKey } from '../results/keys.js';
-import type { BenchRecord, BenchResults } from '../results/results.js';
+import type { BenchRecord, BenchResults } from '../results/types.js';
 import { machineId } from '../results/machine-id.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { familyOf } from '../models/families.js';

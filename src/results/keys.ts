@@ -1,4 +1,4 @@
-import type { BenchRecord } from './results.js';
+import type { BenchRecord } from './types.js';
 
 /** The keys that name a record: its configuration, its column and its row in the tables. */
 

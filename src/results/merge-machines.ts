@@ -1,5 +1,5 @@
 import { columnsOf } from './keys.js';
-import type { BenchResults, Schedule } from './results.js';
+import type { BenchResults, Schedule } from './types.js';
 import { machineId } from './machine-id.js';
 
 export interface MergedReport {

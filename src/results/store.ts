@@ -4,8 +4,8 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { makeDirs } from '../util/files.js';
 import { refuseEmulated } from './emulation.js';
 import { type MachineFacts, legacyId, machineDifference, machineId } from './machine-id.js';
-import type { BenchResults, Calibration } from './results.js';
-import { readResults } from './validate.js';
+import type { BenchResults, Calibration } from './types.js';
+import { readResults } from './read.js';
 import { recordKey } from './keys.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 

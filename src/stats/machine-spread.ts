@@ -1,8 +1,8 @@
-import { MIN_ROUNDS, type Series, medianInterval, ratioInterval, seriesOf } from './paired.js';
-import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE, type RunSpread } from '../results/results.js';
+import { MIN_ROUNDS, type Series, medianInterval, ratioInterval, seriesOf } from './paired-intervals.js';
+import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE, type RunSpread } from '../results/types.js';
 import { recordKey } from '../results/keys.js';
 import { machineId, speedFlags } from '../results/machine-id.js';
-import { zOf } from './rerun.js';
+import { zOf } from './rerun-spread.js';
 
 /**
  * How far figures move between runs on THIS machine, from its own earlier runs. Every completed
@@ -10,7 +10,7 @@ import { zOf } from './rerun.js';
  * configuration its median batch time and the precision its rounds gave it, and the same for the
  * ratios a run pairs (two configurations of one column, a configuration and the calibration MatMul).
  * From three such runs on, the spread between runs is known: the standard deviation of the log of a
- * figure from run to run, less the part each run's own rounds already account for (as rerun.ts
+ * figure from run to run, less the part each run's own rounds already account for (as rerun-spread.ts
  * explains its constants, which were measured so on the project's VM). Until then it is unknown, and
  * a record's interval is its rounds' own: on a quiet dedicated machine that is the whole truth.
  */
@@ -158,7 +158,7 @@ export interface Spread {
 export interface MachineSpreads {
   /** The earlier runs of this machine and levit version that were read. */
   runs: number;
-  /** What a record of this machine gets: its fields of the results (results.ts, RunSpread). */
+  /** What a record of this machine gets: its fields of the results (results/types.ts, RunSpread). */
   of(
     r: Pick<BenchRecord, 'model' | 'backend' | 'threads' | 'batch' | 'resolution' | 'precision' | 'precision_key' | 'token_fusion' | 'backend_version'>,
   ): RunSpread;
@@ -189,7 +189,7 @@ const spreadOf = (points: readonly LogFigure[] | undefined): Spread | null => {
  * (a new onnxruntime moves a speed for good, not from run to run).
  * - speed: per configuration, of its median batch time;
  * - matmul_share: per configuration, of its time over the calibration MatMul's;
- * - speed_up: per thread count, the largest over the pairs of configurations of one column (as rerun.ts
+ * - speed_up: per thread count, the largest over the pairs of configurations of one column (as rerun-spread.ts
  *   keeps the pair that moved most): a record does not know which pair it will be part of.
  */
 export function machineSpreads(history: readonly RunSummary[], current: { machine: string; flags: readonly string[]; levit_version: string }): MachineSpreads {

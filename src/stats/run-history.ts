@@ -5,7 +5,7 @@ import { makeDirs, pidAlive } from '../util/files.js';
 import { cacheDir, packageVersion } from '../util/paths.js';
 import { type MachineSpreads, type RunSummary, machineSpreads, parseRunSummary, summarizeRun } from './machine-spread.js';
 import { type MachineFacts, machineId, speedFlags } from '../results/machine-id.js';
-import type { BenchResults } from '../results/results.js';
+import type { BenchResults } from '../results/types.js';
 import { machineSlug } from '../results/store.js';
 
 /**

@@ -1,16 +1,16 @@
 import { FAMILIES } from '../models/families.js';
-import { type RatioEstimate, ratioInterval, seriesOf } from './paired.js';
-import type { BenchRecord } from '../results/results.js';
+import { type RatioEstimate, ratioInterval, seriesOf } from './paired-intervals.js';
+import type { BenchRecord } from '../results/types.js';
 import { columnKey, columnsOf, rowKey } from '../results/keys.js';
-import { rerunSpread, widened } from './rerun.js';
+import { rerunSpread, widened } from './rerun-spread.js';
 
 /**
  * How far a speed-up between `fast` and `slow` is taken to move between runs (sd of its log): the
- * spread measured on levit's shared VM (rerun.ts), or the machine's own from its history where that is
+ * spread measured on levit's shared VM (rerun-spread.ts), or the machine's own from its history where that is
  * larger. Never less than the VM's, even on a machine whose history shows less: a speed-up is what
  * claims and the table's verdicts rest on, and a spread estimated from a handful of runs is itself
  * uncertain (from 3 runs, its sd could well be twice what it reads). The printed images/s, which
- * decide nothing, follow the machine's own (record.ts).
+ * decide nothing, follow the machine's own (bench/record.ts).
  */
 export function speedUpSpread(fast: BenchRecord, slow: BenchRecord): number {
   const measured = Math.max(fast.between_runs?.speed_up ?? 0, slow.between_runs?.speed_up ?? 0);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { detectEmulation } from '../../src/results/emulation.js';
-import type { BenchResults } from '../../src/results/results.js';
+import type { BenchResults } from '../../src/results/types.js';
 import { type FloatTensor, floatTensor } from '../../src/core/tensor.js';
 import { getCard } from '../../src/models/registry.js';
 import { ensureArtifact } from '../../src/classifier/convert.js';

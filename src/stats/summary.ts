@@ -1,4 +1,4 @@
-import type { LatencySummary, Spread } from '../results/results.js';
+import type { LatencySummary, Spread } from '../results/types.js';
 
 /** Descriptive statistics of timing samples. Percentiles interpolate linearly, as NumPy's default. */
 

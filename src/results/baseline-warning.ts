@@ -1,4 +1,4 @@
-import type { Calibration } from './results.js';
+import type { Calibration } from './types.js';
 
 /** A machine under this share of its baseline's calibration is busy (or throttled). */
 export const BUSY_SHARE = 0.8;

@@ -2,8 +2,8 @@ import { floatTensor } from '../core/tensor.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { exportOnnx } from '../onnx/export.js';
 import { ortCpu } from '../runtime/ort-node.js';
-import type { Calibration } from '../results/results.js';
-import { quantile, sorted } from '../stats/stats.js';
+import type { Calibration } from '../results/types.js';
+import { quantile, sorted } from '../stats/summary.js';
 
 export interface Calibrator {
   readonly size: number;

@@ -17,7 +17,7 @@ export const READABLE_SCHEMAS = ['levit-bench/1', 'levit-bench/2', RESULTS_SCHEM
 /** Confidence of a record's own interval and of the paired figures bench prints. */
 export const RECORD_CONFIDENCE = 0.95;
 
-/** A record's batch times summarized (stats.ts: summarize). */
+/** A record's batch times summarized (stats/summary.ts: summarize). */
 export interface LatencySummary {
   mean: number;
   median: number;
@@ -44,7 +44,7 @@ export interface Interval {
 
 /**
  * How far a configuration's figures move between runs on the machine that measured it, beyond what
- * its rounds show, from that machine's earlier runs (machine-spread.ts): standard deviations of the log.
+ * its rounds show, from that machine's earlier runs (stats/machine-spread.ts): standard deviations of the log.
  */
 export interface RunSpread {
   /** Earlier runs of this configuration the machine's history had (the spreads need 3). */
@@ -55,12 +55,12 @@ export interface RunSpread {
   matmul_share: number | null;
   /**
    * The largest of a speed-up between two configurations of its thread count on this machine; null:
-   * unknown. Speed-ups and claims take it where it is larger than the spread measured on levit's VM (rerun.ts).
+   * unknown. Speed-ups and claims take it where it is larger than the spread measured on levit's VM (stats/rerun-spread.ts).
    */
   speed_up: number | null;
 }
 
-/** The machine's speed, measured by calibration.ts. */
+/** The machine's speed, measured by bench/machine-check.ts. */
 export interface Calibration {
   /** Single-thread float32 matrix product throughput of onnxruntime on this machine. */
   matmul_gflops_1thread: number;
@@ -121,7 +121,7 @@ export interface BenchRecord {
   images_per_second: number;
   /**
    * Schema 3: images/s's 95% interval, from resampling whole rounds, widened by this machine's spread
-   * between runs where known (between_runs.speed; files without between_runs: by rerun.ts's constants).
+   * between runs where known (between_runs.speed; files without between_runs: by stats/rerun-spread.ts's constants).
    */
   images_per_second_ci95?: [number, number];
   latency_ms: LatencySummary;

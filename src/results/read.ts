@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
-import { READABLE_SCHEMAS, RESULTS_SCHEMA } from './results.js';
-import type { BenchRecord, BenchResults } from './results.js';
+import { READABLE_SCHEMAS, RESULTS_SCHEMA } from './types.js';
+import type { BenchRecord, BenchResults } from './types.js';
 import { recordKey } from './keys.js';
 
 /**
@@ -117,7 +117,7 @@ export function validateResults(parsed: unknown, file: string): BenchResults {
  */
 export const MAX_RESULTS_BYTES = 256 * 2 ** 20;
 
-/** Reads and validates a results file (see validate.ts); a missing file is "not found". */
+/** Reads and validates a results file (validateResults); a missing file is "not found". */
 export function readResults(file: string): BenchResults {
   let text: string;
   try {

@@ -474,7 +474,7 @@ test('two files are two runs: by default their interval includes how far runs dr
   const r = runCli(['compare', fb, fc]);
   assert.equal(r.status, 1);
   const footer = r.stdout.replace(/\s+/g, ' ');
-  assert.match(footer, /intervals include how far two runs drift apart on a shared host \(sd as measured, bench\/rerun\.ts: 9\.5% on one thread, 16% on more,/);
+  assert.match(footer, /intervals include how far two runs drift apart on a shared host \(sd as measured, stats\/rerun-spread\.ts: 9\.5% on one thread, 16% on more,/);
   assert.match(footer, /or the machine's own from its earlier runs where larger; --run-spread 0 on a dedicated machine\)/);
   // A file whose records carry a larger spread of their machine (its history) gets it: never narrower, wider where the machine is noisier.
   const noisy = (r: BenchResults) => ({

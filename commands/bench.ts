@@ -42,7 +42,7 @@ together and measured in interleaved rounds: each round runs every configuration
 slice (--slice seconds, at least one batch) in a fresh random order, after
 each configuration's own --warmup (--order-seed seeds the order). Whatever the machine does during a round, every
 configuration sees it; this is how shared cloud machines, whose speed swings by a third for
-seconds at a time, still give figures to decide on. The float32 MatMul calibration runs as one
+seconds at a time, still give figures to decide on. The machine check, a float32 MatMul, runs as one
 more configuration of every round: it measures the machine, for comparisons between machines.
 
 Rounds go on until --min-rounds, --duration seconds and --min-iterations batches per
@@ -64,9 +64,9 @@ timm benchmark.py's inference columns. Building artifacts and creating sessions 
 timing and are reported apart. When the sessions do not fit in memory together they are
 measured in groups, each in its own rounds, and the output says so.
 
-The machine check (the float32 MatMul, "calibration" in the results) puts results from
+The machine check (the float32 MatMul, "machine_check" in the results) puts results from
 different machines on one scale and gives each configuration's share of its speed;
---no-machine-check leaves it out. bench warns when this machine calibrates under 80% of its
+--no-machine-check leaves it out. bench warns when this machine's check runs under 80% of its
 baseline's (results/baselines; only a baseline of the same kind of CPU, by its instruction-set flags).
 
 Ctrl-C stops after the round in progress: the rounds finished so far are kept, printed and
@@ -155,7 +155,7 @@ parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`
           weights: weightsChoice(flags),
           download: defaultDownloadOptions(flags),
           rounds: roundSettings(flags),
-          calibrate: machineCheck(flags),
+          machineCheck: machineCheck(flags),
           precisions: await precisionSpecs(flags.precision, flags, flags.calibration),
           reference: machineBaseline,
           betweenRuns: machineRunSpreads,

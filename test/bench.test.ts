@@ -181,10 +181,10 @@ test('the stopping rule waits for the minimums, then stops when precise or at th
   assert.equal(stopAfter(1, 0, [{ ...steady, batches: 7 }], { ...s, maxIterations: 7 }), 'iteration-cap');
 });
 
-test('bench warns when this machine calibrates far below its baseline', () => {
+test("bench warns when this machine's check runs far below its baseline's", () => {
   const cal = (g: number) => ({ matmul_gflops_1thread: g, matmul_size: 1024, seconds: 0.3 });
   assert.equal(baselineWarning(cal(80), cal(85), 'b.json'), null);
-  assert.match(baselineWarning(cal(29), cal(85), 'b.json')!, /calibrates at 29\.0 GFLOP\/s, 66% below its baseline's 85\.0 \(b\.json\)/);
+  assert.match(baselineWarning(cal(29), cal(85), 'b.json')!, /this machine's check runs at 29\.0 GFLOP\/s, 66% below its baseline's 85\.0 \(b\.json\)/);
 });
 
 /** A record of `ips` images/s at batch 16 over 12 rounds of steady times. */

@@ -214,7 +214,7 @@ test('levit report merges machines into one table', (t) => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /m1 ort-cpu 1t b16/);
   assert.match(r.stdout, /m2 ort-cpu 1t b16/);
-  assert.match(r.stdout, /m1 = x64 box \(calibration 80\.0 GFLOP\/s\); m2 = arm box/);
+  assert.match(r.stdout, /m1 = x64 box \(machine check 80\.0 GFLOP\/s\); m2 = arm box/);
 });
 
 test("levit report: the footer describes each file's run, and each comparison column says whose file it holds", (t) => {
@@ -233,7 +233,7 @@ test("levit report: the footer describes each file's run, and each comparison co
     assert.match(text, /m2: measured in 11 interleaved rounds .*peak memory 512\.0 MB/);
     assert.match(text, /Warning \(m1\): a is slow\./);
     assert.doesNotMatch(text, /Measured in 14/);
-    assert.match(text, /Machines: m1 = x64 box \(calibration 80\.0 GFLOP\/s\); m2 = arm box \(calibration 40\.0 GFLOP\/s\)\./);
+    assert.match(text, /Machines: m1 = x64 box \(machine check 80\.0 GFLOP\/s\); m2 = arm box \(machine check 40\.0 GFLOP\/s\)\./);
   }
   const [head, , row] = renderMarkdown(report).split('\n');
   const cells = (line: string) => line.split('|').map((c) => c.trim());
@@ -353,7 +353,7 @@ test('result files are validated on read: the error names the field, exit 3; a m
     ['negative', { ...good, records: [rec('levit_128s', [10, -1, 12])] }, /records\[0\]\.times_ms\[1\] -1 is not a positive, finite time/],
     ['empty', { ...good, records: [rec('levit_128s', [])] }, /records\[0\]\.times_ms is missing or empty/],
     ['duplicate', { ...good, records: [rec('a', [10, 11]), rec('b', [10]), rec('a', [20, 21])] }, /records\[2\] repeats the configuration of records\[0\]/],
-    ['calibration', { ...good, calibration: { matmul_gflops_1thread: 1e-6 } }, /calibration\.matmul_gflops_1thread 0\.000001 is not a plausible calibration/],
+    ['calibration', { ...good, calibration: { matmul_gflops_1thread: 1e-6 } }, /calibration\.matmul_gflops_1thread 0\.000001 is not a plausible machine check/],
     ['threads', { ...good, records: [rec('a', [10], { threads: 0 })] }, /records\[0\]\.threads 0 is not a positive integer/],
     [
       'spread',

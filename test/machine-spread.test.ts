@@ -84,7 +84,7 @@ test("an old file's id gets the kind its own flags imply; machines of one id but
   assert.equal(machineId({ id: 'AMD EPYC x2 x64 linux emulated', cpu: { flags: ZEN3 }, os: { arch: 'x64' } }), 'AMD EPYC avx2 x2 x64 linux emulated');
 });
 
-test("a baseline from another kind of CPU is never applied: bench does not warn that it 'calibrates below its baseline'", (t) => {
+test("a baseline from another kind of CPU is never applied: bench does not warn that its check runs below its baseline's", (t) => {
   const dir = tempDir(t);
   setEnv(t, 'LEVIT_RESULTS_DIR', dir);
   // A Zen 3's baseline under the id older levit saved it as (no kind), and the committed one, renamed.
@@ -164,7 +164,7 @@ function quietArm(shift = 1): ArmTimes {
   return { key: 'k', warmupBatches: 1, sliceBatches: 1, times_ms: times, rounds: times.map((_, i) => i), peakRssBytes: 1 };
 }
 
-const calibration = (n = 24) => ({
+const checkRounds = (n = 24) => ({
   matmul_size: 512,
   times_ms: Array.from({ length: n }, (_, i) => 2 + 0.01 * (i % 5)),
   rounds: Array.from({ length: n }, (_, i) => i),
@@ -172,7 +172,7 @@ const calibration = (n = 24) => ({
 
 test("on a quiet machine with no history, a record's interval is its rounds' own, and says reruns may move more", () => {
   const arm = quietArm();
-  const r = buildRecord({ session: session(), batch: 1, arm, group: 1, sessionSeconds: 0, emulated: false, calibration: calibration() });
+  const r = buildRecord({ session: session(), batch: 1, arm, group: 1, sessionSeconds: 0, emulated: false, machineCheck: checkRounds() });
   const own = medianInterval(seriesOf(arm), RECORD_CONFIDENCE);
   assert.ok(own.low >= 13.85 && own.high <= 14.19, JSON.stringify(own));
   const [low, high] = r.images_per_second_ci95!;
@@ -201,7 +201,7 @@ function run(configs: ConfigSummary[], pairs: RunSummary['pairs'] = [], over: Pa
 
 test("with 3 or more earlier runs of a configuration, its record's interval includes this machine's spread, and the output says so", () => {
   const arm = quietArm();
-  const probe = buildRecord({ session: session(), batch: 1, arm, group: 1, sessionSeconds: 0, emulated: false, calibration: null });
+  const probe = buildRecord({ session: session(), batch: 1, arm, group: 1, sessionSeconds: 0, emulated: false, machineCheck: null });
   const key = recordKey(probe);
   const config = (logMs: number, share: number): ConfigSummary => ({
     key,
@@ -226,7 +226,7 @@ test("with 3 or more earlier runs of a configuration, its record's interval incl
     group: 1,
     sessionSeconds: 0,
     emulated: false,
-    calibration: calibration(),
+    machineCheck: checkRounds(),
     betweenRuns: (x) => spreads.of(x),
   });
   assert.equal(r.between_runs!.runs, 4);

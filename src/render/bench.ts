@@ -234,11 +234,11 @@ function emulationNote(results: BenchResults, merged: boolean): string[] {
 function footer(source: Source): string {
   const results = resultsOf(source);
   const merged = isMerged(source);
-  const cal = results.calibration;
+  const check = results.calibration;
   const machine = merged
     ? `Machines: ${machinesLegend(source)}.`
     : `Machine: ${machineId(results.system)}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}` +
-      `${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
+      `${check ? `; machine check ${check.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
   const order = merged ? 'in mN vs …, the columns of file mN in the order shown, separated by /' : 'columns in the order shown, separated by /';
   return [
     ...runNotes(source),

@@ -19,8 +19,8 @@ const MARK: Record<string, string> = {
 
 function basisText(r: CompareReport): string {
   if (r.basis === 'interleaved') return 'both measured in the same interleaved rounds, paired round by round';
-  if (r.basis === 'calibration-run') return `current times scaled by the calibration ratio ${r.normalisation!.toFixed(3)} (float32 MatMul GFLOP/s)`;
-  return r.same_machine ? 'raw batch times' : 'no calibration in one of the files: raw times compared, which mixes machine and code';
+  if (r.basis === 'calibration-run') return `current times scaled by the machine checks' ratio ${r.normalisation!.toFixed(3)} (float32 MatMul GFLOP/s)`;
+  return r.same_machine ? 'raw batch times' : 'no machine check in one of the files: raw times compared, which mixes machine and code';
 }
 
 function machineLine(r: CompareReport): string {

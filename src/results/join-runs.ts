@@ -5,7 +5,7 @@ import type { BenchResults } from './types.js';
 /**
  * One results file from several runs on one machine (e.g. one `levit bench` process per model, so that a model
  * that crashes its process loses only its own records): records and skipped entries in order, the first run's
- * header and the first calibration. Runs from different machines are refused: levit report puts those side by side.
+ * header and the first machine check. Runs from different machines are refused: levit report puts those side by side.
  */
 export function concatResults(runs: readonly { file: string; results: BenchResults }[]): BenchResults {
   if (runs.length === 0) throw new LevitError('no results to join', ExitCode.usage);
@@ -27,7 +27,7 @@ export function concatResults(runs: readonly { file: string; results: BenchResul
   return {
     ...first,
     calibration: runs.find((r) => r.results.calibration)?.results.calibration ?? null,
-    // One run's round-by-round calibration cannot stand for the others'.
+    // One run's round-by-round machine check cannot stand for the others'.
     calibration_rounds: runs.length === 1 ? first.calibration_rounds : null,
     records,
     ...(skipped.length ? { skipped } : {}),

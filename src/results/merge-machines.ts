@@ -48,8 +48,8 @@ const sameMachineTwice = (report: MergedReport, id: string) => report.machines.f
 export function machinesLegend(report: MergedReport): string {
   return report.machines
     .map((m) => {
-      const calibration = m.calibration_gflops ? ` (calibration ${m.calibration_gflops.toFixed(1)} GFLOP/s)` : '';
-      return `${m.label} = ${m.id}${calibration}${sameMachineTwice(report, m.id) ? ` [${m.files[0]}]` : ''}`;
+      const check = m.calibration_gflops ? ` (machine check ${m.calibration_gflops.toFixed(1)} GFLOP/s)` : '';
+      return `${m.label} = ${m.id}${check}${sameMachineTwice(report, m.id) ? ` [${m.files[0]}]` : ''}`;
     })
     .join('; ');
 }

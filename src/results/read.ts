@@ -5,7 +5,7 @@ import type { BenchRecord, BenchResults } from './types.js';
 import { recordKey } from './keys.js';
 
 /**
- * A calibration outside this range (float32 MatMul GFLOP/s on one thread) is not a measurement
+ * A machine check outside this range (float32 MatMul GFLOP/s on one thread) is not a measurement
  * of a real machine: an emulated core does ~1, a fast one ~200. Scaling times by a bogus one
  * would turn any slowdown into an "improvement".
  */
@@ -18,12 +18,12 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 const isPositiveFinite = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
 
-function checkCalibration(value: unknown, field: string, fail: (field: string, what: string) => never): void {
+function checkMachineCheck(value: unknown, field: string, fail: (field: string, what: string) => never): void {
   if (value === null || value === undefined) return;
   if (!isObject(value)) fail(field, 'is not an object or null');
   const g = value.matmul_gflops_1thread;
   if (!isPositiveFinite(g) || (g as number) < SANE_GFLOPS[0] || (g as number) > SANE_GFLOPS[1]) {
-    fail(`${field}.matmul_gflops_1thread`, `${String(g)} is not a plausible calibration (${SANE_GFLOPS[0]} to ${SANE_GFLOPS[1]} GFLOP/s)`);
+    fail(`${field}.matmul_gflops_1thread`, `${String(g)} is not a plausible machine check (${SANE_GFLOPS[0]} to ${SANE_GFLOPS[1]} GFLOP/s)`);
   }
 }
 
@@ -64,7 +64,7 @@ function checkRounds(rounds: unknown, batches: number, field: string, fail: (fie
   }
 }
 
-function checkCalibrationRounds(value: unknown, fail: (field: string, what: string) => never): void {
+function checkMachineCheckRounds(value: unknown, fail: (field: string, what: string) => never): void {
   if (value === null || value === undefined) return;
   const field = 'calibration_rounds';
   if (!isObject(value) || !isPositiveInt(value.matmul_size)) fail(field, 'needs matmul_size (a positive integer), times_ms and rounds');
@@ -87,8 +87,8 @@ export function validateResults(parsed: unknown, file: string): BenchResults {
     fail('schema', `is ${JSON.stringify(o.schema)}, not one this levit reads (${READABLE_SCHEMAS.join(', ')})`);
   }
   if (!isObject(o.system) || typeof o.system.id !== 'string' || !o.system.id) fail('system.id', 'is missing: the machine cannot be identified');
-  checkCalibration(o.calibration, 'calibration', fail);
-  checkCalibrationRounds(o.calibration_rounds, fail);
+  checkMachineCheck(o.calibration, 'calibration', fail);
+  checkMachineCheckRounds(o.calibration_rounds, fail);
   if (!Array.isArray(o.records)) fail('records', 'is missing or not an array');
   const seen = new Map<string, number>();
   (o.records as unknown[]).forEach((r, i) => {

@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { makeDirs } from '../util/files.js';
 import { refuseEmulated } from './emulation.js';
 import { type MachineFacts, legacyId, machineDifference, machineId } from './machine-id.js';
-import type { BenchResults, Calibration } from './types.js';
+import type { BenchResults, MachineCheck } from './types.js';
 import { readResults } from './read.js';
 import { recordKey } from './keys.js';
 import { ExitCode, LevitError } from '../core/errors.js';
@@ -95,11 +95,11 @@ export function saveBaseline(results: BenchResults, force = false): string {
   return path;
 }
 
-/** This machine's baseline calibration, for bench to warn when the machine is far slower now; null without a readable baseline of this CPU. */
-export function machineBaseline(system: MachineFacts): { calibration: Calibration | null; file: string } | null {
+/** This machine's baseline's machine check, for bench to warn when the machine is far slower now; null without a readable baseline of this CPU. */
+export function machineBaseline(system: MachineFacts): { machineCheck: MachineCheck | null; file: string } | null {
   try {
     const found = findBaseline(system);
-    return found.file === null ? null : { calibration: found.results.calibration, file: found.file };
+    return found.file === null ? null : { machineCheck: found.results.calibration, file: found.file };
   } catch {
     return null;
   }

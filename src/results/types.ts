@@ -58,16 +58,16 @@ export interface RunSpread {
   speed_up: number | null;
 }
 
-/** The machine's speed, measured by bench/machine-check.ts. */
-export interface Calibration {
+/** The machine check: the machine's float32 MatMul speed over the run (bench/machine-check.ts). */
+export interface MachineCheck {
   /** Single-thread float32 matrix product throughput of onnxruntime on this machine. */
   matmul_gflops_1thread: number;
   matmul_size: number;
   seconds: number;
 }
 
-/** The machine measured as one more arm of the rounds: the float32 MatMul's timings, round by round. */
-export interface CalibrationRounds {
+/** The machine check as one more arm of the rounds: the float32 MatMul's timings, round by round. */
+export interface MachineCheckRounds {
   matmul_size: number;
   times_ms: number[];
   rounds: number[];
@@ -132,7 +132,7 @@ export interface BenchRecord {
   /** Schema 3: batches this configuration ran in each round, and the group of sessions it was loaded with. */
   slice_batches?: number;
   group?: number;
-  /** Schema 3: this configuration's float32 GFLOP/s over one thread's float32 MatMul's, paired round by round (null without calibration). */
+  /** Schema 3: this configuration's float32 GFLOP/s over one thread's float32 MatMul's, paired round by round (null without the machine check). */
   matmul_share?: Interval | null;
   /** This machine's spreads between runs that the intervals include (absent in older files). */
   between_runs?: RunSpread;
@@ -147,10 +147,10 @@ export interface BenchResults {
   created: string;
   levit_version: string;
   system: SystemFingerprint;
-  /** The machine's float32 MatMul speed over the run (schema 3: the median over rounds); null with --no-calibration. */
-  calibration: Calibration | null;
-  /** Schema 3: the calibration arm's timings, round by round; null with --no-calibration or in older files. */
-  calibration_rounds?: CalibrationRounds | null;
+  /** The machine check: its float32 MatMul speed over the run (schema 3: the median over rounds); null with --no-machine-check. */
+  calibration: MachineCheck | null;
+  /** Schema 3: the machine check's timings, round by round; null with --no-machine-check or in older files. */
+  calibration_rounds?: MachineCheckRounds | null;
   /** Schema 3: how the rounds ran; absent in older files. */
   schedule?: Schedule;
   /** Schema 3: the run was interrupted (Ctrl-C): the records hold the rounds finished before it. */

@@ -35,7 +35,7 @@ export default class Compare extends LevitCommand {
 Results files (levit bench --out): records are matched by model, backend, threads, batch,
 resolution and precision, and their medians over rounds compared; files from different
 machines are put on one scale first, the current times scaled by the ratio of the two runs'
-calibrations (float32 MatMul GFLOP/s). The (1 - alpha) interval of the change comes from
+machine checks (float32 MatMul GFLOP/s). The (1 - alpha) interval of the change comes from
 resampling each file's rounds on its own (seeded: the same files always get the same verdict):
 two runs minutes apart saw different machines, so nothing is paired and a busy spell in one of
 them widens its interval. And a whole run can fall in one state of a shared host: the interval

@@ -249,7 +249,7 @@ test('the table has a speed-up column for every other family the run measured, u
     return { ...r, ...shown } as BenchRecord;
   });
   assert.deepEqual(rivalFamilies(records), ['deit', 'mobilenet', 'resnet'], 'known families in FAMILIES order, then the rest by name');
-  const results = { records, system: { id: 'm', cpu: { flags: [] } }, calibration: null } as unknown as BenchResults;
+  const results = { records, system: { id: 'm', cpu: { flags: [] } }, machine_check: null } as unknown as BenchResults;
   const head = renderMarkdown(results).split('\n')[0];
   assert.match(head, /\| vs DeiT \| vs mobilenet \| vs resnet \|$/);
   const svg = renderPlot({ ...results, records: records.map((r) => ({ ...r, images_per_second: r.images_per_second })) });
@@ -268,7 +268,7 @@ test('a family with no model as accurate as a LeViT of the run gets no speed-up 
   const records = [record('levit_128s', 'levit', 76.6, 120), record('efficientnet_b0', 'efficientnet', 77.7, 60), record('deit_tiny', 'deit', 72.2, 30)].map(
     (r) => ({ ...r, ...shown }) as BenchRecord,
   );
-  const results = { records, system: { id: 'm', cpu: { flags: [] } }, calibration: null } as unknown as BenchResults;
+  const results = { records, system: { id: 'm', cpu: { flags: [] } }, machine_check: null } as unknown as BenchResults;
   const md = renderMarkdown(results);
   assert.match(md.split('\n')[0], /\| vs EfficientNet \|$/);
   assert.match(md, /No vs DeiT column: no DeiT model of this run has a published top-1 at or above a LeViT's in a configuration both ran\./);
@@ -307,7 +307,7 @@ test('levit bench --json prints records with latency percentiles and the system 
   const results = JSON.parse(cli.stdout) as BenchResults;
   assert.equal(results.schema, RESULTS_SCHEMA);
   assert.ok(results.system.cpu.cores > 0 && results.system.id.length > 0);
-  assert.ok(results.calibration!.matmul_gflops_1thread > 0); // a measured speed: only its sign is the same on any machine, however loaded
+  assert.ok(results.machine_check!.matmul_gflops_1thread > 0); // a measured speed: only its sign is the same on any machine, however loaded
   assert.deepEqual(
     results.records.map((r) => [r.model, r.backend, r.threads, r.batch]),
     [
@@ -338,7 +338,7 @@ test('levit bench --json prints records with latency percentiles and the system 
   }
   assert.ok(results.schedule!.rounds >= 10 && ['precise', 'time-cap'].includes(results.schedule!.stopped));
   assert.equal(results.schedule!.groups, 1);
-  assert.deepEqual([...new Set(results.calibration_rounds!.rounds)], [...new Set(results.records[0].rounds)], 'the calibration is an arm of every round');
+  assert.deepEqual([...new Set(results.machine_check_rounds!.rounds)], [...new Set(results.records[0].rounds)], 'the machine check is an arm of every round');
   assert.deepEqual(readResults(out).records.length, 2);
   const svg = readFileSync(plot, 'utf8');
   assert.match(svg, /^<svg[\s\S]*LeViT[\s\S]*EfficientNet[\s\S]*<\/svg>\n$/);
@@ -352,7 +352,7 @@ test('levit bench --json prints records with latency percentiles and the system 
   // A second run finds the artifacts in the cache, and says so.
   const again = JSON.parse(runCli([...args, '--json', '--no-machine-check'], { LEVIT_CACHE_DIR: dir }).stdout) as BenchResults;
   assert.ok(again.records.every((r) => r.setup_seconds.artifact_cached));
-  assert.equal(again.calibration, null);
+  assert.equal(again.machine_check, null);
   // Each completed run left its summary in levit's history of this machine; the second saw the first.
   const history = readFileSync(join(dir, 'bench-history', `${machineSlug(results.system)}.jsonl`), 'utf8')
     .trim()

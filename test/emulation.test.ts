@@ -84,7 +84,7 @@ function results(id: string, emulated: boolean, medianMs: number): BenchResults 
   const times = Array.from({ length: 20 }, (_, i) => medianMs * (1 + i / 1000));
   const configuration = { model: 'levit_128s', backend: 'ort-cpu', threads: 1, batch: 16, resolution: 224, precision: 'fp32' };
   const record = { ...configuration, times_ms: times, images_per_second: 16000 / medianMs, emulated };
-  return { schema: RESULTS_SCHEMA, system: { id, emulation: null }, calibration: null, records: [record as BenchRecord] } as unknown as BenchResults;
+  return { schema: RESULTS_SCHEMA, system: { id, emulation: null }, machine_check: null, records: [record as BenchRecord] } as unknown as BenchResults;
 }
 
 test('the store refuses emulated results from a library caller too', (t) => {

@@ -210,7 +210,7 @@ test('bench prints mean ± σ and min … max as hyperfine does, and batch-1 lat
   const results = {
     records: [benchRecord(1, [2, 4, 6]), benchRecord(16, [40, 41, 42])],
     system: { id: 'test', cpu: { flags: [] } },
-    calibration: null,
+    machine_check: null,
   } as unknown as BenchResults;
   const tableText = renderTable(results);
   const [heads, units] = tableText

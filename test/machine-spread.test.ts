@@ -20,7 +20,7 @@ import {
 import { buildRecord } from '../src/bench/record.js';
 import { medianInterval, seriesOf } from '../src/stats/paired-intervals.js';
 import { widened, zOf } from '../src/stats/rerun-spread.js';
-import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE } from '../src/results/types.js';
+import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE, RESULTS_SCHEMA } from '../src/results/types.js';
 import type { SessionPlan } from '../src/bench/configurations.js';
 import type { ArmTimes } from '../src/bench/rounds.js';
 import { getCard } from '../src/models/registry.js';
@@ -185,7 +185,7 @@ test("on a quiet machine with no history, a record's interval is its rounds' own
   assert.ok(width < widened(own, RERUN_SPREAD.speed.oneThread).high / widened(own, RERUN_SPREAD.speed.oneThread).low - 1);
   assert.deepEqual(r.between_runs, { runs: 0, speed: null, matmul_share: null, speed_up: null });
   assert.match(renderRecordLine(r), /^levit_128s ort-cpu 1t b1: 71\.\d images\/s \[7[01]\.\d, 7[12]\.\d\], \d+% of the MatMul's GFLOP\/s/);
-  const results = { schema: 'levit-bench/3', system: { id: 'm', cpu: { flags: [] }, os: { arch: 'x64' } }, calibration: null, records: [r] };
+  const results = { schema: RESULTS_SCHEMA, system: { id: 'm', cpu: { flags: [] }, os: { arch: 'x64' } }, machine_check: null, records: [r] };
   const md = renderMarkdown({ ...results, schedule: { rounds: 24, groups: 1, peak_rss_bytes: 1, memory_budget_bytes: 2 } } as unknown as BenchResults);
   assert.match(
     md.replace(/\s+/g, ' '),
@@ -237,7 +237,7 @@ test("with 3 or more earlier runs of a configuration, its record's interval incl
   const wide = widened(own, r.between_runs!.speed!);
   assert.ok(Math.abs(r.images_per_second_ci95![0] - 1000 / wide.high) < 1e-9 && Math.abs(r.images_per_second_ci95![1] - 1000 / wide.low) < 1e-9);
   assert.ok(r.images_per_second_ci95![1] / r.images_per_second > 1 + zOf(0.95) * expected * 0.9, 'wider than the rounds alone');
-  const results = { schema: 'levit-bench/3', system: { id: 'm', cpu: { flags: [] }, os: { arch: 'x64' } }, calibration: null, records: [r] };
+  const results = { schema: RESULTS_SCHEMA, system: { id: 'm', cpu: { flags: [] }, os: { arch: 'x64' } }, machine_check: null, records: [r] };
   const md = renderMarkdown({ ...results, schedule: { rounds: 24, groups: 1, peak_rss_bytes: 1, memory_budget_bytes: 2 } } as unknown as BenchResults);
   assert.match(md.replace(/\s+/g, ' '), /Images\/s intervals include the between-run spread on this machine: ±5\.\d% \(sd, from 4 runs\)\./);
   assert.doesNotMatch(md, /may move more/);
@@ -268,7 +268,7 @@ test("verdicts stay conservative: speed-ups and two files' comparisons take at l
   assert.equal(runSpreadOf(rec(null, 0.3), rec(null, 0.3), { ...o, runSpread: 0 }), 0, '--run-spread wins');
 });
 
-/** Results of a synthetic run: `n` rounds of two configurations and the calibration, `shift` scaling levit_128s. */
+/** Results of a synthetic run: `n` rounds of two configurations and the machine check, `shift` scaling levit_128s. */
 function synthetic(shift: number, n = 16, over: Partial<BenchResults> = {}): BenchResults {
   const rounds = Array.from({ length: n }, (_, i) => i);
   const record = (model: string, ms: number) =>
@@ -284,12 +284,12 @@ function synthetic(shift: number, n = 16, over: Partial<BenchResults> = {}): Ben
       rounds,
     }) as BenchRecord;
   return {
-    schema: 'levit-bench/3',
+    schema: RESULTS_SCHEMA,
     created: '2027-01-01T00:00:00Z',
     levit_version: '0.1.0',
     system: { id: 'Test CPU avx2 x2 x64 linux', cpu: { flags: ZEN3 }, os: { arch: 'x64' }, emulation: null },
-    calibration: null,
-    calibration_rounds: { matmul_size: 512, times_ms: rounds.map((i) => 2 * (1 + 0.01 * Math.cos(i))), rounds },
+    machine_check: null,
+    machine_check_rounds: { matmul_size: 512, times_ms: rounds.map((i) => 2 * (1 + 0.01 * Math.cos(i))), rounds },
     settings: {},
     records: [record('levit_128s', 14 * shift), record('efficientnet_b0', 30)],
     ...over,

@@ -445,7 +445,7 @@ test('the table, plot and claims: fused rows with their FLOPs and speed-up over 
     schema: RESULTS_SCHEMA,
     records,
     system: { id: 'm', cpu: { flags: [] }, os: { arch: 'x64' } },
-    calibration: null,
+    machine_check: null,
   } as unknown as BenchResults;
   const table = renderMarkdown(results);
   // Identical batch times: each interval is the spread between runs alone (stats/rerun-spread.ts).

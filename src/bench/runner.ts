@@ -185,8 +185,8 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
     created: new Date().toISOString(),
     levit_version: packageVersion,
     system,
-    calibration: machineCheck,
-    calibration_rounds: machineCheck ? checkTimes : null,
+    machine_check: machineCheck,
+    machine_check_rounds: machineCheck ? checkTimes : null,
     schedule: {
       seed: s.seed,
       slice_seconds: s.sliceSeconds,

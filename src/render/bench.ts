@@ -234,7 +234,7 @@ function emulationNote(results: BenchResults, merged: boolean): string[] {
 function footer(source: Source): string {
   const results = resultsOf(source);
   const merged = isMerged(source);
-  const check = results.calibration;
+  const check = results.machine_check;
   const machine = merged
     ? `Machines: ${machinesLegend(source)}.`
     : `Machine: ${machineId(results.system)}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}` +

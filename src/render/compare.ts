@@ -19,7 +19,7 @@ const MARK: Record<string, string> = {
 
 function basisText(r: CompareReport): string {
   if (r.basis === 'interleaved') return 'both measured in the same interleaved rounds, paired round by round';
-  if (r.basis === 'calibration-run') return `current times scaled by the machine checks' ratio ${r.normalisation!.toFixed(3)} (float32 MatMul GFLOP/s)`;
+  if (r.basis === 'machine-check') return `current times scaled by the machine checks' ratio ${r.machine_check_ratio!.toFixed(3)} (float32 MatMul GFLOP/s)`;
   return r.same_machine ? 'raw batch times' : 'no machine check in one of the files: raw times compared, which mixes machine and code';
 }
 

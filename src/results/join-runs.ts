@@ -26,9 +26,9 @@ export function concatResults(runs: readonly { file: string; results: BenchResul
   });
   return {
     ...first,
-    calibration: runs.find((r) => r.results.calibration)?.results.calibration ?? null,
+    machine_check: runs.find((r) => r.results.machine_check)?.results.machine_check ?? null,
     // One run's round-by-round machine check cannot stand for the others'.
-    calibration_rounds: runs.length === 1 ? first.calibration_rounds : null,
+    machine_check_rounds: runs.length === 1 ? first.machine_check_rounds : null,
     records,
     ...(skipped.length ? { skipped } : {}),
   };

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
-import { READABLE_SCHEMAS, RESULTS_SCHEMA } from './types.js';
 import type { BenchRecord, BenchResults } from './types.js';
+import { READABLE_SCHEMAS, fieldInFile, upgradeResults } from './upgrade.js';
 import { recordKey } from './keys.js';
 
 /**
@@ -66,7 +66,7 @@ function checkRounds(rounds: unknown, batches: number, field: string, fail: (fie
 
 function checkMachineCheckRounds(value: unknown, fail: (field: string, what: string) => never): void {
   if (value === null || value === undefined) return;
-  const field = 'calibration_rounds';
+  const field = 'machine_check_rounds';
   if (!isObject(value) || !isPositiveInt(value.matmul_size)) fail(field, 'needs matmul_size (a positive integer), times_ms and rounds');
   const times = value.times_ms;
   if (!Array.isArray(times) || times.length === 0 || !times.every(isPositiveFinite)) fail(`${field}.times_ms`, 'must be positive, finite times');
@@ -74,21 +74,22 @@ function checkMachineCheckRounds(value: unknown, fail: (field: string, what: str
 }
 
 /**
- * Checks what compare and report rely on, naming the first bad field, and upgrades a schema-1
- * file to the current shape (fields it lacks read as "not measured").
+ * Upgrades an older file to the current shape (upgrade.ts; fields it lacks read as "not measured") and
+ * checks what compare and report rely on, naming the first bad field as the file names it.
  */
 export function validateResults(parsed: unknown, file: string): BenchResults {
+  const schema = isObject(parsed) ? parsed.schema : undefined;
   const fail = (field: string, what: string): never => {
-    throw new CorruptFileError(file, `${field} ${what}`, HINT);
+    throw new CorruptFileError(file, `${fieldInFile(field, schema)} ${what}`, HINT);
   };
   if (!isObject(parsed)) fail('the file', 'is not a JSON object');
-  const o = parsed as Json;
-  if (!(READABLE_SCHEMAS as readonly unknown[]).includes(o.schema)) {
-    fail('schema', `is ${JSON.stringify(o.schema)}, not one this levit reads (${READABLE_SCHEMAS.join(', ')})`);
+  if (!(READABLE_SCHEMAS as readonly unknown[]).includes(schema)) {
+    fail('schema', `is ${JSON.stringify(schema)}, not one this levit reads (${READABLE_SCHEMAS.join(', ')})`);
   }
+  const o = upgradeResults(parsed as Json);
   if (!isObject(o.system) || typeof o.system.id !== 'string' || !o.system.id) fail('system.id', 'is missing: the machine cannot be identified');
-  checkMachineCheck(o.calibration, 'calibration', fail);
-  checkMachineCheckRounds(o.calibration_rounds, fail);
+  checkMachineCheck(o.machine_check, 'machine_check', fail);
+  checkMachineCheckRounds(o.machine_check_rounds, fail);
   if (!Array.isArray(o.records)) fail('records', 'is missing or not an array');
   const seen = new Map<string, number>();
   (o.records as unknown[]).forEach((r, i) => {
@@ -98,17 +99,8 @@ export function validateResults(parsed: unknown, file: string): BenchResults {
     if (first !== undefined) fail(`records[${i}]`, `repeats the configuration of records[${first}] (${key}): one of the two would hide the other`);
     seen.set(key, i);
   });
-  // Files before schema 3 flagged busy records (stability) and timed the calibration around them: the
-  // verdicts no longer rest on those, so they are dropped here, once, rather than ignored everywhere.
-  const records = (o.records as (BenchRecord & { stability?: unknown; stopped?: unknown })[]).map(({ stability, stopped, ...r }) => {
-    void stability;
-    void stopped;
-    return r;
-  });
-  const { calibration_after: after, ...rest } = o;
-  void after;
-  const calibration = (o.calibration as BenchResults['calibration']) ?? null;
-  return { ...(rest as unknown as BenchResults), schema: RESULTS_SCHEMA, calibration, records };
+  const results = o as unknown as BenchResults;
+  return { ...results, machine_check: results.machine_check ?? null };
 }
 
 /**

@@ -99,7 +99,7 @@ export function saveBaseline(results: BenchResults, force = false): string {
 export function machineBaseline(system: MachineFacts): { machineCheck: MachineCheck | null; file: string } | null {
   try {
     const found = findBaseline(system);
-    return found.file === null ? null : { machineCheck: found.results.calibration, file: found.file };
+    return found.file === null ? null : { machineCheck: found.results.machine_check, file: found.file };
   } catch {
     return null;
   }

@@ -2,15 +2,10 @@ import type { SystemFingerprint } from './fingerprint.js';
 
 /**
  * The results file format. Versioned: readers accept every major version up to their own,
- * upgrade older ones in memory, and say so clearly otherwise. Documented field by field in
+ * upgrade older ones in memory (upgrade.ts), and say so clearly otherwise. Documented field by field in
  * docs/results-schema.md.
  */
-export const RESULTS_SCHEMA = 'levit-bench/3';
-/**
- * Versions readResults understands. Files before 3 were timed one configuration after another: their
- * records have no rounds, so nothing in them is paired, and their busy flags (`stability`) are dropped.
- */
-export const READABLE_SCHEMAS = ['levit-bench/1', 'levit-bench/2', RESULTS_SCHEMA] as const;
+export const RESULTS_SCHEMA = 'levit-bench/4';
 
 /** Confidence of a record's own interval and of the paired figures bench prints. */
 export const RECORD_CONFIDENCE = 0.95;
@@ -102,7 +97,7 @@ export interface BenchRecord {
    * 'amp': mixed precision (PyTorch autocast to float16), written by the PyTorch reference (scripts/torch_reference.py).
    */
   precision: 'fp32' | 'fp16' | 'int8' | 'amp';
-  /** How a reduced precision was made (method, calibration-set hash): its artifact's cache key. */
+  /** How a reduced precision was made (method, the hash of its int8 calibration images): its artifact's cache key. */
   precision_key?: string;
   /** Token fusion built into the model timed ('mctf:16', 'tome:13'); absent for the plain model. Its flops are the fused model's. */
   token_fusion?: string;
@@ -148,9 +143,9 @@ export interface BenchResults {
   levit_version: string;
   system: SystemFingerprint;
   /** The machine check: its float32 MatMul speed over the run (schema 3: the median over rounds); null with --no-machine-check. */
-  calibration: MachineCheck | null;
+  machine_check: MachineCheck | null;
   /** Schema 3: the machine check's timings, round by round; null with --no-machine-check or in older files. */
-  calibration_rounds?: MachineCheckRounds | null;
+  machine_check_rounds?: MachineCheckRounds | null;
   /** Schema 3: how the rounds ran; absent in older files. */
   schedule?: Schedule;
   /** Schema 3: the run was interrupted (Ctrl-C): the records hold the rounds finished before it. */

@@ -68,7 +68,7 @@ const roundSeries = (r: BenchRecord): Series | null => (r.rounds ? seriesOf(r) :
  */
 export function summarizeRun(results: BenchResults): RunSummary | null {
   if (results.interrupted || results.system.emulation) return null;
-  const check = results.calibration_rounds ? seriesOf(results.calibration_rounds) : null;
+  const check = results.machine_check_rounds ? seriesOf(results.machine_check_rounds) : null;
   const kept = results.records.flatMap((r) => {
     const series = roundSeries(r);
     return series && !r.emulated && series.values.length >= MIN_ROUNDS ? [{ r, series }] : [];

@@ -23,11 +23,12 @@ import { Progress, duration } from '../src/cli/progress.js';
 import { renderPlot } from '../src/render/plot.js';
 import { outputWidth, wrapText } from '../src/render/fit.js';
 import { renderMarkdown, renderRecordLine, renderTable } from '../src/render/bench.js';
-import { type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
-import { appendHistory, appendRunHistory, machineBaseline, machineRunSpreads, saveBaseline } from '../src/bench/store.js';
-import { detectEmulation, refuseEmulated } from '../src/bench/emulation.js';
+import { type BenchResults, RESULTS_SCHEMA } from '../src/results/types.js';
+import { appendHistory, machineBaseline, saveBaseline } from '../src/results/store.js';
+import { appendRunHistory, machineRunSpreads } from '../src/stats/run-history.js';
+import { detectEmulation, refuseEmulated } from '../src/results/emulation.js';
 import { renderClaims, renderClaimsMarkdown } from '../src/render/claims.js';
-import { type ClaimCheck, checkClaims, loadClaims } from '../src/compare/claims.js';
+import { type ClaimCheck, checkClaims, loadClaims } from '../src/claims/speed-claims.js';
 import { DEFAULT_MODELS, runBench } from '../src/bench/runner.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { defaultDownloadOptions } from '../src/download/checkpoints.js';
@@ -41,7 +42,7 @@ together and measured in interleaved rounds: each round runs every configuration
 slice (--slice seconds, at least one batch) in a fresh random order, after
 each configuration's own --warmup (--order-seed seeds the order). Whatever the machine does during a round, every
 configuration sees it; this is how shared cloud machines, whose speed swings by a third for
-seconds at a time, still give figures to decide on. The float32 MatMul calibration runs as one
+seconds at a time, still give figures to decide on. The machine check, a float32 MatMul, runs as one
 more configuration of every round: it measures the machine, for comparisons between machines.
 
 Rounds go on until --min-rounds, --duration seconds and --min-iterations batches per
@@ -63,9 +64,9 @@ timm benchmark.py's inference columns. Building artifacts and creating sessions 
 timing and are reported apart. When the sessions do not fit in memory together they are
 measured in groups, each in its own rounds, and the output says so.
 
-The machine check (the float32 MatMul, "calibration" in the results) puts results from
+The machine check (the float32 MatMul, "machine_check" in the results) puts results from
 different machines on one scale and gives each configuration's share of its speed;
---no-machine-check leaves it out. bench warns when this machine calibrates under 80% of its
+--no-machine-check leaves it out. bench warns when this machine's check runs under 80% of its
 baseline's (results/baselines; only a baseline of the same kind of CPU, by its instruction-set flags).
 
 Ctrl-C stops after the round in progress: the rounds finished so far are kept, printed and
@@ -154,7 +155,7 @@ parentheses: fusion changes accuracy, which levit eval --token-fusion measures.`
           weights: weightsChoice(flags),
           download: defaultDownloadOptions(flags),
           rounds: roundSettings(flags),
-          calibrate: machineCheck(flags),
+          machineCheck: machineCheck(flags),
           precisions: await precisionSpecs(flags.precision, flags, flags.calibration),
           reference: machineBaseline,
           betweenRuns: machineRunSpreads,

@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { existsSync, statSync } from 'node:fs';
 import { LevitCommand } from '../src/cli/base.js';
-import { readResults } from '../src/bench/validate.js';
-import { machineId } from '../src/bench/machine-id.js';
-import { findBaseline } from '../src/bench/store.js';
+import { readResults } from '../src/results/read.js';
+import { machineId } from '../src/results/machine-id.js';
+import { findBaseline } from '../src/results/store.js';
 import { DEFAULT_MODELS } from '../src/bench/runner.js';
 import { type CompareOptions, type CompareReport, compareExitCode, compareResults, parseFraction, parseThreshold } from '../src/compare/compare.js';
 import { type LiveReport, compareLive, sideOf } from '../src/compare/live.js';
@@ -35,7 +35,7 @@ export default class Compare extends LevitCommand {
 Results files (levit bench --out): records are matched by model, backend, threads, batch,
 resolution and precision, and their medians over rounds compared; files from different
 machines are put on one scale first, the current times scaled by the ratio of the two runs'
-calibrations (float32 MatMul GFLOP/s). The (1 - alpha) interval of the change comes from
+machine checks (float32 MatMul GFLOP/s). The (1 - alpha) interval of the change comes from
 resampling each file's rounds on its own (seeded: the same files always get the same verdict):
 two runs minutes apart saw different machines, so nothing is paired and a busy spell in one of
 them widens its interval. And a whole run can fall in one state of a shared host: the interval
@@ -52,7 +52,7 @@ loads the configurations and the coordinator runs their slices in a fresh random
 round, so drift falls on both alike. The interval of the change is paired round by round, and
 widened by how differently two codes were measured to move between runs: nothing for identical
 code, growing with the size of the change to bench's speed-up spread from 1.75x on (±14% at 99%
-on one thread; src/bench/rerun.ts), so that a rerun lands inside it. This
+on one thread; src/stats/rerun-spread.ts), so that a rerun lands inside it. This
 is the pull-request gate (.github/workflows/bench.yml), and how to compare two ONNX exports
 (--model names the model whose input they take) or two runtime versions (two checkouts).
 --self-test runs this checkout against itself: an A/A test that tells whether this machine can

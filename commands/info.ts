@@ -9,7 +9,7 @@ import { nonCommercial } from '../src/models/card.js';
 import { getCard, stagesOf, withTokenFusion } from '../src/models/registry.js';
 import { familyOf } from '../src/models/families.js';
 import { tokenFusionFlag } from '../src/cli/flags.js';
-import { FLOPS_TOLERANCE, type FusionFlops, tokenFusionFlops } from '../src/compare/flops-claims.js';
+import { FLOPS_TOLERANCE, type FusionFlops, tokenFusionFlops } from '../src/claims/flops-claims.js';
 import { fusionLabel, fusionName, isFused } from '../src/models/fusion/spec.js';
 import { prose } from '../src/cli/prose.js';
 import { type ArtifactDescription, describeArtifact } from '../src/classifier/int8-form.js';

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Speed ratios of ONNX models measured alternated in one process, with levit bench's rounds and
-// statistics (src/bench/rounds.ts, paired.ts): every round runs one slice of batches of each model,
+// statistics (src/bench/rounds.ts, src/stats/paired-intervals.ts): every round runs one slice of batches of each model,
 // in a fresh seeded order, so that all of them see the same (noisy, shared) machine; each ratio
 // against the first model is the ratio of median round medians, with a paired 99% interval widened by
-// the between-run spread bench measured for speed-ups (src/bench/rerun.ts), so that a rerun lands in it.
+// the between-run spread bench measured for speed-ups (src/stats/rerun-spread.ts), so that a rerun lands in it.
 //
 //   node scripts/alternate.mjs BASELINE.onnx OTHER.onnx [...] [--batch 16] [--threads 1] [--seconds 50]
 //
@@ -14,8 +14,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { runRounds } from '../dist/src/bench/rounds.js';
-import { medianOf, ratioInterval, seriesOf } from '../dist/src/bench/paired.js';
-import { rerunSpread, widened } from '../dist/src/bench/rerun.js';
+import { medianOf, ratioInterval, seriesOf } from '../dist/src/stats/paired-intervals.js';
+import { rerunSpread, widened } from '../dist/src/stats/rerun-spread.js';
 
 /** Confidence of the ratios' intervals. */
 export const CONFIDENCE = 0.99;

@@ -23,9 +23,9 @@ if (!existsSync(join(root, 'dist', 'src', 'compare', 'compare.js'))) {
   console.error('Build first: npm run build');
   process.exit(2);
 }
-const { readResults } = await import(dist('bench/validate.js'));
+const { readResults } = await import(dist('results/read.js'));
 const { compareResults, parseThreshold, verdictOf } = await import(dist('compare/compare.js'));
-const { checkClaims, loadClaims } = await import(dist('compare/claims.js'));
+const { checkClaims, loadClaims } = await import(dist('claims/speed-claims.js'));
 
 const { values: o } = parseArgs({
   options: {
@@ -130,11 +130,11 @@ if (parts.has('default')) {
         `${r.detected.map((d, i) => `${d}/${n}${r.unchangedAtFactor[i] ? ` (${r.unchangedAtFactor[i]} unchanged)` : ''}`).join(' | ')} |`,
     ),
   ];
-  const cal = runs.map((r) => r.calibration?.matmul_gflops_1thread.toFixed(0) ?? '-').join(', ');
+  const check = runs.map((r) => r.machine_check?.matmul_gflops_1thread.toFixed(0) ?? '-').join(', ');
   const rounds = runs.map((r) => `${r.schedule?.rounds} (${r.schedule?.stopped})`).join(', ');
   sections.push(
     `## Default bench, ${runs.length} runs back to back\n\nWall time: ${seconds.map((s) => `${s.toFixed(0)} s`).join(', ') || 'not recorded'}; ` +
-      `rounds: ${rounds}; calibration (median over rounds): ${cal} GFLOP/s; machine ${runs[0].system.id}.\n\n${lines.join('\n')}\n\n` +
+      `rounds: ${rounds}; machine check (median over rounds): ${check} GFLOP/s; machine ${runs[0].system.id}.\n\n${lines.join('\n')}\n\n` +
       consistent.map((c) => `- ${c.claim}: verdicts ${c.verdicts.join(' / ')}; intervals ${c.overlap ? 'all overlap' : 'do NOT all overlap'}`).join('\n') +
       `\n\n### Every pair of those runs compared as files (${n} pairs; threshold ${pct(threshold)}, ${Math.round((1 - alpha) * 100)}% interval)\n\n` +
       `${fileLines.join('\n')}\n`,
@@ -206,7 +206,7 @@ ort.ortCpu.load = async (...args) => {
   };
   return session;
 };
-const { serveWorker } = await import(${JSON.stringify(dist('bench/worker.js'))});
+const { serveWorker } = await import(${JSON.stringify(dist('worker/server.js'))});
 await serveWorker(process.stdin, process.stdout);
 `,
   );

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Joins results files of one machine into one (scripts/gpu-run.sh runs levit bench once per model):
 //   node scripts/join-results.mjs OUT.json IN.json...
-import { concatResults } from '../dist/src/bench/results.js';
-import { readResults } from '../dist/src/bench/validate.js';
+import { concatResults } from '../dist/src/results/join-runs.js';
+import { readResults } from '../dist/src/results/read.js';
 import { writeFileAtomic } from '../dist/src/util/atomic.js';
 import { LevitError } from '../dist/src/core/errors.js';
 

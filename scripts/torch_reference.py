@@ -77,7 +77,7 @@ def load_zoo(path, ids):
     return [entries[m] for m in ids]
 
 
-# Statistics: the same definitions as levit's src/bench/stats.ts (linear-interpolated percentiles).
+# Statistics: the same definitions as levit's src/stats/summary.ts (linear-interpolated percentiles).
 def quantile(s, q):
     pos = (len(s) - 1) * q
     lo, hi = math.floor(pos), math.ceil(pos)
@@ -123,7 +123,7 @@ def peak_rss_bytes():
         return 0
 
 
-# As src/bench/machine-id.ts: the flags that change inference speed, and the CPU kinds named from them.
+# As src/results/machine-id.ts: the flags that change inference speed, and the CPU kinds named from them.
 SPEED_FLAGS = {'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx_vnni', 'amx_tile', 'amx_bf16',
                'amx_int8', 'neon', 'asimd', 'asimddp', 'sve', 'sve2', 'i8mm', 'bf16', 'fp16', 'asimdhp', 'dotprod'}
 CPU_KINDS = [('amx', 'x64', {'amx_tile'}), ('avx512-vnni', 'x64', {'avx512_vnni'}), ('avx-vnni', 'x64', {'avx_vnni'}), ('avx512', 'x64', {'avx512f'}),

@@ -35,10 +35,10 @@ export { imagenetClasses, topK, type Prediction } from './imagenet/classes.js';
 
 // Bench and eval.
 export { DEFAULT_MODELS, runBench, type BenchEvents, type BenchPlan } from './bench/runner.js';
-export type { BenchRecord, BenchResults } from './bench/results.js';
+export type { BenchRecord, BenchResults } from './results/types.js';
 export { benchCsv, evalCsv } from './render/csv.js';
 export { openDataset, type Dataset } from './eval/dataset.js';
-export { evaluate, type EvalOptions, type EvalSummary } from './eval/evaluate.js';
+export { evaluate, type EvalOptions, type EvalSummary } from './eval/run-eval.js';
 export { withPreprocessing, type PreprocessingOverrides } from './eval/overrides.js';
 
 // Errors: every failure is a LevitError with an exit code and a hint.

@@ -3,24 +3,24 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { rivalFamilies, speedUps } from '../src/bench/speedups.js';
+import { rivalFamilies, speedUps } from '../src/stats/speedups.js';
 import { renderMarkdown } from '../src/render/bench.js';
 import { type Arm, runRounds } from '../src/bench/rounds.js';
 import { type RoundSettings, roundOrder, sliceBatches, stopAfter } from '../src/bench/schedule.js';
-import { MAX_UNITS, blockLength, medianInterval, medianOf, ratioInterval, seriesOf } from '../src/bench/paired.js';
+import { MAX_UNITS, blockLength, medianInterval, medianOf, ratioInterval, seriesOf } from '../src/stats/paired-intervals.js';
 import { getCard } from '../src/models/registry.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import { onnxParameterCount, onnxSignature } from '../src/onnx/inspect.js';
 import { prepareModel } from '../src/classifier/model.js';
-import { baselineWarning } from '../src/bench/stability.js';
+import { baselineWarning } from '../src/results/baseline-warning.js';
 import { renderPlot } from '../src/render/plot.js';
-import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
-import { readResults } from '../src/bench/validate.js';
-import { normalQuantile, quantile, sorted, spread, summarize } from '../src/bench/stats.js';
+import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/results/types.js';
+import { readResults } from '../src/results/read.js';
+import { normalQuantile, quantile, sorted, spread, summarize } from '../src/stats/summary.js';
 import { runCli, tempDir } from './helpers/shared.js';
-import { RERUN_SPREAD, liveRerunSpread, rerunSpread, widened, zOf } from '../src/bench/rerun.js';
+import { RERUN_SPREAD, liveRerunSpread, rerunSpread, widened, zOf } from '../src/stats/rerun-spread.js';
 import { packageRoot } from '../src/util/paths.js';
-import { machineSlug } from '../src/bench/store.js';
+import { machineSlug } from '../src/results/store.js';
 
 test('percentiles interpolate as NumPy does; spread is the relative IQR', () => {
   const xs = [10, 1, 4, 3, 2, 5, 6, 7, 8, 9];
@@ -181,10 +181,10 @@ test('the stopping rule waits for the minimums, then stops when precise or at th
   assert.equal(stopAfter(1, 0, [{ ...steady, batches: 7 }], { ...s, maxIterations: 7 }), 'iteration-cap');
 });
 
-test('bench warns when this machine calibrates far below its baseline', () => {
+test("bench warns when this machine's check runs far below its baseline's", () => {
   const cal = (g: number) => ({ matmul_gflops_1thread: g, matmul_size: 1024, seconds: 0.3 });
   assert.equal(baselineWarning(cal(80), cal(85), 'b.json'), null);
-  assert.match(baselineWarning(cal(29), cal(85), 'b.json')!, /calibrates at 29\.0 GFLOP\/s, 66% below its baseline's 85\.0 \(b\.json\)/);
+  assert.match(baselineWarning(cal(29), cal(85), 'b.json')!, /this machine's check runs at 29\.0 GFLOP\/s, 66% below its baseline's 85\.0 \(b\.json\)/);
 });
 
 /** A record of `ips` images/s at batch 16 over 12 rounds of steady times. */
@@ -249,7 +249,7 @@ test('the table has a speed-up column for every other family the run measured, u
     return { ...r, ...shown } as BenchRecord;
   });
   assert.deepEqual(rivalFamilies(records), ['deit', 'mobilenet', 'resnet'], 'known families in FAMILIES order, then the rest by name');
-  const results = { records, system: { id: 'm', cpu: { flags: [] } }, calibration: null } as unknown as BenchResults;
+  const results = { records, system: { id: 'm', cpu: { flags: [] } }, machine_check: null } as unknown as BenchResults;
   const head = renderMarkdown(results).split('\n')[0];
   assert.match(head, /\| vs DeiT \| vs mobilenet \| vs resnet \|$/);
   const svg = renderPlot({ ...results, records: records.map((r) => ({ ...r, images_per_second: r.images_per_second })) });
@@ -258,7 +258,7 @@ test('the table has a speed-up column for every other family the run measured, u
   }
   assert.match(
     renderMarkdown(results),
-    // Identical batch times: the interval is the spread between runs alone (rerun.ts), ±11% on one thread.
+    // Identical batch times: the interval is the spread between runs alone (stats/rerun-spread.ts), ±11% on one thread.
     /\| levit_128s \|.*\| 8\.00× \[7\.18, 8\.91\] \(deit_small\) \| 3\.00× \[2\.69, 3\.34\] \(mobilenet_x\) \| 4\.00× \[3\.59, 4\.46\] \(resnet50\) \|/,
   );
 });
@@ -268,7 +268,7 @@ test('a family with no model as accurate as a LeViT of the run gets no speed-up 
   const records = [record('levit_128s', 'levit', 76.6, 120), record('efficientnet_b0', 'efficientnet', 77.7, 60), record('deit_tiny', 'deit', 72.2, 30)].map(
     (r) => ({ ...r, ...shown }) as BenchRecord,
   );
-  const results = { records, system: { id: 'm', cpu: { flags: [] } }, calibration: null } as unknown as BenchResults;
+  const results = { records, system: { id: 'm', cpu: { flags: [] } }, machine_check: null } as unknown as BenchResults;
   const md = renderMarkdown(results);
   assert.match(md.split('\n')[0], /\| vs EfficientNet \|$/);
   assert.match(md, /No vs DeiT column: no DeiT model of this run has a published top-1 at or above a LeViT's in a configuration both ran\./);
@@ -307,7 +307,7 @@ test('levit bench --json prints records with latency percentiles and the system 
   const results = JSON.parse(cli.stdout) as BenchResults;
   assert.equal(results.schema, RESULTS_SCHEMA);
   assert.ok(results.system.cpu.cores > 0 && results.system.id.length > 0);
-  assert.ok(results.calibration!.matmul_gflops_1thread > 0); // a measured speed: only its sign is the same on any machine, however loaded
+  assert.ok(results.machine_check!.matmul_gflops_1thread > 0); // a measured speed: only its sign is the same on any machine, however loaded
   assert.deepEqual(
     results.records.map((r) => [r.model, r.backend, r.threads, r.batch]),
     [
@@ -338,7 +338,7 @@ test('levit bench --json prints records with latency percentiles and the system 
   }
   assert.ok(results.schedule!.rounds >= 10 && ['precise', 'time-cap'].includes(results.schedule!.stopped));
   assert.equal(results.schedule!.groups, 1);
-  assert.deepEqual([...new Set(results.calibration_rounds!.rounds)], [...new Set(results.records[0].rounds)], 'the calibration is an arm of every round');
+  assert.deepEqual([...new Set(results.machine_check_rounds!.rounds)], [...new Set(results.records[0].rounds)], 'the machine check is an arm of every round');
   assert.deepEqual(readResults(out).records.length, 2);
   const svg = readFileSync(plot, 'utf8');
   assert.match(svg, /^<svg[\s\S]*LeViT[\s\S]*EfficientNet[\s\S]*<\/svg>\n$/);
@@ -352,7 +352,7 @@ test('levit bench --json prints records with latency percentiles and the system 
   // A second run finds the artifacts in the cache, and says so.
   const again = JSON.parse(runCli([...args, '--json', '--no-machine-check'], { LEVIT_CACHE_DIR: dir }).stdout) as BenchResults;
   assert.ok(again.records.every((r) => r.setup_seconds.artifact_cached));
-  assert.equal(again.calibration, null);
+  assert.equal(again.machine_check, null);
   // Each completed run left its summary in levit's history of this machine; the second saw the first.
   const history = readFileSync(join(dir, 'bench-history', `${machineSlug(results.system)}.jsonl`), 'utf8')
     .trim()

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { BenchRecord, BenchResults } from '../src/bench/results.js';
-import { type Claim, checkClaims, claimedFactor, deviceKindOf, loadClaims } from '../src/compare/claims.js';
+import type { BenchRecord, BenchResults } from '../src/results/types.js';
+import { type Claim, checkClaims, claimedFactor, deviceKindOf, loadClaims } from '../src/claims/speed-claims.js';
 import { renderClaims, renderClaimsMarkdown } from '../src/render/claims.js';
 
 /** Batch times around `ms` with a small deterministic jitter (±2%). */

@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { BenchRecord, BenchResults } from '../src/bench/results.js';
-import { RESULTS_SCHEMA } from '../src/bench/results.js';
-import { MAX_RESULTS_BYTES, readResults } from '../src/bench/validate.js';
+import type { BenchRecord, BenchResults } from '../src/results/types.js';
+import { RESULTS_SCHEMA } from '../src/results/types.js';
+import { MAX_RESULTS_BYTES, readResults } from '../src/results/read.js';
 import { type CompareOptions, type CompareReport, compareExitCode, compareResults, parseThreshold, separationIsEvidence } from '../src/compare/compare.js';
-import { RERUN_SPREAD } from '../src/bench/rerun.js';
-import { ratioInterval, seriesOf } from '../src/bench/paired.js';
-import { mergeResults } from '../src/bench/merge-machines.js';
-import { saveBaseline } from '../src/bench/store.js';
+import { RERUN_SPREAD } from '../src/stats/rerun-spread.js';
+import { ratioInterval, seriesOf } from '../src/stats/paired-intervals.js';
+import { mergeResults } from '../src/results/merge-machines.js';
+import { saveBaseline } from '../src/results/store.js';
 import { renderMarkdown, renderTable } from '../src/render/bench.js';
+import { summarizeRun } from '../src/stats/machine-spread.js';
 import { runCli, tempDir } from './helpers/shared.js';
 
 /** Deterministic timing-like samples: a median with a right-skewed jitter. */
@@ -47,7 +48,7 @@ function results(id: string, gflops: number | null, records: BenchRecord[]): Ben
   return {
     schema: RESULTS_SCHEMA,
     system: { id, os: { arch: 'x64' } },
-    calibration: gflops ? { matmul_gflops_1thread: gflops } : null,
+    machine_check: gflops ? { matmul_gflops_1thread: gflops } : null,
     records,
   } as BenchResults;
 }
@@ -113,20 +114,20 @@ test('a significant slowdown past the threshold regresses; a small or noisy one 
   assert.equal(one.comparisons[0].verdict, 'inconclusive');
 });
 
-test('on different machines the calibration ratio is applied before comparing', () => {
+test("on different machines the machine checks' ratio is applied before comparing", () => {
   // The current machine is twice as fast at MatMul and runs the model twice as fast: no change.
   const base = results('slow machine', 80, [rec('a', samples(100, 30, 1))]);
   const same = results('fast machine', 160, [rec('a', samples(50, 30, 2))]);
   const r = compareResults(base, same, options);
   assert.equal(r.same_machine, false);
-  assert.equal(r.normalisation, 2);
-  assert.equal(r.basis, 'calibration-run');
+  assert.equal(r.machine_check_ratio, 2);
+  assert.equal(r.basis, 'machine-check');
   assert.equal(r.comparisons[0].verdict, 'unchanged');
   // Twice as fast at MatMul but only as fast on the model: the code got slower.
   const worse = compareResults(base, results('fast machine', 160, [rec('a', samples(100, 30, 3))]), options);
   assert.equal(worse.comparisons[0].verdict, 'regressed');
-  // Without calibration the raw times are compared, and the report says it cannot normalise.
-  assert.equal(compareResults(base, results('other', null, [rec('a', samples(100, 30, 4))]), options).normalisation, null);
+  // Without a machine check the raw times are compared, and the report says it cannot scale them.
+  assert.equal(compareResults(base, results('other', null, [rec('a', samples(100, 30, 4))]), options).machine_check_ratio, null);
 });
 
 test("files whose id lacks the CPU kind are one machine only where their CPU flags agree; compare auto never takes another CPU's baseline", (t) => {
@@ -137,7 +138,7 @@ test("files whose id lacks the CPU kind are one machine only where their CPU fla
   const cur = withFlags(results('AMD EPYC avx512-vnni x2 x64 linux', 160, [rec('a', samples(50, 30, 2))]), zen5);
   const r = compareResults(base, cur, options);
   assert.equal(r.same_machine, false);
-  assert.equal(r.basis, 'calibration-run', 'two kinds of CPU: put on one scale by their calibrations');
+  assert.equal(r.basis, 'machine-check', 'two kinds of CPU: put on one scale by their machine checks');
   assert.deepEqual([r.baseline_machine, r.current_machine], ['AMD EPYC avx2 x2 x64 linux', 'AMD EPYC avx512-vnni x2 x64 linux']);
   const again = withFlags(results('AMD EPYC avx2 x2 x64 linux', 80, [rec('a', samples(100, 30, 3))]), zen3);
   assert.equal(compareResults(base, again, options).same_machine, true, 'an old file of the same CPU is still the same machine');
@@ -214,7 +215,7 @@ test('levit report merges machines into one table', (t) => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /m1 ort-cpu 1t b16/);
   assert.match(r.stdout, /m2 ort-cpu 1t b16/);
-  assert.match(r.stdout, /m1 = x64 box \(calibration 80\.0 GFLOP\/s\); m2 = arm box/);
+  assert.match(r.stdout, /m1 = x64 box \(machine check 80\.0 GFLOP\/s\); m2 = arm box/);
 });
 
 test("levit report: the footer describes each file's run, and each comparison column says whose file it holds", (t) => {
@@ -233,7 +234,7 @@ test("levit report: the footer describes each file's run, and each comparison co
     assert.match(text, /m2: measured in 11 interleaved rounds .*peak memory 512\.0 MB/);
     assert.match(text, /Warning \(m1\): a is slow\./);
     assert.doesNotMatch(text, /Measured in 14/);
-    assert.match(text, /Machines: m1 = x64 box \(calibration 80\.0 GFLOP\/s\); m2 = arm box \(calibration 40\.0 GFLOP\/s\)\./);
+    assert.match(text, /Machines: m1 = x64 box \(machine check 80\.0 GFLOP\/s\); m2 = arm box \(machine check 40\.0 GFLOP\/s\)\./);
   }
   const [head, , row] = renderMarkdown(report).split('\n');
   const cells = (line: string) => line.split('|').map((c) => c.trim());
@@ -353,7 +354,11 @@ test('result files are validated on read: the error names the field, exit 3; a m
     ['negative', { ...good, records: [rec('levit_128s', [10, -1, 12])] }, /records\[0\]\.times_ms\[1\] -1 is not a positive, finite time/],
     ['empty', { ...good, records: [rec('levit_128s', [])] }, /records\[0\]\.times_ms is missing or empty/],
     ['duplicate', { ...good, records: [rec('a', [10, 11]), rec('b', [10]), rec('a', [20, 21])] }, /records\[2\] repeats the configuration of records\[0\]/],
-    ['calibration', { ...good, calibration: { matmul_gflops_1thread: 1e-6 } }, /calibration\.matmul_gflops_1thread 0\.000001 is not a plausible calibration/],
+    [
+      'machine check',
+      { ...good, machine_check: { matmul_gflops_1thread: 1e-6 } },
+      /machine_check\.matmul_gflops_1thread 0\.000001 is not a plausible machine check/,
+    ],
     ['threads', { ...good, records: [rec('a', [10], { threads: 0 })] }, /records\[0\]\.threads 0 is not a positive integer/],
     [
       'spread',
@@ -378,23 +383,92 @@ test('result files are validated on read: the error names the field, exit 3; a m
   assert.match(auto.stderr, /no baseline for machine 'm'[\s\S]*--save-baseline/);
 });
 
+/**
+ * A schema-4 results object as an older levit wrote it: the machine check under its old names
+ * (`calibration`, `calibration_rounds`), everything else as it is.
+ */
+function inOldSchema(r: BenchResults, schema: string): Record<string, unknown> {
+  const { machine_check, machine_check_rounds, ...rest } = r;
+  return { ...rest, schema, calibration: machine_check, ...(machine_check_rounds === undefined ? {} : { calibration_rounds: machine_check_rounds }) };
+}
+
 test('files of schema 1 and 2 are read (their busy flags dropped) and compared, never paired', (t) => {
   const dir = tempDir(t);
-  const v1 = { ...results('m', 80, [rec('levit_128s', samples(100, 30, 1))]), schema: 'levit-bench/1' };
+  const v1 = inOldSchema(results('m', 80, [rec('levit_128s', samples(100, 30, 1))]), 'levit-bench/1');
   const flagged = { gflops_before: 80, gflops_after: 40, unstable: 'the machine slowed down' };
   const v2 = {
-    ...results('m', 80, [{ ...rec('levit_128s', samples(100, 30, 2)), stability: flagged, stopped: 'precise' } as BenchRecord]),
-    schema: 'levit-bench/2',
+    ...inOldSchema(results('m', 80, [{ ...rec('levit_128s', samples(100, 30, 2)), stability: flagged, stopped: 'precise' } as BenchRecord]), 'levit-bench/2'),
     calibration_after: { matmul_gflops_1thread: 41, matmul_size: 1024, seconds: 0.3 },
   };
   const [f1, f2] = [writeResults(dir, 'v1.json', v1), writeResults(dir, 'v2.json', v2)];
   const r = readResults(f2);
   assert.ok(!('stability' in r.records[0]) && !('calibration_after' in r));
+  assert.deepEqual([r.schema, r.machine_check?.matmul_gflops_1thread, 'calibration' in r], [RESULTS_SCHEMA, 80, false], 'read as schema 4');
   assert.equal(r.records[0].rounds, undefined);
   assert.equal(runCli(['compare', f1, f1]).status, 0);
   const across = runCli(['compare', f1, f2, '--json', '--run-spread', '0']);
   assert.equal(across.status, 0, across.stdout);
   assert.equal(JSON.parse(across.stdout).comparisons[0].verdict, 'unchanged', 'the old busy flag no longer vetoes');
+});
+
+test('a schema-3 file (the machine check as calibration, calibration_rounds) reads, compares and reports as its schema-4 form', (t) => {
+  const dir = tempDir(t);
+  const n = 24;
+  const rounds = Array.from({ length: n }, (_, i) => i);
+  const inRounds = (model: string, median: number, seed: number) => rec(model, samples(median, n, seed), { rounds });
+  const run = (id: string, gflops: number, shift: number): BenchResults => ({
+    ...results(id, gflops, [inRounds('levit_128s', 100 * shift, 1), inRounds('efficientnet_b0', 150 * shift, 2)]),
+    created: '2027-01-01T00:00:00Z',
+    levit_version: '0.1.0',
+    machine_check: { matmul_gflops_1thread: gflops, matmul_size: 1024, seconds: 1.2 },
+    machine_check_rounds: { matmul_size: 1024, times_ms: samples(20, n, 3), rounds },
+    schedule: {
+      seed: 1,
+      slice_seconds: 0.15,
+      min_rounds: 15,
+      rounds: n,
+      groups: 1,
+      memory_budget_bytes: 4e9,
+      peak_rss_bytes: 5e8,
+      seconds: 9,
+      stopped: 'precise',
+    },
+  });
+  const base = run('slow box', 40, 2);
+  const current = writeResults(dir, 'current.json', run('fast box', 80, 1.05));
+  // The same file name for both forms: levit report lists the files.
+  const outputs = (content: unknown) => {
+    const file = writeResults(dir, 'baseline.json', content);
+    const cli = (args: string[]) => {
+      const r = runCli(args);
+      assert.ok(args[0] === 'compare' ? [0, 1, 6].includes(r.status!) : r.status === 0, `${args.join(' ')}: ${r.stderr}`);
+      return [r.status, r.stdout];
+    };
+    return {
+      read: readResults(file),
+      summary: summarizeRun(readResults(file)),
+      compare: [cli(['compare', file, current, '--json']), cli(['compare', file, current]), cli(['compare', file, current, '--markdown'])],
+      report: [[], ['--markdown'], ['--json']].map((format) => cli(['report', file, current, ...format])),
+    };
+  };
+  const [old, now] = [outputs(inOldSchema(base, 'levit-bench/3')), outputs(base)];
+  assert.deepEqual(now.read, base);
+  assert.deepEqual(old, now, 'one shape in memory, whichever schema the file has: the same comparisons and reports');
+  assert.ok(
+    old.summary!.configs.every((c) => c.share),
+    "the machine check's rounds are read: every record has its share",
+  );
+  const report = JSON.parse(old.compare[0][1] as string) as CompareReport;
+  assert.deepEqual([report.basis, report.machine_check_ratio], ['machine-check', 2], "two machines: put on one scale by their machine checks' ratio");
+  assert.match((old.report[0][1] as string).replace(/\s+/g, ' '), /m1 = slow box \(machine check 40\.0 GFLOP\/s\)/);
+
+  // A bad field of an older file is named as that file names it.
+  const bad = writeResults(dir, 'bad.json', { ...inOldSchema(base, 'levit-bench/3'), calibration: { matmul_gflops_1thread: 1e-6 } });
+  const refused = runCli(['compare', bad, current, '--json']);
+  assert.equal(refused.status, 3);
+  assert.match(JSON.parse(refused.stdout).error.message, /calibration\.matmul_gflops_1thread 0\.000001 is not a plausible machine check/);
+  const badRounds = writeResults(dir, 'bad-rounds.json', { ...inOldSchema(base, 'levit-bench/3'), calibration_rounds: { matmul_size: 0 } });
+  assert.match(JSON.parse(runCli(['compare', badRounds, current, '--json']).stdout).error.message, /calibration_rounds needs matmul_size/);
 });
 
 test('rounds are validated on read: one per batch, in order', (t) => {
@@ -474,7 +548,10 @@ test('two files are two runs: by default their interval includes how far runs dr
   const r = runCli(['compare', fb, fc]);
   assert.equal(r.status, 1);
   const footer = r.stdout.replace(/\s+/g, ' ');
-  assert.match(footer, /intervals include how far two runs drift apart on a shared host \(sd as measured, bench\/rerun\.ts: 9\.5% on one thread, 16% on more,/);
+  assert.match(
+    footer,
+    /intervals include how far two runs drift apart on a shared host \(sd as measured, stats\/rerun-spread\.ts: 9\.5% on one thread, 16% on more,/,
+  );
   assert.match(footer, /or the machine's own from its earlier runs where larger; --run-spread 0 on a dedicated machine\)/);
   // A file whose records carry a larger spread of their machine (its history) gets it: never narrower, wider where the machine is noisier.
   const noisy = (r: BenchResults) => ({

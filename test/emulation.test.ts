@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type EmulationProbe, detectEmulation, hostProbe } from '../src/bench/emulation.js';
-import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
-import { appendHistory, saveBaseline } from '../src/bench/store.js';
+import { type EmulationProbe, detectEmulation, hostProbe } from '../src/results/emulation.js';
+import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/results/types.js';
+import { appendHistory, saveBaseline } from '../src/results/store.js';
 import { compareResults } from '../src/compare/compare.js';
 import { runCli, tempDir } from './helpers/shared.js';
 
@@ -84,7 +84,7 @@ function results(id: string, emulated: boolean, medianMs: number): BenchResults 
   const times = Array.from({ length: 20 }, (_, i) => medianMs * (1 + i / 1000));
   const configuration = { model: 'levit_128s', backend: 'ort-cpu', threads: 1, batch: 16, resolution: 224, precision: 'fp32' };
   const record = { ...configuration, times_ms: times, images_per_second: 16000 / medianMs, emulated };
-  return { schema: RESULTS_SCHEMA, system: { id, emulation: null }, calibration: null, records: [record as BenchRecord] } as unknown as BenchResults;
+  return { schema: RESULTS_SCHEMA, system: { id, emulation: null }, machine_check: null, records: [record as BenchRecord] } as unknown as BenchResults;
 }
 
 test('the store refuses emulated results from a library caller too', (t) => {

@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { floatTensor } from '../src/core/tensor.js';
 import { gpuTable, renderGpuMarkdown } from '../src/render/gpu-table.js';
-import { fingerprint } from '../src/bench/fingerprint.js';
-import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
-import { readResults } from '../src/bench/validate.js';
+import { fingerprint } from '../src/results/fingerprint.js';
+import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/results/types.js';
+import { readResults } from '../src/results/read.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { getCard } from '../src/models/registry.js';
 import { exportOnnx } from '../src/onnx/export.js';
@@ -27,7 +27,7 @@ function rec(model: string, backend: string, precision: BenchRecord['precision']
 }
 
 function results(records: BenchRecord[]): BenchResults {
-  return { schema: RESULTS_SCHEMA, system: { id: 'gpu-box x16 x64 linux' }, calibration: null, records } as BenchResults;
+  return { schema: RESULTS_SCHEMA, system: { id: 'gpu-box x16 x64 linux' }, machine_check: null, records } as BenchResults;
 }
 
 const webgpuDevice = `${adapterLabel({ vendor: 'nvidia', architecture: 'hopper', device: '', description: H100 })}; WebGPU high-performance adapter`;
@@ -185,10 +185,10 @@ test('the GPU table keeps the digits of small figures', () => {
 test('runs of one machine join into one results file; another machine is refused', (t) => {
   const dir = tempDir(t);
   const machine = { id: 'GPU box x16 x64 linux' } as BenchResults['system'];
-  const run = (model: string, calibration: BenchResults['calibration'], skipped?: BenchResults['skipped']) =>
-    ({ ...results([rec(model, 'ort-webgpu', 'fp32', 16, 100, H100)]), system: machine, calibration, ...(skipped ? { skipped } : {}) }) as BenchResults;
+  const run = (model: string, check: BenchResults['machine_check'], skipped?: BenchResults['skipped']) =>
+    ({ ...results([rec(model, 'ort-webgpu', 'fp32', 16, 100, H100)]), system: machine, machine_check: check, ...(skipped ? { skipped } : {}) }) as BenchResults;
   const failed = { model: 'levit_192', backend: 'ort-webgpu', threads: 16, batch: 2048, reason: 'batch 2048 failed: out of memory' };
-  const files = [run('levit_128s', { matmul_gflops_1thread: 90 } as BenchResults['calibration']), run('levit_192', null, [failed])].map((r, i) => {
+  const files = [run('levit_128s', { matmul_gflops_1thread: 90 } as BenchResults['machine_check']), run('levit_192', null, [failed])].map((r, i) => {
     const f = join(dir, `run${i}.json`);
     writeFileSync(f, JSON.stringify(r));
     return f;
@@ -202,7 +202,7 @@ test('runs of one machine join into one results file; another machine is refused
     joined.records.map((r) => r.model),
     ['levit_128s', 'levit_192'],
   );
-  assert.equal(joined.calibration?.matmul_gflops_1thread, 90);
+  assert.equal(joined.machine_check?.matmul_gflops_1thread, 90);
   assert.equal(joined.skipped?.[0].batch, 2048);
   const elsewhere = join(dir, 'elsewhere.json');
   writeFileSync(elsewhere, JSON.stringify({ ...run('levit_256', null), system: { id: 'laptop x8 arm64 darwin' } }));

@@ -7,7 +7,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import { floatTensor } from '../src/core/tensor.js';
 import { printable } from '../src/cli/escape.js';
 import { openDataset } from '../src/eval/dataset.js';
-import { evaluate } from '../src/eval/evaluate.js';
+import { evaluate } from '../src/eval/run-eval.js';
 import { getCard } from '../src/models/registry.js';
 import { checkPixels, decodeRgb, ImageDecodeError, MAX_IMAGE_PIXELS } from '../src/preprocess/decode.js';
 import type { InferenceSession } from '../src/runtime/backend.js';

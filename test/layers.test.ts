@@ -23,12 +23,16 @@ const FLOORS: Record<string, number> = {
   runtime: 5,
   quant: 5, // int8 and fp16 rewrites of an ONNX graph, calibration and sensitivity (onnxruntime runs them)
   classifier: 6, // a model assembled: weights, graph, artifact, session
-  eval: 7,
-  bench: 7,
-  compare: 8, // the regression check between two bench results; published speed claims checked against a run
-  render: 9, // text tables, Markdown, SVG: beside nothing oclif
-  cli: 10, // the oclif kit shared by commands/
-  'index.ts': 10, // the package entry (import from 'levit'): over the whole library, beside (not over) the oclif kit
+  eval: 7, // accuracy on a dataset: the run, its verdicts, the model an eval is paired with
+  results: 7, // the results file: its types, reading every schema version, baselines and history, the machine's identity
+  stats: 8, // statistics of timings: summaries, intervals paired by round, spreads between runs, speed-ups
+  bench: 9, // measuring: configurations, interleaved rounds, the machine check; writes a results file
+  claims: 9, // published speed and FLOPs claims, checked against a run and the graphs
+  worker: 10, // the bench worker (a checkout timing on request) and its client
+  compare: 11, // the regression check: two results files, or two checkouts timed live in one set of rounds
+  render: 12, // text tables, Markdown, SVG: beside nothing oclif
+  cli: 13, // the oclif kit shared by commands/
+  'index.ts': 13, // the package entry (import from 'levit'): over the whole library, beside (not over) the oclif kit
 };
 
 const srcDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');

@@ -3,14 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { BenchRecord } from '../src/bench/results.js';
+import type { BenchRecord } from '../src/results/types.js';
 import { packageRoot } from '../src/util/paths.js';
 import { renderMarkdown, renderRecordLine, renderTable } from '../src/render/bench.js';
-import type { BenchResults } from '../src/bench/results.js';
-import type { EvalSummary } from '../src/eval/evaluate.js';
+import type { BenchResults } from '../src/results/types.js';
+import type { EvalSummary } from '../src/eval/run-eval.js';
 import { resize } from '../src/preprocess/resize.js';
 import { resizeSize } from '../src/preprocess/transform.js';
-import { stddev } from '../src/bench/stats.js';
+import { stddev } from '../src/stats/summary.js';
 import { csvField } from '../src/render/csv.js';
 import { golden, needsShared, runCli, tempDir } from './helpers/shared.js';
 
@@ -210,7 +210,7 @@ test('bench prints mean ± σ and min … max as hyperfine does, and batch-1 lat
   const results = {
     records: [benchRecord(1, [2, 4, 6]), benchRecord(16, [40, 41, 42])],
     system: { id: 'test', cpu: { flags: [] } },
-    calibration: null,
+    machine_check: null,
   } as unknown as BenchResults;
   const tableText = renderTable(results);
   const [heads, units] = tableText

@@ -4,8 +4,8 @@ import { readFileSync, writeFileSync, appendFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { cpuKind, composeId, kindInId, legacyId, machineId, sameMachine } from '../src/bench/machine-id.js';
-import { fingerprint } from '../src/bench/fingerprint.js';
+import { cpuKind, composeId, kindInId, legacyId, machineId, sameMachine } from '../src/results/machine-id.js';
+import { fingerprint } from '../src/results/fingerprint.js';
 import {
   type ConfigSummary,
   type LogFigure,
@@ -16,21 +16,22 @@ import {
   machineSpreads,
   parseRunSummary,
   summarizeRun,
-} from '../src/bench/machine-spread.js';
-import { RECORD_CONFIDENCE, buildRecord } from '../src/bench/record.js';
-import { medianInterval, seriesOf } from '../src/bench/paired.js';
-import { widened, zOf } from '../src/bench/rerun.js';
-import type { BenchRecord, BenchResults } from '../src/bench/results.js';
+} from '../src/stats/machine-spread.js';
+import { buildRecord } from '../src/bench/record.js';
+import { medianInterval, seriesOf } from '../src/stats/paired-intervals.js';
+import { widened, zOf } from '../src/stats/rerun-spread.js';
+import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE, RESULTS_SCHEMA } from '../src/results/types.js';
 import type { SessionPlan } from '../src/bench/configurations.js';
 import type { ArmTimes } from '../src/bench/rounds.js';
 import { getCard } from '../src/models/registry.js';
 import { FP32 } from '../src/classifier/precision.js';
 import { renderRecordLine, renderMarkdown } from '../src/render/bench.js';
-import { speedUpSpread } from '../src/bench/speedups.js';
+import { speedUpSpread } from '../src/stats/speedups.js';
 import { runSpreadOf } from '../src/compare/compare.js';
-import { RERUN_SPREAD, rerunSpread } from '../src/bench/rerun.js';
-import { RUN_HISTORY_KEPT, appendRunHistory, findBaseline, machineBaseline, readRunHistory, runHistoryPath, saveBaseline } from '../src/bench/store.js';
-import { recordKey } from '../src/bench/validate.js';
+import { RERUN_SPREAD, rerunSpread } from '../src/stats/rerun-spread.js';
+import { findBaseline, machineBaseline, saveBaseline } from '../src/results/store.js';
+import { RUN_HISTORY_KEPT, appendRunHistory, readRunHistory, runHistoryPath } from '../src/stats/run-history.js';
+import { recordKey } from '../src/results/keys.js';
 import { packageRoot } from '../src/util/paths.js';
 import { tempDir } from './helpers/shared.js';
 
@@ -83,7 +84,7 @@ test("an old file's id gets the kind its own flags imply; machines of one id but
   assert.equal(machineId({ id: 'AMD EPYC x2 x64 linux emulated', cpu: { flags: ZEN3 }, os: { arch: 'x64' } }), 'AMD EPYC avx2 x2 x64 linux emulated');
 });
 
-test("a baseline from another kind of CPU is never applied: bench does not warn that it 'calibrates below its baseline'", (t) => {
+test("a baseline from another kind of CPU is never applied: bench does not warn that its check runs below its baseline's", (t) => {
   const dir = tempDir(t);
   setEnv(t, 'LEVIT_RESULTS_DIR', dir);
   // A Zen 3's baseline under the id older levit saved it as (no kind), and the committed one, renamed.
@@ -163,7 +164,7 @@ function quietArm(shift = 1): ArmTimes {
   return { key: 'k', warmupBatches: 1, sliceBatches: 1, times_ms: times, rounds: times.map((_, i) => i), peakRssBytes: 1 };
 }
 
-const calibration = (n = 24) => ({
+const checkRounds = (n = 24) => ({
   matmul_size: 512,
   times_ms: Array.from({ length: n }, (_, i) => 2 + 0.01 * (i % 5)),
   rounds: Array.from({ length: n }, (_, i) => i),
@@ -171,7 +172,7 @@ const calibration = (n = 24) => ({
 
 test("on a quiet machine with no history, a record's interval is its rounds' own, and says reruns may move more", () => {
   const arm = quietArm();
-  const r = buildRecord({ session: session(), batch: 1, arm, group: 1, sessionSeconds: 0, emulated: false, calibration: calibration() });
+  const r = buildRecord({ session: session(), batch: 1, arm, group: 1, sessionSeconds: 0, emulated: false, machineCheck: checkRounds() });
   const own = medianInterval(seriesOf(arm), RECORD_CONFIDENCE);
   assert.ok(own.low >= 13.85 && own.high <= 14.19, JSON.stringify(own));
   const [low, high] = r.images_per_second_ci95!;
@@ -184,7 +185,7 @@ test("on a quiet machine with no history, a record's interval is its rounds' own
   assert.ok(width < widened(own, RERUN_SPREAD.speed.oneThread).high / widened(own, RERUN_SPREAD.speed.oneThread).low - 1);
   assert.deepEqual(r.between_runs, { runs: 0, speed: null, matmul_share: null, speed_up: null });
   assert.match(renderRecordLine(r), /^levit_128s ort-cpu 1t b1: 71\.\d images\/s \[7[01]\.\d, 7[12]\.\d\], \d+% of the MatMul's GFLOP\/s/);
-  const results = { schema: 'levit-bench/3', system: { id: 'm', cpu: { flags: [] }, os: { arch: 'x64' } }, calibration: null, records: [r] };
+  const results = { schema: RESULTS_SCHEMA, system: { id: 'm', cpu: { flags: [] }, os: { arch: 'x64' } }, machine_check: null, records: [r] };
   const md = renderMarkdown({ ...results, schedule: { rounds: 24, groups: 1, peak_rss_bytes: 1, memory_budget_bytes: 2 } } as unknown as BenchResults);
   assert.match(
     md.replace(/\s+/g, ' '),
@@ -200,7 +201,7 @@ function run(configs: ConfigSummary[], pairs: RunSummary['pairs'] = [], over: Pa
 
 test("with 3 or more earlier runs of a configuration, its record's interval includes this machine's spread, and the output says so", () => {
   const arm = quietArm();
-  const probe = buildRecord({ session: session(), batch: 1, arm, group: 1, sessionSeconds: 0, emulated: false, calibration: null });
+  const probe = buildRecord({ session: session(), batch: 1, arm, group: 1, sessionSeconds: 0, emulated: false, machineCheck: null });
   const key = recordKey(probe);
   const config = (logMs: number, share: number): ConfigSummary => ({
     key,
@@ -225,7 +226,7 @@ test("with 3 or more earlier runs of a configuration, its record's interval incl
     group: 1,
     sessionSeconds: 0,
     emulated: false,
-    calibration: calibration(),
+    machineCheck: checkRounds(),
     betweenRuns: (x) => spreads.of(x),
   });
   assert.equal(r.between_runs!.runs, 4);
@@ -236,7 +237,7 @@ test("with 3 or more earlier runs of a configuration, its record's interval incl
   const wide = widened(own, r.between_runs!.speed!);
   assert.ok(Math.abs(r.images_per_second_ci95![0] - 1000 / wide.high) < 1e-9 && Math.abs(r.images_per_second_ci95![1] - 1000 / wide.low) < 1e-9);
   assert.ok(r.images_per_second_ci95![1] / r.images_per_second > 1 + zOf(0.95) * expected * 0.9, 'wider than the rounds alone');
-  const results = { schema: 'levit-bench/3', system: { id: 'm', cpu: { flags: [] }, os: { arch: 'x64' } }, calibration: null, records: [r] };
+  const results = { schema: RESULTS_SCHEMA, system: { id: 'm', cpu: { flags: [] }, os: { arch: 'x64' } }, machine_check: null, records: [r] };
   const md = renderMarkdown({ ...results, schedule: { rounds: 24, groups: 1, peak_rss_bytes: 1, memory_budget_bytes: 2 } } as unknown as BenchResults);
   assert.match(md.replace(/\s+/g, ' '), /Images\/s intervals include the between-run spread on this machine: ±5\.\d% \(sd, from 4 runs\)\./);
   assert.doesNotMatch(md, /may move more/);
@@ -267,7 +268,7 @@ test("verdicts stay conservative: speed-ups and two files' comparisons take at l
   assert.equal(runSpreadOf(rec(null, 0.3), rec(null, 0.3), { ...o, runSpread: 0 }), 0, '--run-spread wins');
 });
 
-/** Results of a synthetic run: `n` rounds of two configurations and the calibration, `shift` scaling levit_128s. */
+/** Results of a synthetic run: `n` rounds of two configurations and the machine check, `shift` scaling levit_128s. */
 function synthetic(shift: number, n = 16, over: Partial<BenchResults> = {}): BenchResults {
   const rounds = Array.from({ length: n }, (_, i) => i);
   const record = (model: string, ms: number) =>
@@ -283,12 +284,12 @@ function synthetic(shift: number, n = 16, over: Partial<BenchResults> = {}): Ben
       rounds,
     }) as BenchRecord;
   return {
-    schema: 'levit-bench/3',
+    schema: RESULTS_SCHEMA,
     created: '2027-01-01T00:00:00Z',
     levit_version: '0.1.0',
     system: { id: 'Test CPU avx2 x2 x64 linux', cpu: { flags: ZEN3 }, os: { arch: 'x64' }, emulation: null },
-    calibration: null,
-    calibration_rounds: { matmul_size: 512, times_ms: rounds.map((i) => 2 * (1 + 0.01 * Math.cos(i))), rounds },
+    machine_check: null,
+    machine_check_rounds: { matmul_size: 512, times_ms: rounds.map((i) => 2 * (1 + 0.01 * Math.cos(i))), rounds },
     settings: {},
     records: [record('levit_128s', 14 * shift), record('efficientnet_b0', 30)],
     ...over,
@@ -346,7 +347,7 @@ test("levit's history of a machine: appended run by run, a torn line skipped, bo
 
   // Four processes appending at once: every line whole, none lost.
   const other = tempDir(t);
-  const store = pathToFileURL(join(packageRoot, 'dist', 'src', 'bench', 'store.js')).href;
+  const store = pathToFileURL(join(packageRoot, 'dist', 'src', 'stats', 'run-history.js')).href;
   const script = `const { appendRunHistory } = await import(${JSON.stringify(store)});
 const results = JSON.parse(process.argv[1]);
 for (let i = 0; i < 15; i++) appendRunHistory(results);`;

@@ -9,7 +9,7 @@ import { artifactPath } from '../src/classifier/convert.js';
 import { countsOf } from '../src/classifier/zoo.js';
 import { type FloatTensor, floatTensor } from '../src/core/tensor.js';
 import { LevitError } from '../src/core/errors.js';
-import { checkFlopsClaims, loadFlopsClaims } from '../src/compare/flops-claims.js';
+import { checkFlopsClaims, loadFlopsClaims } from '../src/claims/flops-claims.js';
 import type { Graph } from '../src/ir/graph.js';
 import { optimizeForInference } from '../src/ir/passes.js';
 import { NO_FUSION, type TokenFusion, fusionKey, fusionSchedule, parseTokenFusion } from '../src/models/fusion/spec.js';
@@ -19,12 +19,13 @@ import { exportOnnx } from '../src/onnx/export.js';
 import { readNpy, writeNpy } from '../src/util/npy.js';
 import { checkerSkip, onnxCheck } from './helpers/onnx-checker.js';
 import { GOLDEN_IMAGES, golden, needsShared, maxAbsDiff, runCli, runCliAsync, tempDir } from './helpers/shared.js';
-import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/bench/results.js';
-import { recordKey, validateResults } from '../src/bench/validate.js';
-import { speedUps } from '../src/bench/speedups.js';
+import { type BenchRecord, type BenchResults, RESULTS_SCHEMA } from '../src/results/types.js';
+import { validateResults } from '../src/results/read.js';
+import { recordKey } from '../src/results/keys.js';
+import { speedUps } from '../src/stats/speedups.js';
 import { renderMarkdown } from '../src/render/bench.js';
 import { renderPlot } from '../src/render/plot.js';
-import { checkClaims, loadClaims } from '../src/compare/claims.js';
+import { checkClaims, loadClaims } from '../src/claims/speed-claims.js';
 import { imagenetClasses } from '../src/imagenet/classes.js';
 import { type ReferenceSetting, type ReferenceTrace, referenceForward } from './helpers/token-fusion-reference.js';
 import { randomVitWeights } from './helpers/vit-weights.js';
@@ -444,10 +445,10 @@ test('the table, plot and claims: fused rows with their FLOPs and speed-up over 
     schema: RESULTS_SCHEMA,
     records,
     system: { id: 'm', cpu: { flags: [] }, os: { arch: 'x64' } },
-    calibration: null,
+    machine_check: null,
   } as unknown as BenchResults;
   const table = renderMarkdown(results);
-  // Identical batch times: each interval is the spread between runs alone (bench/rerun.ts).
+  // Identical batch times: each interval is the spread between runs alone (stats/rerun-spread.ts).
   assert.match(table, /\| deit_small_patch16_224 mctf:16 \| \(79\.8\) \| 22\.0M \| 2610M \| 17\.0 ±0\.0% \| {2}\| mctf:16 1\.70× \[1\.53, 1\.89\] \|/);
   assert.match(table, /\| deit_small_patch16_224 tome:13 \| \(79\.8\) \| 22\.0M \| 2710M \| 15\.0 ±0\.0% \| {2}\| tome:13 1\.50× \[1\.35, 1\.67\] \|/);
   assert.match(table, /\| levit_192 \| 79\.0 \| 22\.0M \| 1000M \| 60\.0 ±0\.0% \| 6\.00× \[5\.39, 6\.68\] \(deit_small_patch16_224\) \| {2}\|/);

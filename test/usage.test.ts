@@ -30,11 +30,11 @@ test("bench's machine-speed check is --machine-check / --no-machine-check; --no-
   const quick = ['bench', 'levit_128s', '--threads', '1', '--batch', '1', '--duration', '0', '--warmup', '0', '--min-iterations', '1'];
   const off = runCli([...quick, '--no-machine-check', '--json']);
   assert.equal(off.status, 0, off.stderr);
-  assert.equal(JSON.parse(off.stdout).calibration, null);
+  assert.equal(JSON.parse(off.stdout).machine_check, null);
   const out = join(tempDir(t), 'r.json');
   const old = runCli([...quick, '--no-calibration', '--out', out]);
   assert.equal(old.status, 0, old.stderr);
-  assert.equal(JSON.parse(readFileSync(out, 'utf8')).calibration, null);
+  assert.equal(JSON.parse(readFileSync(out, 'utf8')).machine_check, null);
   assert.match(old.stderr, /"no-calibration" flag has been deprecated. Use[\s›]+"no-machine-check"/);
   assert.match(runCli(['bench', '--help']).stdout, /--\[no-\]machine-check/);
 });

@@ -1,11 +1,11 @@
 import type { InferenceSession } from '../runtime/backend.js';
-import type { Calibrator } from './calibration.js';
+import type { MachineChecker } from './machine-check.js';
 import { type SessionPlan, benchInput, configurationLabel } from './configurations.js';
 import type { Arm } from './rounds.js';
 
 export type { Arm };
 
-/** The arms bench's rounds run in this process: a loaded session at one batch size, and the calibration MatMul. */
+/** The arms bench's rounds run in this process: a loaded session at one batch size, and the machine check's MatMul. */
 
 export interface Loaded {
   plan: SessionPlan;
@@ -31,9 +31,9 @@ export function sessionArmOf(plan: SessionPlan, session: InferenceSession, batch
   };
 }
 
-export function calibrationArm(c: Calibrator): Arm {
+export function machineCheckArm(c: MachineChecker): Arm {
   return {
-    key: 'calibration (float32 MatMul, 1 thread)',
+    key: 'machine check (float32 MatMul, 1 thread)',
     async slice(batches) {
       const times: number[] = [];
       for (let i = 0; i < batches; i++) times.push(await c.time());

@@ -2,27 +2,21 @@ import { countsOf } from '../classifier/zoo.js';
 import { precisionKey } from '../classifier/precision.js';
 import { fusionName, isFused } from '../models/fusion/spec.js';
 import type { SessionPlan } from './configurations.js';
-import { type Series, medianInterval, ratioInterval, seriesOf } from './paired.js';
+import { type Series, medianInterval, ratioInterval, seriesOf } from '../stats/paired-intervals.js';
 import type { ArmTimes } from './rounds.js';
-import type { BenchRecord, CalibrationRounds, Interval, RunSpread } from './results.js';
-import { spread, summarize } from './stats.js';
-import { widened } from './rerun.js';
-
-/** Confidence of a record's own interval and of the paired figures bench prints. */
-export const RECORD_CONFIDENCE = 0.95;
-
-/** A round-by-round timing as a series of the calibration arm (null without one). */
-export const calibrationSeries = (c: CalibrationRounds | null | undefined): Series | null => (c ? seriesOf(c) : null);
+import { type BenchRecord, type MachineCheckRounds, type Interval, RECORD_CONFIDENCE, type RunSpread } from '../results/types.js';
+import { spread, summarize } from '../stats/summary.js';
+import { widened } from '../stats/rerun-spread.js';
 
 /**
- * The configuration's float32 GFLOP/s over the calibration MatMul's, round by round: (flops · batch /
- * size³) · calibration time / batch time, with the interval of that ratio paired over rounds, widened
+ * The configuration's float32 GFLOP/s over the machine check MatMul's, round by round: (flops · batch /
+ * size³) · machine check time / batch time, with the interval of that ratio paired over rounds, widened
  * by how far that ratio moves between runs on this machine when its history knows (`spread`).
  */
-function matmulShare(flops: number, batch: number, times: Series, calibration: Series | null, size: number, spread: number | null): Interval | null {
-  if (!calibration) return null;
+function matmulShare(flops: number, batch: number, times: Series, check: Series | null, size: number, spread: number | null): Interval | null {
+  if (!check) return null;
   const k = (flops * batch) / size ** 3;
-  const r = widened(ratioInterval(calibration, times, { confidence: RECORD_CONFIDENCE, sameRun: true }), spread ?? 0);
+  const r = widened(ratioInterval(check, times, { confidence: RECORD_CONFIDENCE, sameRun: true }), spread ?? 0);
   return { value: k * r.value, low: k * r.low, high: k * r.high, confidence: RECORD_CONFIDENCE };
 }
 
@@ -36,9 +30,10 @@ export interface RecordContext {
   group: number;
   sessionSeconds: number;
   emulated: boolean;
-  calibration: CalibrationRounds | null;
+  /** The machine check's timings in the same rounds; null without it. */
+  machineCheck: MachineCheckRounds | null;
   /**
-   * This machine's spreads between runs for the record (machine-spread.ts, from its earlier runs);
+   * This machine's spreads between runs for the record (stats/machine-spread.ts, from its earlier runs);
    * absent or unknown: the record's intervals are its rounds' own.
    */
   betweenRuns?: (r: BenchRecord) => RunSpread;
@@ -89,11 +84,11 @@ export function buildRecord(c: RecordContext): BenchRecord {
   // until they do, the interval is the rounds' own (the output says reruns may move more).
   const between = c.betweenRuns?.(record) ?? UNKNOWN_SPREAD;
   const wide = widened(median, between.speed ?? 0);
-  const calibration = calibrationSeries(c.calibration);
+  const check = c.machineCheck ? seriesOf(c.machineCheck) : null;
   return {
     ...record,
     images_per_second_ci95: [ips(wide.high), ips(wide.low)],
-    matmul_share: matmulShare(counts.flops, batch, series, calibration, c.calibration?.matmul_size ?? 1, between.matmul_share),
+    matmul_share: matmulShare(counts.flops, batch, series, check, c.machineCheck?.matmul_size ?? 1, between.matmul_share),
     between_runs: between,
   };
 }

@@ -1,4 +1,4 @@
-import { medianOf, seriesOf } from './paired.js';
+import { medianOf, seriesOf } from '../stats/paired-intervals.js';
 import { type ArmProgress, type RoundSettings, type Stopped, roundOrder, sliceBatches, stopAfter } from './schedule.js';
 
 /**

@@ -2,29 +2,29 @@ import { freemem } from 'node:os';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageVersion } from '../util/paths.js';
-import { type Calibration, matmulGflops, openCalibrator } from './calibration.js';
-import { type Loaded, calibrationArm, sessionArmOf } from './arms.js';
+import { matmulGflops, openMachineChecker } from './machine-check.js';
+import { type Loaded, machineCheckArm, sessionArmOf } from './arms.js';
 import { type ConfigurationPlan, type SessionPlan, type Skip, configurationLabel, openBackends, planSessions } from './configurations.js';
-import { type SystemFingerprint, fingerprint } from './fingerprint.js';
-import { medianOf, seriesOf } from './paired.js';
+import { type SystemFingerprint, fingerprint } from '../results/fingerprint.js';
+import { medianOf, seriesOf } from '../stats/paired-intervals.js';
 import { buildRecord } from './record.js';
-import type { MachineSpreads } from './machine-spread.js';
-import { type BenchRecord, type BenchResults, type CalibrationRounds, RESULTS_SCHEMA, type Schedule } from './results.js';
+import type { MachineSpreads } from '../stats/machine-spread.js';
+import { type BenchRecord, type BenchResults, type MachineCheck, type MachineCheckRounds, RESULTS_SCHEMA, type Schedule } from '../results/types.js';
 import { runRounds } from './rounds.js';
 import type { RoundSettings } from './schedule.js';
-import { baselineWarning } from './stability.js';
+import { baselineWarning } from '../results/baseline-warning.js';
 
 export { type ThreadSpec, benchInput, resolveThreads } from './configurations.js';
 
 export interface BenchPlan extends ConfigurationPlan {
   rounds: RoundSettings;
-  /** Run the calibration MatMul as one more arm of every round. */
-  calibrate: boolean;
-  /** The calibration of this machine's baseline, to warn when this run's machine is far slower. */
-  reference?: (system: SystemFingerprint) => { calibration: Calibration | null; file: string } | null;
+  /** Run the machine check (a float32 MatMul) as one more arm of every round. */
+  machineCheck: boolean;
+  /** The machine check of this machine's baseline, to warn when this run's machine is far slower. */
+  reference?: (system: SystemFingerprint) => { machineCheck: MachineCheck | null; file: string } | null;
   /**
    * How far figures move between runs on this machine, from its earlier runs (levit bench reads its
-   * history: store.ts, machineRunSpreads). Absent, or unknown for a configuration: its intervals are the rounds' own.
+   * history: stats/run-history.ts, machineRunSpreads). Absent, or unknown for a configuration: its intervals are the rounds' own.
    */
   betweenRuns?: (system: SystemFingerprint) => MachineSpreads | null;
   /** A batch that fails (e.g. out of GPU memory) is skipped with its error instead of ending the run. */
@@ -63,7 +63,7 @@ const threadWord = (t: number) => `${t} thread${t > 1 ? 's' : ''}`;
 
 /**
  * Measures the plan: its sessions loaded together (in groups when memory does not allow all at once),
- * every configuration and the calibration MatMul timed in interleaved rounds (rounds.ts), and one
+ * every configuration and the machine check's MatMul timed in interleaved rounds (rounds.ts), and one
  * record per configuration. `signal` stops the run after the round in progress: what was measured is
  * kept, and the results say they were interrupted.
  */
@@ -81,8 +81,8 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
   for (const s of notRun) events.skipped?.(`${s.model} ${s.backend} ${threadWord(s.threads)}: skipped, ${s.reason}`);
 
   const budget = plan.memoryBudgetBytes ?? defaultBudget();
-  const calibrator = plan.calibrate ? await openCalibrator() : null;
-  const calibrationTimes: CalibrationRounds | null = calibrator ? { matmul_size: calibrator.size, times_ms: [], rounds: [] } : null;
+  const checker = plan.machineCheck ? await openMachineChecker() : null;
+  const checkTimes: MachineCheckRounds | null = checker ? { matmul_size: checker.size, times_ms: [], rounds: [] } : null;
   const records: BenchRecord[] = [];
   const warnings: string[] = [...planned];
   for (const w of planned) events.warning?.(w);
@@ -108,7 +108,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
       groups++;
       const configs = loaded.flatMap((l) => l.plan.batches.map((batch) => ({ l, batch })));
       events.group?.(groups, configs.length, next < sessions.length ? `group ${groups}, memory allowing` : `group ${groups}`);
-      const arms = [...(calibrator ? [calibrationArm(calibrator)] : []), ...configs.map((c) => sessionArmOf(c.l.plan, c.l.session, c.batch))];
+      const arms = [...(checker ? [machineCheckArm(checker)] : []), ...configs.map((c) => sessionArmOf(c.l.plan, c.l.session, c.batch))];
       const dropped = (key: string, error: Error) => {
         const c = configs.find((x) => configurationLabel(x.l.plan, x.batch) === key)!;
         skip({
@@ -129,10 +129,10 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
       seconds += result.seconds;
       stopped = result.stopped;
       const byKey = new Map(result.arms.map((a) => [a.key, a]));
-      if (calibrationTimes) {
-        const cal = byKey.get(arms[0].key)!;
-        calibrationTimes.times_ms.push(...cal.times_ms);
-        calibrationTimes.rounds.push(...cal.rounds);
+      if (checkTimes) {
+        const check = byKey.get(arms[0].key)!;
+        checkTimes.times_ms.push(...check.times_ms);
+        checkTimes.rounds.push(...check.rounds);
       }
       for (const { l, batch } of configs) {
         const arm = byKey.get(configurationLabel(l.plan, batch));
@@ -145,7 +145,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
           group: groups,
           sessionSeconds: l.seconds,
           emulated: system.emulation !== null,
-          calibration: calibrationTimes,
+          machineCheck: checkTimes,
           betweenRuns: spreads ? (r) => spreads.of(r) : undefined,
         });
         records.push(record);
@@ -156,7 +156,7 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
     }
   } finally {
     for (const l of loaded) await l.session.release();
-    await calibrator?.release();
+    await checker?.release();
   }
   if (groups > 1) {
     const mib = Math.round(budget / 2 ** 20);
@@ -164,16 +164,16 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
     warnings.push(w);
     events.warning?.(w);
   }
-  const calibration: Calibration | null =
-    calibrationTimes && calibrationTimes.times_ms.length
+  const machineCheck: MachineCheck | null =
+    checkTimes && checkTimes.times_ms.length
       ? {
-          matmul_gflops_1thread: matmulGflops(calibrationTimes.matmul_size, medianOf(seriesOf(calibrationTimes).values)),
-          matmul_size: calibrationTimes.matmul_size,
-          seconds: calibrationTimes.times_ms.reduce((a, b) => a + b, 0) / 1000,
+          matmul_gflops_1thread: matmulGflops(checkTimes.matmul_size, medianOf(seriesOf(checkTimes).values)),
+          matmul_size: checkTimes.matmul_size,
+          seconds: checkTimes.times_ms.reduce((a, b) => a + b, 0) / 1000,
         }
       : null;
-  const reference = calibration ? plan.reference?.(system) : null;
-  const warning = reference && calibration ? baselineWarning(calibration, reference.calibration, reference.file) : null;
+  const reference = machineCheck ? plan.reference?.(system) : null;
+  const warning = reference && machineCheck ? baselineWarning(machineCheck, reference.machineCheck, reference.file) : null;
   if (warning) {
     warnings.push(warning);
     events.warning?.(warning);
@@ -185,8 +185,8 @@ export async function runBench(plan: BenchPlan, events: BenchEvents = {}, signal
     created: new Date().toISOString(),
     levit_version: packageVersion,
     system,
-    calibration,
-    calibration_rounds: calibration ? calibrationTimes : null,
+    machine_check: machineCheck,
+    machine_check_rounds: machineCheck ? checkTimes : null,
     schedule: {
       seed: s.seed,
       slice_seconds: s.sliceSeconds,

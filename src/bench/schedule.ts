@@ -1,4 +1,4 @@
-import { medianInterval, MIN_ROUNDS, type Series } from './paired.js';
+import { medianInterval, MIN_ROUNDS, type Series } from '../stats/paired-intervals.js';
 import { seededRandom } from '../util/random.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { MIN_ROUNDS } from '../bench/paired.js';
+import { MIN_ROUNDS } from '../stats/paired-intervals.js';
 import { ROUND_DEFAULTS, type RoundSettings } from '../bench/schedule.js';
 import { numberFlag } from './flags.js';
 

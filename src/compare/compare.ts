@@ -1,9 +1,9 @@
-import type { BenchRecord, BenchResults } from '../bench/results.js';
-import { recordKey } from '../bench/validate.js';
-import { MIN_ROUNDS, type Series, medianOf, ratioInterval, seriesOf } from '../bench/paired.js';
+import type { BenchRecord, BenchResults } from '../results/types.js';
+import { recordKey } from '../results/keys.js';
+import { MIN_ROUNDS, type Series, medianOf, ratioInterval, seriesOf } from '../stats/paired-intervals.js';
 import { ExitCode, LevitError } from '../core/errors.js';
-import { rerunSpread, widened, zOf } from '../bench/rerun.js';
-import { machineId, sameMachine } from '../bench/machine-id.js';
+import { rerunSpread, widened, zOf } from '../stats/rerun-spread.js';
+import { machineId, sameMachine } from '../results/machine-id.js';
 
 export { recordKey };
 
@@ -25,7 +25,7 @@ export interface CompareOptions {
   alpha: number;
   /**
    * Results files: how far one configuration's speed moves between two runs on this machine beyond
-   * what its rounds show (sd of the log). Absent: as measured on a shared host (bench/rerun.ts), or
+   * what its rounds show (sd of the log). Absent: as measured on a shared host (stats/rerun-spread.ts), or
    * the machine's own from its history where the records carry a larger one; 0 on a dedicated machine.
    */
   runSpread?: number;
@@ -42,22 +42,22 @@ export interface Comparison {
   current_images_per_second: number | null;
   /** Median batch time, current / baseline - 1: positive is slower. */
   change: number | null;
-  /** The (1 - alpha) interval of that change, from a seeded block bootstrap of the rounds (compare/paired.ts). */
+  /** The (1 - alpha) interval of that change, from a seeded block bootstrap of the rounds (stats/paired-intervals.ts). */
   change_interval: [number, number] | null;
   note?: string;
 }
 
 /**
  * How the two sides' times were put on one scale before comparing:
- *   calibration-run  different machines: the current times scaled by the ratio of the two runs'
- *                    calibrations (float32 MatMul GFLOP/s);
- *   time             raw batch times (one machine, or no calibration to scale by);
- *   interleaved      a live comparison (live.ts): both sides in the same rounds, paired round by round.
- * On one machine the times are not divided by the calibration measured in the same rounds: measured
+ *   machine-check  different machines: the current times scaled by the ratio of the two runs'
+ *                  machine checks (float32 MatMul GFLOP/s);
+ *   time           raw batch times (one machine, or no machine check to scale by);
+ *   interleaved    a live comparison (live.ts): both sides in the same rounds, paired round by round.
+ * On one machine the times are not divided by the machine check timed in the same rounds: measured
  * here, a busy neighbour slowed the compute-bound MatMul and the models by different factors (its
  * round-by-round share moved by 40% where the models' times did not), which made false alarms.
  */
-export type Basis = 'calibration-run' | 'time' | 'interleaved';
+export type Basis = 'machine-check' | 'time' | 'interleaved';
 
 export interface CompareReport {
   threshold: number;
@@ -65,12 +65,12 @@ export interface CompareReport {
   same_machine: boolean;
   baseline_machine: string;
   current_machine: string;
-  /** current calibration / baseline calibration, applied to current times when the basis is calibration-run. */
-  normalisation: number | null;
+  /** The current machine check's GFLOP/s over the baseline's, applied to current times when the basis is machine-check. */
+  machine_check_ratio: number | null;
   basis: Basis;
   /**
    * Results files: the run-to-run spread their intervals include, as given (runSpread), or 'measured':
-   * bench/rerun.ts's by thread count, or the machine's own (the records' between_runs.speed) where larger.
+   * stats/rerun-spread.ts's by thread count, or the machine's own (the records' between_runs.speed) where larger.
    */
   run_spread?: number | 'measured';
   comparisons: Comparison[];
@@ -126,7 +126,7 @@ export function verdictOf(low: number, high: number, threshold: number, alpha: n
 
 /**
  * Two files are two runs: each fell in its own state of a shared host, which moves a configuration's
- * speed by more than its rounds show (bench/rerun.ts). Their ratio carries both runs' spread. Unless
+ * speed by more than its rounds show (stats/rerun-spread.ts). Their ratio carries both runs' spread. Unless
  * given (--run-spread), it is never taken below the spread measured on levit's shared VM: a verdict
  * must hold on a rerun, and a machine's own spread from a few earlier runs is itself uncertain; a
  * machine whose history shows more (records' between_runs.speed) gets its own.
@@ -155,14 +155,14 @@ const isEmulated = (r: BenchRecord, of: BenchResults) => r.emulated === true || 
 const sameTimes = (a: BenchRecord, b: BenchRecord) =>
   a.times_ms.length === b.times_ms.length && a.times_ms.every((t, i) => t === b.times_ms[i]) && (a.rounds ?? []).every((r, i) => r === b.rounds?.[i]);
 
-function basisOf(baseline: BenchResults, current: BenchResults, oneMachine: boolean): { basis: Basis; normalisation: number | null } {
-  if (!oneMachine && baseline.calibration && current.calibration) {
-    return { basis: 'calibration-run', normalisation: current.calibration.matmul_gflops_1thread / baseline.calibration.matmul_gflops_1thread };
+function basisOf(baseline: BenchResults, current: BenchResults, oneMachine: boolean): { basis: Basis; machine_check_ratio: number | null } {
+  if (!oneMachine && baseline.machine_check && current.machine_check) {
+    return { basis: 'machine-check', machine_check_ratio: current.machine_check.matmul_gflops_1thread / baseline.machine_check.matmul_gflops_1thread };
   }
-  return { basis: 'time', normalisation: null };
+  return { basis: 'time', machine_check_ratio: null };
 }
 
-/** A record's series, its times multiplied by `scale` (the current side's, on the calibration-run basis). */
+/** A record's series, its times multiplied by `scale` (the current side's, on the machine-check basis). */
 function scaled(r: BenchRecord, scale = 1): Series {
   const s = seriesOf(r);
   return scale === 1 ? s : { ...s, values: s.values.map((v) => v * scale) };
@@ -176,7 +176,7 @@ function scaled(r: BenchRecord, scale = 1): Series {
 export function compareResults(baseline: BenchResults, current: BenchResults, o: CompareOptions): CompareReport {
   // One machine: the same id, its CPU kind included, and the same CPU flags (files older than the kind in the id are judged by their flags).
   const same = sameMachine(baseline.system, current.system);
-  const { basis, normalisation } = basisOf(baseline, current, same);
+  const { basis, machine_check_ratio: ratio } = basisOf(baseline, current, same);
   const cur = new Map(current.records.map((r) => [recordKey(r), r]));
   const comparisons: Comparison[] = [];
   const base = new Set<string>();
@@ -201,8 +201,8 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
       comparisons.push({ ...common, verdict: 'unchanged', current_images_per_second: c.images_per_second, change: 0, change_interval: [0, 0], note });
       return;
     }
-    const decided = decide(scaled(b), scaled(c, normalisation ?? 1), runSpreadOf(b, c, o), o, 1 + i);
-    const currentIps = normalisation && basis === 'calibration-run' ? c.images_per_second / normalisation : c.images_per_second;
+    const decided = decide(scaled(b), scaled(c, ratio ?? 1), runSpreadOf(b, c, o), o, 1 + i);
+    const currentIps = ratio && basis === 'machine-check' ? c.images_per_second / ratio : c.images_per_second;
     comparisons.push({ ...common, current_images_per_second: currentIps, ...decided });
   });
   for (const c of current.records) {
@@ -226,7 +226,7 @@ export function compareResults(baseline: BenchResults, current: BenchResults, o:
     same_machine: same,
     baseline_machine: machineId(baseline.system),
     current_machine: machineId(current.system),
-    normalisation,
+    machine_check_ratio: ratio,
     basis,
     run_spread: o.runSpread ?? 'measured',
   });

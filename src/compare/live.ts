@@ -3,12 +3,12 @@ import { resolve } from 'node:path';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { packageRoot } from '../util/paths.js';
 import { resolveThreads, type ThreadSpec } from '../bench/configurations.js';
-import { medianOf, ratioInterval, seriesOf } from '../bench/paired.js';
-import { liveRerunSpread, widened } from '../bench/rerun.js';
+import { medianOf, ratioInterval, seriesOf } from '../stats/paired-intervals.js';
+import { liveRerunSpread, widened } from '../stats/rerun-spread.js';
 import { type Arm, type ArmTimes, type RoundEvents, runRounds } from '../bench/rounds.js';
 import type { RoundSettings, Stopped } from '../bench/schedule.js';
 import { type CompareOptions, type CompareReport, type Comparison, reportOf, verdictOf } from './compare.js';
-import { WorkerClient } from './worker-client.js';
+import { WorkerClient } from '../worker/client.js';
 import { sharedCores } from './affinity.js';
 
 /**
@@ -147,7 +147,7 @@ export async function compareLive(baseline: Side, current: Side, o: LiveOptions,
         same_machine: true,
         baseline_machine: 'this machine',
         current_machine: 'this machine',
-        normalisation: null,
+        machine_check_ratio: null,
         basis: 'interleaved',
       }),
       baseline_source: describe(baseline),

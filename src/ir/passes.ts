@@ -1,6 +1,6 @@
 import { type FloatTensor, asFloat, floatTensor, numel, toIntArray } from '../core/tensor.js';
 import { batchNormAffine } from './arithmetic.js';
-import { evaluateConstantNode } from './evaluate.js';
+import { evaluateConstantNode } from './evaluate-constants.js';
 import type { Graph, Node } from './graph.js';
 
 /**

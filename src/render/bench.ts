@@ -1,26 +1,16 @@
 import { bytes, millions } from './format.js';
 import { type Column as FitColumn, fitTable, wrapText } from './fit.js';
-import {
-  type Column,
-  SUBJECT,
-  type SpeedUp,
-  columnKey,
-  columnsOf,
-  fusionSpeedUps,
-  precisionSpeedUps,
-  rivalFamilies,
-  rowKey,
-  speedUps,
-} from '../bench/speedups.js';
-import { NOT_A_SPEED } from '../bench/emulation.js';
-import type { BenchRecord, BenchResults, Schedule } from '../bench/results.js';
-import { type MergedReport, machinesLegend } from '../bench/merge-machines.js';
+import { SUBJECT, type SpeedUp, fusionSpeedUps, precisionSpeedUps, rivalFamilies, speedUps } from '../stats/speedups.js';
+import { type Column, columnKey, columnsOf, rowKey } from '../results/keys.js';
+import { NOT_A_SPEED } from '../results/emulation.js';
+import type { BenchRecord, BenchResults, Schedule } from '../results/types.js';
+import { type MergedReport, machinesLegend } from '../results/merge-machines.js';
 import { familyOf } from '../models/families.js';
-import { stddev } from '../bench/stats.js';
-import { medianInterval, seriesOf } from '../bench/paired.js';
-import { RECORD_CONFIDENCE } from '../bench/record.js';
-import { rerunSpread, zOf } from '../bench/rerun.js';
-import { machineId } from '../bench/machine-id.js';
+import { stddev } from '../stats/summary.js';
+import { medianInterval, seriesOf } from '../stats/paired-intervals.js';
+import { RECORD_CONFIDENCE } from '../results/types.js';
+import { rerunSpread, zOf } from '../stats/rerun-spread.js';
+import { machineId } from '../results/machine-id.js';
 
 /** levit bench's one file, or levit report's several side by side. */
 type Source = BenchResults | MergedReport;
@@ -166,13 +156,13 @@ const range = (xs: readonly number[], f: (x: number) => string) => {
 /**
  * What the intervals include beyond the rounds: this machine's spread between runs where its history
  * knows it, else nothing for images/s (said plainly, with how to measure it); for speed-ups, at least
- * the spread measured on levit's shared VM (speedups.ts). Files written before between_runs: as they were.
+ * the spread measured on levit's shared VM (stats/speedups.ts). Files written before between_runs: as they were.
  */
 function betweenRunsNote(records: readonly BenchRecord[]): string {
   const timed = records.filter((r) => r.rounds && !r.emulated);
   if (timed.length === 0) return '';
   const told = timed.filter((r) => r.between_runs);
-  if (told.length === 0) return ' Both intervals include how far a figure was measured to move between runs on a shared host (src/bench/rerun.ts).';
+  if (told.length === 0) return ' Both intervals include how far a figure was measured to move between runs on a shared host (src/stats/rerun-spread.ts).';
   const known = told.filter((r) => r.between_runs!.speed !== null);
   const unknown = told.length - known.length;
   const notes: string[] = [];
@@ -192,7 +182,7 @@ function betweenRunsNote(records: readonly BenchRecord[]): string {
   const [one, more] = [rerunSpread('speedUp', 1), rerunSpread('speedUp', 2)].map((sd) => `±${Math.round((Math.exp(zOf(0.95) * sd) - 1) * 100)}%`);
   notes.push(
     `Speed-ups' intervals include how far such a ratio moved between runs on levit's shared VM (${one} on one thread, ${more} on more; ` +
-      "src/bench/rerun.ts), or this machine's own where larger.",
+      "src/stats/rerun-spread.ts), or this machine's own where larger.",
   );
   return ` ${notes.join(' ')}`;
 }
@@ -244,11 +234,11 @@ function emulationNote(results: BenchResults, merged: boolean): string[] {
 function footer(source: Source): string {
   const results = resultsOf(source);
   const merged = isMerged(source);
-  const cal = results.calibration;
+  const check = results.machine_check;
   const machine = merged
     ? `Machines: ${machinesLegend(source)}.`
     : `Machine: ${machineId(results.system)}; ${results.system.cpu.flags.join(' ') || 'no SIMD flags reported'}` +
-      `${cal ? `; calibration ${cal.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
+      `${check ? `; machine check ${check.matmul_gflops_1thread.toFixed(1)} GFLOP/s (float32 MatMul, 1 thread)` : ''}.`;
   const order = merged ? 'in mN vs …, the columns of file mN in the order shown, separated by /' : 'columns in the order shown, separated by /';
   return [
     ...runNotes(source),

@@ -1,6 +1,6 @@
-import { CLAIM_CONFIDENCE, CLAIM_TOLERANCE, type ClaimCheck } from '../compare/claims.js';
+import { CLAIM_CONFIDENCE, CLAIM_TOLERANCE, type ClaimCheck } from '../claims/speed-claims.js';
 import { fitTable, wrapText } from './fit.js';
-import { rerunSpread, zOf } from '../bench/rerun.js';
+import { rerunSpread, zOf } from '../stats/rerun-spread.js';
 
 const factor = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)}×`;
 const published = (c: ClaimCheck) => (c.published === null ? 'faster (direction)' : factor(c.published));

@@ -1,5 +1,5 @@
 import { fitTable, wrapText } from './fit.js';
-import { RERUN_SPREAD } from '../bench/rerun.js';
+import { RERUN_SPREAD } from '../stats/rerun-spread.js';
 import type { CompareReport, Comparison } from '../compare/compare.js';
 import type { LiveReport } from '../compare/live.js';
 
@@ -19,8 +19,8 @@ const MARK: Record<string, string> = {
 
 function basisText(r: CompareReport): string {
   if (r.basis === 'interleaved') return 'both measured in the same interleaved rounds, paired round by round';
-  if (r.basis === 'calibration-run') return `current times scaled by the calibration ratio ${r.normalisation!.toFixed(3)} (float32 MatMul GFLOP/s)`;
-  return r.same_machine ? 'raw batch times' : 'no calibration in one of the files: raw times compared, which mixes machine and code';
+  if (r.basis === 'machine-check') return `current times scaled by the machine checks' ratio ${r.machine_check_ratio!.toFixed(3)} (float32 MatMul GFLOP/s)`;
+  return r.same_machine ? 'raw batch times' : 'no machine check in one of the files: raw times compared, which mixes machine and code';
 }
 
 function machineLine(r: CompareReport): string {
@@ -36,7 +36,7 @@ function machineLine(r: CompareReport): string {
   const spread =
     r.run_spread === 'measured'
       ? '; intervals include how far two runs drift apart on a shared host ' +
-        `(sd as measured, bench/rerun.ts: ${percent(RERUN_SPREAD.speed.oneThread)} on one thread, ${percent(RERUN_SPREAD.speed.multiThread)} on more, ` +
+        `(sd as measured, stats/rerun-spread.ts: ${percent(RERUN_SPREAD.speed.oneThread)} on one thread, ${percent(RERUN_SPREAD.speed.multiThread)} on more, ` +
         "or the machine's own from its earlier runs where larger; --run-spread 0 on a dedicated machine)"
       : r.run_spread
         ? `; intervals include a run-to-run spread (sd) of ${percent(r.run_spread)}`

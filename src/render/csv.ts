@@ -1,5 +1,5 @@
-import type { BenchRecord } from '../bench/results.js';
-import type { EvalSummary } from '../eval/evaluate.js';
+import type { BenchRecord } from '../results/types.js';
+import type { EvalSummary } from '../eval/run-eval.js';
 import type { Preprocessing } from '../models/card.js';
 
 /** One CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180). */

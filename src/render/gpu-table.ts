@@ -1,5 +1,5 @@
 import { table } from './format.js';
-import type { BenchRecord, BenchResults } from '../bench/results.js';
+import type { BenchRecord, BenchResults } from '../results/types.js';
 
 /**
  * The README's GPU table: levit's WebGPU backend beside PyTorch (scripts/torch_reference.py) on the same card,

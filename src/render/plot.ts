@@ -1,6 +1,6 @@
-import { type Column, columnKey, columnsOf, rowKey } from '../bench/speedups.js';
-import type { BenchRecord, BenchResults } from '../bench/results.js';
-import { machineId } from '../bench/machine-id.js';
+import { type Column, columnKey, columnsOf, rowKey } from '../results/keys.js';
+import type { BenchRecord, BenchResults } from '../results/types.js';
+import { machineId } from '../results/machine-id.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { familyOf } from '../models/families.js';
 import { type Box, alongLine, flowRows, placeLabels, textWidth, wrapWords } from './svg-layout.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { detectEmulation } from '../../src/bench/emulation.js';
+import { detectEmulation } from '../../src/results/emulation.js';
 import { PRECISION_DEFAULTS, resolvePrecision } from '../../src/classifier/precision.js';
 import { int8MachineHere } from '../../src/quant/cpu-target.js';
 import { sqnr } from '../../src/quant/numeric.js';

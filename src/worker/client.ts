@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ExitCode, LevitError } from '../core/errors.js';
-import { WORKER_PROTOCOL, type WorkerRequest } from '../bench/worker.js';
+import { WORKER_PROTOCOL, type WorkerRequest } from './server.js';
 
 /**
- * A bench worker of one levit checkout, run as a child process (bench/worker.ts speaks the protocol).
+ * A bench worker of one levit checkout, run as a child process (server.ts speaks the protocol).
  * Each worker gets its own artifact cache, so that two checkouts never share a graph built by the
  * other's code; it is removed when the worker closes.
  */

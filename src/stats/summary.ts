@@ -1,3 +1,5 @@
+import type { LatencySummary, Spread } from '../results/types.js';
+
 /** Descriptive statistics of timing samples. Percentiles interpolate linearly, as NumPy's default. */
 
 export function sorted(xs: readonly number[]): number[] {
@@ -14,22 +16,6 @@ export function quantile(sortedXs: ArrayLike<number>, q: number): number {
 
 export function mean(xs: readonly number[]): number {
   return xs.reduce((s, x) => s + x, 0) / xs.length;
-}
-
-export interface LatencySummary {
-  mean: number;
-  median: number;
-  p90: number;
-  p99: number;
-  min: number;
-  max: number;
-}
-
-export interface Spread {
-  /** (q3 - q1) / median: how noisy the run was. */
-  relative_iqr: number;
-  /** A distribution-free 95% confidence interval of the median (order statistics). */
-  median_ci95: [number, number];
 }
 
 export function summarize(xs: readonly number[]): LatencySummary {

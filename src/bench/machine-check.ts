@@ -2,19 +2,14 @@ import { floatTensor } from '../core/tensor.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { exportOnnx } from '../onnx/export.js';
 import { ortCpu } from '../runtime/ort-node.js';
-import { quantile, sorted } from './stats.js';
+import type { MachineCheck } from '../results/types.js';
+import { quantile, sorted } from '../stats/summary.js';
 
-export interface Calibration {
-  /** Single-thread float32 matrix product throughput of onnxruntime on this machine. */
-  matmul_gflops_1thread: number;
-  matmul_size: number;
-  seconds: number;
-}
-
-export interface Calibrator {
+/** The machine check's MatMul, opened: timed once or for a while. */
+export interface MachineChecker {
   readonly size: number;
   /** Times the product for about this many seconds (at least 5 runs). */
-  measure(seconds: number): Promise<Calibration>;
+  measure(seconds: number): Promise<MachineCheck>;
   /** One product, timed: milliseconds. */
   time(): Promise<number>;
   release(): Promise<void>;
@@ -24,13 +19,13 @@ export interface Calibrator {
 export const matmulGflops = (size: number, ms: number) => (2 * size ** 3) / (ms / 1000) / 1e9;
 
 /**
- * Measures the machine, not the model: a square float32 MatMul on one onnxruntime thread.
- * Results from different machines are put side by side through this figure, it is the
- * roofline a single-threaded float32 model cannot pass, and bench repeats it around every
- * configuration to see whether the machine stayed quiet.
+ * The machine check measures the machine, not the model: a square float32 MatMul on one onnxruntime
+ * thread. Results from different machines are put side by side through this figure, it is the
+ * roofline a single-threaded float32 model cannot pass, and bench times it as one more arm of every
+ * round, beside the configurations.
  */
-export async function openCalibrator(size = 1024): Promise<Calibrator> {
-  const b = new GraphBuilder('calibration');
+export async function openMachineChecker(size = 1024): Promise<MachineChecker> {
+  const b = new GraphBuilder('machine-check');
   const a = b.input('a', [size, size]);
   const w = b.initializer('b', floatTensor([size, size], new Float32Array(size * size).fill(0.5)), 'constant');
   b.output(b.matmul(a, w));
@@ -45,7 +40,7 @@ export async function openCalibrator(size = 1024): Promise<Calibrator> {
   return {
     size,
     time,
-    async measure(seconds: number): Promise<Calibration> {
+    async measure(seconds: number): Promise<MachineCheck> {
       const times: number[] = [];
       const start = performance.now();
       while (performance.now() - start < seconds * 1000 || times.length < 5) times.push(await time());
@@ -56,9 +51,9 @@ export async function openCalibrator(size = 1024): Promise<Calibrator> {
   };
 }
 
-/** One calibration of about `seconds`. */
-export async function calibrate(size = 1024, seconds = 1): Promise<Calibration> {
-  const c = await openCalibrator(size);
+/** One machine check of about `seconds`. */
+export async function checkMachine(size = 1024, seconds = 1): Promise<MachineCheck> {
+  const c = await openMachineChecker(size);
   try {
     return await c.measure(seconds);
   } finally {

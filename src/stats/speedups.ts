@@ -1,15 +1,16 @@
 import { FAMILIES } from '../models/families.js';
-import { type RatioEstimate, ratioInterval, seriesOf } from './paired.js';
-import type { BenchRecord } from './results.js';
-import { rerunSpread, widened } from './rerun.js';
+import { type RatioEstimate, ratioInterval, seriesOf } from './paired-intervals.js';
+import type { BenchRecord } from '../results/types.js';
+import { columnKey, columnsOf, rowKey } from '../results/keys.js';
+import { rerunSpread, widened } from './rerun-spread.js';
 
 /**
  * How far a speed-up between `fast` and `slow` is taken to move between runs (sd of its log): the
- * spread measured on levit's shared VM (rerun.ts), or the machine's own from its history where that is
+ * spread measured on levit's shared VM (rerun-spread.ts), or the machine's own from its history where that is
  * larger. Never less than the VM's, even on a machine whose history shows less: a speed-up is what
  * claims and the table's verdicts rest on, and a spread estimated from a handful of runs is itself
  * uncertain (from 3 runs, its sd could well be twice what it reads). The printed images/s, which
- * decide nothing, follow the machine's own (record.ts).
+ * decide nothing, follow the machine's own (bench/record.ts).
  */
 export function speedUpSpread(fast: BenchRecord, slow: BenchRecord): number {
   const measured = Math.max(fast.between_runs?.speed_up ?? 0, slow.between_runs?.speed_up ?? 0);
@@ -31,30 +32,6 @@ export function speedUpInterval(fast: BenchRecord, slow: BenchRecord, confidence
 
 /** The family the comparisons are about: every other family is its rival. */
 export const SUBJECT = 'levit';
-
-/** One measured configuration, the columns of the paper-style table. */
-export interface Column {
-  key: string;
-  backend: string;
-  threads: number;
-  batch: number;
-}
-
-/** Float32 columns keep their plain name; other precisions are named ("ort-cpu 1t b16 int8"). */
-export const columnKey = (r: Pick<BenchRecord, 'backend' | 'threads' | 'batch'> & { precision?: BenchRecord['precision'] }) =>
-  `${r.backend} ${r.threads}t b${r.batch}${r.precision && r.precision !== 'fp32' ? ` ${r.precision}` : ''}`;
-
-/** A row of the tables: the model, and its token fusion setting when it has one ("deit_small_patch16_224 mctf:16"). */
-export const rowKey = (r: Pick<BenchRecord, 'model' | 'token_fusion'>) => (r.token_fusion ? `${r.model} ${r.token_fusion}` : r.model);
-
-export function columnsOf(records: readonly BenchRecord[]): Column[] {
-  const seen = new Map<string, Column>();
-  for (const r of records) {
-    const key = columnKey(r);
-    if (!seen.has(key)) seen.set(key, { key, backend: r.backend, threads: r.threads, batch: r.batch });
-  }
-  return [...seen.values()];
-}
 
 export interface SpeedUp {
   model: string;

@@ -1,20 +1,31 @@
-import { ExitCode, LevitError } from '../core/errors.js';
-import type { Calibration } from './calibration.js';
 import type { SystemFingerprint } from './fingerprint.js';
-import { machineDifference, sameMachine } from './machine-id.js';
-import type { LatencySummary, Spread } from './stats.js';
 
 /**
  * The results file format. Versioned: readers accept every major version up to their own,
- * upgrade older ones in memory, and say so clearly otherwise. Documented field by field in
+ * upgrade older ones in memory (upgrade.ts), and say so clearly otherwise. Documented field by field in
  * docs/results-schema.md.
  */
-export const RESULTS_SCHEMA = 'levit-bench/3';
-/**
- * Versions readResults understands. Files before 3 were timed one configuration after another: their
- * records have no rounds, so nothing in them is paired, and their busy flags (`stability`) are dropped.
- */
-export const READABLE_SCHEMAS = ['levit-bench/1', 'levit-bench/2', RESULTS_SCHEMA] as const;
+export const RESULTS_SCHEMA = 'levit-bench/4';
+
+/** Confidence of a record's own interval and of the paired figures bench prints. */
+export const RECORD_CONFIDENCE = 0.95;
+
+/** A record's batch times summarized (stats/summary.ts: summarize). */
+export interface LatencySummary {
+  mean: number;
+  median: number;
+  p90: number;
+  p99: number;
+  min: number;
+  max: number;
+}
+
+export interface Spread {
+  /** (q3 - q1) / median: how noisy the run was. */
+  relative_iqr: number;
+  /** A distribution-free 95% confidence interval of the median (order statistics). */
+  median_ci95: [number, number];
+}
 
 /** An interval of a figure, with the confidence it was computed at and whether it was paired round by round. */
 export interface Interval {
@@ -26,7 +37,7 @@ export interface Interval {
 
 /**
  * How far a configuration's figures move between runs on the machine that measured it, beyond what
- * its rounds show, from that machine's earlier runs (machine-spread.ts): standard deviations of the log.
+ * its rounds show, from that machine's earlier runs (stats/machine-spread.ts): standard deviations of the log.
  */
 export interface RunSpread {
   /** Earlier runs of this configuration the machine's history had (the spreads need 3). */
@@ -37,13 +48,21 @@ export interface RunSpread {
   matmul_share: number | null;
   /**
    * The largest of a speed-up between two configurations of its thread count on this machine; null:
-   * unknown. Speed-ups and claims take it where it is larger than the spread measured on levit's VM (rerun.ts).
+   * unknown. Speed-ups and claims take it where it is larger than the spread measured on levit's VM (stats/rerun-spread.ts).
    */
   speed_up: number | null;
 }
 
-/** The machine measured as one more arm of the rounds: the float32 MatMul's timings, round by round. */
-export interface CalibrationRounds {
+/** The machine check: the machine's float32 MatMul speed over the run (bench/machine-check.ts). */
+export interface MachineCheck {
+  /** Single-thread float32 matrix product throughput of onnxruntime on this machine. */
+  matmul_gflops_1thread: number;
+  matmul_size: number;
+  seconds: number;
+}
+
+/** The machine check as one more arm of the rounds: the float32 MatMul's timings, round by round. */
+export interface MachineCheckRounds {
   matmul_size: number;
   times_ms: number[];
   rounds: number[];
@@ -78,7 +97,7 @@ export interface BenchRecord {
    * 'amp': mixed precision (PyTorch autocast to float16), written by the PyTorch reference (scripts/torch_reference.py).
    */
   precision: 'fp32' | 'fp16' | 'int8' | 'amp';
-  /** How a reduced precision was made (method, calibration-set hash): its artifact's cache key. */
+  /** How a reduced precision was made (method, the hash of its int8 calibration images): its artifact's cache key. */
   precision_key?: string;
   /** Token fusion built into the model timed ('mctf:16', 'tome:13'); absent for the plain model. Its flops are the fused model's. */
   token_fusion?: string;
@@ -95,7 +114,7 @@ export interface BenchRecord {
   images_per_second: number;
   /**
    * Schema 3: images/s's 95% interval, from resampling whole rounds, widened by this machine's spread
-   * between runs where known (between_runs.speed; files without between_runs: by rerun.ts's constants).
+   * between runs where known (between_runs.speed; files without between_runs: by stats/rerun-spread.ts's constants).
    */
   images_per_second_ci95?: [number, number];
   latency_ms: LatencySummary;
@@ -108,7 +127,7 @@ export interface BenchRecord {
   /** Schema 3: batches this configuration ran in each round, and the group of sessions it was loaded with. */
   slice_batches?: number;
   group?: number;
-  /** Schema 3: this configuration's float32 GFLOP/s over one thread's float32 MatMul's, paired round by round (null without calibration). */
+  /** Schema 3: this configuration's float32 GFLOP/s over one thread's float32 MatMul's, paired round by round (null without the machine check). */
   matmul_share?: Interval | null;
   /** This machine's spreads between runs that the intervals include (absent in older files). */
   between_runs?: RunSpread;
@@ -123,10 +142,10 @@ export interface BenchResults {
   created: string;
   levit_version: string;
   system: SystemFingerprint;
-  /** The machine's float32 MatMul speed over the run (schema 3: the median over rounds); null with --no-calibration. */
-  calibration: Calibration | null;
-  /** Schema 3: the calibration arm's timings, round by round; null with --no-calibration or in older files. */
-  calibration_rounds?: CalibrationRounds | null;
+  /** The machine check: its float32 MatMul speed over the run (schema 3: the median over rounds); null with --no-machine-check. */
+  machine_check: MachineCheck | null;
+  /** Schema 3: the machine check's timings, round by round; null with --no-machine-check or in older files. */
+  machine_check_rounds?: MachineCheckRounds | null;
   /** Schema 3: how the rounds ran; absent in older files. */
   schedule?: Schedule;
   /** Schema 3: the run was interrupted (Ctrl-C): the records hold the rounds finished before it. */
@@ -145,36 +164,4 @@ export interface BenchResults {
   skipped?: { model: string; backend: string; threads: number; batch?: number; reason: string }[];
   /** Things the reader of the figures should know, e.g. a machine far slower than its baseline. */
   warnings?: string[];
-}
-
-/**
- * One results file from several runs on one machine (e.g. one `levit bench` process per model, so that a model
- * that crashes its process loses only its own records): records and skipped entries in order, the first run's
- * header and the first calibration. Runs from different machines are refused: levit report puts those side by side.
- */
-export function concatResults(runs: readonly { file: string; results: BenchResults }[]): BenchResults {
-  if (runs.length === 0) throw new LevitError('no results to join', ExitCode.usage);
-  const first = runs[0].results;
-  const other = runs.find((r) => !sameMachine(r.results.system, first.system));
-  if (other) {
-    const which = `${other.file} comes from another machine (${machineDifference(other.results.system, first.system)})`;
-    throw new LevitError(which, ExitCode.badInput, 'Put machines side by side with levit report instead.');
-  }
-  const skipped = runs.flatMap((r) => r.results.skipped ?? []);
-  // Round ids restart in every run: offset them so that records of different runs never look paired.
-  let offset = 0;
-  const records = runs.flatMap(({ results }) => {
-    const ids = results.records.flatMap((r) => r.rounds ?? []);
-    const shifted = results.records.map((r) => (r.rounds ? { ...r, rounds: r.rounds.map((x) => x + offset) } : r));
-    offset += ids.reduce((m, x) => Math.max(m, x + 1), 0);
-    return shifted;
-  });
-  return {
-    ...first,
-    calibration: runs.find((r) => r.results.calibration)?.results.calibration ?? null,
-    // One run's round-by-round calibration cannot stand for the others'.
-    calibration_rounds: runs.length === 1 ? first.calibration_rounds : null,
-    records,
-    ...(skipped.length ? { skipped } : {}),
-  };
 }

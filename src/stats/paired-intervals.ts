@@ -1,10 +1,10 @@
-import { quantile } from './stats.js';
+import { quantile } from './summary.js';
 import { seededRandom } from '../util/random.js';
 
 /**
  * What the timings mean: statistics over interleaved rounds.
  *
- * bench runs every configuration of a run once per round, in a fresh random order (schedule.ts), so
+ * bench runs every configuration of a run once per round, in a fresh random order (bench/schedule.ts), so
  * whatever the machine did during a round, every configuration saw it. The unit of evidence is the
  * round: each configuration's median batch time in that round. A record's figure is the median over
  * rounds; a ratio of two records is the ratio of those medians; and an interval comes from resampling

@@ -1,4 +1,4 @@
-import { normalQuantile } from './stats.js';
+import { normalQuantile } from './summary.js';
 
 /**
  * How far a figure moves from one run to the next on a shared host, beyond what the run's own rounds

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { type Arm, sessionArmOf } from './arms.js';
-import { openBackends, planSessions } from './configurations.js';
+import { type Arm, sessionArmOf } from '../bench/arms.js';
+import { openBackends, planSessions } from '../bench/configurations.js';
 import { packageVersion } from '../util/paths.js';
 import { defaultDownloadOptions } from '../download/checkpoints.js';
 import type { InferenceSession } from '../runtime/backend.js';

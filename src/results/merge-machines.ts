@@ -1,5 +1,5 @@
-import { columnsOf } from './speedups.js';
-import type { BenchResults, Schedule } from './results.js';
+import { columnsOf } from './keys.js';
+import type { BenchResults, Schedule } from './types.js';
 import { machineId } from './machine-id.js';
 
 export interface MergedReport {
@@ -12,7 +12,7 @@ export interface MergedReport {
   machines: {
     label: string;
     id: string;
-    calibration_gflops: number | null;
+    machine_check_gflops: number | null;
     arch: string;
     files: string[];
     /** How that file's rounds ran (absent: timed one configuration after another). */
@@ -30,7 +30,7 @@ export function mergeResults(files: { file: string; results: BenchResults }[]): 
     machines.push({
       label,
       id: machineId(results.system),
-      calibration_gflops: results.calibration?.matmul_gflops_1thread ?? null,
+      machine_check_gflops: results.machine_check?.matmul_gflops_1thread ?? null,
       arch: results.system.os.arch,
       files: [file],
       schedule: results.schedule,
@@ -48,8 +48,8 @@ const sameMachineTwice = (report: MergedReport, id: string) => report.machines.f
 export function machinesLegend(report: MergedReport): string {
   return report.machines
     .map((m) => {
-      const calibration = m.calibration_gflops ? ` (calibration ${m.calibration_gflops.toFixed(1)} GFLOP/s)` : '';
-      return `${m.label} = ${m.id}${calibration}${sameMachineTwice(report, m.id) ? ` [${m.files[0]}]` : ''}`;
+      const check = m.machine_check_gflops ? ` (machine check ${m.machine_check_gflops.toFixed(1)} GFLOP/s)` : '';
+      return `${m.label} = ${m.id}${check}${sameMachineTwice(report, m.id) ? ` [${m.files[0]}]` : ''}`;
     })
     .join('; ');
 }

@@ -1,10 +1,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import { CorruptFileError, ExitCode, LevitError } from '../core/errors.js';
-import { READABLE_SCHEMAS, RESULTS_SCHEMA } from './results.js';
-import type { BenchRecord, BenchResults } from './results.js';
+import type { BenchRecord, BenchResults } from './types.js';
+import { READABLE_SCHEMAS, fieldInFile, upgradeResults } from './upgrade.js';
+import { recordKey } from './keys.js';
 
 /**
- * A calibration outside this range (float32 MatMul GFLOP/s on one thread) is not a measurement
+ * A machine check outside this range (float32 MatMul GFLOP/s on one thread) is not a measurement
  * of a real machine: an emulated core does ~1, a fast one ~200. Scaling times by a bogus one
  * would turn any slowdown into an "improvement".
  */
@@ -17,16 +18,12 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 const isPositiveFinite = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
 
-/** The identity of a configuration: records with the same key are the same benchmark. */
-export const recordKey = (r: Pick<BenchRecord, 'model' | 'backend' | 'threads' | 'batch' | 'resolution' | 'precision' | 'precision_key' | 'token_fusion'>) =>
-  `${r.model} ${r.backend} ${r.threads}t b${r.batch} ${r.resolution}px ${r.precision_key ?? r.precision}${r.token_fusion ? ` ${r.token_fusion}` : ''}`;
-
-function checkCalibration(value: unknown, field: string, fail: (field: string, what: string) => never): void {
+function checkMachineCheck(value: unknown, field: string, fail: (field: string, what: string) => never): void {
   if (value === null || value === undefined) return;
   if (!isObject(value)) fail(field, 'is not an object or null');
   const g = value.matmul_gflops_1thread;
   if (!isPositiveFinite(g) || (g as number) < SANE_GFLOPS[0] || (g as number) > SANE_GFLOPS[1]) {
-    fail(`${field}.matmul_gflops_1thread`, `${String(g)} is not a plausible calibration (${SANE_GFLOPS[0]} to ${SANE_GFLOPS[1]} GFLOP/s)`);
+    fail(`${field}.matmul_gflops_1thread`, `${String(g)} is not a plausible machine check (${SANE_GFLOPS[0]} to ${SANE_GFLOPS[1]} GFLOP/s)`);
   }
 }
 
@@ -67,9 +64,9 @@ function checkRounds(rounds: unknown, batches: number, field: string, fail: (fie
   }
 }
 
-function checkCalibrationRounds(value: unknown, fail: (field: string, what: string) => never): void {
+function checkMachineCheckRounds(value: unknown, fail: (field: string, what: string) => never): void {
   if (value === null || value === undefined) return;
-  const field = 'calibration_rounds';
+  const field = 'machine_check_rounds';
   if (!isObject(value) || !isPositiveInt(value.matmul_size)) fail(field, 'needs matmul_size (a positive integer), times_ms and rounds');
   const times = value.times_ms;
   if (!Array.isArray(times) || times.length === 0 || !times.every(isPositiveFinite)) fail(`${field}.times_ms`, 'must be positive, finite times');
@@ -77,21 +74,22 @@ function checkCalibrationRounds(value: unknown, fail: (field: string, what: stri
 }
 
 /**
- * Checks what compare and report rely on, naming the first bad field, and upgrades a schema-1
- * file to the current shape (fields it lacks read as "not measured").
+ * Upgrades an older file to the current shape (upgrade.ts; fields it lacks read as "not measured") and
+ * checks what compare and report rely on, naming the first bad field as the file names it.
  */
 export function validateResults(parsed: unknown, file: string): BenchResults {
+  const schema = isObject(parsed) ? parsed.schema : undefined;
   const fail = (field: string, what: string): never => {
-    throw new CorruptFileError(file, `${field} ${what}`, HINT);
+    throw new CorruptFileError(file, `${fieldInFile(field, schema)} ${what}`, HINT);
   };
   if (!isObject(parsed)) fail('the file', 'is not a JSON object');
-  const o = parsed as Json;
-  if (!(READABLE_SCHEMAS as readonly unknown[]).includes(o.schema)) {
-    fail('schema', `is ${JSON.stringify(o.schema)}, not one this levit reads (${READABLE_SCHEMAS.join(', ')})`);
+  if (!(READABLE_SCHEMAS as readonly unknown[]).includes(schema)) {
+    fail('schema', `is ${JSON.stringify(schema)}, not one this levit reads (${READABLE_SCHEMAS.join(', ')})`);
   }
+  const o = upgradeResults(parsed as Json);
   if (!isObject(o.system) || typeof o.system.id !== 'string' || !o.system.id) fail('system.id', 'is missing: the machine cannot be identified');
-  checkCalibration(o.calibration, 'calibration', fail);
-  checkCalibrationRounds(o.calibration_rounds, fail);
+  checkMachineCheck(o.machine_check, 'machine_check', fail);
+  checkMachineCheckRounds(o.machine_check_rounds, fail);
   if (!Array.isArray(o.records)) fail('records', 'is missing or not an array');
   const seen = new Map<string, number>();
   (o.records as unknown[]).forEach((r, i) => {
@@ -101,17 +99,8 @@ export function validateResults(parsed: unknown, file: string): BenchResults {
     if (first !== undefined) fail(`records[${i}]`, `repeats the configuration of records[${first}] (${key}): one of the two would hide the other`);
     seen.set(key, i);
   });
-  // Files before schema 3 flagged busy records (stability) and timed the calibration around them: the
-  // verdicts no longer rest on those, so they are dropped here, once, rather than ignored everywhere.
-  const records = (o.records as (BenchRecord & { stability?: unknown; stopped?: unknown })[]).map(({ stability, stopped, ...r }) => {
-    void stability;
-    void stopped;
-    return r;
-  });
-  const { calibration_after: after, ...rest } = o;
-  void after;
-  const calibration = (o.calibration as BenchResults['calibration']) ?? null;
-  return { ...(rest as unknown as BenchResults), schema: RESULTS_SCHEMA, calibration, records };
+  const results = o as unknown as BenchResults;
+  return { ...results, machine_check: results.machine_check ?? null };
 }
 
 /**
@@ -120,7 +109,7 @@ export function validateResults(parsed: unknown, file: string): BenchResults {
  */
 export const MAX_RESULTS_BYTES = 256 * 2 ** 20;
 
-/** Reads and validates a results file (see validate.ts); a missing file is "not found". */
+/** Reads and validates a results file (validateResults); a missing file is "not found". */
 export function readResults(file: string): BenchResults {
   let text: string;
   try {

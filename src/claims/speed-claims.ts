@@ -1,17 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchRecord, BenchResults } from '../bench/results.js';
-import { columnKey } from '../bench/speedups.js';
+import type { BenchRecord, BenchResults } from '../results/types.js';
+import { columnKey } from '../results/keys.js';
 import { ExitCode, LevitError } from '../core/errors.js';
 import { zooDir } from '../util/paths.js';
-import { MIN_ROUNDS, seriesOf } from '../bench/paired.js';
-import { speedUpInterval } from '../bench/speedups.js';
+import { MIN_ROUNDS, seriesOf } from '../stats/paired-intervals.js';
+import { speedUpInterval } from '../stats/speedups.js';
 
 /**
  * Published speed claims (zoo/claims/*.json) checked against a bench run. A claim says that
  * `model` runs `factor` times as fast as `than` on a kind of device at a batch and thread count;
  * the measured speed-up is the ratio of the two models' images/s (medians over rounds), with an interval
- * from resampling whole rounds jointly (bench/speedups.ts). Verdicts, as documented in docs/claims.md:
+ * from resampling whole rounds jointly (stats/speedups.ts). Verdicts, as documented in docs/claims.md:
  *   holds          the whole interval is at or above factor x (1 - CLAIM_TOLERANCE)
  *   does not hold  the whole interval is below it
  *   inconclusive   the interval straddles it, a side has too few rounds, or the verdict rests on
@@ -91,7 +91,7 @@ export const CLAIMS_DIR = join(zooDir, 'claims');
 
 /**
  * The claims files of a folder, in name order, each with its kind: speed claims (no kind) or
- * 'flops' (published FLOP counts, compare/flops-claims.ts).
+ * 'flops' (published FLOP counts, flops-claims.ts).
  */
 export function readClaimFiles(dir: string): { file: string; kind: string; convention?: string; claims: unknown[] }[] {
   const files = readdirSync(dir)

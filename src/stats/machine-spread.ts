@@ -1,17 +1,16 @@
-import { RECORD_CONFIDENCE, calibrationSeries } from './record.js';
-import { MIN_ROUNDS, type Series, medianInterval, ratioInterval, seriesOf } from './paired.js';
-import type { BenchRecord, BenchResults, RunSpread } from './results.js';
-import { recordKey } from './validate.js';
-import { machineId, speedFlags } from './machine-id.js';
-import { zOf } from './rerun.js';
+import { MIN_ROUNDS, type Series, medianInterval, ratioInterval, seriesOf } from './paired-intervals.js';
+import { type BenchRecord, type BenchResults, RECORD_CONFIDENCE, type RunSpread } from '../results/types.js';
+import { recordKey } from '../results/keys.js';
+import { machineId, speedFlags } from '../results/machine-id.js';
+import { zOf } from './rerun-spread.js';
 
 /**
  * How far figures move between runs on THIS machine, from its own earlier runs. Every completed
- * `levit bench` leaves a summary of its run in levit's cache (store.ts: appendRunHistory): per
+ * `levit bench` leaves a summary of its run in levit's cache (run-history.ts: appendRunHistory): per
  * configuration its median batch time and the precision its rounds gave it, and the same for the
- * ratios a run pairs (two configurations of one column, a configuration and the calibration MatMul).
+ * ratios a run pairs (two configurations of one column, a configuration and the machine check's MatMul).
  * From three such runs on, the spread between runs is known: the standard deviation of the log of a
- * figure from run to run, less the part each run's own rounds already account for (as rerun.ts
+ * figure from run to run, less the part each run's own rounds already account for (as rerun-spread.ts
  * explains its constants, which were measured so on the project's VM). Until then it is unknown, and
  * a record's interval is its rounds' own: on a quiet dedicated machine that is the whole truth.
  */
@@ -37,7 +36,7 @@ export interface ConfigSummary {
   /** Median over rounds of the batch time (ms), and the log of it with its se. */
   median_ms: number;
   log_ms: LogFigure;
-  /** log(batch time / the calibration MatMul's), paired round by round; absent without calibration. */
+  /** log(batch time / the machine check MatMul's), paired round by round; absent without the machine check. */
   share?: LogFigure;
 }
 
@@ -69,7 +68,7 @@ const roundSeries = (r: BenchRecord): Series | null => (r.rounds ? seriesOf(r) :
  */
 export function summarizeRun(results: BenchResults): RunSummary | null {
   if (results.interrupted || results.system.emulation) return null;
-  const calibration = calibrationSeries(results.calibration_rounds);
+  const check = results.machine_check_rounds ? seriesOf(results.machine_check_rounds) : null;
   const kept = results.records.flatMap((r) => {
     const series = roundSeries(r);
     return series && !r.emulated && series.values.length >= MIN_ROUNDS ? [{ r, series }] : [];
@@ -77,7 +76,7 @@ export function summarizeRun(results: BenchResults): RunSummary | null {
   if (kept.length === 0) return null;
   const configs = kept.map(({ r, series }): ConfigSummary => {
     const own = medianInterval(series, RECORD_CONFIDENCE);
-    const share = calibration ? ratioInterval(series, calibration, { confidence: RECORD_CONFIDENCE, sameRun: true }) : null;
+    const share = check ? ratioInterval(series, check, { confidence: RECORD_CONFIDENCE, sameRun: true }) : null;
     return {
       key: recordKey(r),
       threads: r.threads,
@@ -159,7 +158,7 @@ export interface Spread {
 export interface MachineSpreads {
   /** The earlier runs of this machine and levit version that were read. */
   runs: number;
-  /** What a record of this machine gets: its fields of the results (results.ts, RunSpread). */
+  /** What a record of this machine gets: its fields of the results (results/types.ts, RunSpread). */
   of(
     r: Pick<BenchRecord, 'model' | 'backend' | 'threads' | 'batch' | 'resolution' | 'precision' | 'precision_key' | 'token_fusion' | 'backend_version'>,
   ): RunSpread;
@@ -189,8 +188,8 @@ const spreadOf = (points: readonly LogFigure[] | undefined): Spread | null => {
  * (id and CPU flags) and levit version, each configuration counted with the same runtime version only
  * (a new onnxruntime moves a speed for good, not from run to run).
  * - speed: per configuration, of its median batch time;
- * - matmul_share: per configuration, of its time over the calibration MatMul's;
- * - speed_up: per thread count, the largest over the pairs of configurations of one column (as rerun.ts
+ * - matmul_share: per configuration, of its time over the machine check MatMul's;
+ * - speed_up: per thread count, the largest over the pairs of configurations of one column (as rerun-spread.ts
  *   keeps the pair that moved most): a record does not know which pair it will be part of.
  */
 export function machineSpreads(history: readonly RunSummary[], current: { machine: string; flags: readonly string[]; levit_version: string }): MachineSpreads {

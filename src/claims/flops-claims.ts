@@ -2,7 +2,7 @@ import { countsOf } from '../classifier/zoo.js';
 import type { ModelCard } from '../models/families.js';
 import { DEFAULT_R, FUSION_METHODS, NO_FUSION, type TokenFusion, fusionName, parseTokenFusion } from '../models/fusion/spec.js';
 import { getCard, withTokenFusion } from '../models/registry.js';
-import { CLAIMS_DIR, invalid, readClaimFiles } from './claims.js';
+import { CLAIMS_DIR, invalid, readClaimFiles } from './speed-claims.js';
 
 /**
  * Published FLOP counts (zoo/claims/*.json of kind "flops", e.g. MCTF's GFLOPs of DeiT with and without
